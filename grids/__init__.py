@@ -1,0 +1,1 @@
+"""GridS: differentiable grid-sample token reduction for Vision-Language-Action models."""
