@@ -1,0 +1,21 @@
+"""The sampler and the token reducers it is compared against."""
+
+from grids.core.multiview import MultiViewReducer
+from grids.core.reducers import Reduced, TokenReducer, list_reducers, make_reducer, register_reducer
+from grids.core.sampler import GridSampler
+from grids.core.sampling import patch_centers, sample_tokens, spread_layout
+from grids.core.validation import set_value_checks
+
+__all__ = [
+    "GridSampler",
+    "MultiViewReducer",
+    "Reduced",
+    "TokenReducer",
+    "list_reducers",
+    "make_reducer",
+    "patch_centers",
+    "register_reducer",
+    "sample_tokens",
+    "set_value_checks",
+    "spread_layout",
+]

@@ -1,0 +1,329 @@
+"""Token reducers behind one interface, registered by name: comparing methods is one flag.
+
+Every reducer maps patch tokens ``[B, N, C]`` laid out on an ``H x W`` grid (``N = P + H*W`` with P
+prefix tokens such as CLS/registers, which pass through untouched and come first) to ``[B, P + K', C]``
+and reports where it looked as ``coords [B, K', 2]`` (x, y in [0, 1], align-corners convention) and,
+for discrete reducers, the chosen flat patch ``indices [B, K']``.
+
+    reducer = make_reducer("grids", dim=768, num_tokens=16)
+    out = reducer(tokens, grid_hw=(16, 16))          # out.tokens [B, 16, 768], out.coords [B, 16, 2]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from grids.core.sampler import GridSampler
+from grids.core.sampling import patch_centers, sample_tokens, spread_layout
+from grids.core.validation import check_finite, check_num_tokens, check_rank
+
+
+@dataclass
+class Reduced:
+    tokens: Tensor  # [B, P + K', C], prefix tokens first
+    coords: Tensor  # [B, K', 2] where each output patch token looked (x, y) in [0, 1]
+    indices: Tensor | None = None  # [B, K'] flat patch indices, for discrete reducers
+
+
+class TokenReducer(nn.Module):
+    """Base class: validates input, splits off prefix tokens, calls :meth:`reduce`."""
+
+    discrete = False  # True: K may not exceed H * W
+
+    def __init__(self, *, dim: int, num_tokens: int, num_prefix_tokens: int = 0):
+        super().__init__()
+        check_num_tokens(num_tokens)
+        if num_prefix_tokens < 0:
+            raise ValueError(f"num_prefix_tokens must be >= 0, got {num_prefix_tokens}")
+        self.dim, self.num_tokens, self.num_prefix_tokens = dim, num_tokens, num_prefix_tokens
+
+    def num_output_tokens(self, grid_hw: tuple[int, int]) -> int:
+        """K': patch tokens out for an ``H x W`` grid (prefix tokens not counted)."""
+        return self.num_tokens
+
+    def forward(self, tokens: Tensor, *, grid_hw: tuple[int, int], context: Tensor | None = None) -> Reduced:
+        check_rank(tokens, 3, "tokens", "[B, N, C]")
+        height, width = grid_hw
+        expected = self.num_prefix_tokens + height * width
+        if tokens.shape[1] != expected:
+            raise ValueError(
+                f"tokens has N={tokens.shape[1]} but grid_hw={tuple(grid_hw)} with "
+                f"{self.num_prefix_tokens} prefix token(s) needs N={expected}"
+            )
+        if tokens.shape[2] != self.dim:
+            raise ValueError(f"tokens has C={tokens.shape[2]}, reducer built with dim={self.dim}")
+        if self.discrete:
+            check_num_tokens(self.num_tokens, maximum=height * width, what=f"of a {height}x{width} grid")
+        check_finite(tokens, "tokens")
+        prefix, patches = tokens[:, : self.num_prefix_tokens], tokens[:, self.num_prefix_tokens :]
+        out = self.reduce(patches, (height, width), context)
+        if self.num_prefix_tokens:
+            out.tokens = torch.cat([prefix, out.tokens], dim=1)
+        return out
+
+    def reduce(self, patches: Tensor, grid_hw: tuple[int, int], context: Tensor | None) -> Reduced:
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, num_tokens={self.num_tokens}, num_prefix_tokens={self.num_prefix_tokens}"
+
+
+_REGISTRY: dict[str, Callable[..., TokenReducer]] = {}
+
+
+def register_reducer(name: str):
+    def wrap(cls):
+        _REGISTRY[name] = cls
+        cls.reducer_name = name
+        return cls
+
+    return wrap
+
+
+def list_reducers() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def make_reducer(name: str, *, dim: int, num_tokens: int = 16, **options) -> TokenReducer:
+    """Build a registered reducer by name (see :func:`list_reducers`)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown reducer {name!r}; registered: {', '.join(list_reducers())}")
+    return _REGISTRY[name](dim=dim, num_tokens=num_tokens, **options)
+
+
+def _gather_patches(patches: Tensor, indices: Tensor) -> Tensor:  # [B, N, C], [B, K] -> [B, K, C]
+    return torch.gather(patches, 1, indices.unsqueeze(-1).expand(-1, -1, patches.shape[-1]))
+
+
+def _index_coords(indices: Tensor, grid_hw: tuple[int, int]) -> Tensor:  # [B, K] -> [B, K, 2]
+    return patch_centers(*grid_hw, device=indices.device)[indices]
+
+
+@register_reducer("dense")
+class Dense(TokenReducer):
+    """Identity: every patch token (the baseline). ``num_tokens`` is ignored."""
+
+    def __init__(self, *, dim: int, num_tokens: int = 1, num_prefix_tokens: int = 0):
+        super().__init__(dim=dim, num_tokens=max(num_tokens, 1), num_prefix_tokens=num_prefix_tokens)
+
+    def num_output_tokens(self, grid_hw: tuple[int, int]) -> int:
+        return grid_hw[0] * grid_hw[1]
+
+    def reduce(self, patches, grid_hw, context):
+        coords = patch_centers(*grid_hw, device=patches.device).expand(patches.shape[0], -1, -1)
+        return Reduced(patches, coords)
+
+
+@register_reducer("grids")
+class GridS(TokenReducer):
+    """The differentiable grid sampler (:class:`GridSampler`) as a reducer."""
+
+    def __init__(self, *, dim: int, num_tokens: int = 16, num_prefix_tokens: int = 0, **sampler_options):
+        super().__init__(dim=dim, num_tokens=num_tokens, num_prefix_tokens=num_prefix_tokens)
+        self.sampler = GridSampler(dim=dim, num_tokens=num_tokens, **sampler_options)
+
+    def reduce(self, patches, grid_hw, context):
+        feature_map = patches.unflatten(1, grid_hw)  # [B, H, W, C]
+        tokens, coords = self.sampler(feature_map, context)
+        return Reduced(tokens, coords)
+
+
+@register_reducer("grids-nearest")
+class GridSNearest(GridS):
+    """Ablation: nearest-patch reading (no gradient to the coordinates through the features)."""
+
+    def __init__(self, **options):
+        super().__init__(mode="nearest", **options)
+
+
+@register_reducer("uniform")
+class Uniform(TokenReducer):
+    """K fixed points spread evenly over the image, read bilinearly (no parameters)."""
+
+    def reduce(self, patches, grid_hw, context):
+        coords = spread_layout(self.num_tokens).to(patches.device).expand(patches.shape[0], -1, -1)
+        return Reduced(sample_tokens(patches.unflatten(1, grid_hw), coords), coords)
+
+
+@register_reducer("random")
+class RandomSelect(TokenReducer):
+    """K random patches: fresh per sample in training, the same fixed draw (``seed``) in eval."""
+
+    discrete = True
+
+    def __init__(self, *, dim: int, num_tokens: int = 16, num_prefix_tokens: int = 0, seed: int = 0):
+        super().__init__(dim=dim, num_tokens=num_tokens, num_prefix_tokens=num_prefix_tokens)
+        self.seed = seed
+
+    def reduce(self, patches, grid_hw, context):
+        batch, num_patches, _ = patches.shape
+        generator = None
+        if not self.training:
+            generator = torch.Generator(device=patches.device).manual_seed(self.seed)
+        scores = torch.rand(batch, num_patches, generator=generator, device=patches.device)
+        indices = scores.topk(self.num_tokens, dim=1).indices.sort(dim=1).values
+        return Reduced(_gather_patches(patches, indices), _index_coords(indices, grid_hw), indices)
+
+
+@register_reducer("topk")
+class TopK(TokenReducer):
+    """Saliency top-K: by token norm (``score="norm"``), or by attention from a query (``"query"``).
+
+    The query is a learned vector, plus a projection of ``context`` (e.g. the instruction embedding)
+    when ``context_dim`` is set: FastV-style text-to-image attention. Kept tokens are scaled by
+    ``1 + s - s.detach()`` (value unchanged) so the scorer receives a straight-through gradient.
+    """
+
+    discrete = True
+
+    def __init__(
+        self,
+        *,
+        dim: int,
+        num_tokens: int = 16,
+        num_prefix_tokens: int = 0,
+        score: str = "norm",
+        context_dim: int | None = None,
+    ):
+        super().__init__(dim=dim, num_tokens=num_tokens, num_prefix_tokens=num_prefix_tokens)
+        if score not in ("norm", "query"):
+            raise ValueError(f"score must be 'norm' or 'query', got {score!r}")
+        self.score = score
+        self.query = nn.Parameter(torch.randn(dim) / math.sqrt(dim)) if score == "query" else None
+        self.context_proj = nn.Linear(context_dim, dim) if score == "query" and context_dim else None
+
+    def reduce(self, patches, grid_hw, context):
+        if self.score == "norm":
+            scores = patches.float().norm(dim=-1)  # [B, N]
+        else:
+            query = self.query.expand(patches.shape[0], -1)
+            if self.context_proj is not None and context is not None:
+                query = query + self.context_proj(context.to(query.dtype))
+            scores = torch.einsum("bnc,bc->bn", patches, query.to(patches.dtype)).float() / math.sqrt(
+                self.dim
+            )
+        indices = scores.topk(self.num_tokens, dim=1).indices.sort(dim=1).values
+        kept = _gather_patches(patches, indices)
+        if self.score == "query":
+            weight = torch.softmax(scores, dim=1).gather(1, indices).unsqueeze(-1)
+            kept = kept * (1 + weight - weight.detach()).to(kept.dtype)
+        return Reduced(kept, _index_coords(indices, grid_hw), indices)
+
+
+def _pool_shape(num_tokens: int, grid_hw: tuple[int, int]) -> tuple[int, int]:
+    """The factorisation h * w = K whose aspect ratio is closest to the grid's."""
+    height, width = grid_hw
+    pairs = [(h, num_tokens // h) for h in range(1, num_tokens + 1) if num_tokens % h == 0]
+    pairs = [(h, w) for h, w in pairs if h <= height and w <= width]
+    if not pairs:
+        raise ValueError(f"num_tokens={num_tokens} cannot tile a {height}x{width} grid")
+    return min(pairs, key=lambda hw: abs(math.log(hw[0] / hw[1]) - math.log(height / width)))
+
+
+@register_reducer("pool")
+class Pool(TokenReducer):
+    """Adaptive average pooling of the grid to h x w = K cells."""
+
+    discrete = True
+
+    def reduce(self, patches, grid_hw, context):
+        out_h, out_w = _pool_shape(self.num_tokens, grid_hw)
+        feature_map = patches.unflatten(1, grid_hw).permute(0, 3, 1, 2)  # [B, C, H, W]
+        pooled = F.adaptive_avg_pool2d(feature_map, (out_h, out_w)).flatten(2).transpose(1, 2)
+        height, width = grid_hw
+        # Cell centres in the align-corners frame: mean patch centre of each pooling window.
+        centers = (
+            patch_centers(height, width, device=patches.device).reshape(height, width, 2).permute(2, 0, 1)
+        )
+        cell = F.adaptive_avg_pool2d(centers.unsqueeze(0), (out_h, out_w)).flatten(2).transpose(1, 2)
+        return Reduced(pooled, cell.expand(patches.shape[0], -1, -1))
+
+
+@register_reducer("tome")
+class ToMe(TokenReducer):
+    """Token Merging (Bolya et al., 2023): bipartite soft matching, repeated until K tokens remain.
+
+    Merged tokens are size-weighted means; the reported coordinate is the size-weighted centroid.
+    """
+
+    discrete = True
+
+    def reduce(self, patches, grid_hw, context):
+        batch, num_patches, channels = patches.shape
+        tokens = patches
+        coords = patch_centers(*grid_hw, device=patches.device).to(patches.dtype).expand(batch, -1, -1)
+        sizes = torch.ones(batch, num_patches, 1, device=patches.device, dtype=patches.dtype)
+        while tokens.shape[1] > self.num_tokens:
+            tokens, coords, sizes = self._merge_step(tokens, coords, sizes, tokens.shape[1] - self.num_tokens)
+        return Reduced(tokens, coords.float())
+
+    @staticmethod
+    def _merge_step(tokens: Tensor, coords: Tensor, sizes: Tensor, excess: int):
+        # Alternate tokens into sets A and B; merge the r most similar A tokens into their best B match.
+        a_tok, b_tok = tokens[:, ::2], tokens[:, 1::2]
+        r = min(excess, a_tok.shape[1])
+        similarity = F.normalize(a_tok.float(), dim=-1) @ F.normalize(b_tok.float(), dim=-1).transpose(1, 2)
+        best_value, best_b = similarity.max(dim=-1)  # [B, Na]
+        order = best_value.argsort(dim=-1, descending=True)
+        merged_a, kept_a = order[:, :r], order[:, r:]
+        target = best_b.gather(1, merged_a)  # [B, r]
+
+        def combine(values_a: Tensor, values_b: Tensor, weight_a: Tensor, weight_b: Tensor) -> Tensor:
+            width = values_a.shape[-1]
+            pick = merged_a.unsqueeze(-1).expand(-1, -1, width)
+            into = target.unsqueeze(-1).expand(-1, -1, width)
+            summed = (values_b * weight_b).scatter_add(1, into, (values_a * weight_a).gather(1, pick))
+            return summed
+
+        size_a, size_b = sizes[:, ::2], sizes[:, 1::2]
+        new_size_b = size_b.scatter_add(1, target.unsqueeze(-1), size_a.gather(1, merged_a.unsqueeze(-1)))
+        new_tok_b = combine(a_tok, b_tok, size_a, size_b) / new_size_b
+        new_coord_b = combine(coords[:, ::2], coords[:, 1::2], size_a, size_b) / new_size_b
+        keep = kept_a.sort(dim=-1).values
+
+        def take(values: Tensor) -> Tensor:
+            return values.gather(1, keep.unsqueeze(-1).expand(-1, -1, values.shape[-1]))
+
+        return (
+            torch.cat([take(a_tok), new_tok_b], dim=1),
+            torch.cat([take(coords[:, ::2]), new_coord_b], dim=1),
+            torch.cat([take(size_a), new_size_b], dim=1),
+        )
+
+
+@register_reducer("perceiver")
+class Perceiver(TokenReducer):
+    """K learned queries cross-attending to the patch tokens (Perceiver-resampler style).
+
+    The reported coordinate is the attention-weighted mean patch centre of each query.
+    """
+
+    def __init__(
+        self, *, dim: int, num_tokens: int = 16, num_prefix_tokens: int = 0, num_heads: int | None = None
+    ):
+        super().__init__(dim=dim, num_tokens=num_tokens, num_prefix_tokens=num_prefix_tokens)
+        self.num_heads = num_heads or next(h for h in (8, 4, 2, 1) if dim % h == 0)
+        if dim % self.num_heads:
+            raise ValueError(f"dim={dim} is not divisible by num_heads={self.num_heads}")
+        self.queries = nn.Parameter(torch.randn(num_tokens, dim) * 0.02)
+        self.norm = nn.LayerNorm(dim)
+        self.to_q, self.to_k, self.to_v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.out = nn.Linear(dim, dim)
+
+    def reduce(self, patches, grid_hw, context):
+        batch = patches.shape[0]
+        keys = self.norm(patches)
+        split = lambda x: x.unflatten(-1, (self.num_heads, -1)).transpose(1, 2)  # noqa: E731  [B, h, n, d]
+        q = split(self.to_q(self.queries).expand(batch, -1, -1))
+        k, v = split(self.to_k(keys)), split(self.to_v(keys))
+        attention = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)  # [B, h, K, N]
+        tokens = self.out((attention @ v).transpose(1, 2).flatten(2))
+        centers = patch_centers(*grid_hw, device=patches.device)
+        coords = attention.float().mean(dim=1) @ centers  # [B, K, 2]
+        return Reduced(tokens, coords)

@@ -1,0 +1,107 @@
+"""Differentiable reading of a dense token map at continuous (x, y) points.
+
+Convention (align-corners, as in the authors' JAX code): ``x = 0`` is the centre of the first patch
+column and ``x = 1`` the centre of the last, likewise ``y`` for rows. A uniform ``H x W`` grid of
+coordinates therefore reproduces the dense tokens exactly, and ``0`` / ``1`` return the border tokens
+(the authors' PyTorch port returns a zero vector with zero gradient at ``1.0``; we do not).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from grids.core.validation import check_finite, check_rank, value_checks_enabled
+
+MODES = ("bilinear", "nearest")
+
+
+def sample_tokens(feature_map: Tensor, coords: Tensor, *, mode: str = "bilinear") -> Tensor:
+    """Read ``feature_map`` at continuous ``coords``.
+
+    Args:
+        feature_map: ``[B, H, W, C]`` dense tokens, channels last (any float dtype).
+        coords: ``[B, K, 2]`` points ``(x, y)`` in ``[0, 1]``, ``x`` along the width.
+            Points outside ``[0, 1]`` (or NaN) **raise** ``ValueError``; they are never clamped
+            silently, since a sampler that drifts out of the image is a bug worth seeing.
+        mode: ``"bilinear"`` (differentiable w.r.t. features and coords) or ``"nearest"`` (the
+            paper's ablation: gradients reach the features only).
+
+    Returns:
+        ``[B, K, C]`` sampled tokens, in ``feature_map``'s dtype.
+    """
+    check_rank(feature_map, 4, "feature_map", "[B, H, W, C]")
+    check_rank(coords, 3, "coords", "[B, K, 2]")
+    if coords.shape[-1] != 2 or coords.shape[0] != feature_map.shape[0]:
+        raise ValueError(
+            f"coords must have shape [B={feature_map.shape[0]}, K, 2], got {tuple(coords.shape)}"
+        )
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if value_checks_enabled():
+        outside = ~((coords >= 0) & (coords <= 1))  # also catches NaN
+        if bool(outside.any()):
+            bad = coords[outside.any(-1)][0].tolist()
+            raise ValueError(f"coords must lie in [0, 1]; got e.g. (x, y) = {bad}")
+    check_finite(feature_map, "feature_map")
+
+    batch, height, width, channels = feature_map.shape
+    # Index arithmetic in at least float32, so bf16 coords do not land on the wrong patch.
+    coords = coords.to(torch.promote_types(coords.dtype, torch.float32))
+    x = coords[..., 0] * (width - 1)  # [B, K], in patch units
+    y = coords[..., 1] * (height - 1)
+    # Points within rounding error of a patch centre snap onto it (value only; the gradient is kept),
+    # so the identity grid reproduces the dense tokens bit for bit.
+    tolerance = 64 * torch.finfo(coords.dtype).eps * max(height, width)
+    x = x + ((x.round() - x) * ((x.round() - x).abs() < tolerance)).detach()
+    y = y + ((y.round() - y) * ((y.round() - y).abs() < tolerance)).detach()
+    flat = feature_map.reshape(batch, height * width, channels)
+
+    def gather(row: Tensor, col: Tensor) -> Tensor:  # [B, K] long -> [B, K, C]
+        index = (row * width + col).unsqueeze(-1).expand(-1, -1, channels)
+        return torch.gather(flat, 1, index)
+
+    if mode == "nearest":
+        return gather(y.round().long(), x.round().long())
+
+    # Left/top neighbour clamped to W-2 so that x = W-1 gives weight 1 on the last column.
+    x0 = x.detach().floor().clamp(0, max(width - 2, 0))
+    y0 = y.detach().floor().clamp(0, max(height - 2, 0))
+    wx = (x - x0).unsqueeze(-1).to(feature_map.dtype)  # [B, K, 1] in [0, 1]
+    wy = (y - y0).unsqueeze(-1).to(feature_map.dtype)
+    x0, y0 = x0.long(), y0.long()
+    x1 = (x0 + 1).clamp(max=width - 1)
+    y1 = (y0 + 1).clamp(max=height - 1)
+    top = gather(y0, x0) * (1 - wx) + gather(y0, x1) * wx
+    bottom = gather(y1, x0) * (1 - wx) + gather(y1, x1) * wx
+    return top * (1 - wy) + bottom * wy
+
+
+def patch_centers(height: int, width: int, *, device=None, dtype=torch.float32) -> Tensor:
+    """``[H * W, 2]`` coordinates ``(x, y)`` of every patch centre, row-major (the identity grid)."""
+    ys = (
+        torch.linspace(0, 1, height, device=device, dtype=dtype)
+        if height > 1
+        else torch.zeros(1, device=device, dtype=dtype)
+    )
+    xs = (
+        torch.linspace(0, 1, width, device=device, dtype=dtype)
+        if width > 1
+        else torch.zeros(1, device=device, dtype=dtype)
+    )
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([grid_x, grid_y], dim=-1).reshape(height * width, 2)
+
+
+def spread_layout(num_points: int, *, dtype=torch.float32) -> Tensor:
+    """``[K, 2]`` points spread evenly over ``[0, 1]^2``: the centres of a near-square grid of cells.
+
+    Used to initialise the sampler (so the K points start spread, not collapsed) and by the
+    ``uniform`` reducer. K = 1 gives the image centre.
+    """
+    cols = int(torch.tensor(num_points).sqrt().ceil().item())
+    rows = -(-num_points // cols)
+    index = torch.arange(num_points)
+    x = (index % cols + 0.5) / cols
+    y = (index // cols + 0.5) / rows
+    return torch.stack([x, y], dim=-1).to(dtype)

@@ -1,0 +1,26 @@
+import pytest
+import torch
+
+from grids import MultiViewReducer
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_views_in_one_call(shared):
+    reducer = MultiViewReducer("grids", num_views=2, shared=shared, dim=16, num_tokens=4, context_dim=5)
+    tokens = torch.randn(3, 2, 64, 16)
+    out = reducer(tokens, grid_hw=(8, 8), context=torch.randn(3, 5))
+    assert out.tokens.shape == (3, 2, 4, 16) and out.coords.shape == (3, 2, 4, 2)
+    assert len(reducer.reducers) == (1 if shared else 2)
+
+
+def test_shared_equals_per_view_calls():
+    reducer = MultiViewReducer("grids", num_views=2, dim=8, num_tokens=3)
+    tokens = torch.randn(2, 2, 16, 8)
+    out = reducer(tokens, grid_hw=(4, 4))
+    single = reducer.reducers[0](tokens[:, 1], grid_hw=(4, 4))
+    torch.testing.assert_close(out.tokens[:, 1], single.tokens)
+
+
+def test_wrong_view_count_raises():
+    with pytest.raises(ValueError, match="V=3 views"):
+        MultiViewReducer("pool", num_views=2, dim=8, num_tokens=4)(torch.randn(1, 3, 16, 8), grid_hw=(4, 4))

@@ -1,0 +1,188 @@
+import math
+
+import pytest
+import torch
+
+from grids import list_reducers, make_reducer, patch_centers, spread_layout
+
+ALL = list_reducers()
+DISCRETE = ["random", "topk", "pool", "tome"]
+GRID = (16, 16)
+
+
+def test_registry_has_every_method():
+    assert set(ALL) >= {
+        "dense",
+        "grids",
+        "grids-nearest",
+        "random",
+        "uniform",
+        "pool",
+        "topk",
+        "tome",
+        "perceiver",
+    }
+    with pytest.raises(ValueError, match="unknown reducer 'fastv'.*grids"):
+        make_reducer("fastv", dim=8)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("num_prefix_tokens", [0, 2])
+def test_shapes_coords_and_prefix_passthrough(name, num_prefix_tokens):
+    torch.manual_seed(0)
+    reducer = make_reducer(name, dim=32, num_tokens=16, num_prefix_tokens=num_prefix_tokens)
+    tokens = torch.randn(3, num_prefix_tokens + 256, 32)
+    out = reducer(tokens, grid_hw=GRID)
+    k = 256 if name == "dense" else 16
+    assert reducer.num_output_tokens(GRID) == k
+    assert out.tokens.shape == (3, num_prefix_tokens + k, 32)
+    assert torch.equal(out.tokens[:, :num_prefix_tokens], tokens[:, :num_prefix_tokens])
+    assert out.coords.shape == (3, k, 2) and out.coords.min() >= 0 and out.coords.max() <= 1
+    if out.indices is not None:
+        assert out.indices.shape == (3, k)
+        assert torch.equal(
+            out.tokens[:, num_prefix_tokens:],
+            tokens[:, num_prefix_tokens:].gather(1, (out.indices + 0).unsqueeze(-1).expand(-1, -1, 32)),
+        )
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_backward_reaches_every_trainable_parameter_and_the_input(name):
+    torch.manual_seed(0)
+    options = {"score": "query", "context_dim": 8} if name == "topk" else {}
+    if name.startswith("grids"):
+        options = {"context_dim": 8}
+    reducer = make_reducer(name, dim=32, num_tokens=16, **options)
+    tokens = torch.randn(2, 256, 32, requires_grad=True)
+    out = reducer(tokens, grid_hw=GRID, context=torch.randn(2, 8))
+    (out.tokens * torch.randn_like(out.tokens)).sum().backward()
+    assert tokens.grad is not None and tokens.grad.abs().sum() > 0
+    for parameter_name, parameter in reducer.named_parameters():
+        if (
+            name == "grids-nearest"
+            and parameter_name.startswith("sampler.")
+            and "coord_embed" not in parameter_name
+        ):
+            continue  # nearest reading: by design no gradient reaches the coordinate predictor
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, parameter_name
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_eval_is_deterministic(name):
+    reducer = make_reducer(name, dim=16, num_tokens=8).eval()
+    tokens = torch.randn(2, 256, 16)
+    first, second = reducer(tokens, grid_hw=GRID), reducer(tokens, grid_hw=GRID)
+    assert torch.equal(first.tokens, second.tokens) and torch.equal(first.coords, second.coords)
+
+
+def test_random_draws_fresh_indices_in_training():
+    reducer = make_reducer("random", dim=4, num_tokens=8).train()
+    tokens = torch.randn(4, 256, 4)
+    draws = {tuple(reducer(tokens, grid_hw=GRID).indices[0].tolist()) for _ in range(5)}
+    assert len(draws) > 1
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_bfloat16(name):
+    reducer = make_reducer(name, dim=16, num_tokens=4).to(torch.bfloat16)
+    out = reducer(torch.randn(2, 256, 16, dtype=torch.bfloat16), grid_hw=GRID)
+    assert out.tokens.dtype == torch.bfloat16 and torch.isfinite(out.tokens.float()).all()
+
+
+@pytest.mark.parametrize("name", DISCRETE)
+def test_discrete_reducers_reject_more_tokens_than_patches(name):
+    reducer = make_reducer(name, dim=4, num_tokens=17)
+    with pytest.raises(ValueError, match="num_tokens=17 exceeds the 16 patch tokens of a 4x4 grid"):
+        reducer(torch.randn(1, 16, 4), grid_hw=(4, 4))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_bad_input_raises(name):
+    reducer = make_reducer(name, dim=8, num_tokens=4)
+    with pytest.raises(ValueError, match="needs N=256"):
+        reducer(torch.randn(1, 250, 8), grid_hw=GRID)
+    with pytest.raises(ValueError, match="rank 3"):
+        reducer(torch.randn(250, 8), grid_hw=GRID)
+    with pytest.raises(ValueError, match="dim=8"):
+        reducer(torch.randn(1, 256, 9), grid_hw=GRID)
+    bad = torch.randn(1, 256, 8)
+    bad[0, 3, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        reducer(bad, grid_hw=GRID)
+    with pytest.raises(ValueError, match="num_tokens must be >= 1"):
+        make_reducer(name, dim=8, num_tokens=0) if name != "dense" else make_reducer(
+            "grids", dim=8, num_tokens=0
+        )
+
+
+def test_grids_under_torch_compile():
+    torch.manual_seed(0)
+    reducer = make_reducer("grids", dim=32, num_tokens=16)
+    tokens = torch.randn(2, 256, 32)
+    eager = reducer(tokens, grid_hw=GRID)
+    compiled = torch.compile(reducer)
+    out = compiled(tokens, grid_hw=GRID)
+    torch.testing.assert_close(out.tokens, eager.tokens, atol=1e-5, rtol=1e-5)
+    out.tokens.sum().backward()
+    assert reducer.sampler.hidden.weight.grad is not None
+
+
+def test_non_square_grid():
+    for name in ALL:
+        reducer = make_reducer(name, dim=8, num_tokens=6)
+        out = reducer(torch.randn(2, 240, 8), grid_hw=(12, 20))
+        assert out.tokens.shape[1] == (240 if name == "dense" else 6), name
+
+
+def test_dense_is_identity_with_patch_centres():
+    tokens = torch.randn(2, 1 + 64, 8)
+    out = make_reducer("dense", dim=8, num_prefix_tokens=1)(tokens, grid_hw=(8, 8))
+    assert torch.equal(out.tokens, tokens)
+    assert torch.equal(out.coords[0], patch_centers(8, 8))
+
+
+def test_pool_averages_blocks():
+    tokens = torch.randn(2, 256, 4)
+    out = make_reducer("pool", dim=4, num_tokens=16)(tokens, grid_hw=GRID)
+    block = tokens.unflatten(1, GRID)[:, :4, 4:8].mean(dim=(1, 2))  # cell (row 0, col 1)
+    torch.testing.assert_close(out.tokens[:, 1], block)
+    torch.testing.assert_close(out.coords[0, 1], torch.tensor([5.5 / 15, 1.5 / 15]))
+
+
+def test_topk_norm_keeps_the_largest_tokens():
+    tokens = torch.randn(1, 256, 4) * 0.1
+    tokens[0, [3, 100, 200]] *= 100
+    out = make_reducer("topk", dim=4, num_tokens=3)(tokens, grid_hw=GRID)
+    assert out.indices[0].tolist() == [3, 100, 200]
+
+
+def test_tome_preserves_the_size_weighted_mean():
+    torch.manual_seed(0)
+    tokens = torch.randn(2, 64, 8, dtype=torch.float64)
+    out = make_reducer("tome", dim=8, num_tokens=5)(tokens, grid_hw=(8, 8))
+    assert out.tokens.shape == (2, 5, 8)
+    # Every merge is a size-weighted mean, so the coordinate centroid of all patches is preserved
+    # when weighting merged coords by their sizes; the plain mean of inputs lies in the outputs' hull.
+    assert (out.tokens.min(dim=1).values <= tokens.mean(dim=1)).all()
+    assert (out.tokens.max(dim=1).values >= tokens.mean(dim=1)).all()
+
+
+def test_tome_merges_identical_tokens_first():
+    torch.manual_seed(0)
+    tokens = torch.randn(1, 16, 4)
+    tokens[0, 1:8:2] = tokens[0, 0:8:2]  # four (even, odd) pairs of identical tokens
+    out = make_reducer("tome", dim=4, num_tokens=12)(tokens, grid_hw=(4, 4))
+    expected = torch.cat([tokens[0, 0:8:2], tokens[0, 8:]])  # each pair once, the rest untouched
+    distances = torch.cdist(expected, out.tokens[0])
+    assert (distances.min(dim=1).values < 1e-5).all()
+
+
+def test_uniform_reads_the_spread_layout():
+    out = make_reducer("uniform", dim=4, num_tokens=9)(torch.randn(1, 256, 4), grid_hw=GRID)
+    torch.testing.assert_close(out.coords[0], spread_layout(9))
+
+
+def test_perceiver_coords_follow_attention():
+    reducer = make_reducer("perceiver", dim=8, num_tokens=2)
+    out = reducer(torch.randn(1, 64, 8), grid_hw=(8, 8))
+    assert out.coords.shape == (1, 2, 2) and math.isfinite(out.coords.sum().item())

@@ -1,0 +1,95 @@
+import pytest
+import torch
+
+from grids import GridSampler, sample_tokens
+
+
+def test_shapes_and_range():
+    sampler = GridSampler(dim=32, num_tokens=16)
+    tokens, coords = sampler(torch.randn(3, 16, 16, 32))
+    assert tokens.shape == (3, 16, 32) and coords.shape == (3, 16, 2)
+    assert coords.min() >= 0 and coords.max() <= 1
+
+
+@pytest.mark.parametrize("num_tokens", [1, 4, 16, 7])
+def test_initial_points_are_spread_not_collapsed(num_tokens):
+    torch.manual_seed(0)
+    sampler = GridSampler(dim=64, num_tokens=num_tokens)
+    _, coords = sampler(torch.randn(4, 16, 16, 64) * 3)
+    if num_tokens == 1:
+        torch.testing.assert_close(coords, torch.full_like(coords, 0.5), atol=0.05, rtol=0)
+        return
+    distances = torch.cdist(coords, coords) + torch.eye(num_tokens) * 10
+    assert distances.min() > 0.5 / num_tokens**0.5  # nearest neighbours about a cell apart
+    span = coords.amax(dim=1) - coords.amin(dim=1)
+    assert (span > 0.4).all()
+
+
+def test_margin_keeps_points_inside():
+    sampler = GridSampler(dim=8, num_tokens=4, margin=0.2)
+    with torch.no_grad():
+        sampler.to_coords.bias.fill_(50.0)  # saturate the sigmoid
+    _, coords = sampler(torch.randn(2, 8, 8, 8))
+    torch.testing.assert_close(coords, torch.full_like(coords, 0.8))
+
+
+def test_context_makes_coordinates_task_aware():
+    torch.manual_seed(1)
+    sampler = GridSampler(dim=16, num_tokens=4, context_dim=10)
+    with torch.no_grad():
+        sampler.context_proj.weight.normal_(std=1.0)
+    feature_map = torch.randn(1, 8, 8, 16).expand(2, -1, -1, -1)
+    _, coords = sampler(feature_map, context=torch.randn(2, 10))
+    assert (coords[0] - coords[1]).abs().max() > 1e-3  # same image, different task -> different points
+    with pytest.raises(ValueError, match="context_dim=None"):
+        GridSampler(dim=16, num_tokens=4)(feature_map, context=torch.randn(2, 10))
+
+
+@pytest.mark.parametrize("coord_embedding", ["mlp", "fourier", None])
+def test_backward_reaches_every_parameter(coord_embedding):
+    sampler = GridSampler(dim=16, num_tokens=4, context_dim=6, coord_embedding=coord_embedding)
+    tokens, coords = sampler(torch.randn(2, 8, 8, 16), context=torch.randn(2, 6))
+    (tokens * torch.randn_like(tokens)).sum().backward()
+    for name, parameter in sampler.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+def test_no_coord_embedding_returns_plain_samples():
+    sampler = GridSampler(dim=8, num_tokens=5, coord_embedding=None)
+    feature_map = torch.randn(2, 6, 6, 8)
+    tokens, coords = sampler(feature_map)
+    torch.testing.assert_close(tokens, sample_tokens(feature_map, coords))
+
+
+def test_learns_to_look_at_the_salient_spot():
+    """Trained on a task loss alone, the point moves onto the only informative patch."""
+    torch.manual_seed(0)
+    sampler = GridSampler(dim=4, num_tokens=1, hidden_dim=16, coord_embedding=None)
+    feature_map = torch.zeros(8, 16, 16, 4)
+    bump = torch.exp(-((torch.arange(16)[:, None] - 11) ** 2 + (torch.arange(16)[None] - 4) ** 2) / 8.0)
+    feature_map[..., 0] = bump  # peak at row 11, column 4 -> (x, y) = (4/15, 11/15)
+    optimizer = torch.optim.Adam(sampler.parameters(), lr=0.05)
+    for _ in range(150):
+        tokens, coords = sampler(feature_map)
+        loss = -tokens[..., 0].mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    torch.testing.assert_close(coords[0, 0], torch.tensor([4 / 15, 11 / 15]), atol=0.04, rtol=0)
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="num_tokens must be >= 1, got 0"):
+        GridSampler(dim=8, num_tokens=0)
+    with pytest.raises(ValueError, match="margin"):
+        GridSampler(dim=8, num_tokens=2, margin=0.5)
+    with pytest.raises(ValueError, match="coord_embedding"):
+        GridSampler(dim=8, num_tokens=2, coord_embedding="sinusoid")
+    with pytest.raises(ValueError, match="expects dim=8"):
+        GridSampler(dim=8, num_tokens=2)(torch.randn(1, 4, 4, 9))
+
+
+def test_bfloat16_module():
+    sampler = GridSampler(dim=16, num_tokens=4).to(torch.bfloat16)
+    tokens, coords = sampler(torch.randn(2, 16, 16, 16, dtype=torch.bfloat16))
+    assert tokens.dtype == torch.bfloat16 and torch.isfinite(tokens).all()
