@@ -73,7 +73,9 @@ def write_episode(path: Path, episode: dict[str, np.ndarray], attrs: dict[str, A
 def read_manifest(root: str | Path) -> dict[str, Any]:
     path = Path(root) / MANIFEST
     if not path.is_file():
-        raise FileNotFoundError(f"no {MANIFEST} in {root}: not a grids demo dataset (or generation never started)")
+        raise FileNotFoundError(
+            f"no {MANIFEST} in {root}: not a grids demo dataset (or generation never started)"
+        )
     try:
         manifest = json.loads(path.read_text())
     except json.JSONDecodeError as err:
@@ -128,7 +130,9 @@ class DemoDataset(Dataset):
             except Exception as err:  # h5py raises OSError/KeyError/RuntimeError for damaged files
                 raise ShardError(f"cannot read shard {file}: {err}") from err
             if len(self._actions[-1]) != entry["num_frames"]:
-                raise ShardError(f"shard {file} has {len(self._actions[-1])} frames, manifest says {entry['num_frames']}")
+                raise ShardError(
+                    f"shard {file} has {len(self._actions[-1])} frames, manifest says {entry['num_frames']}"
+                )
         lengths = np.array([len(a) for a in self._actions])
         self._starts = np.concatenate([[0], np.cumsum(lengths)])  # [E + 1]
         self.num_episodes = len(self.episodes)
@@ -142,7 +146,9 @@ class DemoDataset(Dataset):
             raise ShardError(f"shard {file} listed in the manifest is missing")
         size = file.stat().st_size
         if size != entry["bytes"]:
-            raise ShardError(f"shard {file} is truncated or modified: {size} bytes, manifest says {entry['bytes']}")
+            raise ShardError(
+                f"shard {file} is truncated or modified: {size} bytes, manifest says {entry['bytes']}"
+            )
         if full and sha256_file(file) != entry["sha256"]:
             raise ShardError(f"shard {file} is corrupted: sha256 does not match the manifest")
 

@@ -29,7 +29,9 @@ from grids.sim.tasks import INSTRUCTIONS
 # "corner3" sees the whole table (every MetaWorld goal region); it renders upside-down, so we rotate it 180°.
 CAMERA_NAMES = ("corner3", "gripperPOV")
 _FLIPPED = {"corner", "corner2", "corner3", "corner4"}
-DEFAULT_MAX_STEPS = 200  # the scripted experts succeed within ~150 steps on MT10 (MetaWorld's own limit is 500)
+DEFAULT_MAX_STEPS = (
+    200  # the scripted experts succeed within ~150 steps on MT10 (MetaWorld's own limit is 500)
+)
 
 
 class MetaWorldEnv:
@@ -77,7 +79,9 @@ class MetaWorldEnv:
         model.vis.quality.offsamples = 0
         self._renderer = mujoco.Renderer(model, image_size, image_size)
         self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
-        self._camera_ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, name) for name in CAMERA_NAMES]
+        self._camera_ids = [
+            mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, name) for name in CAMERA_NAMES
+        ]
         self._model_defaults = {field: getattr(model, field).copy() for field in MODEL_FIELDS}
         self._headlight_defaults = {f: getattr(model.vis.headlight, f).copy() for f in HEADLIGHT_FIELDS}
         self._rng = np.random.default_rng(0)
@@ -119,7 +123,7 @@ class MetaWorldEnv:
 
     def render_views(self) -> np.ndarray:
         views = []
-        for name, cam_id in zip(CAMERA_NAMES, self._camera_ids):
+        for name, cam_id in zip(CAMERA_NAMES, self._camera_ids, strict=True):
             self._renderer.update_scene(self._mw.data, camera=cam_id)
             image = self._renderer.render()
             views.append(image[::-1, ::-1] if name in _FLIPPED else image)
@@ -155,4 +159,6 @@ def make_env(
     max_steps: int | None = None,
 ) -> MetaWorldEnv:
     """A MetaWorld task with two 128² camera views; see the module docstring for the observation."""
-    return MetaWorldEnv(task, image_size=image_size, seed=seed, perturbation=perturbation, max_steps=max_steps)
+    return MetaWorldEnv(
+        task, image_size=image_size, seed=seed, perturbation=perturbation, max_steps=max_steps
+    )

@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from grids.sim.dataset import FORMAT_NAME, MANIFEST, SCHEMA_VERSION, read_manifest, write_episode, write_json_atomic
+from grids.sim.dataset import (
+    FORMAT_NAME,
+    MANIFEST,
+    SCHEMA_VERSION,
+    read_manifest,
+    write_episode,
+    write_json_atomic,
+)
 from grids.sim.env import CAMERA_NAMES, DEFAULT_MAX_STEPS
 from grids.sim.tasks import INSTRUCTIONS
 
@@ -155,7 +162,9 @@ def generate_demos(
         file = out / entry["file"]
         return file.is_file() and file.stat().st_size == entry["bytes"]
 
-    manifest["episodes"] = [e for e in manifest["episodes"] if e["episode_in_task"] < episodes_per_task and intact(e)]
+    manifest["episodes"] = [
+        e for e in manifest["episodes"] if e["episode_in_task"] < episodes_per_task and intact(e)
+    ]
     manifest["failed"] = []
     done = {(e["task"], e["episode_in_task"]) for e in manifest["episodes"]}
     jobs = [
@@ -194,5 +203,7 @@ def generate_demos(
     write_json_atomic(manifest_path, manifest)
     if manifest["failed"]:
         failed = [(e["task"], e["episode_in_task"]) for e in manifest["failed"]]
-        raise RuntimeError(f"the expert failed {MAX_ATTEMPTS} attempts in a row for {failed}; see {manifest_path}")
+        raise RuntimeError(
+            f"the expert failed {MAX_ATTEMPTS} attempts in a row for {failed}; see {manifest_path}"
+        )
     return out

@@ -21,7 +21,16 @@ import mujoco
 import numpy as np
 
 # Model fields that perturbations may modify; the env snapshots and restores exactly these.
-MODEL_FIELDS = ("cam_pos", "cam_quat", "light_diffuse", "light_ambient", "light_specular", "light_dir", "mat_rgba", "mat_texid")
+MODEL_FIELDS = (
+    "cam_pos",
+    "cam_quat",
+    "light_diffuse",
+    "light_ambient",
+    "light_specular",
+    "light_dir",
+    "mat_rgba",
+    "mat_texid",
+)
 HEADLIGHT_FIELDS = ("ambient", "diffuse", "specular")
 
 
@@ -69,7 +78,9 @@ class Lighting(Perturbation):
         for field in ("light_diffuse", "light_ambient", "light_specular"):
             getattr(model, field)[:] = np.clip(getattr(model, field) * scale, 0.0, 1.0)
         for field in HEADLIGHT_FIELDS:
-            setattr(model.vis.headlight, field, np.clip(getattr(model.vis.headlight, field) * scale, 0.0, 1.0))
+            setattr(
+                model.vis.headlight, field, np.clip(getattr(model.vis.headlight, field) * scale, 0.0, 1.0)
+            )
         tilted = model.light_dir + rng.uniform(-self.tilt, self.tilt, size=model.light_dir.shape)
         model.light_dir[:] = tilted / np.linalg.norm(tilted, axis=1, keepdims=True)
 
