@@ -105,6 +105,7 @@ class MetaWorldEnv:
         # Independent stream per (seed, perturbation): perturbations do not shift each other's draws.
         self._rng = np.random.default_rng([seed, zlib.crc32(self.perturbation.name.encode())])
         self.perturbation.apply(model, self._rng, self._camera_ids[0])
+        mujoco.mj_forward(model, self._mw.data)  # recompute camera/light poses from the (perturbed) model
         self._steps = 0
         return self._observation(), {"success": False, "seed": seed}
 
