@@ -7,6 +7,9 @@ One observation (``obs``)::
     instruction  str                    INSTRUCTIONS[task]
     task         str
 
+``step`` returns ``terminated=True`` at the first success (``info["success"]``) and ``truncated=True`` after
+``max_steps`` steps without one. Actions are float32 [4] (end-effector xyz displacement, gripper close), clipped to [-1, 1].
+
 Object and goal positions are deliberately *not* in ``state``: the policy has to see them. The full
 MetaWorld observation (which the scripted experts need) stays inside the env as ``env.privileged_obs``.
 
