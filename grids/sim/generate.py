@@ -23,6 +23,7 @@ from grids.sim.dataset import (
     MANIFEST,
     SCHEMA_VERSION,
     read_manifest,
+    sha256_file,
     write_episode,
     write_json_atomic,
 )
@@ -160,7 +161,9 @@ def generate_demos(
 
     def intact(entry: dict[str, Any]) -> bool:
         file = out / entry["file"]
-        return file.is_file() and file.stat().st_size == entry["bytes"]
+        return (
+            file.is_file() and file.stat().st_size == entry["bytes"] and sha256_file(file) == entry["sha256"]
+        )
 
     manifest["episodes"] = [
         e for e in manifest["episodes"] if e["episode_in_task"] < episodes_per_task and intact(e)
@@ -193,6 +196,8 @@ def generate_demos(
             for job in jobs:
                 record(_run_unit(job))
                 bar.update()
+            while _ENVS:  # inline run: do not keep renderers alive in the caller's process
+                _ENVS.popitem()[1].close()
         else:
             # spawn: a forked child would inherit the parent's GL/EGL state
             with mp.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
