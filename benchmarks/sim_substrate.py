@@ -33,30 +33,37 @@ def machine() -> dict:
     }
 
 
-def render_fps(sizes: list[int], steps: int) -> list[dict]:
-    """Env steps per second with both views rendered (what generation and evaluation pay per frame)."""
+def render_fps(sizes: list[int], steps: int, repeats: int) -> list[dict]:
+    """Env steps per second with both views rendered (what generation and evaluation pay per frame).
+
+    Each measurement is repeated; the median and the best repeat are reported, since other jobs share the cores.
+    """
     from grids.sim import expert_action, make_env
 
     rows = []
     for size in sizes:
         for task in ("reach-v3", "drawer-close-v3"):
             env = make_env(task, image_size=size, max_steps=500)
-            env.reset(seed=0)
-            start = time.perf_counter()
-            for _ in range(steps):
-                _, _, terminated, truncated, _ = env.step(expert_action(env))
-                if terminated or truncated:
-                    env.reset()
-            seconds = time.perf_counter() - start
-            start = time.perf_counter()
-            for _ in range(steps):
-                env.render_views()
-            render_only = time.perf_counter() - start
+            step_fps, render_fps = [], []
+            for repeat in range(repeats):
+                env.reset(seed=repeat)
+                start = time.perf_counter()
+                for _ in range(steps):
+                    _, _, terminated, truncated, _ = env.step(expert_action(env))
+                    if terminated or truncated:
+                        env.reset()
+                step_fps.append(steps / (time.perf_counter() - start))
+                start = time.perf_counter()
+                for _ in range(steps):
+                    env.render_views()
+                render_fps.append(steps / (time.perf_counter() - start))
             env.close()
             rows.append({
-                "image_size": size, "task": task, "steps": steps,
-                "step_and_render_2_views_fps": round(steps / seconds, 1),
-                "render_2_views_only_fps": round(steps / render_only, 1),
+                "image_size": size, "task": task, "steps": steps, "repeats": repeats,
+                "step_and_render_2_views_fps": round(float(np.median(step_fps)), 1),
+                "step_and_render_2_views_fps_best": round(max(step_fps), 1),
+                "render_2_views_only_fps": round(float(np.median(render_fps)), 1),
+                "render_2_views_only_fps_best": round(max(render_fps), 1),
             })  # fmt: skip
             print(rows[-1], flush=True)
     return rows
@@ -125,23 +132,28 @@ def generation(name: str, tasks: list[str], episodes: int, out: Path, image_size
 
 
 def write_markdown(results: dict, path: Path) -> None:
-    m = results["machine"]
+    stages = {k.removeprefix("machine_"): v for k, v in results.items() if k.startswith("machine")}
+    m = next(iter(stages.values()))
+    loads = ", ".join(
+        f"{name}: {tuple(round(x, 2) for x in v['loadavg_at_start'])}" for name, v in stages.items()
+    )
     lines = [
         "# Simulation substrate measurements",
         "",
         f"Produced by `benchmarks/sim_substrate.py` on {m['cpu_count']} CPU cores ({m['platform']}), "
         f"MuJoCo offscreen on the CPU (`MUJOCO_GL={m['mujoco_gl']}`, Mesa llvmpipe), shadows/MSAA/reflections off. "
-        f"Load average at start {tuple(round(x, 2) for x in m['loadavg_at_start'])}: the cores are shared with "
-        "other jobs, so timings are what this shared machine gave, not a quiet-machine best.",
+        f"The cores are shared with other jobs, so timings are what this shared machine gave, not a quiet-machine "
+        f"best. Load average (1/5/15 min) at the start of each stage: {loads}.",
         "",
         "## Render speed (both views; shadows, MSAA and reflections off unless noted)",
         "",
-        "| image size | task | step + 2 views (fps) | 2 views render only (fps) |",
+        "| image size | task | step + 2 views (fps), median / best | 2 views render only (fps), median / best |",
         "|---|---|---|---|",
     ]
     for row in results["render_fps"]:
-        lines.append(f"| {row['image_size']} | {row['task']} | {row['step_and_render_2_views_fps']} | "
-                     f"{row['render_2_views_only_fps']} |")  # fmt: skip
+        lines.append(f"| {row['image_size']} | {row['task']} | {row['step_and_render_2_views_fps']} / "
+                     f"{row['step_and_render_2_views_fps_best']} | {row['render_2_views_only_fps']} / "
+                     f"{row['render_2_views_only_fps_best']} |")  # fmt: skip
     for row in results.get("render_fps_as_shipped", []):
         lines.append(f"| {row['image_size']} | {row['task']} (MetaWorld's default render settings) | – | "
                      f"{row['render_2_views_only_fps']} |")  # fmt: skip
@@ -169,8 +181,9 @@ def write_markdown(results: dict, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="64,128,224")
+    parser.add_argument("--sizes", default="64,128,224", help="empty: skip the fps stage")
     parser.add_argument("--fps-steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick-episodes", type=int, default=50)
     parser.add_argument("--mt10-episodes", type=int, default=50)
     parser.add_argument("--data-root", default="data/bench")
@@ -180,27 +193,31 @@ def main() -> None:
     import grids.sim  # noqa: F401  (sets MUJOCO_GL)
     from grids.sim import TASK_SETS
 
-    results = {"machine": machine(), "render_fps": [], "generation": [], "notes": args.note}
+    # Stages not run this time keep their earlier results, so fps and generation can be measured separately.
+    path = RESULTS / "sim_substrate.json"
+    results = json.loads(path.read_text()) if path.exists() else {"render_fps": [], "generation": []}
+    results["notes"] = sorted(set(results.get("notes", [])) | set(args.note))
     RESULTS.mkdir(parents=True, exist_ok=True)
 
     def save():
-        (RESULTS / "sim_substrate.json").write_text(json.dumps(results, indent=1))
+        path.write_text(json.dumps(results, indent=1))
         write_markdown(results, RESULTS / "sim_substrate.md")
 
-    results["render_fps"] = render_fps([int(s) for s in args.sizes.split(",")], args.fps_steps)
-    results["render_fps_as_shipped"] = [render_fps_as_shipped(128, 30)]
-    save()
+    if args.sizes:
+        results["machine_fps"] = machine()
+        results["render_fps"] = render_fps(
+            [int(s) for s in args.sizes.split(",")], args.fps_steps, args.repeats
+        )
+        results["render_fps_as_shipped"] = [render_fps_as_shipped(128, 30)]
+        save()
     root = Path(args.data_root)
-    if args.quick_episodes:
-        results["generation"].append(
-            generation("quick", TASK_SETS["quick"], args.quick_episodes, root / "quick", 128)
-        )
-        save()
-    if args.mt10_episodes:
-        results["generation"].append(
-            generation("mt10", TASK_SETS["mt10"], args.mt10_episodes, root / "mt10", 128)
-        )
-        save()
+    for name, episodes in (("quick", args.quick_episodes), ("mt10", args.mt10_episodes)):
+        if episodes:
+            label = f"{name}x{episodes}"
+            results["machine_" + label] = machine()
+            run = generation(label, TASK_SETS[name], episodes, root / label, 128)
+            results["generation"] = [g for g in results["generation"] if g["name"] != label] + [run]
+            save()
 
 
 if __name__ == "__main__":
