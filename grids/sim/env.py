@@ -20,6 +20,8 @@ then the previous episode's seed + 1.
 
 from __future__ import annotations
 
+import atexit
+import weakref
 import zlib
 from typing import Any
 
@@ -32,9 +34,11 @@ from grids.sim.tasks import INSTRUCTIONS
 # "corner3" sees the whole table (every MetaWorld goal region); it renders upside-down, so we rotate it 180°.
 CAMERA_NAMES = ("corner3", "gripperPOV")
 _FLIPPED = {"corner", "corner2", "corner3", "corner4"}
-DEFAULT_MAX_STEPS = (
-    200  # the scripted experts succeed within ~150 steps on MT10 (MetaWorld's own limit is 500)
-)
+# The scripted experts succeed within ~150 steps on MT10 (MetaWorld's own limit is 500).
+DEFAULT_MAX_STEPS = 200
+
+# Renderers still open at interpreter exit would be freed after EGL is torn down (a noisy EGLError); close them first.
+_OPEN_ENVS: weakref.WeakSet = weakref.WeakSet()
 
 
 class MetaWorldEnv:
@@ -80,8 +84,13 @@ class MetaWorldEnv:
         # MetaWorld asks for 4096² shadow maps and 4x MSAA; on a software GL that is ~7x slower.
         model.vis.quality.shadowsize = 0
         model.vis.quality.offsamples = 0
+        model.vis.global_.offwidth = max(model.vis.global_.offwidth, image_size)  # offscreen buffer >= image
+        model.vis.global_.offheight = max(model.vis.global_.offheight, image_size)
         self._renderer = mujoco.Renderer(model, image_size, image_size)
         self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+        if not _OPEN_ENVS:  # registered after mujoco's own EGL exit handlers, so it runs before them
+            atexit.register(_close_open_envs)
+        _OPEN_ENVS.add(self)
         self._camera_ids = [
             mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, name) for name in CAMERA_NAMES
         ]
@@ -145,13 +154,19 @@ class MetaWorldEnv:
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
-        self._mw.close()
+            self._mw.close()
+        _OPEN_ENVS.discard(self)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _close_open_envs() -> None:
+    for env in list(_OPEN_ENVS):
+        env.close()
 
 
 def make_env(
