@@ -138,7 +138,9 @@ def _vit_flops(shape: VLAShape, tokens_per_block: list[int]) -> float:
 
 def _grids_flops(dim: int, num_tokens: int, hidden: int = 512, coord_hidden: int = 256) -> float:
     # coordinate MLP on the pooled feature, then the coordinate embedding MLP on each of the K points
-    return 2 * (dim * hidden + hidden * 2 * num_tokens) + 2 * num_tokens * (2 * coord_hidden + coord_hidden * dim)
+    return 2 * (dim * hidden + hidden * 2 * num_tokens) + 2 * num_tokens * (
+        2 * coord_hidden + coord_hidden * dim
+    )
 
 
 def _decoder_linear_macs(width: int, heads: int, kv_heads: int, head_dim: int, mlp_dim: int) -> int:

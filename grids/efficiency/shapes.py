@@ -90,13 +90,9 @@ GEMMA_2B = DecoderShape(width=2048, depth=18, heads=8, kv_heads=1, head_dim=256,
 GEMMA_300M = DecoderShape(width=1024, depth=18, heads=8, kv_heads=1, head_dim=256, mlp_dim=4096)
 
 SHAPES: dict[str, VLAShape] = {
-    "pi0": VLAShape(
-        "pi0", SIGLIP_SO400M_224, GEMMA_2B, GEMMA_300M, text_tokens=48, state_in_suffix=True
-    ),
+    "pi0": VLAShape("pi0", SIGLIP_SO400M_224, GEMMA_2B, GEMMA_300M, text_tokens=48, state_in_suffix=True),
     # π0.5: the state is discretised into the prompt (openpi max_token_len=200), time enters via adaRMS.
-    "pi05": VLAShape(
-        "pi05", SIGLIP_SO400M_224, GEMMA_2B, GEMMA_300M, text_tokens=200, time_per_token=False
-    ),
+    "pi05": VLAShape("pi05", SIGLIP_SO400M_224, GEMMA_2B, GEMMA_300M, text_tokens=200, time_per_token=False),
     "smolvla": VLAShape(
         "smolvla",
         VisionShape(width=768, depth=12, heads=12, mlp_dim=3072, patch_size=16, image_size=512),

@@ -136,9 +136,18 @@ class ActionExpert(nn.Module):
         e, width = shape.expert, shape.expert.width
         self.shape = shape
         prefix_kv = shape.llm.kv_heads * shape.llm.head_dim
+        if (e.kv_heads, e.head_dim) != (shape.llm.kv_heads, shape.llm.head_dim) and not all(
+            shape.is_cross_layer(i) for i in range(e.depth)
+        ):
+            raise ValueError(
+                f"joint attention needs the expert's K/V heads ({e.kv_heads} x {e.head_dim}) to match the "
+                f"LLM's ({shape.llm.kv_heads} x {shape.llm.head_dim})"
+            )
         adaptive = not shape.time_per_token
         self.layers = nn.ModuleList(
-            ExpertLayer(e, prefix_kv_dim=prefix_kv if shape.is_cross_layer(i) else None, adaptive_norm=adaptive)
+            ExpertLayer(
+                e, prefix_kv_dim=prefix_kv if shape.is_cross_layer(i) else None, adaptive_norm=adaptive
+            )
             for i in range(e.depth)
         )
         self.norm = nn.RMSNorm(width, eps=1e-6)
@@ -222,7 +231,9 @@ class VLAShapedPolicy(nn.Module):
             self.reducer = make_reducer(reducer, dim=dim, num_tokens=num_tokens, **reducer_options)
         self.reducer.to(self.projector.weight.device)
         if resample_at_layer is not None:
-            self.hook = ResampleAtLayer(self.vision, resample_at_layer, self.reducer, grid_hw=shape.vision.grid_hw)
+            self.hook = ResampleAtLayer(
+                self.vision, resample_at_layer, self.reducer, grid_hw=shape.vision.grid_hw
+            )
 
     @property
     def image_tokens_per_view(self) -> int:
