@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -60,6 +61,34 @@ def _row(model, views, text, reducer, k, layer, counted: bool) -> dict:
     return row
 
 
+def paper_fit() -> list[dict]:
+    """The paper's FLOPs column next to ours, and next to the same formula with every scanned stack
+    counted once (1 SigLIP block, 1 Gemma layer, 1 expert layer, 1 flow step) over the 3 image slots
+    openpi feeds (the third one masked) and the padded prompt: what XLA ``cost_analysis()`` returns
+    when a ``lax.scan`` body is counted once."""
+    rows = []
+    for (model, k), paper in PAPER.items():
+        shape = get_shape(model)
+        once = replace(shape.scaled(vision_depth=1, llm_depth=1, expert_depth=1), num_steps=1)
+        reducer = "dense" if k == "dense" else "grids"
+        tokens = 16 if k == "dense" else k
+        once_flops = analytic_stages(once, views=3, reducer=reducer, num_tokens=tokens)
+        rows.append(
+            {
+                "model": model,
+                "variant": "dense" if k == "dense" else f"GridS-{k}",
+                "paper_gflops": paper,
+                "full_2views_gflops": analytic_stages(
+                    model, views=2, reducer=reducer, num_tokens=tokens
+                ).total
+                / 1e9,
+                "once_3slots_gflops": once_flops.total / 1e9,
+                "once_expert_gflops": once_flops.action_expert / 1e9,
+            }
+        )
+    return rows
+
+
 def flops_part() -> dict:
     rows = []
     for model, shape in SHAPES.items():
@@ -85,7 +114,14 @@ def flops_part() -> dict:
     checks = [_row("pi0", 3, 32, "grids", 16, 9, True), _row("pi05", 3, 48, "dense", 16, None, True)]
     checks.append(_row("smolvla", 3, 200, "grids", 4, None, True))
     floors = {m: {t: floor_flops(m, text_tokens=t) for t in (32, 48, 200)} for m in SHAPES}
-    return {"main": rows, "layers": layers, "sweep": sweep, "checks": checks, "floors": floors}
+    return {
+        "main": rows,
+        "layers": layers,
+        "sweep": sweep,
+        "checks": checks,
+        "floors": floors,
+        "paper_fit": paper_fit(),
+    }
 
 
 def latency_part(plan: list[tuple[int, bool, int]], previous: dict | None = None) -> dict:
@@ -191,6 +227,49 @@ def render(results: dict) -> str:
                 )
             floor = f["floors"][model][str(get_shape(model).text_tokens)]
             lines.append(f"| {model} | floor | 0 | 0 | 0 | | | **{_t(floor)}** | {_pct(floor, dense)} | |")
+        lines += [
+            "",
+            "## Against the paper's Table 1",
+            "",
+            "| model | variant | paper (GFLOP) | ours, whole model, 2 views (GFLOP) | ours, each layer stack once, "
+            "1 flow step, 3 image slots (GFLOP) | that / paper |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in f["paper_fit"]:
+            lines.append(
+                f"| {r['model']} | {r['variant']} | {r['paper_gflops']:.2f} | {r['full_2views_gflops']:.1f} | "
+                f"{r['once_3slots_gflops']:.2f} | {r['once_3slots_gflops'] / r['paper_gflops']:.3f} |"
+            )
+        fit = {(r["model"], r["variant"]): r for r in f["paper_fit"]}
+        d0, g16 = fit[("pi0", "dense")], fit[("pi0", "GridS-16")]
+        worst = max(
+            abs(r["once_3slots_gflops"] / r["paper_gflops"] - 1)
+            for r in f["paper_fit"]
+            if r["model"] != "smolvla"
+        )
+        main = {(r["model"], r["K"], r["resample_at_layer"]): r["counted"] for r in f["main"]}
+        dense, after = main[("pi0", None, None)], main[("pi0", 16, None)]
+        lines += [
+            "",
+            f"**Why the numbers differ.** The paper's π0 column (dense {d0['paper_gflops']:.2f} G, GridS-16 "
+            f"{g16['paper_gflops']:.2f} G) is about 1/{d0['full_2views_gflops'] / d0['paper_gflops']:.0f} of a whole "
+            f"inference call ({d0['full_2views_gflops']:.0f} G dense here, matching LeRobot's "
+            "`PI0Pytorch.sample_actions` counted on meta, 3.073 T). Every π0/π0.5 row is reproduced to within "
+            f"{100 * worst:.1f} % by counting each layer stack *once* — one SigLIP block, one Gemma-2B layer, one "
+            "action-expert layer, one flow step — over the three image slots openpi feeds (the third one masked "
+            f"but computed) and the padded prompt (48 / 200 tokens): {d0['once_3slots_gflops']:.1f} G and "
+            f"{g16['once_3slots_gflops']:.1f} G. That is what XLA's `compiled.cost_analysis()`, which the authors' "
+            "`flops_test.py` calls, reports for `nn.scan`-ned layers and a `while`-loop sampler: a loop body is "
+            "counted once. The *ratio* does not survive: the rule shrinks the action expert, whose cost hardly "
+            f"depends on the visual tokens, from {100 * dense['action_expert'] / dense['total']:.0f} % of the dense "
+            f"call to {100 * d0['once_expert_gflops'] / d0['once_3slots_gflops']:.0f} % (1 of 18 layers, 1 of 10 steps), so the paper's "
+            f"−{100 * (1 - g16['paper_gflops'] / d0['paper_gflops']):.0f} % becomes "
+            f"−{100 * (1 - after['total'] / dense['total']):.0f} % for the whole model with 2 views. Resampling inside "
+            "the vision encoder, as the abstract describes, wins it back (below). The SmolVLA row (306.78 G) fits "
+            "neither this rule nor a whole-model count of LeRobot's SmolVLA shape "
+            f"({fit[('smolvla', 'dense')]['full_2views_gflops']:.0f} G for 2 views); we could not tell how it was "
+            "measured.",
+        ]
         lines += ["", "## Resampling inside the vision encoder (π0, 2 views, 48 text tokens)", ""]
         dense = next(r for r in f["main"] if r["model"] == "pi0" and r["reducer"] == "dense")["counted"][
             "total"
