@@ -65,6 +65,7 @@ def test_sdpa_attention_counts_like_eager_once_registered(tiny_shape):
     assert sdpa.as_dict() == eager.as_dict()
 
 
+@pytest.mark.slow
 def test_full_size_pi0_on_meta_matches_lerobot_and_the_issue_estimates():
     dense = count_model("pi0", views=2)
     # LeRobot's PI0Pytorch.sample_actions counted on meta: 3.073 TFLOP (shared/reference/env-ecosystem.md §3)
