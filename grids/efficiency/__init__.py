@@ -1,7 +1,7 @@
 """Honest efficiency: whole-model FLOPs (meta-device counts + formulas) and dense-vs-reduced latency.
 
-    from grids.efficiency import count_model, floor_flops
-    count_model("pi0", views=2, reducer="grids", num_tokens=16, resample_at_layer=0).as_dict()
+from grids.efficiency import count_model, floor_flops
+count_model("pi0", views=2, reducer="grids", num_tokens=16, resample_at_layer=0).as_dict()
 """
 
 from grids.efficiency.flops import (
