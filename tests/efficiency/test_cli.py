@@ -1,0 +1,59 @@
+import argparse
+import json
+
+import pytest
+
+from grids.cli import efficiency
+from grids.efficiency.flops import analytic_stages
+from grids.efficiency.latency import Variant, measure_latency, summarize, time_alternating
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(prog="grids")
+    efficiency.register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(argv)
+
+
+def test_both_commands_are_registered():
+    args = parse(["flops", "--model", "pi05", "--tokens", "4", "--resample-at-layer", "9"])
+    assert args.func is efficiency.run_flops and args.resample_at_layer == 9 and args.tokens == 4
+    assert parse(["latency", "--compile", "--batch", "8"]).func is efficiency.run_latency
+
+
+def test_flops_prints_a_per_stage_table(capsys):
+    args = parse(
+        ["flops", "--model", "pi0", "--views", "2", "--reducer", "grids", "--tokens", "16", "--formula-only"]
+    )
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    for stage in ("vision", "projector", "reducer", "llm_prefix", "action_expert", "total", "floor"):
+        assert stage in out
+    assert "reduction vs dense: 64.6%" in out
+
+
+def test_flops_json(capsys):
+    args = parse(["flops", "--model", "smolvla", "--reducer", "dense", "--formula-only", "--json"])
+    args.func(args)
+    result = json.loads(capsys.readouterr().out)
+    assert result["formula"]["total"] == pytest.approx(analytic_stages("smolvla").total)
+
+
+def test_time_alternating_alternates_and_summarizes():
+    calls = []
+    samples = time_alternating(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, warmup=1, repeats=4
+    )
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b", "b", "a"]
+    assert len(samples["a"]) == len(samples["b"]) == 4
+    stats = summarize([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert stats["median_ms"] == 3000 and stats["iqr_ms"] == 2000 and stats["repeats"] == 5
+
+
+def test_measure_latency_on_a_tiny_shape(tiny_shape):
+    if tiny_shape.pixel_shuffle > 1:
+        pytest.skip("in-encoder variant needs a connector without pixel shuffle")
+    variants = [Variant("dense"), Variant("grids-4 L=0", "grids", 4, 0)]
+    rows = measure_latency(tiny_shape, variants, batch=2, warmup=1, repeats=3)
+    assert [r["label"] for r in rows] == ["dense", "grids-4 L=0"]
+    assert rows[0]["speedup"] == 1.0 and rows[1]["flops_ratio"] > 1
+    assert all(r["median_ms"] > 0 and r["repeats"] == 3 for r in rows)

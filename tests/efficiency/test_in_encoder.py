@@ -1,0 +1,142 @@
+import pytest
+import torch
+from torch import nn
+
+from grids.core import make_reducer
+from grids.core.in_encoder import ResampleAtLayer, find_blocks, resample_at_layer
+from grids.efficiency.flops import _grids_flops, _vit_flops, count_flops
+from grids.efficiency.shapes import VisionShape, VLAShape
+
+TINY_VISION = VisionShape(width=32, depth=3, heads=4, mlp_dim=64, patch_size=4, image_size=32)  # 8x8 grid
+TINY = VLAShape("tiny", TINY_VISION, llm=None, expert=None)  # only the vision tower is built here
+
+
+def tiny_siglip(attn: str = "eager"):
+    from transformers import SiglipVisionModel
+
+    from grids.efficiency.vla import vision_config
+
+    torch.manual_seed(0)
+    return SiglipVisionModel(vision_config(TINY, attn)).eval()
+
+
+GRID = TINY_VISION.grid_hw  # (8, 8)
+DEPTH = TINY_VISION.depth  # 3
+
+
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+@pytest.mark.parametrize("layer", range(DEPTH + 1))
+def test_dense_leaves_hf_siglip_unchanged(layer, attn):
+    model, images = tiny_siglip(attn), torch.randn(2, 3, 32, 32)
+    reference = model(pixel_values=images).last_hidden_state
+    with resample_at_layer(model, layer, make_reducer("dense", dim=32), grid_hw=GRID) as hook:
+        out = model(pixel_values=images).last_hidden_state
+    torch.testing.assert_close(out, reference, rtol=0, atol=0)
+    assert hook.last.tokens.shape == (2, 64, 32)
+
+
+@pytest.mark.parametrize("layer", range(DEPTH + 1))
+def test_k_tokens_give_predicted_shapes_and_flops(layer):
+    model, images, k = tiny_siglip(), torch.randn(2, 3, 32, 32), 5
+    reducer = make_reducer("grids", dim=32, num_tokens=k)
+    with resample_at_layer(model, layer, reducer, grid_hw=GRID) as hook:
+        out = model(pixel_values=images).last_hidden_state
+        flops = count_flops(model, pixel_values=images)
+    assert out.shape == (2, k, 32)
+    assert hook.last.coords.shape == (2, k, 2)
+    assert hook.last.coords.min() >= 0 and hook.last.coords.max() <= 1
+    expected = _vit_flops(TINY, [64] * layer + [k] * (DEPTH - layer)) + _grids_flops(32, k)
+    assert flops == 2 * expected
+
+
+def test_remove_restores_the_dense_encoder_and_gradients_reach_the_reducer():
+    model, images = tiny_siglip(), torch.randn(2, 3, 32, 32)
+    reference = model(pixel_values=images).last_hidden_state
+    reducer = make_reducer("grids", dim=32, num_tokens=4)
+    hook = resample_at_layer(model, 1, reducer, grid_hw=GRID)
+    model(pixel_values=images).last_hidden_state.square().sum().backward()
+    assert reducer.sampler.to_coords.weight.grad.abs().sum() > 0
+    hook.remove()
+    torch.testing.assert_close(model(pixel_values=images).last_hidden_state, reference)
+
+
+class Block(nn.Module):  # a plain [B, N, C] block, optionally returning a tuple like older HF layers
+    def __init__(self, dim: int, as_tuple: bool = False):
+        super().__init__()
+        self.fc, self.as_tuple = nn.Linear(dim, dim), as_tuple
+
+    def forward(self, x):
+        y = x + self.fc(x)
+        return (y, None) if self.as_tuple else y
+
+
+class TinyViT(nn.Module):  # timm layout: .blocks, one CLS token
+    def __init__(self, dim=16, depth=4, as_tuple=False):
+        super().__init__()
+        self.cls = nn.Parameter(torch.randn(1, 1, dim))
+        self.blocks = nn.Sequential(
+            *[Block(dim, as_tuple) if i == depth - 1 else Block(dim) for i in range(depth)]
+        )
+
+    def forward(self, patches):
+        x = torch.cat([self.cls.expand(patches.shape[0], -1, -1), patches], dim=1)
+        out = self.blocks(x)
+        return out[0] if isinstance(out, tuple) else out
+
+
+@pytest.mark.parametrize("layer", [0, 2, 4])
+def test_prefix_tokens_pass_through_and_tuple_outputs(layer):
+    model, patches = TinyViT(as_tuple=True), torch.randn(3, 16, 16)
+    reducer = make_reducer("uniform", dim=16, num_tokens=2, num_prefix_tokens=1)
+    with resample_at_layer(model, layer, reducer, grid_hw=(4, 4), num_prefix_tokens=1) as hook:
+        out = model(patches)
+    assert out.shape == (3, 3, 16)
+    assert hook.last.tokens.shape == (3, 3, 16) and hook.last.coords.shape == (3, 2, 2)
+    if layer == 0:  # the CLS token entered the blocks untouched
+        torch.testing.assert_close(hook.last.tokens[:, 0], model.cls.expand(3, -1, -1)[:, 0])
+
+
+def test_module_list_target_and_context():
+    blocks = nn.ModuleList([Block(8) for _ in range(3)])
+    reducer = make_reducer("grids", dim=8, num_tokens=3, context_dim=5)
+    hook = ResampleAtLayer(blocks, 1, reducer, grid_hw=(2, 2))
+    hook.context = torch.randn(2, 5)
+    x = torch.randn(2, 4, 8)
+    for block in blocks:
+        x = block(x)
+    assert x.shape == (2, 3, 8)
+    first = hook.last.coords
+    hook.context = torch.randn(2, 5) * 10
+    x = torch.randn(2, 4, 8)
+    for block in blocks:
+        x = block(x)
+    assert not torch.allclose(first, hook.last.coords)  # the context moved the points
+    assert find_blocks(blocks) is blocks
+
+
+def test_errors_name_the_problem():
+    model = TinyViT()
+    with pytest.raises(ValueError, match=r"layer must be in \[0, 4\]"):
+        resample_at_layer(model, 5, make_reducer("dense", dim=16), grid_hw=(4, 4))
+    with pytest.raises(ValueError, match="num_prefix_tokens=1 but the reducer"):
+        resample_at_layer(model, 0, make_reducer("dense", dim=16), grid_hw=(4, 4), num_prefix_tokens=1)
+    with pytest.raises(TypeError, match="cannot find the blocks"):
+        resample_at_layer(nn.Linear(2, 2), 0, make_reducer("dense", dim=16), grid_hw=(4, 4))
+    with pytest.raises(ValueError, match="grid_hw"):  # CLS token not declared: N = 17 != 16
+        with resample_at_layer(model, 0, make_reducer("uniform", dim=16, num_tokens=2), grid_hw=(4, 4)):
+            model(torch.randn(1, 16, 16))
+
+
+def test_a_mask_is_refused():
+    from transformers import SiglipVisionModel  # noqa: F401  (the layer signature we mimic)
+
+    class MaskedBlock(Block):
+        def forward(self, hidden_states, attention_mask=None):
+            return super().forward(hidden_states)
+
+    blocks = nn.ModuleList([MaskedBlock(8), MaskedBlock(8)])
+    ResampleAtLayer(blocks, 1, make_reducer("uniform", dim=8, num_tokens=2), grid_hw=(2, 2))
+    x = blocks[0](torch.randn(1, 4, 8))
+    blocks[1](x, None)  # no mask: fine
+    with pytest.raises(ValueError, match="attention mask"):
+        blocks[1](x, torch.ones(1, 1, 4, 4))
