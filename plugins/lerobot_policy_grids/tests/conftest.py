@@ -97,6 +97,10 @@ SMOL_IMAGE = 64  # patch 8 -> 8 x 8, pixel shuffle x2 -> 4 x 4 = 16 image tokens
 
 @pytest.fixture(scope="session")
 def tiny_smolvlm(tmp_path_factory):
+    return write_tiny_smolvlm(tmp_path_factory.mktemp("tiny_smolvlm"))
+
+
+def write_tiny_smolvlm(folder):
     """A local SmolVLM folder: tiny config + processor with a synthetic word-level tokenizer."""
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import (
@@ -107,7 +111,6 @@ def tiny_smolvlm(tmp_path_factory):
         SmolVLMVideoProcessor,
     )
 
-    folder = tmp_path_factory.mktemp("tiny_smolvlm")
     specials = [
         "<pad>",
         "<unk>",
