@@ -1,6 +1,9 @@
-"""`lerobot-train --policy.type=smolvla_grids` on a tiny synthetic dataset, then select_action from its checkpoint.
+"""A user's GridS fine-tune through LeRobot's own CLI, on a tiny synthetic dataset:
 
-The installed plugin is found by LeRobot's own discovery (no import of it here before training).
+    lerobot-train --policy.type=smolvla_grids --policy.pretrained_path=<a SmolVLA checkpoint> ...
+
+then ``select_action`` from the checkpoint it saved. The installed plugin is found by LeRobot's own
+discovery (the training subprocess never imports it explicitly).
 SmolVLA is the policy trained through the CLI because π0/π0.5's pre-processors hard-code the
 PaliGemma tokenizer from the Hub, which is not reachable offline.
 """
@@ -14,10 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import SMOL_IMAGE
+from conftest import SMOL_IMAGE, smolvla_config
 from lerobot.configs.policies import PreTrainedConfig
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
 from lerobot.policies.factory import get_policy_class, make_pre_post_processors
+from lerobot.policies.smolvla.configuration_smolvla import SmolVLAConfig
+from lerobot.policies.smolvla.modeling_smolvla import SmolVLAPolicy
+from safetensors.torch import load_file
 from lerobot.utils.import_utils import register_third_party_plugins
 
 REPO_ID = "local/tiny_grids"
@@ -51,14 +57,28 @@ def dataset_root(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def trained(dataset_root, tiny_smolvlm, tmp_path_factory):
-    """Run lerobot-train for 2 steps; return the saved pretrained_model folder."""
+def parent_checkpoint(dataset_root, tiny_smolvlm, tmp_path_factory):
+    """A plain SmolVLA checkpoint with its processors, as `lerobot/smolvla_base` would be."""
+    folder = tmp_path_factory.mktemp("parent")
+    config = smolvla_config(SmolVLAConfig, tiny_smolvlm, tokenizer_max_length=8)
+    torch.manual_seed(0)
+    SmolVLAPolicy(config).save_pretrained(folder)
+    stats = LeRobotDataset(REPO_ID, root=dataset_root).meta.stats
+    for pipeline in make_pre_post_processors(config, dataset_stats=stats):
+        pipeline.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained(dataset_root, tiny_smolvlm, parent_checkpoint, tmp_path_factory):
+    """lerobot-train for 2 steps from the parent checkpoint; return the saved pretrained_model folder."""
     output = tmp_path_factory.mktemp("train") / "out"
     command = [
         str(Path(sys.executable).parent / "lerobot-train"),
         f"--dataset.repo_id={REPO_ID}",
         f"--dataset.root={dataset_root}",
         "--policy.type=smolvla_grids",
+        f"--policy.pretrained_path={parent_checkpoint}",
         f"--policy.grids_num_tokens={K}",
         "--policy.grids_reducer=grids",
         '--policy.grids_options={"coord_embedding": "fourier"}',
@@ -106,6 +126,16 @@ def test_lerobot_train_saves_the_grids_flags_and_weights(trained):
 
     with safe_open(trained / "model.safetensors", "pt") as weights:
         assert any(".grids_reducer.sampler." in key for key in weights.keys())
+
+
+def test_the_fine_tune_started_from_the_parent_weights(trained, parent_checkpoint):
+    parent, child = load_file(parent_checkpoint / "model.safetensors"), load_file(trained / "model.safetensors")
+    assert {k for k in child if ".grids_reducer." not in k} == set(parent)
+    for key, value in parent.items():
+        if ".vlm." in key:  # frozen (train_expert_only): bit for bit the parent's
+            assert torch.equal(child[key], value), key
+        else:  # two small optimiser steps away from the parent's, far from a fresh random init
+            assert torch.allclose(child[key], value, atol=1e-2), key
 
 
 def test_select_action_from_the_trained_checkpoint(trained, dataset_root):
