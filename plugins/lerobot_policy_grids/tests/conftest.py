@@ -26,11 +26,15 @@ from lerobot.utils.constants import (  # noqa: E402
     OBS_LANGUAGE_TOKENS,
     OBS_STATE,
 )
+from transformers import CONFIG_MAPPING  # noqa: E402
 
 IMAGE = 32  # π0/π0.5: patch 8 -> 4 x 4 = 16 image tokens per camera
 WIDTH = 64  # Gemma width, which must equal the projector's output width
 CAMERAS = ("observation.images.top", "observation.images.wrist")
 STATE_DIM, ACTION_DIM, CHUNK, TEXT = 4, 3, 4, 6
+
+
+VOCAB = 256  # instead of Gemma's 257,152 rows: three such embeddings would dominate the test time
 
 
 def _shrink_vision(paligemma_class):
@@ -40,9 +44,14 @@ def _shrink_vision(paligemma_class):
         vision = config.vision_config
         vision.hidden_size, vision.num_hidden_layers, vision.num_attention_heads = 32, 2, 2
         vision.intermediate_size, vision.patch_size, vision.projection_dim = 64, 8, WIDTH
+        config.text_config.vocab_size = VOCAB
         return paligemma_class(config=config)
 
     return build
+
+
+def _small_vocab_gemma_config(**options):
+    return CONFIG_MAPPING["gemma"](**{**options, "vocab_size": VOCAB})
 
 
 @pytest.fixture
@@ -53,6 +62,8 @@ def tiny_pi(monkeypatch):
         monkeypatch.setattr(module, "get_gemma_config", lambda variant, tiny=tiny: tiny)
         paligemma = module.PaliGemmaForConditionalGenerationWithPiGemma
         monkeypatch.setattr(module, "PaliGemmaForConditionalGenerationWithPiGemma", _shrink_vision(paligemma))
+        mapping = {"paligemma": CONFIG_MAPPING["paligemma"], "gemma": _small_vocab_gemma_config}
+        monkeypatch.setattr(module, "CONFIG_MAPPING", mapping)
 
 
 def features(image: int = IMAGE):

@@ -23,8 +23,8 @@ from lerobot.datasets.lerobot_dataset import LeRobotDataset
 from lerobot.policies.factory import get_policy_class, make_pre_post_processors
 from lerobot.policies.smolvla.configuration_smolvla import SmolVLAConfig
 from lerobot.policies.smolvla.modeling_smolvla import SmolVLAPolicy
-from safetensors.torch import load_file
 from lerobot.utils.import_utils import register_third_party_plugins
+from safetensors.torch import load_file
 
 REPO_ID = "local/tiny_grids"
 K = 4
@@ -129,7 +129,10 @@ def test_lerobot_train_saves_the_grids_flags_and_weights(trained):
 
 
 def test_the_fine_tune_started_from_the_parent_weights(trained, parent_checkpoint):
-    parent, child = load_file(parent_checkpoint / "model.safetensors"), load_file(trained / "model.safetensors")
+    parent, child = (
+        load_file(parent_checkpoint / "model.safetensors"),
+        load_file(trained / "model.safetensors"),
+    )
     assert {k for k in child if ".grids_reducer." not in k} == set(parent)
     for key, value in parent.items():
         if ".vlm." in key:  # frozen (train_expert_only): bit for bit the parent's
