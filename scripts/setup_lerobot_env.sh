@@ -49,6 +49,7 @@ fi
 pip_install --no-deps --ignore-requires-python --force-reinstall "$WHEEL"
 
 step "installing lerobot's dependencies (torch stays 2.13.0)"
+# pip then reports lerobot's unmet torch/torchvision/cmake pins as an "ERROR" but installs: expected.
 pip_install torch==2.13.0 torchvision==0.28.0 -r "$PLUGIN/requirements-lerobot.txt"
 
 step "back-porting lerobot's Python 3.12 syntax to 3.11"
@@ -57,7 +58,9 @@ SITE=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['pur
 
 step "installing the plugin (editable) and putting this checkout's grids on the path"
 pwd > "$SITE/grids-checkout.pth"  # no build step, always this checkout's grids
-pip_install --no-deps --no-build-isolation -e "$PLUGIN" 2>&1 | grep -v -i -E "warning|^\s*$|!!|\*\*\*|^\s+" || true
+# (setuptools prints pages of deprecation notices here: keep them in a log unless the install fails)
+pip_install --no-deps --no-build-isolation -e "$PLUGIN" > "$VENV/plugin-install.log" 2>&1 \
+    || { cat "$VENV/plugin-install.log"; exit 1; }
 
 step "smoke test: LeRobot discovers the plugin"
 HF_HUB_OFFLINE=1 "$VENV/bin/python" - <<'PY'
