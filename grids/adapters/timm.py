@@ -1,0 +1,159 @@
+"""GridS for timm Vision Transformers (``VisionTransformer`` and its registered variants).
+
+    import timm
+    from grids.adapters.timm import GridSTimmViT
+
+    vit = timm.create_model("vit_small_patch16_224", pretrained=False, num_classes=0)
+    model = GridSTimmViT(vit, "grids", num_tokens=16)
+    feats = model.forward_features(images)    # [B, 1 + 16, 384]: CLS first, then 16 sampled tokens
+    out = model.forward_reduced(images)       # the same tokens + out.coords [B, 16, 2] (+ out.indices)
+    pooled = model(images)                    # the host's own head on the reduced tokens
+
+Prefix tokens (CLS, registers: ``vit.num_prefix_tokens`` of them) are never reduced: they pass
+through first, unchanged. With ``"dense"`` every output equals the host's exactly. ``placement=L``
+reduces inside the encoder after block L (the remaining blocks and the final norm run on P + K tokens).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import timm
+from torch import Tensor, nn
+
+from grids.adapters.base import AdapterSpec, ReducingAdapter, check_placement
+from grids.core import Reduced
+
+TIMM_CONFIG = "timm_config.json"
+HOST_WEIGHTS = "model.safetensors"  # the file name timm's own loader looks for
+
+
+def _check_vit(model: nn.Module) -> None:
+    needed = ("patch_embed", "_pos_embed", "patch_drop", "norm_pre", "blocks", "norm", "num_prefix_tokens")
+    missing = [name for name in needed if not hasattr(model, name)]
+    if missing:
+        raise TypeError(f"expected a timm VisionTransformer, {type(model).__name__} lacks {missing}")
+
+
+class GridSTimmViT(ReducingAdapter):
+    """Wrap a timm ViT so its token features hold ``P + K`` tokens per image (P prefix tokens first).
+
+    Args:
+        model: the host ``timm`` ViT; wrapped, never copied.
+        reducer: a registered reducer name (``grids.list_reducers()``).
+        num_tokens: K, patch tokens kept per image.
+        placement: ``"output"`` (after the final norm) or an int L (inside the encoder after block L).
+        **options: passed to the reducer.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        reducer: str = "grids",
+        *,
+        num_tokens: int = 16,
+        placement: str | int = "output",
+        **options,
+    ):
+        _check_vit(model)
+        check_placement(placement, ("output",), len(model.blocks))
+        spec = AdapterSpec(reducer, num_tokens, placement, options)
+        super().__init__(model, spec.build(model.embed_dim, num_prefix_tokens=model.num_prefix_tokens), spec)
+
+    @property
+    def num_prefix_tokens(self) -> int:
+        return self.host.num_prefix_tokens
+
+    def grid_hw(self, image_hw: tuple[int, int]) -> tuple[int, int]:
+        patch_embed = self.host.patch_embed
+        if hasattr(patch_embed, "dynamic_feat_size"):
+            return tuple(patch_embed.dynamic_feat_size(tuple(image_hw)))
+        return tuple(patch_embed.grid_size)
+
+    def num_output_tokens(self, image_hw: tuple[int, int]) -> int:
+        """K': patch tokens out per image (prefix tokens not counted)."""
+        return self.reducer.num_output_tokens(self.grid_hw(image_hw))
+
+    def forward_reduced(self, x: Tensor, *, context: Tensor | None = None) -> Reduced:
+        """``x [B, 3, H, W]`` -> ``Reduced(tokens [B, P + K', C], coords [B, K', 2], indices)``."""
+        if x.dim() != 4:
+            raise ValueError(f"x must have shape [B, 3, H, W], got {tuple(x.shape)}")
+        grid_hw = self.grid_hw(x.shape[-2:])
+        placement = self.spec.placement
+        if placement == "output":
+            return self.reducer(self.host.forward_features(x), grid_hw=grid_hw, context=context)
+        # The host's forward_features, with the reducer between blocks[:L] and blocks[L:].
+        host = self.host
+        tokens = host.norm_pre(host.patch_drop(host._pos_embed(host.patch_embed(x))))
+        tokens = host.blocks[:placement](tokens)
+        reduced = self.reducer(tokens, grid_hw=grid_hw, context=context)
+        reduced.tokens = host.norm(host.blocks[placement:](reduced.tokens))
+        return reduced
+
+    def forward_features(self, x: Tensor, *, context: Tensor | None = None) -> Tensor:
+        """Like ``timm``'s ``forward_features``: ``[B, P + K', C]``."""
+        return self.forward_reduced(x, context=context).tokens
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """The host's pooling and head (``global_pool="token"`` reads CLS, ``"avg"`` the K tokens)."""
+        return self.host.forward_head(x, pre_logits=pre_logits)
+
+    def forward(self, x: Tensor, *, context: Tensor | None = None) -> Tensor:
+        return self.forward_head(self.forward_features(x, context=context))
+
+    def forward_intermediates(self, x: Tensor, indices=None, *, context: Tensor | None = None, **kwargs):
+        """``timm``'s ``forward_intermediates`` with the final features reduced.
+
+        Intermediates come from the host untouched (dense maps, e.g. for a feature pyramid), so this
+        needs ``placement="output"``. The result has the host's form: ``(final, intermediates)``, a
+        list when ``intermediates_only=True``, or a dict whose ``image_features`` is reduced.
+        """
+        if self.spec.placement != "output":
+            raise NotImplementedError(
+                "forward_intermediates with in-encoder placement: intermediates after block "
+                f"{self.spec.placement} are no longer a dense grid; use forward_reduced"
+            )
+        out = self.host.forward_intermediates(x, indices, **kwargs)
+        if kwargs.get("intermediates_only"):
+            return out
+        reduce = lambda t: self.reducer(t, grid_hw=self.grid_hw(x.shape[-2:]), context=context).tokens  # noqa: E731
+        if isinstance(out, dict):
+            return {**out, "image_features": reduce(out["image_features"])}
+        final, intermediates = out
+        return reduce(final), intermediates
+
+    # -- saving ---------------------------------------------------------------------------------
+    def _save_host(self, directory: Path) -> None:
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().contiguous() for k, v in self.host.state_dict().items()}
+        save_file(state, directory / HOST_WEIGHTS)
+        architecture = getattr(self.host, "pretrained_cfg", {}).get("architecture")
+        (directory / TIMM_CONFIG).write_text(json.dumps({"architecture": architecture}, indent=2) + "\n")
+
+    @classmethod
+    def from_pretrained(
+        cls, directory: str | Path, host: nn.Module | None = None, **create_kwargs
+    ) -> GridSTimmViT:
+        """Rebuild from :meth:`save_pretrained`.
+
+        ``host``: a freshly built model of the same shape; if omitted, ``timm.create_model(architecture,
+        pretrained=False, **create_kwargs)`` with the saved architecture name (pass the same
+        ``num_classes``, ``img_size``... you built the original with).
+        """
+        from safetensors.torch import load_file
+
+        directory = Path(directory)
+        spec = cls.read_spec(directory)
+        if host is None:
+            architecture = json.loads((directory / TIMM_CONFIG).read_text())["architecture"]
+            if architecture is None:
+                raise ValueError(f"{directory / TIMM_CONFIG} names no architecture; pass host=")
+            host = timm.create_model(architecture, pretrained=False, **create_kwargs)
+        host.load_state_dict(load_file(directory / HOST_WEIGHTS), strict=True)
+        adapter = cls(
+            host, spec.reducer, num_tokens=spec.num_tokens, placement=spec.placement, **spec.options
+        )
+        adapter.load_reducer_weights(directory)
+        return adapter

@@ -1,0 +1,20 @@
+"""π0.5 with GridS: LeRobot's PI05Policy whose ``embed_image`` returns K tokens per camera."""
+
+from lerobot.policies.pi05.modeling_pi05 import PaliGemmaWithExpertModel, PI05Policy
+
+from lerobot_policy_grids.common import GridSPolicyMixin, ReducedImageEmbedding
+from lerobot_policy_grids.configuration_pi05_grids import PI05GridSConfig
+
+
+class GridSPaliGemmaWithExpertModel(ReducedImageEmbedding, PaliGemmaWithExpertModel):
+    """SigLIP + projector tokens [B, 256, 2048] -> reducer -> [B, K, 2048]; nothing else changes."""
+
+
+class PI05GridSPolicy(GridSPolicyMixin, PI05Policy):
+    config_class = PI05GridSConfig
+    name = "pi05_grids"
+    embedder_path = "model.paligemma_with_expert"
+    embedder_class = GridSPaliGemmaWithExpertModel
+
+    def image_token_dim(self, embedder) -> int:
+        return embedder.paligemma.config.vision_config.projection_dim  # the projector's output width

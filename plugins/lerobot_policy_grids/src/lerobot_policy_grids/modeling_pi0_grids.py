@@ -1,0 +1,20 @@
+"""π0 with GridS: LeRobot's PI0Policy whose ``embed_image`` returns K tokens per camera."""
+
+from lerobot.policies.pi0.modeling_pi0 import PaliGemmaWithExpertModel, PI0Policy
+
+from lerobot_policy_grids.common import GridSPolicyMixin, ReducedImageEmbedding
+from lerobot_policy_grids.configuration_pi0_grids import PI0GridSConfig
+
+
+class GridSPaliGemmaWithExpertModel(ReducedImageEmbedding, PaliGemmaWithExpertModel):
+    """SigLIP + projector tokens [B, 256, 2048] -> reducer -> [B, K, 2048]; nothing else changes."""
+
+
+class PI0GridSPolicy(GridSPolicyMixin, PI0Policy):
+    config_class = PI0GridSConfig
+    name = "pi0_grids"
+    embedder_path = "model.paligemma_with_expert"
+    embedder_class = GridSPaliGemmaWithExpertModel
+
+    def image_token_dim(self, embedder) -> int:
+        return embedder.paligemma.config.vision_config.projection_dim  # the projector's output width

@@ -1,0 +1,163 @@
+"""grids.adapters.transformers on tiny random-weight SigLIP / PaliGemma built from local configs."""
+
+import pytest
+import torch
+
+import grids
+
+transformers = pytest.importorskip("transformers")
+from safetensors.torch import load_model, save_model  # noqa: E402
+from transformers import (  # noqa: E402
+    GemmaConfig,
+    PaliGemmaConfig,
+    PaliGemmaForConditionalGeneration,
+    SiglipVisionConfig,
+    SiglipVisionModel,
+)
+
+from grids.adapters.transformers import GridSImageFeatures, GridSVisionModel  # noqa: E402
+
+K = 4
+IMAGE = 32  # 32 / patch 8 -> a 4 x 4 grid of 16 patch tokens
+VISION = dict(
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=64,
+    image_size=IMAGE,
+    patch_size=8,
+)
+
+
+def siglip() -> SiglipVisionModel:
+    torch.manual_seed(0)
+    return SiglipVisionModel(SiglipVisionConfig(**VISION)).eval()
+
+
+def paligemma() -> PaliGemmaForConditionalGeneration:
+    torch.manual_seed(0)
+    text = GemmaConfig(
+        hidden_size=48,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        intermediate_size=64,
+        vocab_size=128,
+    )
+    config = PaliGemmaConfig(
+        vision_config=SiglipVisionConfig(**VISION).to_dict(),
+        text_config=text.to_dict(),
+        image_token_index=127,
+        vocab_size=128,
+        projection_dim=48,
+        hidden_size=48,
+    )
+    return PaliGemmaForConditionalGeneration(config).eval()
+
+
+@pytest.fixture
+def pixels():
+    return torch.randn(2, 3, IMAGE, IMAGE, generator=torch.Generator().manual_seed(1))
+
+
+# -- SiglipVisionModel --------------------------------------------------------------------------------
+@pytest.mark.parametrize("placement", ["output", 0, 1, 2])
+def test_siglip_dense_is_exactly_the_host(pixels, placement):
+    host = siglip()
+    model = GridSVisionModel(host, "dense", placement=placement)
+    assert model.host is host  # wrapped, not copied
+    with torch.no_grad():
+        ref, out = host(pixels), model(pixels)
+    assert torch.equal(out.last_hidden_state, ref.last_hidden_state)
+    assert torch.equal(out.pooler_output, ref.pooler_output)
+    assert out.coords.shape == (2, 16, 2)
+
+
+@pytest.mark.parametrize("name", grids.list_reducers())
+@pytest.mark.parametrize("placement", ["output", 1])
+def test_siglip_reduces_to_k_tokens_with_gradients(pixels, name, placement):
+    model = GridSVisionModel(siglip(), name, num_tokens=K, placement=placement).train()
+    out = model(pixels)
+    k = model.num_output_tokens((IMAGE, IMAGE))
+    assert out.last_hidden_state.shape == (2, k, 32) and out.coords.shape == (2, k, 2)
+    assert k == (16 if name == "dense" else K)
+    out.last_hidden_state.square().mean().backward()
+    assert model.host.embeddings.patch_embedding.weight.grad.abs().sum() > 0
+    if name in ("grids", "perceiver"):
+        assert all(p.grad is not None for p in model.reducer.parameters() if p.requires_grad)
+
+
+def test_siglip_task_aware_context(pixels):
+    model = GridSVisionModel(siglip(), "grids", num_tokens=K, context_dim=8)
+    out = model(pixels, context=torch.randn(2, 8))
+    assert out.last_hidden_state.shape == (2, K, 32)
+
+
+@pytest.mark.parametrize("placement", ["output", 1])
+def test_siglip_save_pretrained_round_trip(tmp_path, pixels, placement):
+    model = GridSVisionModel(
+        siglip(), "grids", num_tokens=K, placement=placement, coord_embedding="fourier"
+    ).eval()
+    model.save_pretrained(tmp_path)
+    assert {"config.json", "model.safetensors", "grids_adapter.json", "grids_reducer.safetensors"} <= {
+        p.name for p in tmp_path.iterdir()
+    }
+    loaded = GridSVisionModel.from_pretrained(tmp_path).eval()
+    assert loaded.spec == model.spec
+    with torch.no_grad():
+        assert torch.equal(loaded(pixels).last_hidden_state, model(pixels).last_hidden_state)
+    # The folder is still a plain Hugging Face checkpoint of the host.
+    plain = SiglipVisionModel.from_pretrained(tmp_path).eval()
+    with torch.no_grad():
+        assert torch.equal(plain(pixels).last_hidden_state, model.host(pixels).last_hidden_state)
+
+
+def test_siglip_safetensors_save_model_round_trip(tmp_path, pixels):
+    model = GridSVisionModel(siglip(), "grids", num_tokens=K).eval()
+    save_model(model, tmp_path / "wrapped.safetensors")
+    torch.manual_seed(123)
+    other = GridSVisionModel(SiglipVisionModel(SiglipVisionConfig(**VISION)), "grids", num_tokens=K).eval()
+    load_model(other, tmp_path / "wrapped.safetensors")
+    with torch.no_grad():
+        assert torch.equal(other(pixels).last_hidden_state, model(pixels).last_hidden_state)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="placement=3"):
+        GridSVisionModel(siglip(), "grids", placement=3)
+    with pytest.raises(ValueError, match="placement must be"):
+        GridSVisionModel(siglip(), "grids", placement="projected")
+    with pytest.raises(TypeError, match="SigLIP-style"):
+        GridSVisionModel(torch.nn.Linear(2, 2), "grids")
+    with pytest.raises(ValueError, match="pixel_values"):
+        GridSVisionModel(siglip(), "grids")(torch.randn(3, IMAGE, IMAGE))
+
+
+# -- PaliGemma get_image_features ---------------------------------------------------------------------
+@pytest.mark.parametrize("placement", ["projected", "vision", 2])
+def test_paligemma_dense_is_exactly_get_image_features(pixels, placement):
+    vlm = paligemma()
+    images = GridSImageFeatures(vlm, "dense", placement=placement)
+    with torch.no_grad():
+        ref, out = vlm.get_image_features(pixels), images.get_image_features(pixels)
+    assert torch.equal(out.pooler_output, ref.pooler_output)
+    assert torch.equal(out.last_hidden_state, ref.last_hidden_state)
+
+
+@pytest.mark.parametrize("placement", ["projected", "vision", 1])
+def test_paligemma_k_tokens_and_gradients(pixels, placement):
+    images = GridSImageFeatures(paligemma(), "grids", num_tokens=K, placement=placement).train()
+    out = images(pixels)
+    assert out.pooler_output.shape == (2, K, 48) and out.coords.shape == (2, K, 2)
+    out.pooler_output.square().mean().backward()
+    assert images.reducer.sampler.to_coords.weight.grad.abs().sum() > 0
+    assert images.host.model.multi_modal_projector.linear.weight.grad.abs().sum() > 0
+
+
+def test_paligemma_save_pretrained_round_trip(tmp_path, pixels):
+    images = GridSImageFeatures(paligemma(), "perceiver", num_tokens=K).eval()
+    images.save_pretrained(tmp_path)
+    loaded = GridSImageFeatures.from_pretrained(tmp_path).eval()
+    with torch.no_grad():
+        assert torch.equal(loaded(pixels).pooler_output, images(pixels).pooler_output)
