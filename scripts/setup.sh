@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
-EXTRAS=${GRIDS_EXTRAS:-test,sim,bench,efficiency}
+EXTRAS=${GRIDS_EXTRAS:-test,sim,bench,efficiency,adapters}
 step() { printf '\n==> %s\n' "$*"; }
 
 # MuJoCo renders offscreen through EGL (Mesa llvmpipe on a CPU machine).
