@@ -10,8 +10,12 @@ def register(subparsers) -> None:
     data = subparsers.add_parser("data", help="demonstration datasets (generate, info)")
     commands = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
 
-    gen = commands.add_parser("generate", help="roll out MetaWorld's scripted experts and write a dataset (resumable)")
-    gen.add_argument("--tasks", default="quick", help="task set (quick, mt10, mt50) or comma-separated task names")
+    gen = commands.add_parser(
+        "generate", help="roll out MetaWorld's scripted experts and write a dataset (resumable)"
+    )
+    gen.add_argument(
+        "--tasks", default="quick", help="task set (quick, mt10, mt50) or comma-separated task names"
+    )
     gen.add_argument("--episodes-per-task", type=int, default=50)
     gen.add_argument("--out", required=True, help="output folder; rerun the same command to resume")
     gen.add_argument("--image-size", type=int, default=128)
@@ -20,7 +24,9 @@ def register(subparsers) -> None:
     gen.add_argument("--no-progress", action="store_true")
     gen.set_defaults(func=generate)
 
-    info = commands.add_parser("info", help="summarise a dataset (and optionally verify every shard's sha256)")
+    info = commands.add_parser(
+        "info", help="summarise a dataset (and optionally verify every shard's sha256)"
+    )
     info.add_argument("path")
     info.add_argument("--verify", action="store_true", help="hash every shard and compare with the manifest")
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
