@@ -10,8 +10,11 @@
     pooled = model(images)                    # the host's own head on the reduced tokens
 
 Prefix tokens (CLS, registers: ``vit.num_prefix_tokens`` of them) are never reduced: they pass
-through first, unchanged. With ``"dense"`` every output equals the host's exactly. ``placement=L``
-reduces inside the encoder after block L (the remaining blocks and the final norm run on P + K tokens).
+through first, unchanged. With ``"dense"`` every output equals the host's exactly. ``placement=L`` (an
+int in ``[0, depth]``) reduces inside the encoder after its first L blocks (``0``: right after the
+patch/position embedding and prefix tokens), so the remaining blocks and the final norm run on P + K
+tokens: the host's own ``forward_features`` runs with a :func:`grids.core.in_encoder.resample_at_layer`
+hook on ``host.blocks`` for the duration of the call.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from torch import Tensor, nn
 
 from grids.adapters.base import AdapterSpec, ReducingAdapter, check_placement
 from grids.core import Reduced
+from grids.core.in_encoder import resample_at_layer
 
 TIMM_CONFIG = "timm_config.json"
 HOST_WEIGHTS = "model.safetensors"  # the file name timm's own loader looks for
@@ -43,7 +47,8 @@ class GridSTimmViT(ReducingAdapter):
         model: the host ``timm`` ViT; wrapped, never copied.
         reducer: a registered reducer name (``grids.list_reducers()``).
         num_tokens: K, patch tokens kept per image.
-        placement: ``"output"`` (after the final norm) or an int L (inside the encoder after block L).
+        placement: ``"output"`` (after the final norm) or an int L (inside the encoder, after its
+            first L blocks).
         **options: passed to the reducer.
     """
 
@@ -83,12 +88,25 @@ class GridSTimmViT(ReducingAdapter):
         placement = self.spec.placement
         if placement == "output":
             return self.reducer(self.host.forward_features(x), grid_hw=grid_hw, context=context)
-        # The host's forward_features, with the reducer between blocks[:L] and blocks[L:].
-        host = self.host
-        tokens = host.norm_pre(host.patch_drop(host._pos_embed(host.patch_embed(x))))
-        tokens = host.blocks[:placement](tokens)
-        reduced = self.reducer(tokens, grid_hw=grid_hw, context=context)
-        reduced.tokens = host.norm(host.blocks[placement:](reduced.tokens))
+        # The host's forward_features, with the reducer on the tokens entering blocks[L]. timm's
+        # gradient checkpointing (checkpoint_seq) would recompute blocks[L] in the backward pass, after
+        # the hook is gone, so it is off for this call.
+        host, checkpointing = self.host, getattr(self.host, "grad_checkpointing", False)
+        try:
+            host.grad_checkpointing = False
+            with resample_at_layer(
+                host.blocks,
+                placement,
+                self.reducer,
+                grid_hw=grid_hw,
+                num_prefix_tokens=self.num_prefix_tokens,
+            ) as hook:
+                hook.context = context
+                tokens = host.forward_features(x)
+        finally:
+            host.grad_checkpointing = checkpointing
+        reduced = hook.last
+        reduced.tokens = tokens  # after the remaining blocks and the final norm: [B, P + K', C]
         return reduced
 
     def forward_features(self, x: Tensor, *, context: Tensor | None = None) -> Tensor:

@@ -12,8 +12,10 @@
     out = images(pixel_values)         # like vlm.get_image_features: out.pooler_output [B, 16, D_text]
 
 Both wrap the host (``model.host is siglip``); with ``"dense"`` they return the host's outputs
-exactly. ``placement=L`` (an int) reduces inside the SigLIP encoder after its first L blocks, so the
-remaining blocks, the post-norm, the pooling head and the projector all run on K tokens.
+exactly. ``placement=L`` (an int in ``[0, depth]``) reduces inside the SigLIP encoder after its first L
+blocks (``0``: right after the embeddings), so the remaining blocks, the post-norm, the pooling head and
+the projector all run on K tokens. That runs the host's own forward with a
+:func:`grids.core.in_encoder.resample_at_layer` hook on its encoder blocks for the duration of the call.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from transformers import AutoConfig
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
 from grids.adapters.base import AdapterSpec, ReducingAdapter, check_placement
-from grids.core import Reduced
+from grids.core.in_encoder import resample_at_layer
 
 
 @dataclass
@@ -56,34 +58,8 @@ def _grid_hw(pixel_values: Tensor, patch_size: int) -> tuple[int, int]:
     return pixel_values.shape[-2] // patch_size, pixel_values.shape[-1] // patch_size
 
 
-def siglip_forward_in_encoder(
-    vision_model: nn.Module,
-    pixel_values: Tensor,
-    reduce,
-    *,
-    layer: int,
-    interpolate_pos_encoding: bool = False,
-) -> tuple[Tensor, Tensor | None, Reduced]:
-    """SigLIP's forward with ``reduce(tokens) -> Reduced`` applied after the first ``layer`` blocks.
-
-    The host's own submodules run in the host's order (embeddings, blocks, post-norm, head); only the
-    token count changes between blocks. Returns ``(last_hidden_state, pooler_output, reduced)``.
-    """
-    core = _siglip_core(vision_model)
-    hidden = core.embeddings(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding)
-    blocks = core.encoder.layers
-    reduced = None
-    for index, block in enumerate(blocks):
-        if index == layer:
-            reduced = reduce(hidden)
-            hidden = reduced.tokens
-        hidden = block(hidden, None)
-    if reduced is None:  # layer == depth: after the last block, before the post-norm
-        reduced = reduce(hidden)
-        hidden = reduced.tokens
-    hidden = core.post_layernorm(hidden)
-    pooled = core.head(hidden) if getattr(core, "use_head", False) else None
-    return hidden, pooled, reduced
+def _siglip_blocks(vision_model: nn.Module) -> nn.ModuleList:
+    return _siglip_core(vision_model).encoder.layers
 
 
 class GridSVisionModel(ReducingAdapter):
@@ -94,7 +70,7 @@ class GridSVisionModel(ReducingAdapter):
         reducer: a registered reducer name (``grids.list_reducers()``).
         num_tokens: K.
         placement: ``"output"`` (after the post-norm; the pooling head still sees all tokens) or an
-            int L, reducing inside the encoder after block L.
+            int L, reducing inside the encoder after its first L blocks.
         **options: passed to the reducer (e.g. ``context_dim=384`` for a task-aware ``grids``).
     """
 
@@ -107,9 +83,9 @@ class GridSVisionModel(ReducingAdapter):
         placement: str | int = "output",
         **options,
     ):
-        core = _siglip_core(vision_model)
+        depth = len(_siglip_blocks(vision_model))  # checks that it is SigLIP-style first
         config = vision_model.config
-        check_placement(placement, ("output",), len(core.encoder.layers))
+        check_placement(placement, ("output",), depth)
         spec = AdapterSpec(reducer, num_tokens, placement, options)
         super().__init__(vision_model, spec.build(config.hidden_size), spec)
         self.patch_size = config.patch_size
@@ -132,20 +108,19 @@ class GridSVisionModel(ReducingAdapter):
         **kwargs,
     ) -> ReducedVisionOutput:
         grid_hw = _grid_hw(pixel_values, self.patch_size)
-        reduce = lambda tokens: self.reducer(tokens, grid_hw=grid_hw, context=context)  # noqa: E731
         if isinstance(self.spec.placement, int):
             if kwargs:
                 raise TypeError(f"in-encoder placement does not support {sorted(kwargs)}")
-            hidden, pooled, reduced = siglip_forward_in_encoder(
-                self.host,
-                pixel_values,
-                reduce,
-                layer=self.spec.placement,
-                interpolate_pos_encoding=interpolate_pos_encoding,
+            with resample_at_layer(
+                _siglip_blocks(self.host), self.spec.placement, self.reducer, grid_hw=grid_hw
+            ) as hook:
+                hook.context = context
+                out = self.host(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding)
+            return ReducedVisionOutput(
+                out.last_hidden_state, out.pooler_output, coords=hook.last.coords, indices=hook.last.indices
             )
-            return ReducedVisionOutput(hidden, pooled, coords=reduced.coords, indices=reduced.indices)
         out = self.host(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding, **kwargs)
-        reduced = reduce(out.last_hidden_state)
+        reduced = self.reducer(out.last_hidden_state, grid_hw=grid_hw, context=context)
         return ReducedVisionOutput(
             last_hidden_state=reduced.tokens,
             pooler_output=out.pooler_output,
@@ -182,7 +157,8 @@ class GridSImageFeatures(ReducingAdapter):
             ``vision_tower``, ``multi_modal_projector`` and ``get_image_features``, or whose ``.model``
             has them). Wrapped, never copied.
         placement: ``"projected"`` (after the projector, as in the paper's code), ``"vision"`` (after
-            SigLIP, so the projector runs on K tokens), or an int L (inside SigLIP after block L).
+            SigLIP, so the projector runs on K tokens), or an int L (inside SigLIP after its first L
+            blocks).
     """
 
     def __init__(
@@ -198,7 +174,7 @@ class GridSImageFeatures(ReducingAdapter):
         if not (hasattr(inner, "vision_tower") and hasattr(inner, "multi_modal_projector")):
             raise TypeError(f"expected a PaliGemma-style model, got {type(vlm).__name__}")
         vision_config = inner.config.vision_config
-        depth = len(_siglip_core(inner.vision_tower).encoder.layers)
+        depth = len(_siglip_blocks(inner.vision_tower))
         check_placement(placement, ("projected", "vision"), depth)
         dim = vision_config.projection_dim if placement == "projected" else vision_config.hidden_size
         spec = AdapterSpec(reducer, num_tokens, placement, options)
@@ -218,28 +194,31 @@ class GridSImageFeatures(ReducingAdapter):
         self, pixel_values: Tensor, *, context: Tensor | None = None, **kwargs
     ) -> ReducedVisionOutput:
         grid_hw = _grid_hw(pixel_values, self.patch_size)
-        reduce = lambda tokens: self.reducer(tokens, grid_hw=grid_hw, context=context)  # noqa: E731
         inner = getattr(self.host, "model", self.host)
         placement = self.spec.placement
+        if placement != "projected" and kwargs:
+            raise TypeError(f"placement={placement!r} does not support {sorted(kwargs)}")
         if placement == "projected":
             out = self.host.get_image_features(pixel_values, **kwargs)
-            reduced = reduce(out.pooler_output)
-            vision_tokens = out.last_hidden_state
-        else:
-            if kwargs:
-                raise TypeError(f"placement={placement!r} does not support {sorted(kwargs)}")
-            if placement == "vision":  # after SigLIP's post-norm, exactly what get_image_features projects
-                reduced = reduce(inner.vision_tower(pixel_values).last_hidden_state)
-            else:
-                hidden, _, reduced = siglip_forward_in_encoder(
-                    inner.vision_tower, pixel_values, reduce, layer=placement
-                )
-                reduced.tokens = hidden  # the post-norm tokens, K of them
+            reduced = self.reducer(out.pooler_output, grid_hw=grid_hw, context=context)
+            vision_tokens, projected = out.last_hidden_state, reduced.tokens
+        elif placement == "vision":  # after SigLIP's post-norm, exactly what get_image_features projects
+            reduced = self.reducer(
+                inner.vision_tower(pixel_values).last_hidden_state, grid_hw=grid_hw, context=context
+            )
             vision_tokens = reduced.tokens
-            reduced.tokens = inner.multi_modal_projector(vision_tokens)
+            projected = inner.multi_modal_projector(vision_tokens)
+        else:  # the host's get_image_features with K tokens from block L on
+            with resample_at_layer(
+                _siglip_blocks(inner.vision_tower), placement, self.reducer, grid_hw=grid_hw
+            ) as hook:
+                hook.context = context
+                out = self.host.get_image_features(pixel_values)
+            reduced = hook.last
+            vision_tokens, projected = out.last_hidden_state, out.pooler_output
         return ReducedVisionOutput(
             last_hidden_state=vision_tokens,
-            pooler_output=reduced.tokens,
+            pooler_output=projected,
             coords=reduced.coords,
             indices=reduced.indices,
         )

@@ -76,6 +76,23 @@ def test_every_reducer_shapes_and_gradients(images, name, placement):
         assert all(p.grad is not None for p in model.reducer.parameters())
 
 
+@pytest.mark.parametrize("placement", [0, 1, 3])
+def test_in_encoder_placement_with_gradient_checkpointing(images, placement):
+    grads = []
+    for checkpointing in (False, True):
+        vit = build("cls")
+        vit.set_grad_checkpointing(checkpointing)
+        torch.manual_seed(5)
+        model = GridSTimmViT(vit, "grids", num_tokens=K, placement=placement).train()
+        model(images).square().mean().backward()
+        assert vit.grad_checkpointing is checkpointing  # restored after the call
+        grads.append([p.grad for p in model.parameters()])
+    for plain, checkpointed in zip(*grads, strict=True):
+        assert (plain is None) == (checkpointed is None)
+        if plain is not None:
+            torch.testing.assert_close(checkpointed, plain)
+
+
 def test_forward_intermediates(images):
     vit = build("cls")
     model = GridSTimmViT(vit, "grids", num_tokens=K)

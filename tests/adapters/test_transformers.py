@@ -88,6 +88,24 @@ def test_siglip_reduces_to_k_tokens_with_gradients(pixels, name, placement):
         assert all(p.grad is not None for p in model.reducer.parameters() if p.requires_grad)
 
 
+@pytest.mark.parametrize("placement", [0, 1, 2])
+def test_siglip_in_encoder_placement_with_gradient_checkpointing(pixels, placement):
+    grads = []
+    for checkpointing in (False, True):
+        host = siglip()
+        if checkpointing:  # the name since transformers 5.x deprecated gradient_checkpointing_enable
+            getattr(host, "activation_checkpointing_enable", host.gradient_checkpointing_enable)()
+            assert all(layer.gradient_checkpointing for layer in host.encoder.layers)
+        torch.manual_seed(5)
+        model = GridSVisionModel(host, "grids", num_tokens=K, placement=placement).train()
+        model(pixels).last_hidden_state.square().mean().backward()
+        grads.append([p.grad for p in model.parameters()])
+    for plain, checkpointed in zip(*grads, strict=True):
+        assert (plain is None) == (checkpointed is None)
+        if plain is not None:
+            torch.testing.assert_close(checkpointed, plain)
+
+
 def test_siglip_task_aware_context(pixels):
     model = GridSVisionModel(siglip(), "grids", num_tokens=K, context_dim=8)
     out = model(pixels, context=torch.randn(2, 8))
