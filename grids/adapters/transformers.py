@@ -62,7 +62,25 @@ def _siglip_blocks(vision_model: nn.Module) -> nn.ModuleList:
     return _siglip_core(vision_model).encoder.layers
 
 
-class GridSVisionModel(ReducingAdapter):
+class _HFAdapter(ReducingAdapter):
+    """Saving and loading shared by the transformers adapters: the host's own ``save_pretrained``."""
+
+    def _save_host(self, directory: Path) -> None:
+        self.host.save_pretrained(directory)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, host: nn.Module | None = None):
+        """Rebuild from :meth:`save_pretrained`; the host class is read from its ``config.json``."""
+        spec = cls.read_spec(directory)
+        host = host if host is not None else _load_hf_host(directory)
+        adapter = cls(
+            host, spec.reducer, num_tokens=spec.num_tokens, placement=spec.placement, **spec.options
+        )
+        adapter.load_reducer_weights(directory)
+        return adapter
+
+
+class GridSVisionModel(_HFAdapter):
     """Wrap a ``SiglipVisionModel`` so that ``last_hidden_state`` holds K reduced tokens per image.
 
     Args:
@@ -130,22 +148,8 @@ class GridSVisionModel(ReducingAdapter):
             indices=reduced.indices,
         )
 
-    def _save_host(self, directory: Path) -> None:
-        self.host.save_pretrained(directory)
 
-    @classmethod
-    def from_pretrained(cls, directory: str | Path, host: nn.Module | None = None) -> GridSVisionModel:
-        """Rebuild from :meth:`save_pretrained`; the host class is read from its ``config.json``."""
-        spec = cls.read_spec(directory)
-        host = host if host is not None else _load_hf_host(directory)
-        adapter = cls(
-            host, spec.reducer, num_tokens=spec.num_tokens, placement=spec.placement, **spec.options
-        )
-        adapter.load_reducer_weights(directory)
-        return adapter
-
-
-class GridSImageFeatures(ReducingAdapter):
+class GridSImageFeatures(_HFAdapter):
     """PaliGemma's ``get_image_features`` returning K tokens per image in ``pooler_output``.
 
     π0 / π0.5 (LeRobot, openpi's PyTorch port) embed images with
@@ -224,19 +228,6 @@ class GridSImageFeatures(ReducingAdapter):
         )
 
     get_image_features = forward  # the name the host's callers use
-
-    def _save_host(self, directory: Path) -> None:
-        self.host.save_pretrained(directory)
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path, host: nn.Module | None = None) -> GridSImageFeatures:
-        spec = cls.read_spec(directory)
-        host = host if host is not None else _load_hf_host(directory)
-        adapter = cls(
-            host, spec.reducer, num_tokens=spec.num_tokens, placement=spec.placement, **spec.options
-        )
-        adapter.load_reducer_weights(directory)
-        return adapter
 
 
 def _load_hf_host(directory: str | Path) -> nn.Module:
