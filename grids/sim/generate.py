@@ -1,0 +1,209 @@
+"""Multi-process, resumable generation of scripted-expert demonstrations.
+
+The work is a fixed list of units (task, k) for k < episodes_per_task. Unit (task, k) tries episode seeds
+``episode_seed(seed, task, k, attempt)`` for attempt = 0, 1, ... until the expert succeeds (failed attempts
+are dropped), so every shard's content depends only on (seed, task, k, image_size, max_steps), not on
+which worker ran it or whether the run was interrupted. A restarted run reads the manifest, skips units
+already listed there with an intact file, and redoes the rest.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grids.sim.dataset import (
+    FORMAT_NAME,
+    MANIFEST,
+    SCHEMA_VERSION,
+    read_manifest,
+    write_episode,
+    write_json_atomic,
+)
+from grids.sim.env import CAMERA_NAMES, DEFAULT_MAX_STEPS
+from grids.sim.tasks import INSTRUCTIONS
+
+MAX_ATTEMPTS = 10
+
+
+def episode_seed(seed: int, task: str, k: int, attempt: int) -> int:
+    return int(np.random.SeedSequence([seed, zlib.crc32(task.encode()), k, attempt]).generate_state(1)[0])
+
+
+def shard_name(task: str, k: int) -> str:
+    return f"shards/{task}/episode_{k:05d}.h5"
+
+
+def rollout_expert(env, seed: int) -> dict[str, np.ndarray] | None:
+    """One expert episode from ``env.reset(seed)``; frames up to and including the first success, or None."""
+    from grids.sim.experts import expert_action
+
+    obs, _ = env.reset(seed=seed)
+    frames: dict[str, list] = {"images": [], "state": [], "actions": [], "reward": [], "success": []}
+    for _ in range(env.max_steps):
+        action = expert_action(env)
+        frames["images"].append(obs["images"])
+        frames["state"].append(obs["state"])
+        frames["actions"].append(action)
+        obs, reward, terminated, truncated, info = env.step(action)
+        frames["reward"].append(reward)
+        frames["success"].append(info["success"])
+        if info["success"]:
+            return {
+                "images": np.stack(frames["images"]),  # [T, 2, S, S, 3] uint8, obs before action t
+                "state": np.stack(frames["state"]).astype(np.float32),  # [T, 4]
+                "actions": np.stack(frames["actions"]).astype(np.float32),  # [T, 4]
+                "reward": np.asarray(frames["reward"], dtype=np.float32),  # [T]
+                "success": np.asarray(frames["success"], dtype=bool),  # [T], True only at the last step
+            }
+        if truncated:
+            break
+    return None
+
+
+_ENVS: dict[tuple[str, int, int], Any] = {}  # per worker process: env construction costs ~1 s
+
+
+def _run_unit(job: dict[str, Any]) -> dict[str, Any]:
+    from grids.sim.env import make_env
+
+    task, k = job["task"], job["k"]
+    key = (task, job["image_size"], job["max_steps"])
+    if key not in _ENVS:
+        _ENVS[key] = make_env(task, image_size=job["image_size"], max_steps=job["max_steps"])
+    env = _ENVS[key]
+    start = time.perf_counter()
+    for attempt in range(MAX_ATTEMPTS):
+        seed = episode_seed(job["seed"], task, k, attempt)
+        episode = rollout_expert(env, seed)
+        if episode is None:
+            continue
+        entry = {
+            "file": shard_name(task, k),
+            "task": task,
+            "task_index": job["task_index"],
+            "episode_in_task": k,
+            "seed": seed,
+            "attempt": attempt,
+            "num_frames": len(episode["actions"]),
+            "success_step": len(episode["actions"]),
+        }
+        attrs = {**entry, "instruction": INSTRUCTIONS[task], "schema_version": SCHEMA_VERSION}
+        entry.update(write_episode(Path(job["out"]) / entry["file"], episode, attrs))
+        entry["seconds"] = round(time.perf_counter() - start, 3)  # informational, not part of the content
+        return entry
+    return {"task": task, "episode_in_task": k, "failed": True, "attempts": MAX_ATTEMPTS}
+
+
+def _initial_manifest(config: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
+    return {
+        "format": FORMAT_NAME,
+        "schema_version": SCHEMA_VERSION,
+        "config": config,
+        "tasks": tasks,
+        "instructions": [INSTRUCTIONS[t] for t in tasks],
+        "episodes": [],
+        "failed": [],
+        "complete": False,
+    }
+
+
+def generate_demos(
+    tasks: list[str],
+    episodes_per_task: int,
+    out: str | Path,
+    *,
+    image_size: int = 128,
+    workers: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    max_steps: int = DEFAULT_MAX_STEPS,
+) -> Path:
+    """Generate ``episodes_per_task`` successful expert episodes per task into ``out``; resumable; returns ``out``."""
+    unknown = [t for t in tasks if t not in INSTRUCTIONS]
+    if unknown or not tasks:
+        raise ValueError(f"unknown or empty task list: {unknown or tasks}")
+    if not isinstance(episodes_per_task, int) or episodes_per_task < 1:
+        raise ValueError(f"episodes_per_task must be a positive int, got {episodes_per_task!r}")
+    if not isinstance(image_size, int) or not 16 <= image_size <= 1024:
+        raise ValueError(f"image_size must be an int in [16, 1024], got {image_size!r}")
+    workers = workers or os.cpu_count() or 1
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = {
+        "tasks": list(tasks),
+        "image_size": image_size,
+        "seed": seed,
+        "max_steps": max_steps,
+        "camera_names": list(CAMERA_NAMES),
+        "episodes_per_task": episodes_per_task,
+    }
+
+    manifest_path = out / MANIFEST
+    if manifest_path.exists():
+        manifest = read_manifest(out)
+        old = {k: v for k, v in manifest["config"].items() if k != "episodes_per_task"}
+        new = {k: v for k, v in config.items() if k != "episodes_per_task"}
+        if old != new:
+            raise ValueError(f"{out} holds a dataset generated with {old}, not {new}; use another --out")
+        manifest["config"] = config
+    else:
+        manifest = _initial_manifest(config, list(tasks))
+    for stale in out.glob("**/*.tmp-*"):  # half-written shards of a killed run
+        stale.unlink()
+
+    def intact(entry: dict[str, Any]) -> bool:
+        file = out / entry["file"]
+        return file.is_file() and file.stat().st_size == entry["bytes"]
+
+    manifest["episodes"] = [
+        e for e in manifest["episodes"] if e["episode_in_task"] < episodes_per_task and intact(e)
+    ]
+    manifest["failed"] = []
+    done = {(e["task"], e["episode_in_task"]) for e in manifest["episodes"]}
+    jobs = [
+        {"task": task, "task_index": i, "k": k, "out": str(out), "seed": seed, "image_size": image_size,
+         "max_steps": max_steps}
+        for i, task in enumerate(tasks)
+        for k in range(episodes_per_task)
+        if (task, k) not in done
+    ]  # fmt: skip
+    manifest["complete"] = False
+    write_json_atomic(manifest_path, manifest)
+
+    def record(entry: dict[str, Any]) -> None:
+        if entry.get("failed"):
+            manifest["failed"].append(entry)
+        else:
+            manifest["episodes"].append(entry)
+            manifest["episodes"].sort(key=lambda e: (e["task_index"], e["episode_in_task"]))
+        write_json_atomic(manifest_path, manifest)
+
+    from tqdm import tqdm
+
+    total = len(tasks) * episodes_per_task
+    with tqdm(total=total, initial=total - len(jobs), disable=not progress, unit="ep", desc="demos") as bar:
+        if workers == 1 or len(jobs) <= 1:
+            for job in jobs:
+                record(_run_unit(job))
+                bar.update()
+        else:
+            # spawn: a forked child would inherit the parent's GL/EGL state
+            with mp.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
+                for entry in pool.imap_unordered(_run_unit, jobs):
+                    record(entry)
+                    bar.update()
+    manifest["complete"] = not manifest["failed"]
+    write_json_atomic(manifest_path, manifest)
+    if manifest["failed"]:
+        failed = [(e["task"], e["episode_in_task"]) for e in manifest["failed"]]
+        raise RuntimeError(
+            f"the expert failed {MAX_ATTEMPTS} attempts in a row for {failed}; see {manifest_path}"
+        )
+    return out

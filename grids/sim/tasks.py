@@ -1,0 +1,97 @@
+"""Task sets and the natural-language instruction for every MetaWorld v3 task.
+
+The instructions are our own wording (MetaWorld ships none): one imperative sentence per task that
+names the object and what to do with it, so that a policy conditioned on language can tell tasks apart.
+"""
+
+from __future__ import annotations
+
+INSTRUCTIONS: dict[str, str] = {
+    "assembly-v3": "put the ring onto the peg",
+    "basketball-v3": "dunk the ball into the basket",
+    "bin-picking-v3": "move the cube from the left bin to the right bin",
+    "box-close-v3": "put the lid on the box",
+    "button-press-topdown-v3": "press the button from the top",
+    "button-press-topdown-wall-v3": "press the button from the top behind the wall",
+    "button-press-v3": "press the button from the front",
+    "button-press-wall-v3": "press the button behind the wall",
+    "coffee-button-v3": "push the button on the coffee machine",
+    "coffee-pull-v3": "pull the mug out of the coffee machine",
+    "coffee-push-v3": "push the mug under the coffee machine",
+    "dial-turn-v3": "turn the dial",
+    "disassemble-v3": "pick the ring off the peg",
+    "door-close-v3": "close the door",
+    "door-lock-v3": "lock the door by turning the lock",
+    "door-open-v3": "open the door",
+    "door-unlock-v3": "unlock the door by turning the lock",
+    "hand-insert-v3": "put your hand into the hole",
+    "drawer-close-v3": "close the drawer",
+    "drawer-open-v3": "open the drawer",
+    "faucet-open-v3": "turn the faucet handle to open it",
+    "faucet-close-v3": "turn the faucet handle to close it",
+    "hammer-v3": "hammer the nail into the wall",
+    "handle-press-side-v3": "press the handle down from the side",
+    "handle-press-v3": "press the handle down",
+    "handle-pull-side-v3": "pull the handle up from the side",
+    "handle-pull-v3": "pull the handle up",
+    "lever-pull-v3": "pull the lever up",
+    "pick-place-wall-v3": "pick up the puck and place it at the goal behind the wall",
+    "pick-out-of-hole-v3": "pick the peg out of the hole",
+    "pick-place-v3": "pick up the puck and place it at the goal",
+    "plate-slide-v3": "slide the plate into the goal",
+    "plate-slide-side-v3": "slide the plate sideways into the goal",
+    "plate-slide-back-v3": "slide the plate back out of the goal",
+    "plate-slide-back-side-v3": "slide the plate sideways out of the goal",
+    "peg-insert-side-v3": "insert the peg into the hole from the side",
+    "peg-unplug-side-v3": "unplug the peg sideways",
+    "soccer-v3": "kick the ball into the goal",
+    "stick-push-v3": "grasp the stick and push the box with it",
+    "stick-pull-v3": "grasp the stick and pull the box with it",
+    "push-v3": "push the puck to the goal",
+    "push-wall-v3": "push the puck to the goal behind the wall",
+    "push-back-v3": "pull the puck back to the goal",
+    "reach-v3": "reach the red goal point",
+    "reach-wall-v3": "reach the goal point behind the wall",
+    "shelf-place-v3": "place the puck on the shelf",
+    "sweep-into-v3": "sweep the puck into the hole",
+    "sweep-v3": "sweep the puck off the table",
+    "window-open-v3": "slide the window open",
+    "window-close-v3": "slide the window closed",
+}
+
+MT10 = [
+    "reach-v3",
+    "push-v3",
+    "pick-place-v3",
+    "door-open-v3",
+    "drawer-open-v3",
+    "drawer-close-v3",
+    "button-press-topdown-v3",
+    "peg-insert-side-v3",
+    "window-open-v3",
+    "window-close-v3",
+]
+
+TASK_SETS: dict[str, list[str]] = {
+    # short expert episodes (~40-80 steps) and a target that is visible in the third-person view
+    "quick": ["reach-v3", "button-press-topdown-v3", "drawer-close-v3"],
+    "mt10": MT10,
+    "mt50": list(INSTRUCTIONS),
+}
+
+
+def resolve_tasks(spec: str) -> list[str]:
+    """A task-set name (``"quick"``, ``"mt10"``, ``"mt50"``) or comma-separated task names -> task names."""
+    spec = spec.strip()
+    if spec in TASK_SETS:
+        return list(TASK_SETS[spec])
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    unknown = [name for name in names if name not in INSTRUCTIONS]
+    if not names or unknown:
+        raise ValueError(
+            f"unknown task(s) {unknown or [spec]} in {spec!r}; use a set name {sorted(TASK_SETS)} "
+            f"or comma-separated MetaWorld v3 task names such as 'reach-v3,drawer-close-v3'"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError(f"task list {spec!r} names a task twice")
+    return names

@@ -1,0 +1,155 @@
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from grids.sim import DemoDataset, generate_demos, make_env
+from grids.sim.dataset import MANIFEST, ShardError
+from grids.sim.generate import rollout_expert
+
+TASKS = ["reach-v3", "button-press-topdown-v3"]
+SIZE = 32
+REPO = Path(__file__).resolve().parents[2]
+
+
+def content(root: Path) -> list[dict]:
+    """The manifest's episode entries without the informational timing field."""
+    episodes = json.loads((root / MANIFEST).read_text())["episodes"]
+    return [{k: v for k, v in e.items() if k != "seconds"} for e in episodes]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    return generate_demos(
+        TASKS, 1, tmp_path_factory.mktemp("ref") / "ds", image_size=SIZE, workers=1, progress=False
+    )
+
+
+def test_round_trip_is_exact(reference):
+    ds = DemoDataset(reference, verify="sha256")
+    assert ds.num_episodes == 2 and ds.tasks == TASKS and ds.image_size == SIZE and ds.meta["complete"]
+    assert ds.num_frames == sum(e["num_frames"] for e in ds.episodes) == len(ds)
+    # Replay the recorded seed in a fresh env: what was written is exactly what the simulator produced.
+    entry = ds.episodes[1]
+    env = make_env(entry["task"], image_size=SIZE)
+    replay = rollout_expert(env, entry["seed"])
+    env.close()
+    stored = ds.episode(1)
+    assert set(replay) == set(stored)
+    for key in replay:
+        assert stored[key].dtype == replay[key].dtype
+        np.testing.assert_array_equal(stored[key], replay[key], err_msg=key)
+    assert stored["success"][-1] and not stored["success"][:-1].any()
+    # Items agree with the episode arrays.
+    start = ds.episodes[0]["num_frames"]
+    item = ds[start + 5]
+    np.testing.assert_array_equal(item["images"].numpy(), replay["images"][5])
+    np.testing.assert_array_equal(item["state"].numpy(), replay["state"][5])
+    assert int(item["episode_index"]) == 1 and int(item["frame_index"]) == 5
+    assert int(item["task_index"]) == TASKS.index(entry["task"])
+
+
+def test_item_schema_and_action_chunk_padding(reference):
+    ds = DemoDataset(reference, chunk_size=8)
+    actions = ds.episode(0)["actions"]
+    last = ds[ds.episodes[0]["num_frames"] - 3]  # 3 real actions, then 5 pads
+    assert last["images"].shape == (2, SIZE, SIZE, 3) and last["images"].dtype == torch.uint8
+    assert last["state"].shape == (4,) and last["state"].dtype == torch.float32
+    assert last["actions"].shape == (8, 4) and last["actions"].dtype == torch.float32
+    assert last["action_is_pad"].tolist() == [False] * 3 + [True] * 5
+    np.testing.assert_array_equal(last["actions"][:3].numpy(), actions[-3:])
+    np.testing.assert_array_equal(last["actions"][3:].numpy(), np.repeat(actions[-1:], 5, axis=0))
+    for key in ("task_index", "episode_index", "frame_index"):
+        assert last[key].dtype == torch.int64 and last[key].shape == ()
+    low_dim = ds.low_dim()
+    assert low_dim["state"].shape == low_dim["actions"].shape == (ds.num_frames, 4)
+    assert len(ds.instructions) == len(ds.tasks)
+
+
+def test_dataloader_workers(reference):
+    ds = DemoDataset(reference, chunk_size=2)
+    loader = torch.utils.data.DataLoader(ds, batch_size=16, shuffle=False, num_workers=2)
+    images = torch.cat([batch["images"] for batch in loader])
+    assert images.shape == (ds.num_frames, 2, SIZE, SIZE, 3)
+    np.testing.assert_array_equal(images[-1].numpy(), ds.episode(ds.num_episodes - 1)["images"][-1])
+
+
+def test_resume_after_simulated_crash_gives_the_same_dataset(reference, tmp_path):
+    out = tmp_path / "ds"
+    shutil.copytree(reference, out)
+    manifest = json.loads((out / MANIFEST).read_text())
+    dropped = manifest["episodes"].pop()  # shard written, manifest not yet updated
+    shard = out / manifest["episodes"][0]["file"]
+    shard.write_bytes(shard.read_bytes()[:1000])  # listed but truncated
+    half = out / (dropped["file"] + ".tmp-12345")
+    half.write_bytes(b"half a shard")  # a worker killed mid-write
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    generate_demos(TASKS, 1, out, image_size=SIZE, workers=1, progress=False)
+    assert content(out) == content(reference)
+    assert not half.exists()
+    DemoDataset(out, verify="sha256")
+
+
+def test_killed_run_resumes_to_the_same_dataset(reference, tmp_path):
+    out = tmp_path / "ds"
+    cmd = [sys.executable, "-m", "grids.cli.main", "data", "generate", "--tasks", ",".join(TASKS),
+           "--episodes-per-task", "1", "--out", str(out), "--image-size", str(SIZE), "--workers", "1", "--no-progress"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if (out / MANIFEST).exists() and json.loads((out / MANIFEST).read_text())["episodes"]:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "generation finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = json.loads((out / MANIFEST).read_text())
+    assert len(partial["episodes"]) == 1 and not partial["complete"]
+    subprocess.run(cmd, cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert content(out) == content(reference)
+
+
+def test_truncated_shard_is_detected(reference, tmp_path):
+    out = tmp_path / "ds"
+    shutil.copytree(reference, out)
+    shard = out / content(out)[1]["file"]
+    shard.write_bytes(shard.read_bytes()[:-100])
+    with pytest.raises(ShardError, match=str(shard)):
+        DemoDataset(out)
+
+
+def test_corrupted_shard_is_detected(reference, tmp_path):
+    out = tmp_path / "ds"
+    shutil.copytree(reference, out)
+    shard = out / content(out)[0]["file"]
+    data = bytearray(shard.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(255 - b for b in data[middle : middle + 64])  # same size, other bytes
+    shard.write_bytes(bytes(data))
+    with pytest.raises(ShardError, match=str(shard)):
+        DemoDataset(out, verify="sha256")
+    ds = DemoDataset(out)  # sizes match, so only the HDF5 chunk checksums can tell
+    with pytest.raises(ShardError, match=str(shard)):
+        for index in range(len(ds)):
+            ds[index]
+
+
+def test_mismatched_resume_is_refused(reference, tmp_path):
+    out = tmp_path / "ds"
+    shutil.copytree(reference, out)
+    with pytest.raises(ValueError, match="image_size"):
+        generate_demos(TASKS, 1, out, image_size=SIZE * 2, workers=1, progress=False)
+
+
+def test_missing_manifest_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        DemoDataset(tmp_path)
