@@ -171,11 +171,13 @@ def build_policy(config: TrainConfig, dataset) -> Policy:
         raise ValueError(f"policy image_size={cfg.image_size} but the dataset has {dataset.image_size}")
     torch.manual_seed(config.seed)
     policy = Policy(cfg)
-    policy.instruction_embeddings.copy_(embed_instructions(
+    policy.instruction_embeddings.copy_(
+        embed_instructions(
             list(dataset.instructions),
             config.language_cache,
             encode=hash_embedding if config.language_model == "hash" else None,
-        ))
+        )
+    )
     states = _all_states(dataset)
     policy.state_mean.copy_(torch.from_numpy(states.mean(0)))
     policy.state_std.copy_(torch.from_numpy(states.std(0)).clamp(min=1e-2))

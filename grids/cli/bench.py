@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 RESULTS = Path("benchmarks/results")
+PRESET_PATCH_SIZE = 8  # every preset: 128-pixel images, 8-pixel patches, a 16 x 16 grid
 
 
 def register(subparsers) -> None:
@@ -23,8 +24,8 @@ def register(subparsers) -> None:
     commands = bench.add_subparsers(dest="bench_command", required=True, metavar="SUBCOMMAND")
 
     quick = commands.add_parser("quick", help="the 15-minute CPU path: data, dense + grids-4, eval, report")
-    _plan_args(quick, steps=250, episodes=20, data="data/bench-quick", out_root="runs/bench-quick")
-    quick.add_argument("--demos", type=int, default=10, help="expert episodes per task to generate")
+    _plan_args(quick, steps=120, episodes=20, data="data/bench-quick", out_root="runs/bench-quick")
+    quick.add_argument("--demos", type=int, default=8, help="expert episodes per task to generate")
     quick.add_argument("--name", default="bench_quick", help="results file prefix in benchmarks/results/")
     quick.set_defaults(func=run_quick)
 
@@ -102,9 +103,11 @@ def _plan_args(p, *, steps: int, episodes: int, data: str, out_root: str) -> Non
     p.add_argument(
         "--episodes", type=int, default=episodes, help="evaluation episodes per task (and perturbation)"
     )
-    p.add_argument("--eval-max-steps", type=int, default=120)
+    p.add_argument(
+        "--eval-max-steps", type=int, default=100, help="episode step limit (quick-set experts need <= 79)"
+    )
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--threads", type=int, default=2, help="torch threads for training")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -144,13 +147,12 @@ def _execute(args, runs, *, perturbations=("none",), ood_runs=()) -> int:
         f"SR = success rate (%). Wall-clock {wall / 60:.1f} min including {data_s / 60:.1f} min of data generation."
     )
     paths = write_report(results, RESULTS / args.name, command=_command(), notes=notes)
-    grids_run = next((r for r in results if r["reducer"].startswith("grids")), results[-1])
-    from grids.bench.experiments import PRESETS  # noqa: F401  (patch size is fixed by the image size)
-
+    by_name = {r["name"]: r for r in results}
+    grids_run = by_name.get("grids-16") or by_name.get("grids-4") or results[-1]
     gif = gif_from_run(
         Path(args.out_root) / grids_run["name"],
         RESULTS / f"{args.name}_{grids_run['name']}.gif",
-        patch_size=8,
+        patch_size=PRESET_PATCH_SIZE,
     )
     print(Path(paths["md"]).read_text())
     print(f"wrote {', '.join(str(p) for p in [*paths.values(), gif] if p)}")

@@ -30,7 +30,10 @@ class FakeDemos(torch.utils.data.Dataset):
     def __init__(self, chunk_size: int = 4, image_size: int = 32, lengths=(7, 5, 6)):
         rng = np.random.default_rng(0)
         self.chunk_size, self.image_size = chunk_size, image_size
-        self.tasks, self.instructions = ["reach-v3", "drawer-close-v3"], ["reach the goal", "close the drawer"]
+        self.tasks, self.instructions = (
+            ["reach-v3", "drawer-close-v3"],
+            ["reach the goal", "close the drawer"],
+        )
         self._episodes = [
             {
                 "images": rng.integers(0, 255, (n, 2, image_size, image_size, 3), dtype=np.uint8),
@@ -80,7 +83,9 @@ def _batch(cfg: PolicyConfig, batch_size: int = 2, features: bool = False) -> di
     if features:
         batch["features"] = torch.randn(batch_size, 2, 256, cfg.dim)
     else:
-        batch["images"] = torch.randint(0, 256, (batch_size, 2, cfg.image_size, cfg.image_size, 3), dtype=torch.uint8)
+        batch["images"] = torch.randint(
+            0, 256, (batch_size, 2, cfg.image_size, cfg.image_size, 3), dtype=torch.uint8
+        )
     return batch
 
 
@@ -143,7 +148,9 @@ def test_policy_config_errors():
 
 
 def _config(tmp_path, name: str, **kwargs) -> TrainConfig:
-    policy = PolicyConfig(**{**MICRO, "reducer": "grids", "num_tokens": 4, "chunk_size": 4, **kwargs.pop("policy", {})})
+    policy = PolicyConfig(
+        **{**MICRO, "reducer": "grids", "num_tokens": 4, "chunk_size": 4, **kwargs.pop("policy", {})}
+    )
     defaults = dict(
         data="fake", out=str(tmp_path / name), policy=policy, steps=20, batch_size=4, warmup=3, save_every=5,
         log_every=5, language_model="hash", language_cache=str(tmp_path / "lang"), progress=False,
@@ -200,7 +207,9 @@ def test_report_table_plot_and_points(tmp_path):
         "visual_tokens_per_view": 4,
         "tasks": ["reach-v3"],
         "per_task": {"none": {"reach-v3": {"episodes": 20, "success_rate": 0.5}}},
-        "summary": {"none": {"episodes": 20, "success_rate": 0.5, "mean_length": 50.0, "policy_ms_per_step": 3.0}},
+        "summary": {
+            "none": {"episodes": 20, "success_rate": 0.5, "mean_length": 50.0, "policy_ms_per_step": 3.0}
+        },
     }
     assert "| grids-4 | grids | 4 | 50.0 | 50 | 20 per task |" in markdown_table([result])
     paths = write_report([result], tmp_path / "bench_test", command="grids bench test")
