@@ -215,7 +215,11 @@ def train(config: TrainConfig, *, stop_after: int | None = None) -> Path:
     from grids.bench.features import FeatureDataset
 
     run_dir = Path(config.out)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    # Some reducers leave parameters unused on some batches (e.g. a context projection without context).
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp])
     dataset = open_dataset(config.data, config.policy.chunk_size)
     features = None
     if config.frozen_encoder:

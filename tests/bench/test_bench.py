@@ -252,12 +252,14 @@ def test_quick_path_reduced(tmp_path, demos):
     plan = Plan(
         data=str(demos), out_root=str(tmp_path / "runs"), runs=[DENSE, Run("grids-4", "grids", 4, "grids")],
         tasks=["reach-v3"], steps=4, batch_size=4, episodes=1, eval_max_steps=4, workers=1, progress=False,
+        perturbations=("none", "light"), ood_runs=("grids-4",),
         policy_overrides=MICRO, language_model="hash",
     )  # fmt: skip
     results = run_plan(plan, log=lambda *_: None)
     assert [r["name"] for r in results] == ["dense", "grids-4"]
     assert [r["visual_tokens_per_view"] for r in results] == [256, 4]
     assert results[1]["protocol"] == "frozen encoder"
+    assert list(results[0]["summary"]) == ["none"] and list(results[1]["summary"]) == ["none", "light"]
     paths = write_report(results, tmp_path / "bench_quick")
     assert "| grids-4 | grids | 4 |" in paths["md"].read_text()
     assert gif_from_run(tmp_path / "runs" / "grids-4", tmp_path / "q.gif", patch_size=2).is_file()
