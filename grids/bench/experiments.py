@@ -85,6 +85,7 @@ class Plan:
     workers: int = 2
     progress: bool = True
     policy_overrides: dict = field(default_factory=dict)  # e.g. image_size / patch_size for tests
+    only_cached: bool = False  # report what is already evaluated; train and evaluate nothing
     language_model: str = "minilm"
 
 
@@ -115,10 +116,10 @@ def run_plan(plan: Plan, log=print) -> list[dict]:
     timings: dict[str, float] = {}
     encoder_dir = root / "dense"
     tic = time.perf_counter()
-    if not _finished(encoder_dir, plan.steps):
+    if not _finished(encoder_dir, plan.steps) and not plan.only_cached:
         train(_train_config(plan, DENSE, encoder_dir, None))
     timings["train dense (end to end)"] = time.perf_counter() - tic
-    if any(run.reducer != "dense" for run in plan.runs):
+    if any(run.reducer != "dense" for run in plan.runs) and not plan.only_cached:
         tic = time.perf_counter()
         dataset = open_dataset(plan.data, plan.chunk_size)
         cache_features(
@@ -133,7 +134,7 @@ def run_plan(plan: Plan, log=print) -> list[dict]:
     def run_dir_of(run: Run) -> Path:
         return encoder_dir if run.reducer == "dense" and not run.options else root / run.name
 
-    def evaluate_cached(run: Run, perturbation: str) -> dict:
+    def evaluate_cached(run: Run, perturbation: str) -> dict | None:
         """One (run, perturbation) evaluation, cached in the run directory (a killed grid loses little)."""
         run_dir = run_dir_of(run)
         cached = (
@@ -141,6 +142,8 @@ def run_plan(plan: Plan, log=print) -> list[dict]:
         )
         if cached.is_file():
             return json.loads(cached.read_text())
+        if plan.only_cached:
+            return None
         tic = time.perf_counter()
         result = evaluate(run_dir, plan.tasks, episodes=plan.episodes, perturbations=(perturbation,),
                           workers=plan.workers, max_steps=plan.eval_max_steps, record=perturbation == "none",
@@ -160,7 +163,7 @@ def run_plan(plan: Plan, log=print) -> list[dict]:
     results: dict[str, dict] = {}
     for run in plan.runs:
         run_dir = run_dir_of(run)
-        if run_dir != encoder_dir:
+        if run_dir != encoder_dir and not plan.only_cached:
             tic = time.perf_counter()
             if not _finished(run_dir, plan.steps):
                 train(_train_config(plan, run, run_dir, encoder_dir))
@@ -177,6 +180,8 @@ def run_plan(plan: Plan, log=print) -> list[dict]:
             if run.name not in plan.ood_runs:
                 continue
             ood = evaluate_cached(run, perturbation)
+            if ood is None:
+                continue
             base = results.setdefault(
                 run.name,
                 {**ood, "name": run.name, "label": run.label, "per_task": {}, "summary": {}, "episodes": []},
