@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-# One colour per view's points: third-person, gripper.
-POINT_COLOURS = np.array([[255, 40, 40], [40, 255, 255]], dtype=np.uint8)
+# One colour per view's points: yellow on the third-person view (the robot is red), cyan on the gripper view.
+POINT_COLOURS = np.array([[255, 230, 0], [40, 255, 255]], dtype=np.uint8)
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:

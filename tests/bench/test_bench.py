@@ -218,7 +218,7 @@ def test_report_table_plot_and_points(tmp_path):
     views = np.zeros((2, 128, 128, 3), dtype=np.uint8)
     drawn = draw_points(views, np.array([[[0.0, 0.0]], [[1.0, 1.0]]]), patch_size=8)
     assert drawn.shape == (128, 256, 3)
-    assert drawn[4, 4].tolist() == [255, 40, 40] and drawn[123, 128 + 123].tolist() == [40, 255, 255]
+    assert drawn[4, 4].tolist() == [255, 230, 0] and drawn[123, 128 + 123].tolist() == [40, 255, 255]
 
 
 @pytest.fixture(scope="module")
