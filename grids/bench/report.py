@@ -30,7 +30,7 @@ def markdown_table(results: list[dict]) -> str:
     head = ["run", "reducer", "tokens/view", *[f"SR {p}" for p in perturbations]]
     if "none" in perturbations:
         head += [f"{t} (none)" for t in tasks]
-    head += ["episodes/number", "mean len (none)", "policy ms/step"]
+    head += ["95% CI (none)", "episodes/number", "mean len (none)", "policy ms/step"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         cells = [r.get("name", r["reducer"]), r["reducer"], str(r["visual_tokens_per_view"])]
@@ -40,6 +40,8 @@ def markdown_table(results: list[dict]) -> str:
         if "none" in perturbations:
             cells += [f"{100 * r['per_task']['none'][t]['success_rate']:.0f}" for t in tasks]
         first = r["summary"].get("none") or next(iter(r["summary"].values()))
+        low, high = wilson_interval(round(first["success_rate"] * first["episodes"]), first["episodes"])
+        cells.append(f"{100 * low:.0f}–{100 * high:.0f}")
         per_number = sorted({v["episodes"] for per in r["per_task"].values() for v in per.values()})
         cells += [
             f"{'/'.join(map(str, per_number))} per task",

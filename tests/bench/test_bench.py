@@ -211,7 +211,7 @@ def test_report_table_plot_and_points(tmp_path):
             "none": {"episodes": 20, "success_rate": 0.5, "mean_length": 50.0, "policy_ms_per_step": 3.0}
         },
     }
-    assert "| grids-4 | grids | 4 | 50.0 | 50 | 20 per task |" in markdown_table([result])
+    assert "| grids-4 | grids | 4 | 50.0 | 50 | 30–70 | 20 per task |" in markdown_table([result])
     paths = write_report([result], tmp_path / "bench_test", command="grids bench test")
     assert paths["png"].stat().st_size > 1000
     assert json.loads(paths["json"].read_text())["command"] == "grids bench test"
