@@ -13,6 +13,7 @@ import sys
 
 COMMAND_MODULES = [
     "grids.cli.data",
+    "grids.cli.bench",
     "grids.cli.efficiency",
 ]
 

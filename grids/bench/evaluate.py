@@ -1,0 +1,186 @@
+"""Closed-loop evaluation: success rate per task over fixed episode seeds, in parallel worker processes.
+
+Every policy is evaluated on the same seeds (``EVAL_SEED_BASE + i``, disjoint in practice from the demo
+seeds), so the comparison between reducers is paired. The policy predicts an action chunk and executes
+its first ``execute_steps`` actions before predicting again (receding horizon).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+
+EVAL_SEED_BASE = 100_000
+
+
+def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, record: bool = False) -> dict:
+    """One closed-loop episode. ``record`` keeps the frames and the reducer's coords for a GIF."""
+    cfg = policy.cfg
+    execute_steps = execute_steps or max(cfg.chunk_size // 2, 1)
+    obs, _ = env.reset(seed=seed)
+    if obs["task"] not in cfg.tasks:
+        raise ValueError(f"task {obs['task']!r} was not in the policy's training tasks {cfg.tasks}")
+    task_index = torch.tensor([cfg.tasks.index(obs["task"])])
+    success, steps, policy_seconds, calls = False, 0, 0.0, 0
+    frames, coords_log = [], []
+    plan: list[np.ndarray] = []
+    for steps in range(1, env.max_steps + 1):  # noqa: B007
+        if not plan:
+            tic = time.perf_counter()
+            batch = {
+                "images": torch.from_numpy(obs["images"])[None],  # [1, V, S, S, 3]
+                "state": torch.from_numpy(obs["state"])[None],  # [1, 4]
+                "task_index": task_index,
+            }
+            actions, coords = policy.predict(batch)  # [1, chunk, 4], [1, V, K', 2]
+            policy_seconds += time.perf_counter() - tic
+            calls += 1
+            plan = list(actions[0, :execute_steps].clamp(-1, 1).numpy())
+        if record:
+            frames.append(obs["images"])
+            coords_log.append(coords[0].numpy())
+        obs, _, terminated, truncated, info = env.step(plan.pop(0))
+        if info["success"]:
+            success = True
+            break
+        if terminated or truncated:
+            break
+    out = {
+        "seed": seed,
+        "success": success,
+        "length": steps,
+        "policy_seconds": policy_seconds,
+        "policy_calls": calls,
+    }
+    if record:
+        out["frames"], out["coords"] = np.stack(frames), np.stack(coords_log)
+    return out
+
+
+# --- worker processes (spawn: the renderer's GL context must not be forked) ---------------------------
+_WORKER: dict = {}
+
+
+def _init_worker(policy_path: str, threads: int, image_size: int, max_steps: int | None) -> None:
+    torch.set_num_threads(threads)
+    from grids.bench.train import load_policy
+
+    _WORKER.update(policy=load_policy(policy_path), envs={}, image_size=image_size, max_steps=max_steps)
+
+
+def _run_job(job: tuple[str, str, list[int], bool]) -> list[dict]:
+    from grids.sim import make_env
+
+    task, perturbation, seeds, record_first = job
+    key = (task, perturbation)
+    if key not in _WORKER["envs"]:
+        _WORKER["envs"][key] = make_env(
+            task, image_size=_WORKER["image_size"], perturbation=perturbation, max_steps=_WORKER["max_steps"]
+        )
+    env = _WORKER["envs"][key]
+    results = []
+    for i, seed in enumerate(seeds):
+        result = run_episode(_WORKER["policy"], env, seed, record=record_first and i == 0)
+        results.append({"task": task, "perturbation": perturbation, **result})
+    return results
+
+
+def evaluate(
+    policy_path: str | Path,
+    tasks: list[str],
+    *,
+    episodes: int = 20,
+    perturbations: tuple[str, ...] = ("none",),
+    workers: int = 2,
+    threads_per_worker: int = 1,
+    max_steps: int | None = None,
+    record: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Evaluate a trained run on ``tasks`` x ``perturbations`` x ``episodes`` seeds.
+
+    Returns ``{"per_task": {perturbation: {task: {...}}}, "summary": {perturbation: {...}}, "episodes": [...],
+    "recording": {...}}`` (``recording`` only with ``record``: first episode of the first task, unperturbed).
+    """
+    from tqdm import tqdm
+
+    from grids.bench.train import load_policy
+
+    policy = load_policy(policy_path)
+    seeds = [EVAL_SEED_BASE + i for i in range(episodes)]
+    # Split every (task, perturbation) into one job per worker, so an env is built at most once per worker.
+    pieces = max(1, min(workers, episodes))
+    jobs = [
+        (task, pert, seeds[p::pieces], record and task == tasks[0] and pert == perturbations[0] and p == 0)
+        for pert in perturbations
+        for task in tasks
+        for p in range(pieces)
+    ]
+    episodes_out: list[dict] = []
+    bar = tqdm(
+        total=len(tasks) * len(perturbations) * episodes,
+        desc=f"eval {Path(policy_path).name}",
+        disable=not progress,
+    )
+    init_args = (str(policy_path), threads_per_worker, policy.cfg.image_size, max_steps)
+    if workers <= 1:
+        _init_worker(*init_args)
+        for job in jobs:
+            episodes_out += _run_job(job)
+            bar.update(len(job[2]))
+    else:
+        with ProcessPoolExecutor(
+            workers, mp_context=mp.get_context("spawn"), initializer=_init_worker, initargs=init_args
+        ) as pool:
+            for result in pool.map(_run_job, jobs):
+                episodes_out += result
+                bar.update(len(result))
+    bar.close()
+    for env in _WORKER.get("envs", {}).values():
+        env.close()
+    _WORKER.clear()
+
+    recording = next((dict(e) for e in episodes_out if "frames" in e), None)
+    for e in episodes_out:
+        e.pop("frames", None), e.pop("coords", None)
+    per_task = {
+        pert: {
+            task: _summarise([e for e in episodes_out if e["task"] == task and e["perturbation"] == pert])
+            for task in tasks
+        }
+        for pert in perturbations
+    }
+    summary = {
+        pert: _summarise([e for e in episodes_out if e["perturbation"] == pert]) for pert in perturbations
+    }
+    out = {
+        "policy": str(policy_path),
+        "reducer": policy.cfg.reducer,
+        "visual_tokens_per_view": policy.num_visual_tokens(),
+        "tasks": tasks,
+        "episode_seeds": seeds,
+        "per_task": per_task,
+        "summary": summary,
+        "episodes": sorted(episodes_out, key=lambda e: (e["perturbation"], e["task"], e["seed"])),
+    }
+    if recording is not None:
+        out["recording"] = recording
+    return out
+
+
+def _summarise(episodes: list[dict]) -> dict:
+    steps = sum(e["length"] for e in episodes)
+    return {
+        "episodes": len(episodes),
+        "success_rate": float(np.mean([e["success"] for e in episodes])) if episodes else float("nan"),
+        "mean_length": steps / max(len(episodes), 1),
+        "policy_ms_per_step": 1000 * sum(e["policy_seconds"] for e in episodes) / max(steps, 1),
+        "policy_ms_per_call": 1000
+        * sum(e["policy_seconds"] for e in episodes)
+        / max(sum(e["policy_calls"] for e in episodes), 1),
+    }

@@ -1,0 +1,91 @@
+"""Frozen-encoder protocol: the dense feature maps of a trained encoder, cached once on disk.
+
+Every reducer then trains only its head (reducer + policy transformer + action head) on the cache,
+which is what makes a full comparison affordable on a CPU (the paper's SmolVLA setting: frozen vision
+encoder). Layout of a cache directory::
+
+    features.npy   float16 [N, V, H*W, C]   encoder output (after the final LayerNorm), memory-mapped
+    lowdim.npz     state [N, 4], actions [N, chunk, 4], action_is_pad [N, chunk], task_index [N]
+    meta.json      encoder checkpoint, chunk size, shapes (written last: its presence marks a complete cache)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+
+@torch.no_grad()
+def cache_features(
+    policy, dataset, out_dir: str | Path, *, batch_size: int = 64, source: str = "", progress: bool = True
+) -> Path:
+    """Run ``policy``'s encoder over every frame of ``dataset`` (a ``DemoDataset``) and write the cache."""
+    from tqdm import tqdm
+
+    out = Path(out_dir)
+    if (out / "meta.json").is_file():
+        return out
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    policy.eval()
+    cfg = policy.cfg
+    n, views, patches = len(dataset), cfg.num_views, cfg.grid_hw[0] * cfg.grid_hw[1]
+    features = np.lib.format.open_memmap(
+        tmp / "features.npy", mode="w+", dtype=np.float16, shape=(n, views, patches, cfg.dim)
+    )
+    lowdim = {"state": [], "actions": [], "action_is_pad": [], "task_index": []}
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    start = 0
+    for batch in tqdm(loader, desc="caching features", disable=not progress):
+        dense = policy.dense_features(batch["images"])  # [B, V, N, C]
+        features[start : start + len(dense)] = dense.numpy().astype(np.float16)
+        start += len(dense)
+        for key in lowdim:
+            lowdim[key].append(batch[key].numpy())
+    features.flush()
+    del features
+    np.savez(tmp / "lowdim.npz", **{k: np.concatenate(v) for k, v in lowdim.items()})
+    meta = {
+        "source": source,
+        "num_frames": n,
+        "chunk_size": dataset.chunk_size,
+        "shape": [n, views, patches, cfg.dim],
+    }
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    return out
+
+
+class FeatureDataset:
+    """Batches of cached features with the same keys as ``DemoDataset`` (``features`` instead of ``images``)."""
+
+    def __init__(self, path: str | Path):
+        self.root = Path(path)
+        if not (self.root / "meta.json").is_file():
+            raise FileNotFoundError(f"{self.root} is not a complete feature cache (no meta.json)")
+        self.meta = json.loads((self.root / "meta.json").read_text())
+        self.features = np.load(self.root / "features.npy", mmap_mode="r")
+        with np.load(self.root / "lowdim.npz") as f:
+            self.lowdim = {key: torch.from_numpy(f[key]) for key in f.files}
+        self.chunk_size = int(self.meta["chunk_size"])
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def get_batch(self, indices) -> dict[str, torch.Tensor]:
+        indices = np.asarray(indices)
+        order = np.argsort(indices)  # sorted reads from the memory map, then back to the sampled order
+        rows = np.empty((len(indices), *self.features.shape[1:]), dtype=np.float16)
+        rows[order] = self.features[indices[order]]
+        batch = {key: value[torch.from_numpy(indices)] for key, value in self.lowdim.items()}
+        batch["features"] = torch.from_numpy(rows).float()
+        return batch

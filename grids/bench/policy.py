@@ -1,0 +1,238 @@
+"""A VLA in miniature, shaped like pi0: ViT per view -> token reducer -> transformer -> action chunk.
+
+One observation through the model (B batch, V=2 views, S=128 pixels, 16x16 patches, C width)::
+
+    images uint8 [B, V, S, S, 3]
+      -> ViT blocks [:L]            [B*V, 256, C]          (L = resample_at_layer, default: all blocks)
+      -> reducer (per view)         [B, V, K', C] + coords [B, V, K', 2]
+      -> ViT blocks [L:]            [B*V, K', C]           (only when resampling inside the encoder)
+      -> + view embedding, flatten  [B, V*K', C]
+      -> [visual; language; state; action queries] -> policy transformer -> action head
+      -> actions [B, chunk, 4]
+
+Action head: L1 chunk regression (OpenVLA-OFT) by default, flow matching (pi0) with
+``action_head="flow"``. L1 is one forward pass per chunk (flow needs ``flow_steps`` passes), which
+matters when every evaluation step runs on a CPU, and OFT reports it on par with diffusion heads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor, nn
+
+from grids.core import MultiViewReducer, Reduced
+
+ACTION_HEADS = ("l1", "flow")
+
+
+@dataclass
+class PolicyConfig:
+    image_size: int = 128
+    patch_size: int = 8  # 128 / 8 = a 16 x 16 grid per view, as pi0's SigLIP
+    num_views: int = 2
+    dim: int = 128
+    encoder_depth: int = 4
+    policy_depth: int = 2
+    num_heads: int = 4
+    reducer: str = "dense"
+    num_tokens: int = 16
+    reducer_options: dict = field(default_factory=dict)
+    task_aware: bool = False  # the instruction embedding is the reducer's context
+    resample_at_layer: int | None = None  # None: reduce after the last encoder block
+    language_dim: int = 384
+    state_dim: int = 4
+    action_dim: int = 4
+    chunk_size: int = 8
+    action_head: str = "l1"
+    flow_steps: int = 10
+    tasks: list = field(default_factory=list)  # task names; index = task_index of the dataset
+
+    def __post_init__(self):
+        if self.image_size % self.patch_size:
+            raise ValueError(
+                f"image_size={self.image_size} is not a multiple of patch_size={self.patch_size}"
+            )
+        if self.action_head not in ACTION_HEADS:
+            raise ValueError(f"action_head must be one of {ACTION_HEADS}, got {self.action_head!r}")
+        if self.resample_at_layer is not None and not 0 <= self.resample_at_layer <= self.encoder_depth:
+            raise ValueError(
+                f"resample_at_layer must be in [0, encoder_depth={self.encoder_depth}], got {self.resample_at_layer}"
+            )
+
+    @property
+    def grid_hw(self) -> tuple[int, int]:
+        side = self.image_size // self.patch_size
+        return side, side
+
+    @property
+    def split_layer(self) -> int:
+        return self.encoder_depth if self.resample_at_layer is None else self.resample_at_layer
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block (attention + MLP)."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: int = 4):
+        super().__init__()
+        self.num_heads = num_heads
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
+
+    def forward(self, x: Tensor) -> Tensor:  # [B, N, C]
+        q, k, v = rearrange(
+            self.qkv(self.norm1(x)), "b n (three h d) -> three b h n d", three=3, h=self.num_heads
+        )
+        x = x + self.proj(rearrange(F.scaled_dot_product_attention(q, k, v), "b h n d -> b n (h d)"))
+        return x + self.mlp(self.norm2(x))
+
+
+class ViT(nn.Module):
+    """A small ViT (no CLS token): patch embedding + learned positions + blocks. Shared by all views."""
+
+    def __init__(self, cfg: PolicyConfig):
+        super().__init__()
+        num_patches = cfg.grid_hw[0] * cfg.grid_hw[1]
+        self.patch_embed = nn.Conv2d(3, cfg.dim, cfg.patch_size, stride=cfg.patch_size)
+        self.pos_embed = nn.Parameter(torch.randn(1, num_patches, cfg.dim) * 0.02)
+        self.blocks = nn.ModuleList(Block(cfg.dim, cfg.num_heads) for _ in range(cfg.encoder_depth))
+        self.norm = nn.LayerNorm(cfg.dim)
+
+    def patchify(self, images: Tensor) -> Tensor:  # uint8 [B', S, S, 3] -> [B', N, C]
+        pixels = rearrange(images, "b h w c -> b c h w").float() / 127.5 - 1.0
+        return rearrange(self.patch_embed(pixels), "b c h w -> b (h w) c") + self.pos_embed
+
+
+class Policy(nn.Module):
+    def __init__(self, cfg: PolicyConfig):
+        super().__init__()
+        self.cfg = cfg
+        c = cfg.dim
+        self.encoder = ViT(cfg)
+        options = dict(cfg.reducer_options)
+        if cfg.task_aware:
+            options["context_dim"] = cfg.language_dim
+        self.reducer = MultiViewReducer(
+            cfg.reducer, num_views=cfg.num_views, dim=c, num_tokens=cfg.num_tokens, **options
+        )
+        self.view_embed = nn.Parameter(torch.randn(cfg.num_views, 1, c) * 0.02)
+        self.language_proj = nn.Linear(cfg.language_dim, c)
+        self.state_proj = nn.Linear(cfg.state_dim, c)
+        self.action_pos = nn.Parameter(torch.randn(cfg.chunk_size, c) * 0.02)  # the L1 head's queries
+        if cfg.action_head == "flow":
+            self.action_in = nn.Linear(cfg.action_dim, c)
+            self.time_mlp = nn.Sequential(nn.Linear(c, c), nn.SiLU(), nn.Linear(c, c))
+        self.blocks = nn.ModuleList(Block(c, cfg.num_heads) for _ in range(cfg.policy_depth))
+        self.norm = nn.LayerNorm(c)
+        self.action_out = nn.Linear(c, cfg.action_dim)
+        # Saved with the weights, so that evaluation needs neither the dataset nor the language model.
+        self.register_buffer("instruction_embeddings", torch.zeros(max(len(cfg.tasks), 1), cfg.language_dim))
+        self.register_buffer("state_mean", torch.zeros(cfg.state_dim))
+        self.register_buffer("state_std", torch.ones(cfg.state_dim))
+
+    # --- vision -------------------------------------------------------------------------------------
+    def dense_features(self, images: Tensor) -> Tensor:
+        """uint8 ``[B, V, S, S, 3]`` -> the encoder's dense map ``[B, V, N, C]`` (what the frozen cache holds)."""
+        x = self.encoder.patchify(rearrange(images, "b v h w c -> (b v) h w c"))
+        for block in self.encoder.blocks:
+            x = block(x)
+        return rearrange(self.encoder.norm(x), "(b v) n c -> b v n c", v=images.shape[1])
+
+    def visual_tokens(
+        self, images: Tensor | None, context: Tensor | None, features: Tensor | None = None
+    ) -> Reduced:
+        """Images (or cached dense features) -> reduced tokens ``[B, V, K', C]`` and ``coords [B, V, K', 2]``."""
+        context = context if self.cfg.task_aware else None
+        if features is not None:  # frozen-encoder protocol: the cache is the output of the full encoder
+            if self.cfg.split_layer != self.cfg.encoder_depth:
+                raise ValueError("cached features are final-layer features; resample_at_layer needs images")
+            return self.reducer(features, grid_hw=self.cfg.grid_hw, context=context)
+        views = images.shape[1]
+        split = self.cfg.split_layer
+        x = self.encoder.patchify(rearrange(images, "b v h w c -> (b v) h w c"))  # [B*V, N, C]
+        for block in self.encoder.blocks[:split]:
+            x = block(x)
+        if split == self.cfg.encoder_depth:
+            x = self.encoder.norm(x)
+        reduced = self.reducer(
+            rearrange(x, "(b v) n c -> b v n c", v=views), grid_hw=self.cfg.grid_hw, context=context
+        )
+        if split < self.cfg.encoder_depth:  # the remaining blocks see only the K' reduced tokens
+            x = rearrange(reduced.tokens, "b v k c -> (b v) k c")
+            for block in self.encoder.blocks[split:]:
+                x = block(x)
+            reduced.tokens = rearrange(self.encoder.norm(x), "(b v) k c -> b v k c", v=views)
+        return reduced
+
+    # --- policy -------------------------------------------------------------------------------------
+    def _transformer(self, visual: Tensor, language: Tensor, state: Tensor, action_tokens: Tensor) -> Tensor:
+        visual = rearrange(visual + self.view_embed, "b v k c -> b (v k) c")
+        state = (state - self.state_mean) / self.state_std
+        prefix = torch.cat(
+            [visual, self.language_proj(language)[:, None], self.state_proj(state)[:, None]], dim=1
+        )
+        x = torch.cat([prefix, action_tokens], dim=1)
+        for block in self.blocks:
+            x = block(x)
+        return self.action_out(self.norm(x[:, -self.cfg.chunk_size :]))  # [B, chunk, action_dim]
+
+    def _flow_tokens(self, noisy_actions: Tensor, time: Tensor) -> Tensor:
+        half = self.cfg.dim // 2
+        freqs = torch.exp(-math.log(10_000.0) * torch.arange(half, device=time.device) / half)
+        angles = time[:, None] * 1000.0 * freqs  # [B, half]
+        time_embed = self.time_mlp(torch.cat([angles.sin(), angles.cos()], dim=-1))
+        return self.action_in(noisy_actions) + self.action_pos + time_embed[:, None]
+
+    def _inputs(self, batch: dict[str, Tensor]) -> tuple[Reduced, Tensor, Tensor]:
+        language = self.instruction_embeddings[batch["task_index"]]  # [B, 384]
+        reduced = self.visual_tokens(batch.get("images"), language, features=batch.get("features"))
+        return reduced, language, batch["state"].float()
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        """Training loss for a batch of frames (``images`` or ``features``, ``state``, ``actions``, ...)."""
+        reduced, language, state = self._inputs(batch)
+        actions, valid = batch["actions"].float(), ~batch["action_is_pad"]  # [B, chunk, A], [B, chunk]
+        batch_size = actions.shape[0]
+        if self.cfg.action_head == "l1":
+            predicted = self._transformer(
+                reduced.tokens, language, state, self.action_pos.expand(batch_size, -1, -1)
+            )
+            error = (predicted - actions).abs()
+        else:  # flow matching as in pi0: x_t = t * noise + (1 - t) * actions, target velocity noise - actions
+            time = torch.distributions.Beta(1.5, 1.0).sample((batch_size,)).to(actions.device) * 0.999 + 0.001
+            noise = torch.randn_like(actions)
+            noisy = time[:, None, None] * noise + (1 - time[:, None, None]) * actions
+            velocity = self._transformer(reduced.tokens, language, state, self._flow_tokens(noisy, time))
+            error = (velocity - (noise - actions)) ** 2
+        return (error.mean(-1) * valid).sum() / valid.sum().clamp(min=1)
+
+    @torch.no_grad()
+    def predict(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """-> ``(actions [B, chunk, A], coords [B, V, K', 2])``."""
+        reduced, language, state = self._inputs(batch)
+        batch_size = state.shape[0]
+        if self.cfg.action_head == "l1":
+            actions = self._transformer(
+                reduced.tokens, language, state, self.action_pos.expand(batch_size, -1, -1)
+            )
+        else:  # Euler integration from noise (t = 1) to actions (t = 0)
+            actions = torch.randn(batch_size, self.cfg.chunk_size, self.cfg.action_dim, device=state.device)
+            step = 1.0 / self.cfg.flow_steps
+            for i in range(self.cfg.flow_steps):
+                time = torch.full((batch_size,), 1.0 - i * step, device=state.device)
+                actions = actions - step * self._transformer(
+                    reduced.tokens, language, state, self._flow_tokens(actions, time)
+                )
+        return actions, reduced.coords
+
+    def num_visual_tokens(self) -> int:
+        """Visual tokens per view that reach the policy transformer."""
+        return self.reducer.num_output_tokens(self.cfg.grid_hw)

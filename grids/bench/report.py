@@ -1,0 +1,139 @@
+"""Results -> markdown table, success-vs-tokens plot, rollout GIF with the sampled points drawn."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+# One colour per view's points: yellow on the third-person view (the robot is red), cyan on the gripper view.
+POINT_COLOURS = np.array([[255, 230, 0], [40, 255, 255]], dtype=np.uint8)
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return float("nan"), float("nan")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def markdown_table(results: list[dict]) -> str:
+    """One row per run: success per perturbation (ID first), episodes, mean length, policy ms/step."""
+    perturbations = []
+    for r in results:
+        perturbations += [p for p in r["summary"] if p not in perturbations]
+    tasks = results[0]["tasks"] if results else []
+    head = ["run", "reducer", "tokens/view", *[f"SR {p}" for p in perturbations]]
+    if "none" in perturbations:
+        head += [f"{t} (none)" for t in tasks]
+    head += ["95% CI (none)", "episodes/number", "mean len (none)", "policy ms/step"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        cells = [r.get("name", r["reducer"]), r["reducer"], str(r["visual_tokens_per_view"])]
+        for p in perturbations:
+            s = r["summary"].get(p)
+            cells.append("—" if s is None else f"{100 * s['success_rate']:.1f}")
+        if "none" in perturbations:
+            cells += [f"{100 * r['per_task']['none'][t]['success_rate']:.0f}" for t in tasks]
+        first = r["summary"].get("none") or next(iter(r["summary"].values()))
+        low, high = wilson_interval(round(first["success_rate"] * first["episodes"]), first["episodes"])
+        cells.append(f"{100 * low:.0f}–{100 * high:.0f}")
+        per_number = sorted({v["episodes"] for per in r["per_task"].values() for v in per.values()})
+        cells += [
+            f"{'/'.join(map(str, per_number))} per task",
+            f"{first['mean_length']:.1f}",
+            f"{first['policy_ms_per_step']:.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_success_vs_tokens(results: list[dict], path: str | Path, *, perturbation: str = "none") -> Path:
+    """Success rate vs visual tokens per view (log scale), one line per reducer family."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lines: dict[str, list[tuple[int, float, int]]] = {}
+    for r in results:
+        s = r["summary"].get(perturbation)
+        if s is None:
+            continue
+        label = r.get("label", r["reducer"])
+        lines.setdefault(label, []).append((r["visual_tokens_per_view"], s["success_rate"], s["episodes"]))
+    fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=110)
+    for label, points in sorted(lines.items()):
+        points.sort()
+        xs, ys = [p[0] for p in points], [100 * p[1] for p in points]
+        ax.plot(xs, ys, marker="o", label=label, linestyle="-" if len(points) > 1 else "none")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("visual tokens per view")
+    ax.set_ylabel(f"success rate (%), {perturbation}")
+    ax.set_ylim(-3, 103)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def draw_points(views: np.ndarray, coords: np.ndarray, *, patch_size: int, radius: int = 1) -> np.ndarray:
+    """``views uint8 [V, S, S, 3]``, ``coords [V, K, 2]`` (align-corners patch frame) -> views side by side."""
+    views = views.copy()
+    size = views.shape[1]
+    for v in range(len(views)):
+        # x = 0 is the centre of the first patch column, x = 1 the centre of the last.
+        pixels = patch_size / 2 + coords[v] * (size - patch_size)
+        for x, y in np.rint(pixels).astype(int):
+            views[v, max(y - radius, 0) : y + radius + 1, max(x - radius, 0) : x + radius + 1] = (
+                POINT_COLOURS[v % 2]
+            )
+    return np.concatenate(list(views), axis=1)  # [S, V*S, 3]
+
+
+def write_gif(
+    recording: dict, path: str | Path, *, patch_size: int, max_points: int = 64, fps: int = 10
+) -> Path:
+    """A rollout GIF: both views side by side with the reducer's points (dense: not drawn, too many)."""
+    import imageio.v2 as imageio
+
+    frames = recording["frames"]  # [T, V, S, S, 3]
+    coords = recording["coords"]  # [T, V, K, 2]
+    draw = coords.shape[2] <= max_points
+    images = [
+        draw_points(f, c, patch_size=patch_size) if draw else np.concatenate(list(f), axis=1)
+        for f, c in zip(frames, coords, strict=False)
+    ]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imageio.mimsave(path, images[::2], duration=2 / fps, loop=0)
+    return path
+
+
+def write_report(
+    results: list[dict], out_prefix: str | Path, *, command: str = "", notes: str = ""
+) -> dict[str, Path]:
+    """``<prefix>.json``, ``<prefix>.md`` (table + command), ``<prefix>.png`` (plot)."""
+    prefix = Path(out_prefix)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    clean = [{k: v for k, v in r.items() if k != "recording"} for r in results]
+    json_path = prefix.with_suffix(".json")
+    json_path.write_text(json.dumps({"command": command, "notes": notes, "results": clean}, indent=1))
+    md = [f"# {prefix.name}\n"]
+    if command:
+        md.append(f"Command: `{command}`\n")
+    if notes:
+        md.append(notes.strip() + "\n")
+    md.append(markdown_table(clean))
+    md_path = prefix.with_suffix(".md")
+    md_path.write_text("\n".join(md))
+    png = plot_success_vs_tokens(clean, prefix.with_suffix(".png"))
+    return {"json": json_path, "md": md_path, "png": png}

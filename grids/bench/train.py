@@ -1,0 +1,336 @@
+"""Training loop: one function, CPU here and unchanged on one or many GPUs through HF ``accelerate``.
+
+Reproducible and resumable by construction: the frames of step ``s`` are a slice of a permutation drawn
+from ``(seed, epoch)``, and torch's RNG is re-seeded from ``(seed, s)`` at every step (flow-matching noise,
+the ``random`` reducer), so a run killed after checkpoint ``s`` and resumed gives the same weights as
+an uninterrupted one. Checkpoints (safetensors: model, optimizer, RNG states; JSON: step and config) are
+written to a temporary directory and renamed into place; ``checkpoints/latest`` names the newest one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from grids.bench.policy import Policy, PolicyConfig
+
+
+@dataclass
+class TrainConfig:
+    data: str  # a DemoDataset directory
+    out: str  # run directory
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    steps: int = 2000
+    batch_size: int = 32  # global batch (split over processes)
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    warmup: int = 100
+    grad_clip: float = 1.0
+    seed: int = 0
+    save_every: int = 500
+    log_every: int = 10
+    # Frozen-encoder protocol: copy and freeze the encoder of this run, train on its cached features.
+    frozen_encoder: str | None = None
+    features: str | None = None
+    language_cache: str | None = None
+    language_model: str = "minilm"  # "hash": a fixed random vector per instruction (tests)
+    num_workers: int = 0
+    progress: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        data = dict(data)
+        data["policy"] = PolicyConfig(**data["policy"])
+        return cls(**data)
+
+
+# --- checkpoints --------------------------------------------------------------------------------------
+def _save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
+    state = optimizer.state_dict()
+    tensors = {f"{i}.{k}": v.contiguous() for i, s in state["state"].items() for k, v in s.items()}
+    save_file(tensors, str(path), metadata={"param_groups": json.dumps(state["param_groups"])})
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        groups = json.loads(f.metadata()["param_groups"])
+    state: dict[int, dict] = {}
+    for name, value in load_file(str(path)).items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def save_checkpoint(
+    run_dir: Path, step: int, policy: Policy, optimizer, config: TrainConfig, keep: int = 2
+) -> Path:
+    root = run_dir / "checkpoints"
+    final = root / f"step_{step:07d}"
+    tmp = root / f".tmp_step_{step:07d}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in policy.state_dict().items()}, str(tmp / "model.safetensors"))
+    _save_optimizer(optimizer, tmp / "optimizer.safetensors")
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng.update({f"cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
+    save_file(rng, str(tmp / "rng.safetensors"))
+    (tmp / "state.json").write_text(json.dumps({"step": step, "train_config": config.to_dict()}, indent=1))
+    for file in tmp.iterdir():  # durable before the rename makes it visible
+        with open(file, "rb") as f:
+            os.fsync(f.fileno())
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    pointer = root / "latest.tmp"
+    pointer.write_text(final.name)
+    os.replace(pointer, root / "latest")
+    for old in sorted(root.glob("step_*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    pointer = Path(run_dir) / "checkpoints" / "latest"
+    if not pointer.is_file():
+        return None
+    path = pointer.parent / pointer.read_text().strip()
+    return path if (path / "state.json").is_file() else None
+
+
+def load_policy(path: str | Path, map_location: str = "cpu") -> Policy:
+    """A trained policy from a run directory (its latest checkpoint) or a checkpoint directory."""
+    path = Path(path)
+    if not (path / "model.safetensors").is_file():
+        found = latest_checkpoint(path)
+        if found is None:
+            raise FileNotFoundError(f"no checkpoint under {path}")
+        path = found
+    config = TrainConfig.from_dict(json.loads((path / "state.json").read_text())["train_config"])
+    policy = Policy(config.policy)
+    policy.load_state_dict(load_file(str(path / "model.safetensors"), device=map_location))
+    return policy.eval()
+
+
+# --- data ---------------------------------------------------------------------------------------------
+def batch_indices(step: int, num_frames: int, batch_size: int, seed: int) -> np.ndarray:
+    """The global batch of ``step``: a slice of the permutation of epoch ``step // steps_per_epoch``."""
+    per_epoch = max(num_frames // batch_size, 1)
+    epoch, i = divmod(step, per_epoch)
+    order = np.random.default_rng([seed, epoch]).permutation(num_frames)
+    return order[i * batch_size : (i + 1) * batch_size]
+
+
+class _BatchPlan:
+    """Per-process batches from ``start`` on, for a DataLoader's ``batch_sampler``."""
+
+    def __init__(self, start, steps, num_frames, batch_size, seed, rank, world):
+        self.args = start, steps, num_frames, batch_size, seed, rank, world
+
+    def __len__(self):
+        return self.args[1] - self.args[0]
+
+    def __iter__(self):
+        start, steps, num_frames, batch_size, seed, rank, world = self.args
+        for step in range(start, steps):
+            yield batch_indices(step, num_frames, batch_size, seed)[rank::world].tolist()
+
+
+def _step_seed(seed: int, step: int) -> int:
+    return int(np.random.SeedSequence([seed, step]).generate_state(1)[0])
+
+
+def learning_rate(step: int, config: TrainConfig) -> float:
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    progress = (step - config.warmup) / max(config.steps - config.warmup, 1)
+    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def build_policy(config: TrainConfig, dataset) -> Policy:
+    """A fresh policy for ``dataset``: its tasks' instruction embeddings, state statistics, frozen encoder."""
+    from grids.bench.language import embed_instructions, hash_embedding
+
+    cfg = config.policy
+    cfg.tasks = list(dataset.tasks)
+    if cfg.image_size != dataset.image_size:
+        raise ValueError(f"policy image_size={cfg.image_size} but the dataset has {dataset.image_size}")
+    torch.manual_seed(config.seed)
+    policy = Policy(cfg)
+    policy.instruction_embeddings.copy_(
+        embed_instructions(
+            list(dataset.instructions),
+            config.language_cache,
+            encode=hash_embedding if config.language_model == "hash" else None,
+        )
+    )
+    states = _all_states(dataset)
+    policy.state_mean.copy_(torch.from_numpy(states.mean(0)))
+    policy.state_std.copy_(torch.from_numpy(states.std(0)).clamp(min=1e-2))
+    if config.frozen_encoder:
+        source = load_policy(config.frozen_encoder)
+        policy.encoder.load_state_dict(source.encoder.state_dict())
+        policy.encoder.requires_grad_(False)
+    return policy
+
+
+def open_dataset(path: str, chunk_size: int):
+    from grids.sim import DemoDataset
+
+    return DemoDataset(path, chunk_size=chunk_size)
+
+
+def _all_states(dataset) -> np.ndarray:
+    if hasattr(dataset, "low_dim"):
+        return dataset.low_dim()["state"].astype(np.float32)
+    return np.concatenate([dataset.episode(i)["state"] for i in range(dataset.num_episodes)]).astype(
+        np.float32
+    )
+
+
+# --- the loop -----------------------------------------------------------------------------------------
+def train(config: TrainConfig, *, stop_after: int | None = None) -> Path:
+    """Train (or resume) the run in ``config.out``; returns the run directory.
+
+    ``stop_after`` ends the process-local loop after that many steps (tests use it to simulate a kill).
+    """
+    from accelerate import Accelerator
+    from torch.utils.data import DataLoader
+    from tqdm import tqdm
+
+    from grids.bench.features import FeatureDataset
+
+    run_dir = Path(config.out)
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    # Some reducers leave parameters unused on some batches (e.g. a context projection without context).
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp])
+    dataset = open_dataset(config.data, config.policy.chunk_size)
+    features = None
+    if config.frozen_encoder:
+        features = FeatureDataset(config.features or Path(config.frozen_encoder) / "features")
+        if len(features) != len(dataset) or features.chunk_size != config.policy.chunk_size:
+            raise ValueError(f"feature cache {features.root} does not match dataset {config.data}")
+
+    resume = latest_checkpoint(run_dir)
+    if resume is not None:  # the saved config wins: a resumed run is the same run
+        config = TrainConfig.from_dict(json.loads((resume / "state.json").read_text())["train_config"])
+    policy = build_policy(config, dataset)
+    trainable = [p for p in policy.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    start = 0
+    if resume is not None:
+        policy.load_state_dict(load_file(str(resume / "model.safetensors")))
+        _load_optimizer(optimizer, resume / "optimizer.safetensors")
+        torch.set_rng_state(load_file(str(resume / "rng.safetensors"))["torch"])
+        start = json.loads((resume / "state.json").read_text())["step"]
+    model, optimizer = accelerator.prepare(policy, optimizer)
+    unwrapped = accelerator.unwrap_model(model)
+    if features is not None:
+        unwrapped.encoder.eval()
+
+    rank, world = accelerator.process_index, accelerator.num_processes
+    plan = _BatchPlan(start, config.steps, len(dataset), config.batch_size, config.seed, rank, world)
+    if features is not None:
+        batches = (features.get_batch(indices) for indices in plan)
+    else:
+        batches = iter(DataLoader(dataset, batch_sampler=plan, num_workers=config.num_workers))
+
+    if accelerator.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
+        log_path = run_dir / "metrics.csv"
+        _truncate_log(log_path, start)
+        writer = _tensorboard(run_dir)
+    bar = tqdm(
+        total=config.steps,
+        initial=start,
+        desc=f"train {run_dir.name}",
+        disable=not (config.progress and accelerator.is_main_process),
+    )
+    model.train()
+    tic = time.perf_counter()
+    for step in range(start, config.steps):
+        if stop_after is not None and step - start >= stop_after:
+            break
+        torch.manual_seed(_step_seed(config.seed, step))
+        batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, config)
+        loss = model(batch)
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        grad_norm = accelerator.clip_grad_norm_(trainable, config.grad_clip)
+        optimizer.step()
+        done = step + 1
+        bar.update(1)
+        if accelerator.is_main_process and (done % config.log_every == 0 or done == config.steps):
+            row = {
+                "step": done,
+                "loss": loss.item(),
+                "lr": learning_rate(step, config),
+                "grad_norm": float(grad_norm),
+                "seconds": time.perf_counter() - tic,
+            }
+            bar.set_postfix(loss=f"{row['loss']:.4f}")
+            _append_log(log_path, row)
+            if writer is not None:
+                for key in ("loss", "lr", "grad_norm"):
+                    writer.add_scalar(f"train/{key}", row[key], done)
+        if done % config.save_every == 0 or done == config.steps:
+            accelerator.wait_for_everyone()
+            if accelerator.is_main_process:
+                save_checkpoint(
+                    run_dir,
+                    done,
+                    unwrapped,
+                    optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,
+                    config,
+                )
+    bar.close()
+    if accelerator.is_main_process and writer is not None:
+        writer.close()
+    return run_dir
+
+
+def _tensorboard(run_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"))
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """On resume, drop rows logged after the checkpoint: they are about to be redone."""
+    if not path.is_file():
+        return
+    with open(path) as f:
+        rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+    path.unlink()
+    for row in rows:
+        _append_log(path, row)
+
+
+def _append_log(path: Path, row: dict) -> None:
+    new = not path.is_file()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)

@@ -1,0 +1,246 @@
+"""``grids bench``: train and evaluate the miniature VLA with every token reducer (issue 4).
+
+grids bench quick                      # data -> dense + grids-4 -> eval -> table, plot, GIF
+grids bench full --tasks quick         # the reducer grid (frozen-encoder protocol)
+grids bench train --data D --out runs/x --reducer grids --tokens 16
+grids bench eval --run runs/x --tasks quick --episodes 20 --perturbations none,light
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path("benchmarks/results")
+PRESET_PATCH_SIZE = 8  # every preset: 128-pixel images, 8-pixel patches, a 16 x 16 grid
+
+
+def register(subparsers) -> None:
+    bench = subparsers.add_parser("bench", help="benchmark token reducers in a miniature VLA on MetaWorld")
+    commands = bench.add_subparsers(dest="bench_command", required=True, metavar="SUBCOMMAND")
+
+    quick = commands.add_parser("quick", help="the 15-minute CPU path: data, dense + grids-4, eval, report")
+    _plan_args(quick, steps=120, episodes=20, data="data/bench-quick", out_root="runs/bench-quick")
+    quick.add_argument("--demos", type=int, default=8, help="expert episodes per task to generate")
+    quick.add_argument("--name", default="bench_quick", help="results file prefix in benchmarks/results/")
+    quick.set_defaults(func=run_quick)
+
+    full = commands.add_parser(
+        "full", help="the reducer grid: dense, grids K=1/4/16, task-aware, baselines at K=16"
+    )
+    _plan_args(full, steps=300, episodes=20, data="data/bench-full", out_root="runs/bench-full")
+    full.add_argument("--demos", type=int, default=20, help="expert episodes per task to generate")
+    full.add_argument("--runs", default="all", help="comma-separated run names (default: the whole grid)")
+    full.add_argument("--perturbations", default="none,camera-small,camera-large,light,noise,table-color")
+    full.add_argument(
+        "--ood-runs",
+        default="dense,grids-16,random-16,topk-16",
+        help="runs also evaluated OOD ('all' for every run)",
+    )
+    full.add_argument("--name", default="bench_full", help="results file prefix in benchmarks/results/")
+    full.add_argument(
+        "--only-cached", action="store_true", help="report the evaluations already done; run nothing"
+    )
+    full.set_defaults(func=run_full)
+
+    tr = commands.add_parser("train", help="train one policy (resumes from the run's last checkpoint)")
+    tr.add_argument("--data", required=True)
+    tr.add_argument("--out", required=True)
+    tr.add_argument("--reducer", default="grids")
+    tr.add_argument("--tokens", type=int, default=16)
+    tr.add_argument(
+        "--task-aware", action="store_true", help="the instruction embedding is the reducer's context"
+    )
+    tr.add_argument("--no-coord-embedding", action="store_true")
+    tr.add_argument("--reducer-options", default="{}", help='JSON, e.g. \'{"score": "query"}\'')
+    tr.add_argument("--resample-at-layer", type=int, default=None, help="reduce after this encoder block")
+    tr.add_argument(
+        "--frozen-encoder",
+        default=None,
+        help="run dir of a dense policy: freeze its encoder, train on cached features",
+    )
+    tr.add_argument("--preset", default="tiny", choices=["tiny", "small", "base"])
+    tr.add_argument("--action-head", default="l1", choices=["l1", "flow"])
+    tr.add_argument("--chunk-size", type=int, default=8)
+    tr.add_argument("--steps", type=int, default=300)
+    tr.add_argument("--batch-size", type=int, default=16)
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--save-every", type=int, default=100)
+    tr.add_argument("--num-workers", type=int, default=0)
+    tr.add_argument("--threads", type=int, default=None)
+    tr.set_defaults(func=run_train)
+
+    cache = commands.add_parser(
+        "cache-features", help="cache a trained dense run's feature maps (frozen-encoder protocol)"
+    )
+    cache.add_argument("--run", required=True)
+    cache.add_argument("--data", required=True)
+    cache.set_defaults(func=run_cache)
+
+    ev = commands.add_parser("eval", help="closed-loop success rate of a trained run")
+    ev.add_argument("--run", required=True)
+    ev.add_argument("--tasks", default="quick")
+    ev.add_argument("--episodes", type=int, default=20)
+    ev.add_argument("--perturbations", default="none")
+    ev.add_argument("--workers", type=int, default=2)
+    ev.add_argument("--max-steps", type=int, default=None)
+    ev.add_argument("--gif", default=None, help="write a rollout GIF here")
+    ev.add_argument("--out", default=None, help="results JSON (default: print)")
+    ev.set_defaults(func=run_eval)
+
+
+def _plan_args(p, *, steps: int, episodes: int, data: str, out_root: str) -> None:
+    p.add_argument("--tasks", default="quick")
+    p.add_argument("--data", default=data)
+    p.add_argument("--out-root", default=out_root)
+    p.add_argument("--preset", default="tiny", choices=["tiny", "small", "base"])
+    p.add_argument("--steps", type=int, default=steps, help="training steps of every run")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--action-head", default="l1", choices=["l1", "flow"])
+    p.add_argument(
+        "--episodes", type=int, default=episodes, help="evaluation episodes per task (and perturbation)"
+    )
+    p.add_argument(
+        "--eval-max-steps", type=int, default=100, help="episode step limit (quick-set experts need <= 79)"
+    )
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _set_threads(n: int | None) -> None:
+    import torch
+
+    if n:
+        torch.set_num_threads(n)
+
+
+def _command() -> str:
+    return "grids " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _execute(args, runs, *, perturbations=("none",), ood_runs=()) -> int:
+    from grids.bench.experiments import Plan, gif_from_run, run_plan
+    from grids.bench.report import write_report
+    from grids.sim import generate_demos, resolve_tasks
+
+    _set_threads(args.threads)
+    start = time.perf_counter()
+    tasks = resolve_tasks(args.tasks)
+    if not getattr(args, "only_cached", False):
+        generate_demos(tasks, args.demos, args.data, workers=args.workers, seed=args.seed, progress=True)
+    data_s = time.perf_counter() - start
+    plan = Plan(
+        data=args.data, out_root=args.out_root, runs=runs, tasks=tasks, preset=args.preset, steps=args.steps,
+        batch_size=args.batch_size, lr=args.lr, seed=args.seed, action_head=args.action_head, episodes=args.episodes,
+        perturbations=tuple(perturbations), ood_runs=tuple(ood_runs), eval_max_steps=args.eval_max_steps,
+        workers=args.workers, only_cached=getattr(args, "only_cached", False),
+    )  # fmt: skip
+    results = run_plan(plan)
+    wall = time.perf_counter() - start
+    notes = (
+        f"Tasks: {', '.join(tasks)}; {args.demos} expert demos per task; preset `{args.preset}`; {args.steps} steps at "
+        f"batch {args.batch_size} for every run (dense end to end, the others on the dense run's frozen encoder); "
+        f"{args.episodes} evaluation episodes per task and perturbation, max {args.eval_max_steps} steps; "
+        f"SR = success rate (%). "
+        + (
+            "Assembled from the cached evaluations of the runs (per-evaluation seconds in the JSON)."
+            if plan.only_cached
+            else f"Wall-clock {wall / 60:.1f} min including {data_s / 60:.1f} min of data generation."
+        )
+    )
+    paths = write_report(results, RESULTS / args.name, command=_command(), notes=notes)
+    by_name = {r["name"]: r for r in results}
+    grids_run = by_name.get("grids-16") or by_name.get("grids-4") or results[-1]
+    gif = gif_from_run(
+        Path(args.out_root) / grids_run["name"],
+        RESULTS / f"{args.name}_{grids_run['name']}.gif",
+        patch_size=PRESET_PATCH_SIZE,
+    )
+    print(Path(paths["md"]).read_text())
+    print(f"wrote {', '.join(str(p) for p in [*paths.values(), gif] if p)}")
+    print(f"total wall-clock: {wall:.0f} s ({wall / 60:.1f} min)")
+    return 0
+
+
+def run_quick(args: argparse.Namespace) -> int:
+    from grids.bench.experiments import QUICK_GRID
+
+    return _execute(args, QUICK_GRID)
+
+
+def run_full(args: argparse.Namespace) -> int:
+    from grids.bench.experiments import FULL_GRID, RUNS
+
+    runs = FULL_GRID if args.runs == "all" else [RUNS[name] for name in args.runs.split(",")]
+    perturbations = [p for p in args.perturbations.split(",") if p]
+    ood = [r.name for r in runs] if args.ood_runs == "all" else args.ood_runs.split(",")
+    return _execute(args, runs, perturbations=perturbations, ood_runs=ood)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from grids.bench.experiments import PRESETS
+    from grids.bench.policy import PolicyConfig
+    from grids.bench.train import TrainConfig, train
+
+    _set_threads(args.threads)
+    options = json.loads(args.reducer_options)
+    if args.no_coord_embedding:
+        options["coord_embedding"] = None
+    policy = PolicyConfig(
+        reducer=args.reducer, num_tokens=args.tokens, reducer_options=options, task_aware=args.task_aware,
+        resample_at_layer=args.resample_at_layer, action_head=args.action_head, chunk_size=args.chunk_size,
+        **PRESETS[args.preset],
+    )  # fmt: skip
+    config = TrainConfig(
+        data=args.data, out=args.out, policy=policy, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+        warmup=max(args.steps // 20, 1), seed=args.seed, save_every=args.save_every,
+        frozen_encoder=args.frozen_encoder, num_workers=args.num_workers,
+    )  # fmt: skip
+    print(f"trained: {train(config)}")
+    return 0
+
+
+def run_cache(args: argparse.Namespace) -> int:
+    from grids.bench.features import cache_features
+    from grids.bench.train import latest_checkpoint, load_policy, open_dataset
+
+    policy = load_policy(args.run)
+    dataset = open_dataset(args.data, policy.cfg.chunk_size)
+    print(
+        cache_features(policy, dataset, Path(args.run) / "features", source=str(latest_checkpoint(args.run)))
+    )
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from grids.bench.evaluate import evaluate
+    from grids.bench.report import write_gif
+    from grids.sim import resolve_tasks
+
+    result = evaluate(
+        args.run, resolve_tasks(args.tasks), episodes=args.episodes,
+        perturbations=tuple(p for p in args.perturbations.split(",") if p), workers=args.workers,
+        max_steps=args.max_steps, record=args.gif is not None,
+    )  # fmt: skip
+    recording = result.pop("recording", None)
+    if args.gif and recording is not None:
+        from grids.bench.train import load_policy
+
+        write_gif(recording, args.gif, patch_size=load_policy(args.run).cfg.patch_size)
+    text = json.dumps(result, indent=1)
+    if args.out:
+        Path(args.out).write_text(text)
+    for pert, s in result["summary"].items():
+        print(
+            f"{pert}: success {100 * s['success_rate']:.1f}% over {s['episodes']} episodes, mean length {s['mean_length']:.1f}"
+        )
+    if not args.out:
+        print(text)
+    return 0

@@ -1,0 +1,266 @@
+"""Benchmark tests: policy with every reducer and both protocols, exact resume, one real episode, quick path.
+
+Small shapes keep the 16 x 16 patch grid (32-pixel images, patch 2) so every reducer sees what it sees
+in the benchmark, at a fraction of the cost.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import grids
+from grids.bench import train as train_module
+from grids.bench.experiments import DENSE, Plan, Run, gif_from_run, run_plan
+from grids.bench.features import FeatureDataset, cache_features
+from grids.bench.policy import Policy, PolicyConfig
+from grids.bench.report import draw_points, markdown_table, write_report
+from grids.bench.train import TrainConfig, latest_checkpoint, load_policy, train
+
+MICRO = {"image_size": 32, "patch_size": 2, "dim": 32, "encoder_depth": 2, "policy_depth": 1, "num_heads": 2}
+
+
+class FakeDemos(torch.utils.data.Dataset):
+    """The DemoDataset interface over random frames (two tasks, three short episodes)."""
+
+    def __init__(self, chunk_size: int = 4, image_size: int = 32, lengths=(7, 5, 6)):
+        rng = np.random.default_rng(0)
+        self.chunk_size, self.image_size = chunk_size, image_size
+        self.tasks, self.instructions = (
+            ["reach-v3", "drawer-close-v3"],
+            ["reach the goal", "close the drawer"],
+        )
+        self._episodes = [
+            {
+                "images": rng.integers(0, 255, (n, 2, image_size, image_size, 3), dtype=np.uint8),
+                "state": rng.standard_normal((n, 4)).astype(np.float32),
+                "actions": rng.uniform(-1, 1, (n, 4)).astype(np.float32),
+                "task_index": i % 2,
+            }
+            for i, n in enumerate(lengths)
+        ]
+        self._frames = [(e, f) for e, ep in enumerate(self._episodes) for f in range(len(ep["actions"]))]
+        self.num_episodes, self.num_frames = len(lengths), len(self._frames)
+
+    def __len__(self):
+        return self.num_frames
+
+    def __getitem__(self, index):
+        e, f = self._frames[index]
+        ep = self._episodes[e]
+        steps = np.arange(f, f + self.chunk_size)
+        return {
+            "images": torch.from_numpy(ep["images"][f]),
+            "state": torch.from_numpy(ep["state"][f]),
+            "actions": torch.from_numpy(ep["actions"][np.minimum(steps, len(ep["actions"]) - 1)]),
+            "action_is_pad": torch.from_numpy(steps >= len(ep["actions"])),
+            "task_index": torch.tensor(ep["task_index"]),
+            "episode_index": torch.tensor(e),
+            "frame_index": torch.tensor(f),
+        }
+
+    def episode(self, index):
+        return {k: v for k, v in self._episodes[index].items() if k != "task_index"}
+
+
+@pytest.fixture
+def fake_data(monkeypatch):
+    monkeypatch.setattr(train_module, "open_dataset", lambda path, chunk_size: FakeDemos(chunk_size))
+    return "fake"
+
+
+def _batch(cfg: PolicyConfig, batch_size: int = 2, features: bool = False) -> dict:
+    batch = {
+        "state": torch.randn(batch_size, 4),
+        "actions": torch.rand(batch_size, cfg.chunk_size, 4) * 2 - 1,
+        "action_is_pad": torch.zeros(batch_size, cfg.chunk_size, dtype=torch.bool),
+        "task_index": torch.tensor([0, 1])[:batch_size],
+    }
+    if features:
+        batch["features"] = torch.randn(batch_size, 2, 256, cfg.dim)
+    else:
+        batch["images"] = torch.randint(
+            0, 256, (batch_size, 2, cfg.image_size, cfg.image_size, 3), dtype=torch.uint8
+        )
+    return batch
+
+
+@pytest.mark.parametrize("protocol", ["end-to-end", "frozen"])
+@pytest.mark.parametrize("reducer", grids.list_reducers())
+def test_policy_forward_backward_every_reducer(reducer, protocol):
+    torch.manual_seed(0)
+    cfg = PolicyConfig(reducer=reducer, num_tokens=4, chunk_size=4, tasks=["a", "b"], **MICRO)
+    policy = Policy(cfg)
+    if protocol == "frozen":
+        policy.encoder.requires_grad_(False)
+    batch = _batch(cfg, features=protocol == "frozen")
+    loss = policy(batch)
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    loss.backward()
+    assert policy.action_out.weight.grad is not None
+    encoder_grad = policy.encoder.patch_embed.weight.grad
+    assert (encoder_grad is not None) == (protocol == "end-to-end")
+    for name, p in policy.reducer.named_parameters():
+        if p.requires_grad and "context_proj" not in name and reducer != "grids-nearest":
+            assert p.grad is not None, f"{reducer}: no gradient for {name}"
+    policy.eval()
+    actions, coords = policy.predict({k: v for k, v in batch.items() if k != "actions"})
+    tokens = policy.num_visual_tokens()
+    assert actions.shape == (2, 4, 4) and coords.shape == (2, 2, tokens, 2)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"action_head": "flow", "reducer": "grids"},
+        {"reducer": "grids", "resample_at_layer": 1},
+        {"reducer": "grids", "task_aware": True},
+        {"reducer": "topk", "reducer_options": {"score": "query"}, "task_aware": True},
+    ],
+)
+def test_policy_variants(options):
+    cfg = PolicyConfig(num_tokens=4, chunk_size=4, tasks=["a", "b"], **{**MICRO, **options})
+    policy = Policy(cfg)
+    loss = policy(_batch(cfg))
+    loss.backward()
+    assert torch.isfinite(loss)
+    if cfg.task_aware and cfg.reducer == "grids":
+        assert policy.reducer.reducers[0].sampler.context_proj.weight.grad is not None
+    if cfg.resample_at_layer is not None:  # the blocks after the split see K tokens, and still learn
+        assert policy.encoder.blocks[1].qkv.weight.grad is not None
+        with pytest.raises(ValueError, match="resample_at_layer"):
+            policy(_batch(cfg, features=True))
+    actions, _ = policy.eval().predict(_batch(cfg))
+    assert actions.shape == (2, 4, 4) and torch.isfinite(actions).all()
+
+
+def test_policy_config_errors():
+    with pytest.raises(ValueError, match="multiple of patch_size"):
+        PolicyConfig(image_size=30, patch_size=4)
+    with pytest.raises(ValueError, match="action_head"):
+        PolicyConfig(action_head="diffusion")
+    with pytest.raises(ValueError, match="resample_at_layer"):
+        PolicyConfig(encoder_depth=2, resample_at_layer=3)
+
+
+def _config(tmp_path, name: str, **kwargs) -> TrainConfig:
+    policy = PolicyConfig(
+        **{**MICRO, "reducer": "grids", "num_tokens": 4, "chunk_size": 4, **kwargs.pop("policy", {})}
+    )
+    defaults = dict(
+        data="fake", out=str(tmp_path / name), policy=policy, steps=20, batch_size=4, warmup=3, save_every=5,
+        log_every=5, language_model="hash", language_cache=str(tmp_path / "lang"), progress=False,
+    )  # fmt: skip
+    return TrainConfig(**{**defaults, **kwargs})
+
+
+@pytest.mark.parametrize("policy", [{"reducer": "grids"}, {"reducer": "random", "action_head": "flow"}])
+def test_kill_and_resume_equals_uninterrupted(tmp_path, fake_data, policy):
+    torch.set_num_threads(1)
+    straight = train(_config(tmp_path, "straight", policy=policy))
+    config = _config(tmp_path, "resumed", policy=policy)
+    train(config, stop_after=12)  # "killed" after step 12; the last checkpoint is step 10
+    ckpt = latest_checkpoint(config.out)
+    assert ckpt.name == "step_0000010"
+    (ckpt.parent / ".tmp_step_0000015").mkdir()  # a save interrupted by the kill: ignored, then replaced
+    train(config)
+    a = load_file(str(latest_checkpoint(straight) / "model.safetensors"))
+    b = load_file(str(latest_checkpoint(config.out) / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    opt_a = load_file(str(latest_checkpoint(straight) / "optimizer.safetensors"))
+    opt_b = load_file(str(latest_checkpoint(config.out) / "optimizer.safetensors"))
+    for key in opt_a:
+        torch.testing.assert_close(opt_a[key], opt_b[key], rtol=0, atol=0, msg=key)
+    rows = (tmp_path / "resumed" / "metrics.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["5", "10", "15", "20"]  # no duplicated rows after resume
+
+
+def test_frozen_encoder_protocol(tmp_path, fake_data):
+    torch.set_num_threads(1)
+    dense = train(_config(tmp_path, "dense", policy={"reducer": "dense"}))
+    dense_policy = load_policy(dense)
+    cache = cache_features(dense_policy, FakeDemos(4), dense / "features", progress=False)
+    features = FeatureDataset(cache)
+    assert len(features) == 18 and features.features.dtype == np.float16
+    batch = features.get_batch([3, 0, 7])
+    expected = dense_policy.dense_features(torch.stack([FakeDemos(4)[i]["images"] for i in (3, 0, 7)]))
+    torch.testing.assert_close(batch["features"], expected, atol=2e-2, rtol=1e-2)  # float16 cache
+
+    head = train(_config(tmp_path, "grids", frozen_encoder=str(dense)))
+    trained = load_policy(head)
+    for key, value in dense_policy.encoder.state_dict().items():  # the encoder stayed frozen
+        torch.testing.assert_close(trained.encoder.state_dict()[key], value, rtol=0, atol=0)
+    assert not torch.equal(trained.action_out.weight, Policy(trained.cfg).action_out.weight)
+
+
+def test_report_table_plot_and_points(tmp_path):
+    result = {
+        "name": "grids-4",
+        "reducer": "grids",
+        "label": "grids",
+        "visual_tokens_per_view": 4,
+        "tasks": ["reach-v3"],
+        "per_task": {"none": {"reach-v3": {"episodes": 20, "success_rate": 0.5}}},
+        "summary": {
+            "none": {"episodes": 20, "success_rate": 0.5, "mean_length": 50.0, "policy_ms_per_step": 3.0}
+        },
+    }
+    assert "| grids-4 | grids | 4 | 50.0 | 50 | 30–70 | 20 per task |" in markdown_table([result])
+    paths = write_report([result], tmp_path / "bench_test", command="grids bench test")
+    assert paths["png"].stat().st_size > 1000
+    assert json.loads(paths["json"].read_text())["command"] == "grids bench test"
+    views = np.zeros((2, 128, 128, 3), dtype=np.uint8)
+    drawn = draw_points(views, np.array([[[0.0, 0.0]], [[1.0, 1.0]]]), patch_size=8)
+    assert drawn.shape == (128, 256, 3)
+    assert drawn[4, 4].tolist() == [255, 230, 0] and drawn[123, 128 + 123].tolist() == [40, 255, 255]
+
+
+@pytest.fixture(scope="module")
+def demos(tmp_path_factory):
+    sim = pytest.importorskip("grids.sim")
+    out = tmp_path_factory.mktemp("demos") / "reach"
+    return sim.generate_demos(["reach-v3"], 1, out, image_size=32, workers=1, progress=False)
+
+
+def test_evaluate_one_short_episode(tmp_path, demos):
+    from grids.bench.evaluate import evaluate
+    from grids.bench.report import write_gif
+
+    torch.set_num_threads(1)
+    config = _config(tmp_path, "run", steps=2)
+    config.data = str(demos)
+    run = train(config)
+    result = evaluate(run, ["reach-v3"], episodes=1, workers=1, max_steps=5, record=True, progress=False)
+    summary = result["summary"]["none"]
+    assert summary["episodes"] == 1 and 1 <= summary["mean_length"] <= 5
+    assert summary["policy_ms_per_step"] > 0 and result["visual_tokens_per_view"] == 4
+    rec = result["recording"]
+    assert rec["frames"].shape[1:] == (2, 32, 32, 3) and rec["coords"].shape[1:] == (2, 4, 2)
+    gif = write_gif(rec, tmp_path / "episode.gif", patch_size=2)
+    assert 0 < gif.stat().st_size < 2_000_000
+
+
+def test_quick_path_reduced(tmp_path, demos):
+    """``grids bench quick`` in miniature: dense end to end, grids-4 on its frozen encoder, eval, report, GIF."""
+    torch.set_num_threads(1)
+    plan = Plan(
+        data=str(demos), out_root=str(tmp_path / "runs"), runs=[DENSE, Run("grids-4", "grids", 4, "grids")],
+        tasks=["reach-v3"], steps=4, batch_size=4, episodes=1, eval_max_steps=4, workers=1, progress=False,
+        perturbations=("none", "light"), ood_runs=("grids-4",),
+        policy_overrides=MICRO, language_model="hash",
+    )  # fmt: skip
+    results = run_plan(plan, log=lambda *_: None)
+    assert [r["name"] for r in results] == ["dense", "grids-4"]
+    assert [r["visual_tokens_per_view"] for r in results] == [256, 4]
+    assert results[1]["protocol"] == "frozen encoder"
+    assert list(results[0]["summary"]) == ["none"] and list(results[1]["summary"]) == ["none", "light"]
+    paths = write_report(results, tmp_path / "bench_quick")
+    assert "| grids-4 | grids | 4 |" in paths["md"].read_text()
+    assert gif_from_run(tmp_path / "runs" / "grids-4", tmp_path / "q.gif", patch_size=2).is_file()
+    assert run_plan(plan, log=lambda *_: None)[1]["summary"] == results[1]["summary"]  # cached, not redone
