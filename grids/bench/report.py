@@ -66,17 +66,19 @@ def plot_success_vs_tokens(results: list[dict], path: str | Path, *, perturbatio
             continue
         label = r.get("label", r["reducer"])
         lines.setdefault(label, []).append((r["visual_tokens_per_view"], s["success_rate"], s["episodes"]))
-    fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=110)
-    for label, points in sorted(lines.items()):
+    fig, ax = plt.subplots(figsize=(7.5, 4.0), dpi=110)
+    colours = plt.get_cmap("tab20").colors
+    for i, (label, points) in enumerate(sorted(lines.items())):
         points.sort()
         xs, ys = [p[0] for p in points], [100 * p[1] for p in points]
-        ax.plot(xs, ys, marker="o", label=label, linestyle="-" if len(points) > 1 else "none")
+        ax.plot(xs, ys, marker="osD^v<>ph*"[i % 10], color=colours[(2 * i) % 20 + (i // 10)], label=label,
+                linestyle="-" if len(points) > 1 else "none")  # fmt: skip
     ax.set_xscale("log", base=2)
     ax.set_xlabel("visual tokens per view")
     ax.set_ylabel(f"success rate (%), {perturbation}")
     ax.set_ylim(-3, 103)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
