@@ -63,7 +63,18 @@ def _siglip_blocks(vision_model: nn.Module) -> nn.ModuleList:
 
 
 class _HFAdapter(ReducingAdapter):
-    """Saving and loading shared by the transformers adapters: the host's own ``save_pretrained``."""
+    """What the transformers adapters share: the host's config, token count, saving and loading."""
+
+    patch_size: int
+
+    @property
+    def config(self):
+        return self.host.config
+
+    def num_output_tokens(self, image_hw: tuple[int, int]) -> int:
+        return self.reducer.num_output_tokens(
+            (image_hw[0] // self.patch_size, image_hw[1] // self.patch_size)
+        )
 
     def _save_host(self, directory: Path) -> None:
         self.host.save_pretrained(directory)
@@ -107,15 +118,6 @@ class GridSVisionModel(_HFAdapter):
         spec = AdapterSpec(reducer, num_tokens, placement, options)
         super().__init__(vision_model, spec.build(config.hidden_size), spec)
         self.patch_size = config.patch_size
-
-    @property
-    def config(self):
-        return self.host.config
-
-    def num_output_tokens(self, image_hw: tuple[int, int]) -> int:
-        return self.reducer.num_output_tokens(
-            (image_hw[0] // self.patch_size, image_hw[1] // self.patch_size)
-        )
 
     def forward(
         self,
@@ -184,15 +186,6 @@ class GridSImageFeatures(_HFAdapter):
         spec = AdapterSpec(reducer, num_tokens, placement, options)
         super().__init__(vlm, spec.build(dim), spec)
         self.patch_size = vision_config.patch_size
-
-    @property
-    def config(self):
-        return self.host.config
-
-    def num_output_tokens(self, image_hw: tuple[int, int]) -> int:
-        return self.reducer.num_output_tokens(
-            (image_hw[0] // self.patch_size, image_hw[1] // self.patch_size)
-        )
 
     def forward(
         self, pixel_values: Tensor, *, context: Tensor | None = None, **kwargs
