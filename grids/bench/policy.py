@@ -155,21 +155,20 @@ class Policy(nn.Module):
             if self.cfg.split_layer != self.cfg.encoder_depth:
                 raise ValueError("cached features are final-layer features; resample_at_layer needs images")
             return self.reducer(features, grid_hw=self.cfg.grid_hw, context=context)
-        views = images.shape[1]
         split = self.cfg.split_layer
+        if split == self.cfg.encoder_depth:  # the paper's placement: reduce the encoder's output
+            return self.reducer(self.dense_features(images), grid_hw=self.cfg.grid_hw, context=context)
+        views = images.shape[1]
         x = self.encoder.patchify(rearrange(images, "b v h w c -> (b v) h w c"))  # [B*V, N, C]
         for block in self.encoder.blocks[:split]:
             x = block(x)
-        if split == self.cfg.encoder_depth:
-            x = self.encoder.norm(x)
         reduced = self.reducer(
             rearrange(x, "(b v) n c -> b v n c", v=views), grid_hw=self.cfg.grid_hw, context=context
         )
-        if split < self.cfg.encoder_depth:  # the remaining blocks see only the K' reduced tokens
-            x = rearrange(reduced.tokens, "b v k c -> (b v) k c")
-            for block in self.encoder.blocks[split:]:
-                x = block(x)
-            reduced.tokens = rearrange(self.encoder.norm(x), "(b v) k c -> b v k c", v=views)
+        x = rearrange(reduced.tokens, "b v k c -> (b v) k c")
+        for block in self.encoder.blocks[split:]:  # the remaining blocks see only the K' reduced tokens
+            x = block(x)
+        reduced.tokens = rearrange(self.encoder.norm(x), "(b v) k c -> b v k c", v=views)
         return reduced
 
     # --- policy -------------------------------------------------------------------------------------
