@@ -8,6 +8,8 @@ coordinates therefore reproduces the dense tokens exactly, and ``0`` / ``1`` ret
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -99,7 +101,7 @@ def spread_layout(num_points: int, *, dtype=torch.float32) -> Tensor:
     Used to initialise the sampler (so the K points start spread, not collapsed) and by the
     ``uniform`` reducer. K = 1 gives the image centre.
     """
-    cols = int(torch.tensor(num_points).sqrt().ceil().item())
+    cols = math.ceil(math.sqrt(num_points))
     rows = -(-num_points // cols)
     index = torch.arange(num_points)
     x = (index % cols + 0.5) / cols
