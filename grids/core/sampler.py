@@ -4,7 +4,7 @@ Feng et al., "See What Matters: Differentiable Grid Sample Pruning for Generaliz
 Vision-Language-Action Model", ICML 2026 (arXiv 2605.11817).
 
     z      = LayerNorm(mean_{h,w} feature_map)            # [B, C]   (LayerNorm: against sigmoid saturation)
-    coords = m + (1 - 2m) * sigmoid(MLP([z ; context]))   # [B, K, 2] (context: task-aware, optional)
+    coords = m + (1 - 2m) * sigmoid(MLP([z ; LayerNorm(context)]))  # [B, K, 2] (context: task-aware, optional)
     tokens = sample(feature_map, coords) + embed(coords)   # [B, K, C] ("geometry injection")
 """
 
@@ -56,7 +56,9 @@ class GridSampler(nn.Module):
         hidden_dim: width of the coordinate MLP (the authors use 512).
         coord_embedding: ``"mlp"`` (authors'), ``"fourier"``, or ``None`` (ablation: no geometry).
         margin: keep points in ``[margin, 1 - margin]``.
-        normalize_input: LayerNorm on the pooled features before the MLP.
+        normalize_input: LayerNorm on the pooled features (and on the context) before the MLP. For the
+            context it matters: a unit-norm sentence embedding (MiniLM: 384 values of ~0.05) would
+            otherwise reach the hidden layer ~20x weaker than the normalised visual features.
         mode: ``"bilinear"`` or ``"nearest"`` (ablation).
     """
 
@@ -82,6 +84,7 @@ class GridSampler(nn.Module):
         self.context_dim = context_dim
         self.norm = nn.LayerNorm(dim) if normalize_input else nn.Identity()
         self.hidden = nn.Linear(dim, hidden_dim)
+        self.context_norm = nn.LayerNorm(context_dim) if context_dim and normalize_input else nn.Identity()
         self.context_proj = nn.Linear(context_dim, hidden_dim) if context_dim else None
         self.to_coords = nn.Linear(hidden_dim, 2 * num_tokens)
         self.coord_embed = make_coord_embedding(coord_embedding, dim)
@@ -102,7 +105,7 @@ class GridSampler(nn.Module):
             if self.context_proj is None:
                 raise ValueError("context was given but the sampler was built with context_dim=None")
             check_rank(context, 2, "context", "[B, context_dim]")
-            hidden = hidden + self.context_proj(context.to(hidden.dtype))
+            hidden = hidden + self.context_proj(self.context_norm(context.to(hidden.dtype)))
         logits = self.to_coords(torch.relu(hidden)).unflatten(-1, (self.num_tokens, 2))
         return self.margin + (1 - 2 * self.margin) * torch.sigmoid(logits)
 

@@ -45,6 +45,19 @@ def test_context_makes_coordinates_task_aware():
         GridSampler(dim=16, num_tokens=4)(feature_map, context=torch.randn(2, 10))
 
 
+def test_context_reaches_the_mlp_at_the_scale_of_the_visual_features():
+    """A unit-norm sentence embedding (MiniLM: 384 values of ~0.05) must not be drowned at init."""
+    torch.manual_seed(0)
+    sampler = GridSampler(dim=64, num_tokens=4, context_dim=384)
+    pooled = torch.randn(8, 16, 16, 64).mean(dim=(1, 2))
+    context = torch.nn.functional.normalize(torch.randn(8, 384), dim=-1)
+    visual = sampler.hidden(sampler.norm(pooled))
+    textual = sampler.context_proj(sampler.context_norm(context))
+    assert 0.3 < (textual.std() / visual.std()).item() < 3.0
+    raw = GridSampler(dim=64, num_tokens=4, context_dim=384, normalize_input=False)
+    assert isinstance(raw.context_norm, torch.nn.Identity)
+
+
 @pytest.mark.parametrize("coord_embedding", ["mlp", "fourier", None])
 def test_backward_reaches_every_parameter(coord_embedding):
     sampler = GridSampler(dim=16, num_tokens=4, context_dim=6, coord_embedding=coord_embedding)
