@@ -195,8 +195,13 @@ class Policy(nn.Module):
         reduced = self.visual_tokens(batch.get("images"), language, features=batch.get("features"))
         return reduced, language, batch["state"].float()
 
-    def forward(self, batch: dict[str, Tensor]) -> Tensor:
-        """Training loss for a batch of frames (``images`` or ``features``, ``state``, ``actions``, ...)."""
+    def forward(self, batch: dict[str, Tensor], normalizer: Tensor | None = None) -> Tensor:
+        """Training loss for a batch of frames (``images`` or ``features``, ``state``, ``actions``, ...).
+
+        The mean over valid (unpadded) chunk steps; ``normalizer`` replaces this batch's count of them
+        (multi-process training passes the global count / world size, so that DDP's gradient average
+        equals the single-process gradient of the whole batch).
+        """
         reduced, language, state = self._inputs(batch)
         actions, valid = batch["actions"].float(), ~batch["action_is_pad"]  # [B, chunk, A], [B, chunk]
         batch_size = actions.shape[0]
@@ -211,7 +216,8 @@ class Policy(nn.Module):
             noisy = time[:, None, None] * noise + (1 - time[:, None, None]) * actions
             velocity = self._transformer(reduced.tokens, language, state, self._flow_tokens(noisy, time))
             error = (velocity - (noise - actions)) ** 2
-        return (error.mean(-1) * valid).sum() / valid.sum().clamp(min=1)
+        count = valid.sum().clamp(min=1) if normalizer is None else normalizer
+        return (error.mean(-1) * valid).sum() / count
 
     @torch.no_grad()
     def predict(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:

@@ -245,6 +245,11 @@ def train(config: TrainConfig, *, stop_after: int | None = None) -> Path:
         unwrapped.encoder.eval()
 
     rank, world = accelerator.process_index, accelerator.num_processes
+    if accelerator.is_main_process:
+        print(
+            f"training {run_dir} from step {start}: rank 0 of world {world} ({accelerator.device})",
+            flush=True,
+        )
     plan = _BatchPlan(start, config.steps, len(dataset), config.batch_size, config.seed, rank, world)
     if features is not None:
         batches = (features.get_batch(indices) for indices in plan)
@@ -272,17 +277,24 @@ def train(config: TrainConfig, *, stop_after: int | None = None) -> Path:
         batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, config)
-        loss = model(batch)
+        if world > 1:  # normalise by the global count of valid steps: N processes = one process
+            valid = (~batch["action_is_pad"]).sum().float()
+            loss = model(batch, normalizer=accelerator.reduce(valid, "sum").clamp(min=1) / world)
+        else:
+            loss = model(batch)
         optimizer.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         grad_norm = accelerator.clip_grad_norm_(trainable, config.grad_clip)
         optimizer.step()
         done = step + 1
         bar.update(1)
+        if done % config.log_every == 0 or done == config.steps:
+            # the loss of the whole global batch (a collective: every process takes part)
+            batch_loss = accelerator.reduce(loss.detach(), "mean").item() if world > 1 else loss.item()
         if accelerator.is_main_process and (done % config.log_every == 0 or done == config.steps):
             row = {
                 "step": done,
-                "loss": loss.item(),
+                "loss": batch_loss,
                 "lr": learning_rate(step, config),
                 "grad_norm": float(grad_norm),
                 "seconds": time.perf_counter() - tic,

@@ -47,9 +47,20 @@ def register(subparsers) -> None:
     )
     full.set_defaults(func=run_full)
 
-    tr = commands.add_parser("train", help="train one policy (resumes from the run's last checkpoint)")
-    tr.add_argument("--data", required=True)
-    tr.add_argument("--out", required=True)
+    tr = commands.add_parser(
+        "train",
+        help="train one policy (resumes from the run's last checkpoint); "
+        "multi-process: accelerate launch -m grids.cli.main bench train ...",
+    )
+    tr.add_argument(
+        "--data", default=None, help="a dataset from `grids data generate` (required without --config)"
+    )
+    tr.add_argument("--out", default=None, help="run directory (required without --config)")
+    tr.add_argument(
+        "--config",
+        default=None,
+        help="a TrainConfig JSON (e.g. another run's config.json): every other flag but --data/--out is ignored",
+    )
     tr.add_argument("--reducer", default="grids")
     tr.add_argument("--tokens", type=int, default=16)
     tr.add_argument(
@@ -190,6 +201,13 @@ def run_train(args: argparse.Namespace) -> int:
     from grids.bench.train import TrainConfig, train
 
     _set_threads(args.threads)
+    if args.config:
+        config = TrainConfig.from_dict(json.loads(Path(args.config).read_text()))
+        config.data, config.out = args.data or config.data, args.out or config.out
+        print(f"trained: {train(config)}")
+        return 0
+    if not (args.data and args.out):
+        raise SystemExit("grids bench train: --data and --out are required (or give --config)")
     options = json.loads(args.reducer_options)
     if args.no_coord_embedding:
         options["coord_embedding"] = None

@@ -221,13 +221,6 @@ def test_report_table_plot_and_points(tmp_path):
     assert drawn[4, 4].tolist() == [255, 230, 0] and drawn[123, 128 + 123].tolist() == [40, 255, 255]
 
 
-@pytest.fixture(scope="module")
-def demos(tmp_path_factory):
-    sim = pytest.importorskip("grids.sim")
-    out = tmp_path_factory.mktemp("demos") / "reach"
-    return sim.generate_demos(["reach-v3"], 1, out, image_size=32, workers=1, progress=False)
-
-
 def test_evaluate_one_short_episode(tmp_path, demos):
     from grids.bench.evaluate import evaluate
     from grids.bench.report import write_gif
