@@ -173,6 +173,39 @@ def evaluate(
     return out
 
 
+def looks(
+    policy_path: str | Path,
+    tasks: list[str],
+    *,
+    at_steps: tuple[int, ...] = (0, 25, 50),
+    perturbation: str = "none",
+    seed: int = EVAL_SEED_BASE,
+) -> dict[str, list[tuple[int, np.ndarray, np.ndarray]]]:
+    """Where the reducer reads, along one closed-loop episode per task (the first evaluation seed).
+
+    Returns ``{task: [(step, views uint8 [V, S, S, 3], coords [V, K', 2]), ...]}`` at ``at_steps`` (an
+    episode that ends earlier contributes its last frame instead).
+    """
+    from grids.bench.train import load_policy
+    from grids.sim import make_env
+
+    policy = load_policy(policy_path)
+    out = {}
+    for task in tasks:
+        env = make_env(
+            task, image_size=policy.cfg.image_size, perturbation=perturbation, max_steps=max(at_steps) + 1
+        )
+        try:
+            episode = run_episode(policy, env, seed, record=True)
+        finally:
+            env.close()
+        last = len(episode["frames"]) - 1
+        out[task] = [
+            (min(t, last), episode["frames"][min(t, last)], episode["coords"][min(t, last)]) for t in at_steps
+        ]
+    return out
+
+
 def _summarise(episodes: list[dict]) -> dict:
     steps = sum(e["length"] for e in episodes)
     return {

@@ -101,6 +101,39 @@ def draw_points(views: np.ndarray, coords: np.ndarray, *, patch_size: int, radiu
     return np.concatenate(list(views), axis=1)  # [S, V*S, 3]
 
 
+def points_figure(
+    looks: dict[str, list[tuple[int, np.ndarray, np.ndarray]]],
+    path: str | Path,
+    *,
+    patch_size: int,
+    title: str = "",
+) -> Path:
+    """One row per task, one column per time step: both views with the sampled points (``evaluate.looks``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows, cols = len(looks), max(len(v) for v in looks.values())
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 1.75 * rows + 0.4), dpi=110, squeeze=False)
+    for r, (task, frames) in enumerate(looks.items()):
+        for c in range(cols):
+            ax = axes[r, c]
+            ax.axis("off")
+            if c < len(frames):
+                step, views, coords = frames[c]
+                ax.imshow(draw_points(views, coords, patch_size=patch_size, radius=2))
+                ax.set_title(f"{task}  t={step}", fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def write_gif(
     recording: dict, path: str | Path, *, patch_size: int, max_points: int = 64, fps: int = 10
 ) -> Path:

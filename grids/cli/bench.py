@@ -4,6 +4,7 @@ grids bench quick                      # data -> dense + grids-4 -> eval -> tabl
 grids bench full --tasks quick         # the reducer grid (frozen-encoder protocol)
 grids bench train --data D --out runs/x --reducer grids --tokens 16
 grids bench eval --run runs/x --tasks quick --episodes 20 --perturbations none,light
+grids bench points --run runs/x --tasks quick --out where.png   # where the reducer reads, one episode per task
 """
 
 from __future__ import annotations
@@ -103,6 +104,34 @@ def register(subparsers) -> None:
     ev.add_argument("--gif", default=None, help="write a rollout GIF here")
     ev.add_argument("--out", default=None, help="results JSON (default: print)")
     ev.set_defaults(func=run_eval)
+
+    _points_args(commands)
+
+
+def _points_args(commands) -> None:
+    pts = commands.add_parser("points", help="a figure of where the reducer reads: one episode per task")
+    pts.add_argument("--run", required=True)
+    pts.add_argument("--tasks", default="quick")
+    pts.add_argument("--at-steps", default="0,25,50", help="time steps shown (columns)")
+    pts.add_argument("--perturbation", default="none")
+    pts.add_argument("--out", required=True, help="PNG path")
+    pts.set_defaults(func=run_points)
+
+
+def run_points(args: argparse.Namespace) -> int:
+    from grids.bench.evaluate import looks
+    from grids.bench.report import points_figure
+    from grids.bench.train import load_policy
+    from grids.sim import resolve_tasks
+
+    policy = load_policy(args.run)
+    if policy.num_visual_tokens() > 64:
+        raise SystemExit(f"{args.run}: {policy.num_visual_tokens()} tokens per view, too many points to draw")
+    at_steps = tuple(int(t) for t in args.at_steps.split(","))
+    seen = looks(args.run, resolve_tasks(args.tasks), at_steps=at_steps, perturbation=args.perturbation)
+    title = f"{Path(args.run).name}: {policy.cfg.reducer}, {policy.num_visual_tokens()} tokens/view ({args.perturbation})"
+    print(points_figure(seen, args.out, patch_size=policy.cfg.patch_size, title=title))
+    return 0
 
 
 def _plan_args(p, *, steps: int, episodes: int, data: str, out_root: str) -> None:

@@ -239,6 +239,27 @@ def test_evaluate_one_short_episode(tmp_path, demos):
     assert 0 < gif.stat().st_size < 2_000_000
 
 
+def test_where_it_looks_figure(tmp_path, demos):
+    from grids.bench.evaluate import looks
+    from grids.bench.report import points_figure
+
+    torch.set_num_threads(1)
+    config = _config(tmp_path, "run", steps=2)
+    config.data = str(demos)
+    run = train(config)
+    seen = looks(run, ["reach-v3"], at_steps=(0, 3))
+    (t0, views, coords), (t3, _, _) = seen["reach-v3"]
+    assert (t0, t3) == (0, 3) and views.shape == (2, 32, 32, 3) and coords.shape == (2, 4, 2)
+    policy = load_policy(run)
+    state = policy.state_mean[None]  # the points depend on the images only
+    _, direct = policy.predict(
+        {"images": torch.from_numpy(views)[None], "state": state, "task_index": torch.tensor([0])}
+    )
+    torch.testing.assert_close(torch.from_numpy(coords), direct[0])  # the points of that frame, not others
+    png = points_figure(seen, tmp_path / "looks.png", patch_size=2, title="micro")
+    assert png.stat().st_size > 1000
+
+
 def test_quick_path_reduced(tmp_path, demos):
     """``grids bench quick`` in miniature: dense end to end, grids-4 on its frozen encoder, eval, report, GIF."""
     torch.set_num_threads(1)
