@@ -206,6 +206,41 @@ def looks(
     return out
 
 
+@torch.no_grad()
+def point_statistics(policy, dataset, *, frames: int = 512, seed: int = 0, batch_size: int = 64) -> dict:
+    """How the reducer's points behave over ``frames`` random training frames, per view (unit-square units).
+
+    ``moved_from_init``: mean distance of each point's average position from where it started (GridS: the
+    spread layout; 0 for fixed layouts); ``std_over_frames``: mean per-point spread of the positions over
+    frames (0: a fixed layout, whatever the image); ``std_between_tasks``: spread of the per-task means.
+    One patch of the 16 x 16 grid is 1/15 = 0.067.
+    """
+    from grids.core.sampling import spread_layout
+
+    indices = np.sort(
+        np.random.default_rng(seed).choice(len(dataset), min(frames, len(dataset)), replace=False)
+    )
+    coords, tasks = [], []
+    for start in range(0, len(indices), batch_size):
+        items = [dataset[int(i)] for i in indices[start : start + batch_size]]
+        images = torch.stack([item["images"] for item in items])
+        task_index = torch.stack([torch.as_tensor(item["task_index"]) for item in items])
+        coords.append(policy.visual_tokens(images, policy.instruction_embeddings[task_index]).coords)
+        tasks.append(task_index)
+    coords, tasks = torch.cat(coords), torch.cat(tasks)  # [N, V, K, 2], [N]
+    init = spread_layout(coords.shape[2]) if policy.cfg.reducer.startswith("grids") else None
+    out = {}
+    for v in range(coords.shape[1]):
+        c = coords[:, v]
+        task_means = torch.stack([c[tasks == t].mean(0) for t in tasks.unique()])
+        out[f"view{v}"] = {
+            "moved_from_init": None if init is None else float((c.mean(0) - init).norm(dim=-1).mean()),
+            "std_over_frames": float(c.std(0).norm(dim=-1).mean()),
+            "std_between_tasks": float(task_means.std(0).norm(dim=-1).mean()) if len(task_means) > 1 else 0.0,
+        }
+    return {"frames": len(indices), "tokens_per_view": coords.shape[2], "views": out}
+
+
 def _summarise(episodes: list[dict]) -> dict:
     steps = sum(e["length"] for e in episodes)
     return {

@@ -115,6 +115,10 @@ def _points_args(commands) -> None:
     pts.add_argument("--at-steps", default="0,25,50", help="time steps shown (columns)")
     pts.add_argument("--perturbation", default="none")
     pts.add_argument("--out", required=True, help="PNG path")
+    pts.add_argument(
+        "--data", default=None, help="also measure how the points move over this dataset's frames (OUT.json)"
+    )
+    pts.add_argument("--frames", type=int, default=512, help="frames sampled for --data")
     pts.set_defaults(func=run_points)
 
 
@@ -131,6 +135,16 @@ def run_points(args: argparse.Namespace) -> int:
     seen = looks(args.run, resolve_tasks(args.tasks), at_steps=at_steps, perturbation=args.perturbation)
     title = f"{Path(args.run).name}: {policy.cfg.reducer}, {policy.num_visual_tokens()} tokens/view ({args.perturbation})"
     print(points_figure(seen, args.out, patch_size=policy.cfg.patch_size, title=title))
+    if args.data:
+        from grids.bench.evaluate import point_statistics
+        from grids.bench.train import open_dataset
+
+        stats = point_statistics(policy, open_dataset(args.data, policy.cfg.chunk_size), frames=args.frames)
+        Path(args.out).with_suffix(".json").write_text(json.dumps({"run": args.run, **stats}, indent=1))
+        for view, s in stats["views"].items():
+            moved = "—" if s["moved_from_init"] is None else f"{s['moved_from_init']:.3f}"
+            print(f"{view}: moved from init {moved}, std over frames {s['std_over_frames']:.4f}, "
+                  f"std between tasks {s['std_between_tasks']:.4f} (one patch = {1 / (policy.cfg.grid_hw[0] - 1):.3f})")  # fmt: skip
     return 0
 
 

@@ -260,6 +260,30 @@ def test_where_it_looks_figure(tmp_path, demos):
     assert png.stat().st_size > 1000
 
 
+def test_point_statistics():
+    from grids.bench.evaluate import point_statistics
+
+    torch.manual_seed(0)
+    data = FakeDemos(4)
+    grids_policy = Policy(
+        PolicyConfig(reducer="grids", num_tokens=4, chunk_size=4, tasks=data.tasks, **MICRO)
+    ).eval()
+    fixed = point_statistics(grids_policy, data, frames=8)
+    assert fixed["frames"] == 8 and fixed["tokens_per_view"] == 4
+    assert fixed["views"]["view0"]["moved_from_init"] < 0.05  # fresh: still at the spread layout
+    with torch.no_grad():  # make the points follow the image: they must now spread over frames
+        grids_policy.reducer.reducers[0].sampler.to_coords.weight.normal_(std=1.0)
+    moving = point_statistics(grids_policy, data, frames=8)
+    assert moving["views"]["view0"]["std_over_frames"] > 10 * fixed["views"]["view0"]["std_over_frames"]
+    uniform = Policy(
+        PolicyConfig(reducer="uniform", num_tokens=4, chunk_size=4, tasks=data.tasks, **MICRO)
+    ).eval()
+    stats = point_statistics(uniform, data, frames=8)["views"]["view1"]
+    assert (
+        stats["moved_from_init"] is None and stats["std_over_frames"] == 0 and stats["std_between_tasks"] == 0
+    )
+
+
 def test_quick_path_reduced(tmp_path, demos):
     """``grids bench quick`` in miniature: dense end to end, grids-4 on its frozen encoder, eval, report, GIF."""
     torch.set_num_threads(1)
