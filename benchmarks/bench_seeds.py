@@ -4,6 +4,10 @@ Each root is the ``--out-root`` of a grid run with one training seed (``runs/mt1
 evaluations are the cached ``eval_step{S}_{E}ep_{perturbation}_{M}.json`` files that ``grids bench full`` and
 ``grids bench eval --out`` write. Runs evaluated under only some seeds are listed with those seeds.
 
+Every run is evaluated on the same episode seeds, so the comparison with the reference run is paired:
+the McNemar test counts the episodes only one of the two solved. It measures evaluation noise for these
+trained policies, not the spread between training seeds (that is what the per-seed columns show).
+
     python benchmarks/bench_seeds.py --roots runs/mt10,runs/mt10-s1 --steps 2000 --episodes 20 \
         --max-steps 150 --perturbations none,camera-small,light --out benchmarks/results/bench_mt10_seeds
 """
@@ -12,22 +16,39 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from grids.bench.report import wilson_interval
 
 
+def mcnemar_p(a: dict, b: dict) -> tuple[int, int, float]:
+    """Exact two-sided McNemar test on paired episodes ``{key: success}``: (a only, b only, p-value)."""
+    keys = a.keys() & b.keys()
+    only_a = sum(a[k] and not b[k] for k in keys)
+    only_b = sum(b[k] and not a[k] for k in keys)
+    n = only_a + only_b
+    if n == 0:
+        return 0, 0, 1.0
+    tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n
+    return only_a, only_b, min(1.0, 2 * tail)
+
+
 def collect(roots: list[Path], steps: int, episodes: int, max_steps: int, perturbation: str) -> dict:
-    """``{run: [(seed_index, successes, n), ...]}`` for every run evaluated under ``perturbation``."""
-    found: dict[str, list[tuple[int, int, int]]] = {}
+    """``{run: [(seed_index, successes, n, {(seed_index, task, episode_seed): success}), ...]}``."""
+    found: dict[str, list[tuple]] = {}
     for seed_index, root in enumerate(roots):
         for run_dir in sorted(p for p in root.iterdir() if p.is_dir()):
             path = run_dir / f"eval_step{steps}_{episodes}ep_{perturbation}_{max_steps}.json"
             if not path.is_file():
                 continue
-            summary = json.loads(path.read_text())["summary"][perturbation]
+            result = json.loads(path.read_text())
+            summary = result["summary"][perturbation]
             n = summary["episodes"]
-            found.setdefault(run_dir.name, []).append((seed_index, round(summary["success_rate"] * n), n))
+            paired = {(seed_index, e["task"], e["seed"]): bool(e["success"]) for e in result["episodes"]}
+            found.setdefault(run_dir.name, []).append(
+                (seed_index, round(summary["success_rate"] * n), n, paired)
+            )
     return found
 
 
@@ -39,11 +60,14 @@ def table(found: dict, num_seeds: int, reference: str = "dense-frozen") -> str:
         "pooled 95% CI",
         "episodes",
         f"Δ vs {reference}",
+        "paired episodes: only this / only ref, McNemar p",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    ref = {seed: s / n for seed, s, n in found.get(reference, [])}
+    ref = {seed: s / n for seed, s, n, _ in found.get(reference, [])}
+    ref_episodes = {k: v for *_, paired in found.get(reference, []) for k, v in paired.items()}
     for run, cells in found.items():
-        by_seed = {seed: (s, n) for seed, s, n in cells}
+        by_seed = {seed: (s, n) for seed, s, n, _ in cells}
+        episodes = {k: v for *_, paired in cells for k, v in paired.items()}
         rates = [100 * s / n for s, n in by_seed.values()]
         successes, n = sum(s for s, _ in by_seed.values()), sum(n for _, n in by_seed.values())
         low, high = wilson_interval(successes, n)
@@ -62,6 +86,11 @@ def table(found: dict, num_seeds: int, reference: str = "dense-frozen") -> str:
         ]
         row += [f"{sum(rates) / len(rates):.1f}", f"{100 * low:.0f}–{100 * high:.0f}", str(n)]
         row.append("—" if delta is None or run == reference else f"{delta:+.1f} ({len(shared)} seed(s))")
+        if run == reference or not shared:
+            row.append("—")
+        else:
+            only_run, only_ref, p = mcnemar_p(episodes, ref_episodes)
+            row.append(f"{only_run} / {only_ref}, p = {p:.3f}")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
@@ -75,6 +104,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--max-steps", type=int, default=100)
     parser.add_argument("--perturbations", default="none")
+    parser.add_argument("--reference", default="dense-frozen", help="the run every other is compared with")
     parser.add_argument("--out", default=None, help="write OUT.md and OUT.json")
     args = parser.parse_args()
     roots = [Path(r) for r in args.roots.split(",")]
@@ -82,8 +112,8 @@ def main() -> None:
     for perturbation in args.perturbations.split(","):
         found = collect(roots, args.steps, args.episodes, args.max_steps, perturbation)
         if found:
-            data[perturbation] = found
-            text.append(f"### {perturbation}\n\n{table(found, len(roots))}")
+            data[perturbation] = {run: [c[:3] for c in cells] for run, cells in found.items()}
+            text.append(f"### {perturbation}\n\n{table(found, len(roots), args.reference)}")
     markdown = "\n".join(text)
     print(markdown)
     if args.out:
