@@ -212,7 +212,9 @@ def point_statistics(policy, dataset, *, frames: int = 512, seed: int = 0, batch
 
     ``moved_from_init``: mean distance of each point's average position from where it started (GridS: the
     spread layout; 0 for fixed layouts); ``std_over_frames``: mean per-point spread of the positions over
-    frames (0: a fixed layout, whatever the image); ``std_between_tasks``: spread of the per-task means.
+    all frames (0: a fixed layout, whatever the image); ``std_within_task``: the same within each task,
+    averaged (how much the points follow the image); ``std_between_tasks``: spread of the per-task means
+    (how much they follow the task).
     One patch of the 16 x 16 grid is 1/15 = 0.067.
     """
     from grids.core.sampling import spread_layout
@@ -232,10 +234,13 @@ def point_statistics(policy, dataset, *, frames: int = 512, seed: int = 0, batch
     out = {}
     for v in range(coords.shape[1]):
         c = coords[:, v]
-        task_means = torch.stack([c[tasks == t].mean(0) for t in tasks.unique()])
+        per_task = [c[tasks == t] for t in tasks.unique()]
+        task_means = torch.stack([x.mean(0) for x in per_task])
+        within = [x.std(0).norm(dim=-1).mean() for x in per_task if len(x) > 1]
         out[f"view{v}"] = {
             "moved_from_init": None if init is None else float((c.mean(0) - init).norm(dim=-1).mean()),
             "std_over_frames": float(c.std(0).norm(dim=-1).mean()),
+            "std_within_task": float(torch.stack(within).mean()) if within else 0.0,
             "std_between_tasks": float(task_means.std(0).norm(dim=-1).mean()) if len(task_means) > 1 else 0.0,
         }
     return {"frames": len(indices), "tokens_per_view": coords.shape[2], "views": out}

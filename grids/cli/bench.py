@@ -144,7 +144,7 @@ def run_points(args: argparse.Namespace) -> int:
         for view, s in stats["views"].items():
             moved = "—" if s["moved_from_init"] is None else f"{s['moved_from_init']:.3f}"
             print(f"{view}: moved from init {moved}, std over frames {s['std_over_frames']:.4f}, "
-                  f"std between tasks {s['std_between_tasks']:.4f} (one patch = {1 / (policy.cfg.grid_hw[0] - 1):.3f})")  # fmt: skip
+                  f"within a task {s['std_within_task']:.4f}, std between tasks {s['std_between_tasks']:.4f} (one patch = {1 / (policy.cfg.grid_hw[0] - 1):.3f})")  # fmt: skip
     return 0
 
 

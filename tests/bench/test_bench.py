@@ -282,6 +282,7 @@ def test_point_statistics():
     assert (
         stats["moved_from_init"] is None and stats["std_over_frames"] == 0 and stats["std_between_tasks"] == 0
     )
+    assert stats["std_within_task"] == 0 and moving["views"]["view0"]["std_within_task"] > 0
 
 
 def test_quick_path_reduced(tmp_path, demos):
