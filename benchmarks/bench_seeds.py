@@ -37,8 +37,12 @@ def mcnemar_p(a: dict, b: dict) -> tuple[int, int, float]:
 def collect(roots: list[Path], steps: int, episodes: int, max_steps: int, perturbation: str) -> dict:
     """``{run: [(seed_index, successes, n, {(seed_index, task, episode_seed): success}), ...]}``."""
     found: dict[str, list[tuple]] = {}
+    seen: set[Path] = set()  # a run shared between roots (e.g. a linked frozen encoder) counts once
     for seed_index, root in enumerate(roots):
         for run_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+            if run_dir.resolve() in seen:
+                continue
+            seen.add(run_dir.resolve())
             path = run_dir / f"eval_step{steps}_{episodes}ep_{perturbation}_{max_steps}.json"
             if not path.is_file():
                 continue
