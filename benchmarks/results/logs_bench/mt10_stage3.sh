@@ -1,6 +1,6 @@
 cd /work/main && source .venv/bin/activate && export MUJOCO_GL=egl
 while pgrep -f stage2.sh > /dev/null; do sleep 10; done
-source /tmp/funcs.sh
+source "$(dirname "$0")/mt10_funcs.sh"  # ran as /tmp/funcs.sh
 train runs/mt10-s1 random-16 1 random 16
 train runs/mt10-s1 topk-16 1 topk 16
 evaluate runs/mt10-s1/random-16 none
