@@ -174,7 +174,7 @@ def evaluate(
 
 
 def looks(
-    policy_path: str | Path,
+    policy,
     tasks: list[str],
     *,
     at_steps: tuple[int, ...] = (0, 25, 50),
@@ -186,10 +186,8 @@ def looks(
     Returns ``{task: [(step, views uint8 [V, S, S, 3], coords [V, K', 2]), ...]}`` at ``at_steps`` (an
     episode that ends earlier contributes its last frame instead).
     """
-    from grids.bench.train import load_policy
     from grids.sim import make_env
 
-    policy = load_policy(policy_path)
     out = {}
     for task in tasks:
         env = make_env(
@@ -199,10 +197,8 @@ def looks(
             episode = run_episode(policy, env, seed, record=True)
         finally:
             env.close()
-        last = len(episode["frames"]) - 1
-        out[task] = [
-            (min(t, last), episode["frames"][min(t, last)], episode["coords"][min(t, last)]) for t in at_steps
-        ]
+        shown = [min(t, len(episode["frames"]) - 1) for t in at_steps]
+        out[task] = [(t, episode["frames"][t], episode["coords"][t]) for t in shown]
     return out
 
 
@@ -217,18 +213,18 @@ def point_statistics(policy, dataset, *, frames: int = 512, seed: int = 0, batch
     (how much they follow the task).
     One patch of the 16 x 16 grid is 1/15 = 0.067.
     """
+    from torch.utils.data import DataLoader, Subset
+
     from grids.core.sampling import spread_layout
 
     indices = np.sort(
         np.random.default_rng(seed).choice(len(dataset), min(frames, len(dataset)), replace=False)
     )
     coords, tasks = [], []
-    for start in range(0, len(indices), batch_size):
-        items = [dataset[int(i)] for i in indices[start : start + batch_size]]
-        images = torch.stack([item["images"] for item in items])
-        task_index = torch.stack([torch.as_tensor(item["task_index"]) for item in items])
-        coords.append(policy.visual_tokens(images, policy.instruction_embeddings[task_index]).coords)
-        tasks.append(task_index)
+    for batch in DataLoader(Subset(dataset, indices.tolist()), batch_size=batch_size):
+        language = policy.instruction_embeddings[batch["task_index"]]
+        coords.append(policy.visual_tokens(batch["images"], language).coords)
+        tasks.append(batch["task_index"])
     coords, tasks = torch.cat(coords), torch.cat(tasks)  # [N, V, K, 2], [N]
     init = spread_layout(coords.shape[2]) if policy.cfg.reducer.startswith("grids") else None
     out = {}

@@ -277,21 +277,19 @@ def train(config: TrainConfig, *, stop_after: int | None = None) -> Path:
         batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, config)
-        if world > 1:  # normalise by the global count of valid steps: N processes = one process
-            valid = (~batch["action_is_pad"]).sum().float()
-            loss = model(batch, normalizer=accelerator.reduce(valid, "sum").clamp(min=1) / world)
-        else:
-            loss = model(batch)
+        # Normalise by the global count of valid steps (one process: this batch's): N processes = one process.
+        valid = (~batch["action_is_pad"]).sum().float()
+        loss = model(batch, normalizer=accelerator.reduce(valid, "sum").clamp(min=1) / world)
         optimizer.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         grad_norm = accelerator.clip_grad_norm_(trainable, config.grad_clip)
         optimizer.step()
         done = step + 1
         bar.update(1)
-        if done % config.log_every == 0 or done == config.steps:
-            # the loss of the whole global batch (a collective: every process takes part)
-            batch_loss = accelerator.reduce(loss.detach(), "mean").item() if world > 1 else loss.item()
-        if accelerator.is_main_process and (done % config.log_every == 0 or done == config.steps):
+        log_now = done % config.log_every == 0 or done == config.steps
+        if log_now:  # the loss of the whole global batch (a collective: every process takes part)
+            batch_loss = accelerator.reduce(loss.detach(), "mean").item()
+        if accelerator.is_main_process and log_now:
             row = {
                 "step": done,
                 "loss": batch_loss,

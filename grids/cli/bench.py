@@ -132,7 +132,7 @@ def run_points(args: argparse.Namespace) -> int:
     if policy.num_visual_tokens() > 64:
         raise SystemExit(f"{args.run}: {policy.num_visual_tokens()} tokens per view, too many points to draw")
     at_steps = tuple(int(t) for t in args.at_steps.split(","))
-    seen = looks(args.run, resolve_tasks(args.tasks), at_steps=at_steps, perturbation=args.perturbation)
+    seen = looks(policy, resolve_tasks(args.tasks), at_steps=at_steps, perturbation=args.perturbation)
     title = f"{Path(args.run).name}: {policy.cfg.reducer}, {policy.num_visual_tokens()} tokens/view ({args.perturbation})"
     print(points_figure(seen, args.out, patch_size=policy.cfg.patch_size, title=title))
     if args.data:

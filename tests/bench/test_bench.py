@@ -247,10 +247,10 @@ def test_where_it_looks_figure(tmp_path, demos):
     config = _config(tmp_path, "run", steps=2)
     config.data = str(demos)
     run = train(config)
-    seen = looks(run, ["reach-v3"], at_steps=(0, 3))
+    policy = load_policy(run)
+    seen = looks(policy, ["reach-v3"], at_steps=(0, 3))
     (t0, views, coords), (t3, _, _) = seen["reach-v3"]
     assert (t0, t3) == (0, 3) and views.shape == (2, 32, 32, 3) and coords.shape == (2, 4, 2)
-    policy = load_policy(run)
     state = policy.state_mean[None]  # the points depend on the images only
     _, direct = policy.predict(
         {"images": torch.from_numpy(views)[None], "state": state, "task_index": torch.tensor([0])}
