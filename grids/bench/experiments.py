@@ -1,6 +1,11 @@
-"""The experiment grids and the frozen-encoder protocol that runs them.
+"""The experiment grids and the frozen-encoder protocols that run them.
 
-Protocol (the paper's SmolVLA setting, and what makes the grid affordable on a CPU):
+Pretrained protocol (``Plan.encoder="mobilenetv2"``, the VLA setting in miniature): a frozen ImageNet
+encoder with local features; its feature maps of every training frame are cached once; every run,
+dense included, trains the same head (projector + reducer + policy transformer + action head) on the
+cache for the same number of steps; every policy is evaluated from raw images on the same seeds.
+
+ViT protocol (``Plan.encoder="vit"``, the paper's SmolVLA setting with our own encoder):
 1. ``encoder`` run: the dense policy trained end to end; its encoder becomes the frozen encoder.
 2. Its dense feature maps of every training frame are cached to disk once.
 3. Every other reducer trains a fresh head (reducer + policy transformer + action head) on the cache,
@@ -91,16 +96,26 @@ class Plan:
     policy_overrides: dict = field(default_factory=dict)  # e.g. image_size / patch_size for tests
     only_cached: bool = False  # report what is already evaluated; train and evaluate nothing
     language_model: str = "minilm"
+    encoder: str = "vit"  # "mobilenetv2": the pretrained protocol (no end-to-end run)
+    feature_shift: float = 0.0  # random-shift augmentation of the dense maps, in cells
+
+    @property
+    def pretrained(self) -> bool:
+        return self.encoder != "vit"
 
 
-def _train_config(plan: Plan, run: Run, out: Path, frozen_encoder: Path | None) -> TrainConfig:
+def _policy_config(plan: Plan, run: Run) -> PolicyConfig:
+    return policy_config(
+        run, preset=plan.preset, chunk_size=plan.chunk_size, action_head=plan.action_head, encoder=plan.encoder,
+        feature_shift=plan.feature_shift, **plan.policy_overrides,
+    )  # fmt: skip
+
+
+def _train_config(plan: Plan, run: Run, out: Path, frozen_encoder: Path | None, features: Path | None) -> TrainConfig:
     return TrainConfig(
-        data=plan.data, out=str(out),
-        policy=policy_config(
-            run, preset=plan.preset, chunk_size=plan.chunk_size, action_head=plan.action_head, **plan.policy_overrides
-        ),
-        steps=plan.steps, batch_size=plan.batch_size, lr=plan.lr, warmup=max(plan.steps // 20, 1), seed=plan.seed,
-        save_every=max(plan.steps // 4, 1), frozen_encoder=str(frozen_encoder) if frozen_encoder else None,
+        data=plan.data, out=str(out), policy=_policy_config(plan, run), steps=plan.steps, batch_size=plan.batch_size,
+        lr=plan.lr, warmup=max(plan.steps // 20, 1), seed=plan.seed, save_every=max(plan.steps // 4, 1),
+        frozen_encoder=str(frozen_encoder) if frozen_encoder else None, features=str(features) if features else None,
         progress=plan.progress, language_model=plan.language_model,
     )  # fmt: skip
 
@@ -114,29 +129,30 @@ def run_plan(plan: Plan, log=print) -> list[dict]:
     """Train (resuming whatever is done) and evaluate every run of ``plan``; returns one result per run."""
     from grids.bench.evaluate import evaluate
     from grids.bench.features import cache_features
+    from grids.bench.policy import Policy
     from grids.bench.train import load_policy, open_dataset, train
 
     root = Path(plan.out_root)
-    timings: dict[str, float] = {}
-    encoder_dir = root / "dense"
-    tic = time.perf_counter()
-    if not _finished(encoder_dir, plan.steps) and not plan.only_cached:
-        train(_train_config(plan, DENSE, encoder_dir, None))
-    timings["train dense (end to end)"] = time.perf_counter() - tic
-    if any(run.name != "dense" for run in plan.runs) and not plan.only_cached:
+    timings: dict[str, dict[str, float]] = {run.name: {} for run in plan.runs}  # run name -> stage -> s
+    shared: dict[str, float] = {}  # stages every run depends on
+    # ViT protocol: the end-to-end dense run is the encoder; pretrained: no encoder run at all.
+    encoder_dir = None if plan.pretrained else root / "dense"
+    features_dir = root / "features" if plan.pretrained else root / "dense" / "features"
+    if encoder_dir is not None and not _finished(encoder_dir, plan.steps) and not plan.only_cached:
+        tic = time.perf_counter()
+        train(_train_config(plan, DENSE, encoder_dir, None, None))
+        shared["train dense (end to end)"] = time.perf_counter() - tic
+    needs_cache = plan.pretrained or any(run.name != "dense" for run in plan.runs)
+    if needs_cache and not plan.only_cached:
         tic = time.perf_counter()
         dataset = open_dataset(plan.data, plan.chunk_size)
-        cache_features(
-            load_policy(encoder_dir),
-            dataset,
-            encoder_dir / "features",
-            source=str(latest_checkpoint(encoder_dir)),
-            progress=plan.progress,
-        )
-        timings["cache features"] = time.perf_counter() - tic
+        source = Policy(_policy_config(plan, DENSE)) if plan.pretrained else load_policy(encoder_dir)
+        cache_features(source, dataset, features_dir, source=plan.encoder if plan.pretrained
+                       else str(latest_checkpoint(encoder_dir)), progress=plan.progress)  # fmt: skip
+        shared["cache features"] = time.perf_counter() - tic
 
     def run_dir_of(run: Run) -> Path:
-        return encoder_dir if run.name == "dense" else root / run.name
+        return encoder_dir if run.name == "dense" and encoder_dir is not None else root / run.name
 
     def evaluate_cached(run: Run, perturbation: str) -> dict | None:
         """One (run, perturbation) evaluation, cached in the run directory (a killed grid loses little)."""
@@ -167,16 +183,14 @@ def run_plan(plan: Plan, log=print) -> list[dict]:
     results: dict[str, dict] = {}
     for run in plan.runs:
         run_dir = run_dir_of(run)
-        if run_dir != encoder_dir and not plan.only_cached:
+        if run_dir != encoder_dir and not plan.only_cached and not _finished(run_dir, plan.steps):
             tic = time.perf_counter()
-            if not _finished(run_dir, plan.steps):
-                train(_train_config(plan, run, run_dir, encoder_dir))
-            timings[f"train {run.name} (frozen encoder)"] = time.perf_counter() - tic
+            train(_train_config(plan, run, run_dir, encoder_dir, features_dir))
+            timings[run.name]["train"] = time.perf_counter() - tic
         result = evaluate_cached(run, "none") if "none" in plan.perturbations else None
         if result is None:
             continue
-        result.update(name=run.name, label=run.label, steps=plan.steps,
-                      protocol="end-to-end" if run_dir == encoder_dir else "frozen encoder")  # fmt: skip
+        result.update(name=run.name, label=run.label, steps=plan.steps, seed=plan.seed, protocol=_protocol(plan, run_dir == encoder_dir))  # fmt: skip
         results[run.name] = result
         log(f"{run.name}: none {100 * result['summary']['none']['success_rate']:.1f}%")
     for perturbation in [p for p in plan.perturbations if p != "none"]:
@@ -196,10 +210,14 @@ def run_plan(plan: Plan, log=print) -> list[dict]:
             log(f"{run.name}: {perturbation} {100 * ood['summary'][perturbation]['success_rate']:.1f}%")
     results = [results[run.name] for run in plan.runs if run.name in results]
     for r in results:
-        r["timings_s"] = {
-            k: round(v, 1) for k, v in timings.items() if r["name"] in k or k == "cache features"
-        }
+        r["timings_s"] = {k: round(v, 1) for k, v in {**shared, **timings[r["name"]]}.items()}
     return results
+
+
+def _protocol(plan: Plan, end_to_end: bool) -> str:
+    if plan.pretrained:
+        return f"pretrained frozen {plan.encoder}" + (f", shift {plan.feature_shift:g}" if plan.feature_shift else "")
+    return "end-to-end" if end_to_end else "frozen encoder"
 
 
 def gif_from_run(run_dir: str | Path, path: str | Path, patch_size: int) -> Path | None:

@@ -4,9 +4,9 @@ Every reducer then trains only its head (reducer + policy transformer + action h
 which is what makes a full comparison affordable on a CPU (the paper's SmolVLA setting: frozen vision
 encoder). Layout of a cache directory::
 
-    features.npy   float16 [N, V, H*W, C]   encoder output (after the final LayerNorm), memory-mapped
+    features.npy   float16 [N, V, H*W, C]   encoder output (ViT: after its final LayerNorm), memory-mapped
     lowdim.npz     state [N, 4], actions [N, chunk, 4], action_is_pad [N, chunk], task_index [N]
-    meta.json      encoder checkpoint, chunk size, shapes (written last: its presence marks a complete cache)
+    meta.json      encoder (name, checkpoint), camera, chunk size, shapes (written last: marks a complete cache)
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ def cache_features(
     policy.eval()
     cfg = policy.cfg
     n, views, patches = len(dataset), cfg.num_views, cfg.grid_hw[0] * cfg.grid_hw[1]
+    width = getattr(policy.encoder, "out_dim", cfg.dim)
     features = np.lib.format.open_memmap(
-        tmp / "features.npy", mode="w+", dtype=np.float16, shape=(n, views, patches, cfg.dim)
+        tmp / "features.npy", mode="w+", dtype=np.float16, shape=(n, views, patches, width)
     )
     lowdim = {"state": [], "actions": [], "action_is_pad": [], "task_index": []}
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
@@ -54,9 +55,12 @@ def cache_features(
     np.savez(tmp / "lowdim.npz", **{k: np.concatenate(v) for k, v in lowdim.items()})
     meta = {
         "source": source,
+        "encoder": cfg.encoder,
+        "dataset": str(dataset.root),
+        "camera": dataset.camera_names[0],
         "num_frames": n,
         "chunk_size": dataset.chunk_size,
-        "shape": [n, views, patches, cfg.dim],
+        "shape": [n, views, patches, width],
     }
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     if out.exists():

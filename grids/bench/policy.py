@@ -3,9 +3,14 @@
 One observation through the model (B batch, V=2 views, S=128 pixels, 16x16 patches, C width)::
 
     images uint8 [B, V, S, S, 3]
-      -> ViT blocks [:L]            [B*V, 256, C]          (L = resample_at_layer, default: all blocks)
+      -> encoder                    [B, V, 256, C_enc]     (cached on disk when frozen)
+         "mobilenetv2": frozen ImageNet MobileNetV2 to stride 16 (C_enc = 96), the pretrained protocol
+         "vit": the benchmark's own ViT, trained end to end (C_enc = C)
+      -> (training) random shift    [B, V, 256, C_enc]     (augmentation: translate each map by up to
+                                                            ``feature_shift`` cells, border-padded)
+      -> projector                  [B, V, 256, C]         (pretrained encoder: LayerNorm + Linear + positions)
       -> reducer (per view)         [B, V, K', C] + coords [B, V, K', 2]
-      -> ViT blocks [L:]            [B*V, K', C]           (only when resampling inside the encoder)
+         (ViT only: ``resample_at_layer=L`` reduces after block L, blocks [L:] then see K' tokens)
       -> + view embedding, flatten  [B, V*K', C]
       -> [visual; language; state; action queries] -> policy transformer -> action head
       -> actions [B, chunk, 4]
@@ -25,6 +30,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from grids.bench.encoders import ENCODERS, PretrainedEncoder
 from grids.core import MultiViewReducer, Reduced
 
 ACTION_HEADS = ("l1", "flow")
@@ -39,6 +45,9 @@ class PolicyConfig:
     encoder_depth: int = 4
     policy_depth: int = 2
     num_heads: int = 4
+    encoder: str = "vit"  # "vit" (trained end to end) or "mobilenetv2" (frozen ImageNet features)
+    feature_shift: float = 0.0  # training augmentation: shift each dense map by up to this many cells
+    camera: str = "workspace"  # third-person camera of the data (evaluation renders the same one)
     reducer: str = "dense"
     num_tokens: int = 16
     reducer_options: dict = field(default_factory=dict)
@@ -57,6 +66,12 @@ class PolicyConfig:
             raise ValueError(
                 f"image_size={self.image_size} is not a multiple of patch_size={self.patch_size}"
             )
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {self.encoder!r}")
+        if self.encoder != "vit" and self.resample_at_layer is not None:
+            raise ValueError("resample_at_layer needs the ViT encoder (a CNN has no tokens to reduce inside)")
+        if self.feature_shift < 0:
+            raise ValueError(f"feature_shift must be >= 0, got {self.feature_shift}")
         if self.action_head not in ACTION_HEADS:
             raise ValueError(f"action_head must be one of {ACTION_HEADS}, got {self.action_head!r}")
         if self.resample_at_layer is not None and not 0 <= self.resample_at_layer <= self.encoder_depth:
@@ -111,12 +126,47 @@ class ViT(nn.Module):
         return rearrange(self.patch_embed(pixels), "b c h w -> b (h w) c") + self.pos_embed
 
 
+class Projector(nn.Module):
+    """Pretrained features -> policy width: LayerNorm + Linear + learned positions (the VLA's projector)."""
+
+    def __init__(self, in_dim: int, dim: int, num_patches: int):
+        super().__init__()
+        self.norm, self.proj = nn.LayerNorm(in_dim), nn.Linear(in_dim, dim)
+        self.pos_embed = nn.Parameter(torch.randn(num_patches, dim) * 0.02)
+
+    def forward(self, features: Tensor) -> Tensor:  # [..., N, in_dim] -> [..., N, dim]
+        return self.proj(self.norm(features)) + self.pos_embed
+
+
+def random_shift(features: Tensor, grid_hw: tuple[int, int], max_shift: float) -> Tensor:
+    """Translate each map ``[B, V, H*W, C]`` by its own uniform (dx, dy) in ``[-max_shift, max_shift]`` cells.
+
+    DrQ's / Diffusion Policy's random-shift augmentation, applied to the dense feature map (a frozen
+    encoder's features are cached once, so the image itself cannot be shifted per step); bilinear,
+    border-padded. Uses torch's global RNG (the trainer seeds it per step, so resuming stays exact).
+    """
+    b, v, _, c = features.shape
+    h, w = grid_hw
+    maps = rearrange(features, "b v (h w) c -> (b v) c h w", h=h)
+    shift = (torch.rand(b * v, 2, device=features.device) * 2 - 1) * max_shift  # cells, (x, y)
+    theta = torch.zeros(b * v, 2, 3, device=features.device, dtype=maps.dtype)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
+    theta[:, 0, 2], theta[:, 1, 2] = shift[:, 0] * 2 / max(w - 1, 1), shift[:, 1] * 2 / max(h - 1, 1)
+    grid = F.affine_grid(theta, list(maps.shape), align_corners=True)
+    shifted = F.grid_sample(maps, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return rearrange(shifted, "(b v) c h w -> b v (h w) c", v=v)
+
+
 class Policy(nn.Module):
     def __init__(self, cfg: PolicyConfig):
         super().__init__()
         self.cfg = cfg
         c = cfg.dim
-        self.encoder = ViT(cfg)
+        if cfg.encoder == "vit":
+            self.encoder, self.projector = ViT(cfg), nn.Identity()
+        else:
+            self.encoder = PretrainedEncoder(resize=16 / cfg.patch_size)
+            self.projector = Projector(self.encoder.out_dim, c, cfg.grid_hw[0] * cfg.grid_hw[1])
         options = dict(cfg.reducer_options)
         if cfg.task_aware:
             options["context_dim"] = cfg.language_dim
@@ -140,8 +190,11 @@ class Policy(nn.Module):
 
     # --- vision -------------------------------------------------------------------------------------
     def dense_features(self, images: Tensor) -> Tensor:
-        """uint8 ``[B, V, S, S, 3]`` -> the encoder's dense map ``[B, V, N, C]`` (what the frozen cache holds)."""
-        x = self.encoder.patchify(rearrange(images, "b v h w c -> (b v) h w c"))
+        """uint8 ``[B, V, S, S, 3]`` -> the encoder's dense map ``[B, V, N, C_enc]`` (what the frozen cache holds)."""
+        flat = rearrange(images, "b v h w c -> (b v) h w c")
+        if self.cfg.encoder != "vit":
+            return rearrange(self.encoder(flat), "(b v) n c -> b v n c", v=images.shape[1])
+        x = self.encoder.patchify(flat)
         for block in self.encoder.blocks:
             x = block(x)
         return rearrange(self.encoder.norm(x), "(b v) n c -> b v n c", v=images.shape[1])
@@ -151,13 +204,14 @@ class Policy(nn.Module):
     ) -> Reduced:
         """Images (or cached dense features) -> reduced tokens ``[B, V, K', C]`` and ``coords [B, V, K', 2]``."""
         context = context if self.cfg.task_aware else None
-        if features is not None:  # frozen-encoder protocol: the cache is the output of the full encoder
-            if self.cfg.split_layer != self.cfg.encoder_depth:
-                raise ValueError("cached features are final-layer features; resample_at_layer needs images")
-            return self.reducer(features, grid_hw=self.cfg.grid_hw, context=context)
         split = self.cfg.split_layer
-        if split == self.cfg.encoder_depth:  # the paper's placement: reduce the encoder's output
-            return self.reducer(self.dense_features(images), grid_hw=self.cfg.grid_hw, context=context)
+        if split == self.cfg.encoder_depth or self.cfg.encoder != "vit":  # reduce the encoder's output
+            features = self.dense_features(images) if features is None else features  # cache: frozen encoder
+            if self.training and self.cfg.feature_shift > 0:
+                features = random_shift(features, self.cfg.grid_hw, self.cfg.feature_shift)
+            return self.reducer(self.projector(features), grid_hw=self.cfg.grid_hw, context=context)
+        if features is not None:
+            raise ValueError("cached features are final-layer features; resample_at_layer needs images")
         views = images.shape[1]
         x = self.encoder.patchify(rearrange(images, "b v h w c -> (b v) h w c"))  # [B*V, N, C]
         for block in self.encoder.blocks[:split]:

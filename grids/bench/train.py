@@ -39,7 +39,9 @@ class TrainConfig:
     seed: int = 0
     save_every: int = 500
     log_every: int = 10
-    # Frozen-encoder protocol: copy and freeze the encoder of this run, train on its cached features.
+    # Frozen-encoder protocols: train on cached dense features (``features``), either of a pretrained
+    # encoder (``policy.encoder="mobilenetv2"``: frozen by construction) or of this dense run's ViT
+    # (``frozen_encoder``: copied and frozen; cache default ``<frozen_encoder>/features``).
     frozen_encoder: str | None = None
     features: str | None = None
     language_cache: str | None = None
@@ -169,6 +171,7 @@ def build_policy(config: TrainConfig, dataset) -> Policy:
     cfg.tasks = list(dataset.tasks)
     if cfg.image_size != dataset.image_size:
         raise ValueError(f"policy image_size={cfg.image_size} but the dataset has {dataset.image_size}")
+    check_camera(cfg, dataset)
     torch.manual_seed(config.seed)
     policy = Policy(cfg)
     policy.instruction_embeddings.copy_(
@@ -186,6 +189,15 @@ def build_policy(config: TrainConfig, dataset) -> Policy:
         policy.encoder.load_state_dict(source.encoder.state_dict())
         policy.encoder.requires_grad_(False)
     return policy
+
+
+def check_camera(cfg: PolicyConfig, dataset) -> None:
+    """Refuse data recorded with another third-person camera than the policy's (evaluation renders ``cfg.camera``)."""
+    if dataset.camera_names[0] != cfg.camera:
+        raise ValueError(
+            f"{dataset.root} was recorded with the {dataset.camera_names[0]!r} camera but the policy uses "
+            f"{cfg.camera!r}: regenerate it (grids data generate --camera {cfg.camera} ...) or set the policy's camera"
+        )
 
 
 def open_dataset(path: str, chunk_size: int):
@@ -222,7 +234,7 @@ def train(config: TrainConfig, *, stop_after: int | None = None) -> Path:
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp])
     dataset = open_dataset(config.data, config.policy.chunk_size)
     features = None
-    if config.frozen_encoder:
+    if config.frozen_encoder or config.features:
         features = FeatureDataset(config.features or Path(config.frozen_encoder) / "features")
         if len(features) != len(dataset) or features.chunk_size != config.policy.chunk_size:
             raise ValueError(f"feature cache {features.root} does not match dataset {config.data}")

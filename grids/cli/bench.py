@@ -16,8 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-RESULTS = Path("benchmarks/results")
 PRESET_PATCH_SIZE = 8  # every preset: 128-pixel images, 8-pixel patches, a 16 x 16 grid
+QUICK_STEPS = 600
+
+
+ENCODER_CHOICES = ("mobilenetv2", "vit")
 
 
 def register(subparsers) -> None:
@@ -25,9 +28,9 @@ def register(subparsers) -> None:
     commands = bench.add_subparsers(dest="bench_command", required=True, metavar="SUBCOMMAND")
 
     quick = commands.add_parser("quick", help="the 15-minute CPU path: data, dense + grids-4, eval, report")
-    _plan_args(quick, steps=120, episodes=20, data="data/bench-quick", out_root="runs/bench-quick")
+    _plan_args(quick, steps=QUICK_STEPS, episodes=20, data="data/bench-quick", out_root="runs/bench-quick")
     quick.add_argument("--demos", type=int, default=8, help="expert episodes per task to generate")
-    quick.add_argument("--name", default="bench_quick", help="results file prefix in benchmarks/results/")
+    quick.add_argument("--name", default="bench_quick", help="report file prefix (in --report-dir)")
     quick.set_defaults(func=run_quick)
 
     full = commands.add_parser(
@@ -42,7 +45,7 @@ def register(subparsers) -> None:
         default="dense,grids-16,random-16,topk-16",
         help="runs also evaluated OOD ('all' for every run)",
     )
-    full.add_argument("--name", default="bench_full", help="results file prefix in benchmarks/results/")
+    full.add_argument("--name", default="bench_full", help="report file prefix (in --report-dir)")
     full.add_argument(
         "--only-cached", action="store_true", help="report the evaluations already done; run nothing"
     )
@@ -75,6 +78,9 @@ def register(subparsers) -> None:
         default=None,
         help="run dir of a dense policy: freeze its encoder, train on cached features",
     )
+    tr.add_argument("--encoder", default="vit", choices=ENCODER_CHOICES[::-1])
+    tr.add_argument("--features", default=None, help="a feature cache (`grids bench cache-features`)")
+    tr.add_argument("--feature-shift", type=float, default=0.0, help="random-shift augmentation (cells)")
     tr.add_argument("--preset", default="tiny", choices=["tiny", "small", "base"])
     tr.add_argument("--action-head", default="l1", choices=["l1", "flow"])
     tr.add_argument("--chunk-size", type=int, default=8)
@@ -88,10 +94,14 @@ def register(subparsers) -> None:
     tr.set_defaults(func=run_train)
 
     cache = commands.add_parser(
-        "cache-features", help="cache a trained dense run's feature maps (frozen-encoder protocol)"
+        "cache-features", help="cache the dense feature maps of a pretrained encoder or of a trained dense run"
     )
-    cache.add_argument("--run", required=True)
+    source = cache.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="a trained dense run (ViT protocol); cache in RUN/features")
+    source.add_argument("--encoder", choices=ENCODER_CHOICES[:1], help="a pretrained encoder; needs --out")
     cache.add_argument("--data", required=True)
+    cache.add_argument("--out", default=None, help="cache directory (default: RUN/features)")
+    cache.add_argument("--threads", type=int, default=None)
     cache.set_defaults(func=run_cache)
 
     ev = commands.add_parser("eval", help="closed-loop success rate of a trained run")
@@ -151,7 +161,14 @@ def run_points(args: argparse.Namespace) -> int:
 def _plan_args(p, *, steps: int, episodes: int, data: str, out_root: str) -> None:
     p.add_argument("--tasks", default="quick")
     p.add_argument("--data", default=data)
-    p.add_argument("--out-root", default=out_root)
+    p.add_argument("--out-root", default=out_root, help="run directories (resumable)")
+    p.add_argument("--report-dir", default=None, help="where the table, plot and GIF go (default: --out-root)")
+    p.add_argument(
+        "--encoder", default="mobilenetv2", choices=ENCODER_CHOICES,
+        help="mobilenetv2: frozen pretrained local features, every run a head on them (default); "
+        "vit: our ViT trained end to end with the dense reducer, the others on its frozen features",
+    )  # fmt: skip
+    p.add_argument("--feature-shift", type=float, default=1.0, help="random-shift augmentation (cells)")
     p.add_argument("--preset", default="tiny", choices=["tiny", "small", "base"])
     p.add_argument("--steps", type=int, default=steps, help="training steps of every run")
     p.add_argument("--batch-size", type=int, default=16)
@@ -194,13 +211,18 @@ def _execute(args, runs, *, perturbations=("none",), ood_runs=()) -> int:
         data=args.data, out_root=args.out_root, runs=runs, tasks=tasks, preset=args.preset, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, action_head=args.action_head, episodes=args.episodes,
         perturbations=tuple(perturbations), ood_runs=tuple(ood_runs), eval_max_steps=args.eval_max_steps,
-        workers=args.workers, only_cached=getattr(args, "only_cached", False),
+        workers=args.workers, only_cached=getattr(args, "only_cached", False), encoder=args.encoder,
+        feature_shift=args.feature_shift,
     )  # fmt: skip
     results = run_plan(plan)
     wall = time.perf_counter() - start
+    protocol = (
+        f"every run a head on the frozen pretrained {args.encoder} features, random shift {args.feature_shift:g} cells"
+        if plan.pretrained else "dense end to end, the others on the dense run's frozen encoder"
+    )  # fmt: skip
     notes = (
         f"Tasks: {', '.join(tasks)}; {args.demos} expert demos per task; preset `{args.preset}`; {args.steps} steps at "
-        f"batch {args.batch_size} for every run (dense end to end, the others on the dense run's frozen encoder); "
+        f"batch {args.batch_size} for every run ({protocol}); "
         f"{args.episodes} evaluation episodes per task and perturbation, max {args.eval_max_steps} steps; "
         f"SR = success rate (%). "
         + (
@@ -209,12 +231,14 @@ def _execute(args, runs, *, perturbations=("none",), ood_runs=()) -> int:
             else f"Wall-clock {wall / 60:.1f} min including {data_s / 60:.1f} min of data generation."
         )
     )
-    paths = write_report(results, RESULTS / args.name, command=_command(), notes=notes)
+    report_dir = Path(args.report_dir or args.out_root)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    paths = write_report(results, report_dir / args.name, command=_command(), notes=notes)
     by_name = {r["name"]: r for r in results}
     grids_run = by_name.get("grids-16") or by_name.get("grids-4") or results[-1]
     gif = gif_from_run(
         Path(args.out_root) / grids_run["name"],
-        RESULTS / f"{args.name}_{grids_run['name']}.gif",
+        report_dir / f"{args.name}_{grids_run['name']}.gif",
         patch_size=PRESET_PATCH_SIZE,
     )
     print(Path(paths["md"]).read_text())
@@ -257,12 +281,12 @@ def run_train(args: argparse.Namespace) -> int:
     policy = PolicyConfig(
         reducer=args.reducer, num_tokens=args.tokens, reducer_options=options, task_aware=args.task_aware,
         resample_at_layer=args.resample_at_layer, action_head=args.action_head, chunk_size=args.chunk_size,
-        **PRESETS[args.preset],
+        encoder=args.encoder, feature_shift=args.feature_shift, **PRESETS[args.preset],
     )  # fmt: skip
     config = TrainConfig(
         data=args.data, out=args.out, policy=policy, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         warmup=max(args.steps // 20, 1), seed=args.seed, save_every=args.save_every,
-        frozen_encoder=args.frozen_encoder, num_workers=args.num_workers,
+        frozen_encoder=args.frozen_encoder, features=args.features, num_workers=args.num_workers,
     )  # fmt: skip
     print(f"trained: {train(config)}")
     return 0
@@ -270,13 +294,17 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_cache(args: argparse.Namespace) -> int:
     from grids.bench.features import cache_features
+    from grids.bench.policy import Policy, PolicyConfig
     from grids.bench.train import latest_checkpoint, load_policy, open_dataset
 
-    policy = load_policy(args.run)
-    dataset = open_dataset(args.data, policy.cfg.chunk_size)
-    print(
-        cache_features(policy, dataset, Path(args.run) / "features", source=str(latest_checkpoint(args.run)))
-    )
+    _set_threads(args.threads)
+    if args.run:
+        policy, out, source = load_policy(args.run), args.out or Path(args.run) / "features", str(latest_checkpoint(args.run))
+    elif args.out:
+        policy, out, source = Policy(PolicyConfig(encoder=args.encoder)), args.out, args.encoder
+    else:
+        raise SystemExit("grids bench cache-features: --encoder needs --out")
+    print(cache_features(policy, open_dataset(args.data, policy.cfg.chunk_size), out, source=source))
     return 0
 
 

@@ -19,6 +19,9 @@ def register(subparsers) -> None:
     gen.add_argument("--episodes-per-task", type=int, default=50)
     gen.add_argument("--out", required=True, help="output folder; rerun the same command to resume")
     gen.add_argument("--image-size", type=int, default=128)
+    gen.add_argument(
+        "--camera", default="workspace", help="third-person camera: workspace (default, close) or corner3"
+    )
     gen.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--no-progress", action="store_true")
@@ -43,6 +46,7 @@ def generate(args: argparse.Namespace) -> int:
         image_size=args.image_size,
         workers=args.workers,
         seed=args.seed,
+        camera=args.camera,
         progress=not args.no_progress,
     )
     print(f"dataset ready: {out}")

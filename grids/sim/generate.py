@@ -27,7 +27,7 @@ from grids.sim.dataset import (
     write_episode,
     write_json_atomic,
 )
-from grids.sim.env import CAMERA_NAMES, DEFAULT_MAX_STEPS
+from grids.sim.env import CAMERAS, DEFAULT_CAMERA, DEFAULT_MAX_STEPS, GRIPPER_CAMERA
 from grids.sim.tasks import INSTRUCTIONS
 
 MAX_ATTEMPTS = 10
@@ -68,16 +68,18 @@ def rollout_expert(env, seed: int) -> dict[str, np.ndarray] | None:
     return None
 
 
-_ENVS: dict[tuple[str, int, int], Any] = {}  # per worker process: env construction costs ~1 s
+_ENVS: dict[tuple[str, int, int, str], Any] = {}  # per worker process: env construction costs ~1 s
 
 
 def _run_unit(job: dict[str, Any]) -> dict[str, Any]:
     from grids.sim.env import make_env
 
     task, k = job["task"], job["k"]
-    key = (task, job["image_size"], job["max_steps"])
+    key = (task, job["image_size"], job["max_steps"], job["camera"])
     if key not in _ENVS:
-        _ENVS[key] = make_env(task, image_size=job["image_size"], max_steps=job["max_steps"])
+        _ENVS[key] = make_env(
+            task, image_size=job["image_size"], max_steps=job["max_steps"], camera=job["camera"]
+        )
     env = _ENVS[key]
     start = time.perf_counter()
     for attempt in range(MAX_ATTEMPTS):
@@ -125,6 +127,7 @@ def generate_demos(
     seed: int = 0,
     progress: bool = True,
     max_steps: int = DEFAULT_MAX_STEPS,
+    camera: str = DEFAULT_CAMERA,
 ) -> Path:
     """Generate ``episodes_per_task`` successful expert episodes per task into ``out``; resumable; returns ``out``."""
     unknown = [t for t in tasks if t not in INSTRUCTIONS]
@@ -134,6 +137,8 @@ def generate_demos(
         raise ValueError(f"episodes_per_task must be a positive int, got {episodes_per_task!r}")
     if not isinstance(image_size, int) or not 16 <= image_size <= 1024:
         raise ValueError(f"image_size must be an int in [16, 1024], got {image_size!r}")
+    if camera not in CAMERAS:
+        raise ValueError(f"unknown camera {camera!r}; known third-person cameras: {sorted(CAMERAS)}")
     workers = workers or os.cpu_count() or 1
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -142,7 +147,7 @@ def generate_demos(
         "image_size": image_size,
         "seed": seed,
         "max_steps": max_steps,
-        "camera_names": list(CAMERA_NAMES),
+        "camera_names": [camera, GRIPPER_CAMERA],
         "episodes_per_task": episodes_per_task,
     }
 
@@ -172,7 +177,7 @@ def generate_demos(
     done = {(e["task"], e["episode_in_task"]) for e in manifest["episodes"]}
     jobs = [
         {"task": task, "task_index": i, "k": k, "out": str(out), "seed": seed, "image_size": image_size,
-         "max_steps": max_steps}
+         "max_steps": max_steps, "camera": camera}
         for i, task in enumerate(tasks)
         for k in range(episodes_per_task)
         if (task, k) not in done
