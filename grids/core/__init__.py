@@ -1,5 +1,6 @@
 """The sampler and the token reducers it is compared against."""
 
+from grids.core.coord_heads import HeatmapHead, PooledHead
 from grids.core.multiview import MultiViewReducer
 from grids.core.reducers import Reduced, TokenReducer, list_reducers, make_reducer, register_reducer
 from grids.core.sampler import GridSampler
@@ -8,7 +9,9 @@ from grids.core.validation import set_value_checks
 
 __all__ = [
     "GridSampler",
+    "HeatmapHead",
     "MultiViewReducer",
+    "PooledHead",
     "Reduced",
     "TokenReducer",
     "list_reducers",
