@@ -48,6 +48,9 @@ class PooledHead(nn.Module):
             authors'): zero bias, all K points start at the image centre (with the same small
             weights, so an initialisation study changes the layout only; the authors' flax code
             also draws the last layer with lecun-normal weights).
+        reset: initialise the last layer now. :class:`grids.GridSampler` defers it
+            (``reset_coords()``) until its coordinate embedding is built, which keeps the random draws
+            in their order from before coordinate heads: a seed still gives the same initial sampler.
         Other arguments: see :class:`grids.GridSampler`.
     """
 
@@ -63,6 +66,7 @@ class PooledHead(nn.Module):
         margin: float = 0.0,
         normalize_input: bool = True,
         init: str = "spread",
+        reset: bool = True,
     ):
         super().__init__()
         _check_init(init)
@@ -72,7 +76,8 @@ class PooledHead(nn.Module):
         self.context_norm = nn.LayerNorm(context_dim) if context_dim and normalize_input else nn.Identity()
         self.context_proj = nn.Linear(context_dim, hidden_dim) if context_dim else None
         self.to_coords = nn.Linear(hidden_dim, 2 * num_tokens)
-        self.reset_coords()
+        if reset:
+            self.reset_coords()
 
     @torch.no_grad()
     def reset_coords(self) -> None:

@@ -95,7 +95,7 @@ class GridSampler(nn.Module):
         self.dim, self.num_tokens, self.margin, self.mode = dim, num_tokens, margin, mode
         self.context_dim, self.coord_head = context_dim, coord_head
         if coord_head == "pooled":
-            head_options["hidden_dim"] = hidden_dim
+            head_options.update(hidden_dim=hidden_dim, reset=False)
         self.head = make_coord_head(
             coord_head,
             dim=dim,
@@ -107,6 +107,8 @@ class GridSampler(nn.Module):
             **head_options,
         )
         self.coord_embed = make_coord_embedding(coord_embedding, dim)
+        if coord_head == "pooled":  # drawn last, as before coordinate heads: same seed, same sampler
+            self.head.reset_coords()
 
     def predict_coords(self, feature_map: Tensor, context: Tensor | None = None) -> Tensor:
         """``[B, H, W, C]`` (+ ``[B, context_dim]``) -> ``[B, K, 2]`` coordinates in ``[0, 1]``."""
