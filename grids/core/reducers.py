@@ -142,6 +142,14 @@ class GridSNearest(GridS):
         super().__init__(mode="nearest", **options)
 
 
+@register_reducer("grids-heatmap")
+class GridSHeatmap(GridS):
+    """GridS with the heatmap coordinate head: K score maps, soft-argmax (points can follow content)."""
+
+    def __init__(self, **options):
+        super().__init__(coord_head="heatmap", **options)
+
+
 @register_reducer("uniform")
 class Uniform(TokenReducer):
     """K fixed points spread evenly over the image, read bilinearly (no parameters)."""

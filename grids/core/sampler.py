@@ -3,9 +3,11 @@
 Feng et al., "See What Matters: Differentiable Grid Sample Pruning for Generalizable
 Vision-Language-Action Model", ICML 2026 (arXiv 2605.11817).
 
-    z      = LayerNorm(mean_{h,w} feature_map)            # [B, C]   (LayerNorm: against sigmoid saturation)
-    coords = m + (1 - 2m) * sigmoid(MLP([z ; LayerNorm(context)]))  # [B, K, 2] (context: task-aware, optional)
+    coords = head(feature_map, context)                    # [B, K, 2] (context: task-aware, optional)
     tokens = sample(feature_map, coords) + embed(coords)   # [B, K, C] ("geometry injection")
+
+The default head is the paper's, LayerNorm(mean_{h,w} feature_map) -> MLP -> sigmoid; the heatmap
+head predicts K score maps and takes their soft-argmax (see ``grids/core/coord_heads.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import math
 import torch
 from torch import Tensor, nn
 
-from grids.core.sampling import MODES, sample_tokens, spread_layout
+from grids.core.coord_heads import PooledHead, make_coord_head
+from grids.core.sampling import MODES, sample_tokens
 from grids.core.validation import check_num_tokens, check_rank
 
 COORD_EMBEDDINGS = ("mlp", "fourier", None)
@@ -53,13 +56,19 @@ class GridSampler(nn.Module):
         num_tokens: K, the number of points (and tokens) per image.
         context_dim: width of an optional context vector (instruction embedding, robot state) that
             makes the coordinates task-aware. The authors' code sees pooled visual features only.
-        hidden_dim: width of the coordinate MLP (the authors use 512).
+        coord_head: ``"pooled"`` (the paper's: pooled features -> MLP -> sigmoid) or ``"heatmap"``
+            (K score maps -> soft-argmax; points can follow content). See ``grids.core.coord_heads``.
+        init: ``"spread"`` (ours: the K points start spread over the image) or ``"center"`` (the
+            authors': they all start at the centre).
+        hidden_dim: width of the pooled head's MLP (the authors use 512).
         coord_embedding: ``"mlp"`` (authors'), ``"fourier"``, or ``None`` (ablation: no geometry).
         margin: keep points in ``[margin, 1 - margin]``.
-        normalize_input: LayerNorm on the pooled features (and on the context) before the MLP. For the
+        normalize_input: LayerNorm on the features (and on the context) before the head. For the
             context it matters: a unit-norm sentence embedding (MiniLM: 384 values of ~0.05) would
-            otherwise reach the hidden layer ~20x weaker than the normalised visual features.
+            otherwise reach the head ~20x weaker than the normalised visual features.
         mode: ``"bilinear"`` or ``"nearest"`` (ablation).
+        head_options: passed to the head (heatmap: ``key_dim``, ``temperature``,
+            ``learn_temperature``, ``prior_width``).
     """
 
     def __init__(
@@ -68,11 +77,14 @@ class GridSampler(nn.Module):
         dim: int,
         num_tokens: int,
         context_dim: int | None = None,
+        coord_head: str = "pooled",
+        init: str = "spread",
         hidden_dim: int = 512,
         coord_embedding: str | None = "mlp",
         margin: float = 0.0,
         normalize_input: bool = True,
         mode: str = "bilinear",
+        **head_options,
     ):
         super().__init__()
         check_num_tokens(num_tokens)
@@ -81,33 +93,26 @@ class GridSampler(nn.Module):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.dim, self.num_tokens, self.margin, self.mode = dim, num_tokens, margin, mode
-        self.context_dim = context_dim
-        self.norm = nn.LayerNorm(dim) if normalize_input else nn.Identity()
-        self.hidden = nn.Linear(dim, hidden_dim)
-        self.context_norm = nn.LayerNorm(context_dim) if context_dim and normalize_input else nn.Identity()
-        self.context_proj = nn.Linear(context_dim, hidden_dim) if context_dim else None
-        self.to_coords = nn.Linear(hidden_dim, 2 * num_tokens)
+        self.context_dim, self.coord_head = context_dim, coord_head
+        if coord_head == "pooled":
+            head_options.update(hidden_dim=hidden_dim, reset=False)
+        self.head = make_coord_head(
+            coord_head,
+            dim=dim,
+            num_tokens=num_tokens,
+            context_dim=context_dim,
+            margin=margin,
+            normalize_input=normalize_input,
+            init=init,
+            **head_options,
+        )
         self.coord_embed = make_coord_embedding(coord_embedding, dim)
-        self.reset_coords()
-
-    @torch.no_grad()
-    def reset_coords(self) -> None:
-        """Start with the K points spread over the image (small weights, bias = logit of a layout)."""
-        nn.init.normal_(self.to_coords.weight, std=0.1 / math.sqrt(self.to_coords.in_features))
-        layout = (spread_layout(self.num_tokens) - self.margin) / (1 - 2 * self.margin)
-        self.to_coords.bias.copy_(torch.logit(layout.clamp(1e-3, 1 - 1e-3)).flatten())
+        if coord_head == "pooled":  # drawn last, as before coordinate heads: same seed, same sampler
+            self.head.reset_coords()
 
     def predict_coords(self, feature_map: Tensor, context: Tensor | None = None) -> Tensor:
         """``[B, H, W, C]`` (+ ``[B, context_dim]``) -> ``[B, K, 2]`` coordinates in ``[0, 1]``."""
-        pooled = self.norm(feature_map.mean(dim=(1, 2)))  # [B, C]
-        hidden = self.hidden(pooled)
-        if context is not None:
-            if self.context_proj is None:
-                raise ValueError("context was given but the sampler was built with context_dim=None")
-            check_rank(context, 2, "context", "[B, context_dim]")
-            hidden = hidden + self.context_proj(self.context_norm(context.to(hidden.dtype)))
-        logits = self.to_coords(torch.relu(hidden)).unflatten(-1, (self.num_tokens, 2))
-        return self.margin + (1 - 2 * self.margin) * torch.sigmoid(logits)
+        return self.head(feature_map, context)
 
     def forward(self, feature_map: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``feature_map: [B, H, W, C]`` -> ``(tokens [B, K, C], coords [B, K, 2])``."""
@@ -124,3 +129,16 @@ class GridSampler(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, num_tokens={self.num_tokens}, mode={self.mode!r}, margin={self.margin}"
+
+    # Before coordinate heads, the pooled head's layers lived on the sampler itself: keep reading
+    # ``sampler.to_coords`` and loading checkpoints with keys ``...sampler.to_coords.weight``.
+    def __getattr__(self, name: str):
+        if name in PooledHead.LAYERS and isinstance(self._modules.get("head"), PooledHead):
+            return getattr(self._modules["head"], name)
+        return super().__getattr__(name)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for key in [k for k in state_dict if k.startswith(prefix)]:
+            if key[len(prefix) :].split(".")[0] in PooledHead.LAYERS:
+                state_dict[f"{prefix}head.{key[len(prefix):]}"] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -15,6 +15,7 @@ def test_registry_has_every_method():
         "dense",
         "grids",
         "grids-nearest",
+        "grids-heatmap",
         "random",
         "uniform",
         "pool",
@@ -115,16 +116,19 @@ def test_bad_input_raises(name):
         )
 
 
-def test_grids_under_torch_compile():
+@pytest.mark.parametrize("name", ["grids", "grids-heatmap"])
+def test_grids_under_torch_compile(name):
     torch.manual_seed(0)
-    reducer = make_reducer("grids", dim=32, num_tokens=16)
+    reducer = make_reducer(name, dim=32, num_tokens=16)
     tokens = torch.randn(2, 256, 32)
     eager = reducer(tokens, grid_hw=GRID)
     compiled = torch.compile(reducer)
     out = compiled(tokens, grid_hw=GRID)
     torch.testing.assert_close(out.tokens, eager.tokens, atol=1e-5, rtol=1e-5)
-    out.tokens.sum().backward()
-    assert reducer.sampler.hidden.weight.grad is not None
+    torch.testing.assert_close(out.coords, eager.coords, atol=1e-6, rtol=1e-5)
+    (out.tokens * torch.randn_like(out.tokens)).sum().backward()
+    for parameter_name, parameter in reducer.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, parameter_name
 
 
 def test_non_square_grid():
