@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 
-def write_tiny_demos(root: Path, *, tasks=("reach-v3", "drawer-close-v3"), episodes_per_task: int = 2) -> Path:
+def write_tiny_demos(
+    root: Path, *, tasks=("reach-v3", "drawer-close-v3"), episodes_per_task: int = 2
+) -> Path:
     """A valid DemoDataset of random frames (no simulator): 16-pixel images, 3 frames per episode."""
     from grids.sim.dataset import FORMAT_NAME, MANIFEST, SCHEMA_VERSION, write_episode, write_json_atomic
     from grids.sim.tasks import INSTRUCTIONS
