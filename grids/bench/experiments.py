@@ -92,6 +92,11 @@ class Plan:
     only_cached: bool = False  # report what is already evaluated; train and evaluate nothing
     language_model: str = "minilm"
 
+    def __post_init__(self):
+        """Build every run's config now: a bad flag fails before data generation, not after the first run."""
+        for run in self.runs:
+            _train_config(self, run, Path(self.out_root) / run.name, frozen_encoder=None)
+
 
 def _train_config(plan: Plan, run: Run, out: Path, frozen_encoder: Path | None) -> TrainConfig:
     return TrainConfig(
