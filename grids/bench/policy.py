@@ -31,9 +31,10 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from grids.bench.encoders import ENCODERS, PretrainedEncoder
-from grids.core import MultiViewReducer, Reduced
+from grids.core import MultiViewReducer, Reduced, make_reducer
 
 ACTION_HEADS = ("l1", "flow")
+POSITIVE_FIELDS = ("image_size", "patch_size", "num_views", "dim", "num_heads", "chunk_size", "flow_steps")
 
 
 @dataclass
@@ -62,6 +63,17 @@ class PolicyConfig:
     tasks: list = field(default_factory=list)  # task names; index = task_index of the dataset
 
     def __post_init__(self):
+        """Every config error surfaces here, before any data is loaded or any step is trained."""
+        self._check_sizes()
+        self._check_reducer()
+
+    def _check_sizes(self) -> None:
+        for name in POSITIVE_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        if self.dim % self.num_heads:
+            raise ValueError(f"dim={self.dim} is not divisible by num_heads={self.num_heads}")
         if self.image_size % self.patch_size:
             raise ValueError(
                 f"image_size={self.image_size} is not a multiple of patch_size={self.patch_size}"
@@ -78,6 +90,34 @@ class PolicyConfig:
             raise ValueError(
                 f"resample_at_layer must be in [0, encoder_depth={self.encoder_depth}], got {self.resample_at_layer}"
             )
+
+    def _check_reducer(self) -> None:
+        """Build the reducer once, as the policy will: a bad name, option or K fails now, not at step 1."""
+        if not isinstance(self.num_tokens, int) or isinstance(self.num_tokens, bool) or self.num_tokens < 1:
+            raise ValueError(f"num_tokens must be an int >= 1, got {self.num_tokens!r}")
+        if not isinstance(self.reducer_options, dict):
+            raise ValueError(f"reducer_options must be a dict, got {self.reducer_options!r}")
+        options = self.reducer_kwargs()
+        with torch.random.fork_rng(devices=[]):  # checking must not shift the seeded initialisation
+            try:
+                reducer = make_reducer(self.reducer, dim=self.dim, num_tokens=self.num_tokens, **options)
+            except TypeError as err:  # an option this reducer does not take
+                raise ValueError(
+                    f"reducer {self.reducer!r} does not take the options {options}: {err}"
+                ) from err
+        try:
+            reducer.check_grid(self.grid_hw)
+        except ValueError as err:
+            raise ValueError(
+                f"reducer {self.reducer!r}: {err} (image_size={self.image_size} / patch_size={self.patch_size})"
+            ) from err
+
+    def reducer_kwargs(self) -> dict:
+        """The reducer's options, plus the instruction width as its context when ``task_aware``."""
+        options = dict(self.reducer_options)
+        if self.task_aware:
+            options["context_dim"] = self.language_dim
+        return options
 
     @property
     def grid_hw(self) -> tuple[int, int]:
@@ -167,11 +207,8 @@ class Policy(nn.Module):
         else:
             self.encoder = PretrainedEncoder(resize=16 / cfg.patch_size)
             self.projector = Projector(self.encoder.out_dim, c, cfg.grid_hw[0] * cfg.grid_hw[1])
-        options = dict(cfg.reducer_options)
-        if cfg.task_aware:
-            options["context_dim"] = cfg.language_dim
         self.reducer = MultiViewReducer(
-            cfg.reducer, num_views=cfg.num_views, dim=c, num_tokens=cfg.num_tokens, **options
+            cfg.reducer, num_views=cfg.num_views, dim=c, num_tokens=cfg.num_tokens, **cfg.reducer_kwargs()
         )
         self.view_embed = nn.Parameter(torch.randn(cfg.num_views, 1, c) * 0.02)
         self.language_proj = nn.Linear(cfg.language_dim, c)

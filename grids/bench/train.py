@@ -15,7 +15,7 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from grids.bench.policy import Policy, PolicyConfig
+
+LANGUAGE_MODELS = ("minilm", "hash")
 
 
 @dataclass
@@ -49,13 +51,36 @@ class TrainConfig:
     num_workers: int = 0
     progress: bool = True
 
+    def __post_init__(self):
+        """Every config error surfaces here (the policy's in PolicyConfig), before data loading or training."""
+        for name, minimum in (("steps", 1), ("batch_size", 1), ("save_every", 1), ("log_every", 1),
+                              ("warmup", 0), ("num_workers", 0)):  # fmt: skip
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+                raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if self.language_model not in LANGUAGE_MODELS:
+            raise ValueError(f"language_model must be one of {LANGUAGE_MODELS}, got {self.language_model!r}")
+        if self.frozen_encoder and self.policy.split_layer != self.policy.encoder_depth:
+            raise ValueError(
+                f"frozen_encoder trains on cached final-layer features; resample_at_layer="
+                f"{self.policy.resample_at_layer} needs images (train without --frozen-encoder)"
+            )
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
+        unknown = set(data) - {f.name for f in fields(cls)}
+        unknown_policy = set(data.get("policy", {})) - {f.name for f in fields(PolicyConfig)}
+        if unknown or unknown_policy:
+            raise ValueError(
+                f"unknown TrainConfig field(s) {sorted(unknown)}, policy field(s) {sorted(unknown_policy)}"
+            )
         data = dict(data)
-        data["policy"] = PolicyConfig(**data["policy"])
+        data["policy"] = PolicyConfig(**data.get("policy", {}))
         return cls(**data)
 
 

@@ -136,11 +136,12 @@ def run_points(args: argparse.Namespace) -> int:
     from grids.bench.evaluate import looks
     from grids.bench.report import points_figure
     from grids.bench.train import load_policy
+    from grids.errors import UserError
     from grids.sim import resolve_tasks
 
     policy = load_policy(args.run)
     if policy.num_visual_tokens() > 64:
-        raise SystemExit(f"{args.run}: {policy.num_visual_tokens()} tokens per view, too many points to draw")
+        raise UserError(f"{args.run}: {policy.num_visual_tokens()} tokens per view, too many points to draw")
     at_steps = tuple(int(t) for t in args.at_steps.split(","))
     seen = looks(policy, resolve_tasks(args.tasks), at_steps=at_steps, perturbation=args.perturbation)
     title = f"{Path(args.run).name}: {policy.cfg.reducer}, {policy.num_visual_tokens()} tokens/view ({args.perturbation})"
@@ -204,9 +205,6 @@ def _execute(args, runs, *, perturbations=("none",), ood_runs=()) -> int:
     _set_threads(args.threads)
     start = time.perf_counter()
     tasks = resolve_tasks(args.tasks)
-    if not getattr(args, "only_cached", False):
-        generate_demos(tasks, args.demos, args.data, workers=args.workers, seed=args.seed, progress=True)
-    data_s = time.perf_counter() - start
     plan = Plan(
         data=args.data, out_root=args.out_root, runs=runs, tasks=tasks, preset=args.preset, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, action_head=args.action_head, episodes=args.episodes,
@@ -214,6 +212,9 @@ def _execute(args, runs, *, perturbations=("none",), ood_runs=()) -> int:
         workers=args.workers, only_cached=getattr(args, "only_cached", False), encoder=args.encoder,
         feature_shift=args.feature_shift,
     )  # fmt: skip
+    if not getattr(args, "only_cached", False):
+        generate_demos(tasks, args.demos, args.data, workers=args.workers, seed=args.seed, progress=True)
+    data_s = time.perf_counter() - start
     results = run_plan(plan)
     wall = time.perf_counter() - start
     protocol = (
@@ -266,6 +267,7 @@ def run_train(args: argparse.Namespace) -> int:
     from grids.bench.experiments import PRESETS
     from grids.bench.policy import PolicyConfig
     from grids.bench.train import TrainConfig, train
+    from grids.errors import UserError
 
     _set_threads(args.threads)
     if args.config:
@@ -274,8 +276,11 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"trained: {train(config)}")
         return 0
     if not (args.data and args.out):
-        raise SystemExit("grids bench train: --data and --out are required (or give --config)")
-    options = json.loads(args.reducer_options)
+        raise UserError("bench train: --data and --out are required (or give --config)")
+    try:
+        options = json.loads(args.reducer_options)
+    except json.JSONDecodeError as err:
+        raise UserError(f"--reducer-options is not valid JSON ({err}): {args.reducer_options}") from err
     if args.no_coord_embedding:
         options["coord_embedding"] = None
     policy = PolicyConfig(

@@ -49,7 +49,19 @@ def register(subparsers) -> None:
     latency.set_defaults(func=run_latency)
 
 
+def _check_variant(args) -> None:
+    """Bad flags fail here: before a wrong table is printed, or a full-width model is built (seconds)."""
+    from grids.core import list_reducers
+
+    if args.reducer not in list_reducers():
+        raise ValueError(f"unknown reducer {args.reducer!r}; registered: {', '.join(list_reducers())}")
+    for flag, value in (("--tokens", args.tokens), ("--views", args.views), ("--batch", args.batch)):
+        if value < 1:
+            raise ValueError(f"{flag} must be >= 1, got {value}")
+
+
 def run_flops(args) -> int:
+    _check_variant(args)
     from grids.efficiency.flops import STAGES, analytic_stages, count_model, floor_flops
 
     options = dict(views=args.views, text_tokens=args.text_tokens, batch=args.batch)
@@ -91,6 +103,7 @@ def run_flops(args) -> int:
 
 
 def run_latency(args) -> int:
+    _check_variant(args)
     from grids.efficiency.latency import Variant, measure_latency
     from grids.efficiency.shapes import get_shape
 

@@ -3,6 +3,12 @@
 Each command group lives in its own module with a ``register(subparsers)`` function that adds its
 sub-parser and sets ``func`` to the callable that runs it. Modules are imported lazily-enough: only
 argparse wiring happens at import, heavy imports (torch, mujoco) happen inside the command functions.
+
+Errors: bad input the user can fix (``grids.errors.UserError``, which includes the dataset's
+``ShardError``, and ``ValueError`` / ``FileNotFoundError``, which the library raises for bad names,
+values and paths) print one line, ``grids: error: ...``, and exit with status 2, as argparse does for a
+bad flag; ``grids --debug COMMAND ...`` prints the traceback too. Anything else is a bug: its
+traceback is printed and the status is 1. Ctrl-C exits with 130.
 """
 
 from __future__ import annotations
@@ -10,17 +16,25 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
+
+from grids.errors import UserError
 
 COMMAND_MODULES = [
     "grids.cli.data",
     "grids.cli.bench",
     "grids.cli.efficiency",
 ]
+EXPECTED_ERRORS = (UserError, ValueError, FileNotFoundError)
+EXIT_USER_ERROR = 2  # argparse's status for a usage error: one status for every "fix your input"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grids", description="GridS: differentiable grid-sample token reduction for VLA models."
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of expected errors (bad input) too"
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMAND_MODULES:
@@ -35,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except EXPECTED_ERRORS as err:
+        if args.debug:
+            traceback.print_exc()
+        print(f"grids: error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":

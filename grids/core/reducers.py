@@ -21,7 +21,13 @@ from torch import Tensor, nn
 
 from grids.core.sampler import GridSampler
 from grids.core.sampling import patch_centers, sample_tokens, spread_layout
-from grids.core.validation import check_finite, check_num_tokens, check_rank
+from grids.core.validation import (
+    check_finite,
+    check_floating,
+    check_grid_size,
+    check_num_tokens,
+    check_rank,
+)
 
 
 @dataclass
@@ -47,8 +53,26 @@ class TokenReducer(nn.Module):
         """K': patch tokens out for an ``H x W`` grid (prefix tokens not counted)."""
         return self.num_tokens
 
+    def check_grid(self, grid_hw: tuple[int, int]) -> None:
+        """Raise ``ValueError`` if this reducer cannot reduce an ``H x W`` grid (empty, or K > H * W)."""
+        height, width = grid_hw
+        check_grid_size(height, width, where=f"grid_hw={tuple(grid_hw)}")
+        if self.discrete:
+            check_num_tokens(self.num_tokens, maximum=height * width, what=f"of a {height}x{width} grid")
+
     def forward(self, tokens: Tensor, *, grid_hw: tuple[int, int], context: Tensor | None = None) -> Reduced:
+        """``tokens [B, N, C]`` (floating point; ``B = 0`` gives empty outputs) -> :class:`Reduced`."""
+        self._check_tokens(tokens, grid_hw)
+        prefix, patches = tokens[:, : self.num_prefix_tokens], tokens[:, self.num_prefix_tokens :]
+        out = self.reduce(patches, tuple(grid_hw), context)
+        if self.num_prefix_tokens:
+            out.tokens = torch.cat([prefix, out.tokens], dim=1)
+        return out
+
+    def _check_tokens(self, tokens: Tensor, grid_hw: tuple[int, int]) -> None:
         check_rank(tokens, 3, "tokens", "[B, N, C]")
+        check_floating(tokens, "tokens")
+        self.check_grid(grid_hw)
         height, width = grid_hw
         expected = self.num_prefix_tokens + height * width
         if tokens.shape[1] != expected:
@@ -58,14 +82,7 @@ class TokenReducer(nn.Module):
             )
         if tokens.shape[2] != self.dim:
             raise ValueError(f"tokens has C={tokens.shape[2]}, reducer built with dim={self.dim}")
-        if self.discrete:
-            check_num_tokens(self.num_tokens, maximum=height * width, what=f"of a {height}x{width} grid")
         check_finite(tokens, "tokens")
-        prefix, patches = tokens[:, : self.num_prefix_tokens], tokens[:, self.num_prefix_tokens :]
-        out = self.reduce(patches, (height, width), context)
-        if self.num_prefix_tokens:
-            out.tokens = torch.cat([prefix, out.tokens], dim=1)
-        return out
 
     def reduce(self, patches: Tensor, grid_hw: tuple[int, int], context: Tensor | None) -> Reduced:
         raise NotImplementedError
@@ -239,6 +256,10 @@ class Pool(TokenReducer):
     """Adaptive average pooling of the grid to h x w = K cells."""
 
     discrete = True
+
+    def check_grid(self, grid_hw: tuple[int, int]) -> None:
+        super().check_grid(grid_hw)
+        _pool_shape(self.num_tokens, grid_hw)  # K must factor into h x w cells that fit the grid
 
     def reduce(self, patches, grid_hw, context):
         out_h, out_w = _pool_shape(self.num_tokens, grid_hw)

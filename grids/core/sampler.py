@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from grids.core.coord_heads import PooledHead, make_coord_head
 from grids.core.sampling import MODES, sample_tokens
-from grids.core.validation import check_num_tokens, check_rank
+from grids.core.validation import check_feature_map, check_num_tokens
 
 COORD_EMBEDDINGS = ("mlp", "fourier", None)
 
@@ -115,8 +115,8 @@ class GridSampler(nn.Module):
         return self.head(feature_map, context)
 
     def forward(self, feature_map: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """``feature_map: [B, H, W, C]`` -> ``(tokens [B, K, C], coords [B, K, 2])``."""
-        check_rank(feature_map, 4, "feature_map", "[B, H, W, C]")
+        """``feature_map: [B, H, W, C]`` (floating point, H, W >= 1) -> ``(tokens [B, K, C], coords [B, K, 2])``."""
+        check_feature_map(feature_map)  # before pooling: an empty or integer map must not reach the MLP
         if feature_map.shape[-1] != self.dim:
             raise ValueError(
                 f"feature_map has {feature_map.shape[-1]} channels, the sampler expects dim={self.dim}"

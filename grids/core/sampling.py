@@ -13,7 +13,7 @@ import math
 import torch
 from torch import Tensor
 
-from grids.core.validation import check_finite, check_rank, value_checks_enabled
+from grids.core.validation import check_feature_map, check_finite, check_rank, value_checks_enabled
 
 MODES = ("bilinear", "nearest")
 
@@ -22,7 +22,9 @@ def sample_tokens(feature_map: Tensor, coords: Tensor, *, mode: str = "bilinear"
     """Read ``feature_map`` at continuous ``coords``.
 
     Args:
-        feature_map: ``[B, H, W, C]`` dense tokens, channels last (any float dtype).
+        feature_map: ``[B, H, W, C]`` dense tokens, channels last, in a floating-point dtype: integer
+            maps **raise** ``ValueError`` (bilinear weights would be truncated to integers). H and W must
+            be >= 1; ``B = 0`` returns ``[0, K, C]``.
         coords: ``[B, K, 2]`` points ``(x, y)`` in ``[0, 1]``, ``x`` along the width.
             Points outside ``[0, 1]`` (or NaN) **raise** ``ValueError``; they are never clamped
             silently, since a sampler that drifts out of the image is a bug worth seeing.
@@ -32,7 +34,7 @@ def sample_tokens(feature_map: Tensor, coords: Tensor, *, mode: str = "bilinear"
     Returns:
         ``[B, K, C]`` sampled tokens, in ``feature_map``'s dtype.
     """
-    check_rank(feature_map, 4, "feature_map", "[B, H, W, C]")
+    check_feature_map(feature_map)
     check_rank(coords, 3, "coords", "[B, K, 2]")
     if coords.shape[-1] != 2 or coords.shape[0] != feature_map.shape[0]:
         raise ValueError(

@@ -30,6 +30,28 @@ def check_rank(x: Tensor, rank: int, name: str, layout: str) -> None:
         raise ValueError(f"{name} must have shape {layout} (rank {rank}), got shape {tuple(x.shape)}")
 
 
+def check_floating(x: Tensor, name: str) -> None:
+    # Integer maps would be interpolated in integer arithmetic: values silently truncated, not an error.
+    if not x.is_floating_point():
+        raise ValueError(
+            f"{name} must be a floating-point tensor, got dtype {x.dtype}; convert it first, e.g. .float()"
+        )
+
+
+def check_grid_size(height: int, width: int, where: str) -> None:
+    if height < 1 or width < 1:
+        raise ValueError(
+            f"{where}: an empty {height}x{width} grid has no token to read; H and W must be >= 1"
+        )
+
+
+def check_feature_map(feature_map: Tensor) -> None:
+    """``[B, H, W, C]``, floating point, H and W >= 1 (B = 0 is allowed: an empty batch gives empty outputs)."""
+    check_rank(feature_map, 4, "feature_map", "[B, H, W, C]")
+    check_floating(feature_map, "feature_map")
+    check_grid_size(*feature_map.shape[1:3], where=f"feature_map [B, H, W, C] = {tuple(feature_map.shape)}")
+
+
 def check_finite(x: Tensor, name: str) -> None:
     if value_checks_enabled() and not bool(torch.isfinite(x).all()):
         bad = (~torch.isfinite(x)).sum().item()

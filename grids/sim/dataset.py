@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,39 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from grids.errors import UserError
+
 SCHEMA_VERSION = 1
 FORMAT_NAME = "grids-demos"
 MANIFEST = "manifest.json"
 
 
-class ShardError(RuntimeError):
+class ShardError(RuntimeError, UserError):
     """A shard is missing, truncated, corrupted or does not match the manifest."""
+
+
+def generate_command(root: str | Path, config: dict[str, Any]) -> str:
+    """The ``grids data generate`` command that wrote a dataset: rerunning it redoes every damaged shard."""
+    return (
+        f"grids data generate --tasks {','.join(config['tasks'])} "
+        f"--episodes-per-task {config['episodes_per_task']} --out {shlex.quote(str(root))} "
+        f"--image-size {config['image_size']} --seed {config['seed']}"
+    )
+
+
+def damaged_shards_error(root: Path, manifest: dict[str, Any], problems: list[str]) -> ShardError:
+    """One error that lists every damaged shard and how to regenerate them."""
+    return ShardError(
+        "\n".join(
+            [
+                f"{len(problems)} of {len(manifest['episodes'])} shard(s) in {root} are damaged:",
+                *(f"  {problem}" for problem in problems),
+                "re-running the command that generated the dataset regenerates exactly these "
+                "(intact shards are kept):",
+                f"  {generate_command(root, manifest['config'])}",
+            ]
+        )
+    )
 
 
 def sha256_file(path: str | Path) -> str:
@@ -88,6 +115,18 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     return manifest
 
 
+def shard_problem(file: Path, entry: dict[str, Any], *, full: bool) -> str | None:
+    """What is wrong with a shard against its manifest entry (size; ``full``: sha256 too), or None."""
+    if not file.is_file():
+        return f"shard {file} listed in the manifest is missing"
+    size = file.stat().st_size
+    if size != entry["bytes"]:
+        return f"shard {file} is truncated or modified: {size} bytes, manifest says {entry['bytes']}"
+    if full and sha256_file(file) != entry["sha256"]:
+        return f"shard {file} is corrupted: sha256 does not match the manifest"
+    return None
+
+
 class DemoDataset(Dataset):
     """Frames of scripted-expert demos as dicts of torch tensors (one item per frame).
 
@@ -105,7 +144,6 @@ class DemoDataset(Dataset):
             raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
         if verify not in ("size", "sha256"):
             raise ValueError(f"verify must be 'size' or 'sha256', got {verify!r}")
-        import h5py
 
         self.root = Path(path)
         self.chunk_size = chunk_size
@@ -120,19 +158,10 @@ class DemoDataset(Dataset):
 
         self._states: list[np.ndarray] = []
         self._actions: list[np.ndarray] = []
-        for entry in self.episodes:
-            file = self.root / entry["file"]
-            self._check_file(file, entry, full=verify == "sha256")
-            try:
-                with h5py.File(file, "r") as f:
-                    self._states.append(f["state"][:])
-                    self._actions.append(f["actions"][:])
-            except Exception as err:  # h5py raises OSError/KeyError/RuntimeError for damaged files
-                raise ShardError(f"cannot read shard {file}: {err}") from err
-            if len(self._actions[-1]) != entry["num_frames"]:
-                raise ShardError(
-                    f"shard {file} has {len(self._actions[-1])} frames, manifest says {entry['num_frames']}"
-                )
+        # Check every shard before raising: one run of --verify lists all the damage, not the first.
+        problems = [p for entry in self.episodes if (p := self._load_low_dim(entry, verify == "sha256"))]
+        if problems:
+            raise damaged_shards_error(self.root, self.meta, problems)
         lengths = np.array([len(a) for a in self._actions])
         self._starts = np.concatenate([[0], np.cumsum(lengths)])  # [E + 1]
         self.num_episodes = len(self.episodes)
@@ -140,22 +169,30 @@ class DemoDataset(Dataset):
         self._handles: dict[int, Any] = {}
         self._handles_pid: int | None = None
 
-    @staticmethod
-    def _check_file(file: Path, entry: dict[str, Any], full: bool) -> None:
-        if not file.is_file():
-            raise ShardError(f"shard {file} listed in the manifest is missing")
-        size = file.stat().st_size
-        if size != entry["bytes"]:
-            raise ShardError(
-                f"shard {file} is truncated or modified: {size} bytes, manifest says {entry['bytes']}"
-            )
-        if full and sha256_file(file) != entry["sha256"]:
-            raise ShardError(f"shard {file} is corrupted: sha256 does not match the manifest")
+    def _load_low_dim(self, entry: dict[str, Any], full: bool) -> str | None:
+        """Read one episode's states and actions into memory; return what is wrong with its shard, if anything."""
+        import h5py
+
+        file = self.root / entry["file"]
+        problem = shard_problem(file, entry, full=full)
+        if problem:
+            return problem
+        try:
+            with h5py.File(file, "r") as f:
+                states, actions = f["state"][:], f["actions"][:]
+        except Exception as err:  # h5py raises OSError/KeyError/RuntimeError for damaged files
+            return f"cannot read shard {file}: {err}"
+        if len(actions) != entry["num_frames"]:
+            return f"shard {file} has {len(actions)} frames, manifest says {entry['num_frames']}"
+        self._states.append(states)
+        self._actions.append(actions)
+        return None
 
     def verify(self) -> None:
-        """Hash every shard and compare with the manifest (reads the whole dataset)."""
-        for entry in self.episodes:
-            self._check_file(self.root / entry["file"], entry, full=True)
+        """Hash every shard and compare with the manifest (reads the whole dataset); raise listing every bad one."""
+        problems = [p for e in self.episodes if (p := shard_problem(self.root / e["file"], e, full=True))]
+        if problems:
+            raise damaged_shards_error(self.root, self.meta, problems)
 
     def __len__(self) -> int:
         return self.num_frames
@@ -180,7 +217,10 @@ class DemoDataset(Dataset):
             raise
         except Exception as err:
             file = self.root / self.episodes[episode_index]["file"]
-            raise ShardError(f"corrupted shard {file}: reading {key!r} failed: {err}") from err
+            raise ShardError(
+                f"corrupted shard {file}: reading {key!r} failed: {err}; "
+                f"`grids data info {shlex.quote(str(self.root))} --verify` lists every damaged shard"
+            ) from err
 
     def locate(self, index: int) -> tuple[int, int]:
         """Frame index in the whole dataset -> (episode index, frame index in that episode)."""

@@ -1,6 +1,13 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from grids.cli.main import build_parser, main
+from grids.cli import data as data_cli
+from grids.cli.main import EXIT_USER_ERROR, build_parser, main
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_command_group_is_registered():
@@ -14,3 +21,92 @@ def test_unknown_command_exits_with_usage_error(capsys):
         main(["teleport"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'teleport'" in capsys.readouterr().err
+
+
+TRAIN = ["bench", "train", "--data", "{missing}", "--out", "{tmp}/run"]
+# Every config error names the bad value; the missing --data shows it is caught before data loading.
+EXPECTED_ERRORS = {
+    "train-missing-data": (TRAIN, "no manifest.json in {missing}"),
+    "train-unknown-reducer": (
+        [*TRAIN, "--reducer", "nope"],
+        "unknown reducer 'nope'; registered: dense, grids, grids-nearest",
+    ),
+    "train-too-many-tokens": (
+        [*TRAIN, "--reducer", "topk", "--tokens", "999"],
+        "reducer 'topk': num_tokens=999 exceeds the 256 patch tokens of a 16x16 grid",
+    ),
+    "train-zero-tokens": ([*TRAIN, "--tokens", "0"], "num_tokens must be an int >= 1, got 0"),
+    "train-zero-steps": ([*TRAIN, "--steps", "0"], "steps must be an int >= 1, got 0"),
+    "train-bad-json": ([*TRAIN, "--reducer-options", "{bad"], "--reducer-options is not valid JSON"),
+    "train-bad-option": (
+        [*TRAIN, "--reducer", "pool", "--reducer-options", '{"score": "query"}'],
+        "reducer 'pool' does not take the options {'score': 'query'}",
+    ),
+    "train-no-out": (["bench", "train", "--data", "{missing}"], "bench train: --data and --out are required"),
+    "train-missing-config": (["bench", "train", "--config", "{missing}"], "No such file or directory"),
+    "quick-zero-steps": (
+        ["bench", "quick", "--steps", "0", "--data", "{tmp}/data", "--out-root", "{tmp}/runs"],
+        "steps must be an int >= 1, got 0",  # before generating any demonstration
+    ),
+    "full-zero-batch": (
+        ["bench", "full", "--batch-size", "0", "--data", "{tmp}/data", "--out-root", "{tmp}/runs"],
+        "batch_size must be an int >= 1, got 0",
+    ),
+    "generate-unknown-task": (
+        ["data", "generate", "--tasks", "nope-v3", "--out", "{tmp}/ds"],
+        "unknown task(s) ['nope-v3'] in 'nope-v3'",
+    ),
+    "info-missing": (["data", "info", "{missing}"], "no manifest.json in {missing}"),
+    "eval-missing-run": (["bench", "eval", "--run", "{missing}"], "no checkpoint under {missing}"),
+    "latency-zero-tokens": (["latency", "--tokens", "0"], "--tokens must be >= 1, got 0"),
+    "latency-unknown-reducer": (["latency", "--reducer", "nope"], "unknown reducer 'nope'"),
+    "flops-zero-tokens": (["flops", "--tokens", "0", "--formula-only"], "--tokens must be >= 1, got 0"),
+}
+
+
+def fill(argv: list[str], message: str, tmp_path: Path) -> tuple[list[str], str]:
+    def put(text: str) -> str:  # str.replace, not format: JSON arguments hold braces
+        return text.replace("{missing}", str(tmp_path / "nonexistent")).replace("{tmp}", str(tmp_path))
+
+    return [put(a) for a in argv], put(message)
+
+
+@pytest.mark.parametrize("case", list(EXPECTED_ERRORS))
+def test_expected_errors_are_one_line_and_status_2(case, tmp_path, capsys):
+    argv, message = fill(*EXPECTED_ERRORS[case], tmp_path)
+    assert main(argv) == EXIT_USER_ERROR == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [err.strip()], err  # one line, no traceback
+    assert err.startswith("grids: error: ") and message in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing was written before the error
+
+
+@pytest.mark.parametrize("case", ["info-missing", "train-unknown-reducer"])
+def test_debug_adds_the_traceback(case, tmp_path, capsys):
+    argv, message = fill(*EXPECTED_ERRORS[case], tmp_path)
+    assert main(["--debug", *argv]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert lines[-1].startswith("grids: error: ") and message in lines[-1]
+
+
+def test_unexpected_errors_keep_the_traceback(monkeypatch):
+    def broken(args):
+        raise RuntimeError("a bug, not bad input")
+
+    monkeypatch.setattr(data_cli, "show_info", broken)
+    with pytest.raises(RuntimeError, match="a bug, not bad input"):
+        main(["data", "info", "anything"])
+
+
+def test_the_installed_command_exits_with_status_2():
+    missing = "/nonexistent/grids-dataset"
+    result = subprocess.run(
+        [sys.executable, "-m", "grids.cli.main", "data", "info", missing],
+        cwd=REPO, capture_output=True, text=True, env={"PYTHONPATH": str(REPO), "PATH": ""},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == f"grids: error: no manifest.json in {missing}: not a grids demo dataset (or generation never started)\n"
+    )

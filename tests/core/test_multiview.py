@@ -24,3 +24,18 @@ def test_shared_equals_per_view_calls():
 def test_wrong_view_count_raises():
     with pytest.raises(ValueError, match="V=3 views"):
         MultiViewReducer("pool", num_views=2, dim=8, num_tokens=4)(torch.randn(1, 3, 16, 8), grid_hw=(4, 4))
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_empty_batch_gives_empty_outputs(shared):
+    reducer = MultiViewReducer("topk", num_views=2, shared=shared, dim=8, num_tokens=4)
+    out = reducer(torch.randn(0, 2, 16, 8), grid_hw=(4, 4))
+    assert out.tokens.shape == (0, 2, 4, 8) and out.coords.shape == (0, 2, 4, 2)
+    assert out.indices.shape == (0, 2, 4)
+
+
+def test_non_floating_tokens_are_refused():
+    with pytest.raises(ValueError, match="tokens must be a floating-point tensor, got dtype torch.uint8"):
+        MultiViewReducer("grids", num_views=2, dim=8, num_tokens=4)(
+            torch.zeros(1, 2, 16, 8, dtype=torch.uint8), grid_hw=(4, 4)
+        )

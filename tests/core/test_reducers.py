@@ -1,4 +1,5 @@
 import math
+import re
 
 import pytest
 import torch
@@ -190,3 +191,55 @@ def test_perceiver_coords_follow_attention():
     reducer = make_reducer("perceiver", dim=8, num_tokens=2)
     out = reducer(torch.randn(1, 64, 8), grid_hw=(8, 8))
     assert out.coords.shape == (1, 2, 2) and math.isfinite(out.coords.sum().item())
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8, torch.bool])
+def test_non_floating_tokens_are_refused(name, dtype):
+    reducer = make_reducer(name, dim=4, num_tokens=4)
+    tokens = torch.arange(2 * 16 * 4).reshape(2, 16, 4).to(dtype)  # an integer map, not NaN, right shape
+    message = f"tokens must be a floating-point tensor, got dtype {dtype}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        reducer(tokens, grid_hw=(4, 4))
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("grid_hw", [(0, 4), (4, 0), (0, 0)])
+@pytest.mark.parametrize("num_prefix_tokens", [0, 1])
+def test_empty_grid_is_a_clear_error(name, grid_hw, num_prefix_tokens):
+    reducer = make_reducer(name, dim=4, num_tokens=4, num_prefix_tokens=num_prefix_tokens)
+    tokens = torch.randn(2, num_prefix_tokens, 4)  # N = P + H * W = P: a consistent but empty grid
+    height, width = grid_hw
+    message = f"grid_hw={grid_hw}: an empty {height}x{width} grid has no token to read; H and W must be >= 1"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        reducer(tokens, grid_hw=grid_hw)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("num_prefix_tokens", [0, 2])
+@pytest.mark.parametrize("training", [True, False])
+def test_empty_batch_gives_empty_outputs(name, num_prefix_tokens, training):
+    reducer = make_reducer(name, dim=8, num_tokens=4, num_prefix_tokens=num_prefix_tokens).train(training)
+    out = reducer(torch.randn(0, num_prefix_tokens + 16, 8), grid_hw=(4, 4))
+    k = reducer.num_output_tokens((4, 4))
+    assert out.tokens.shape == (0, num_prefix_tokens + k, 8) and out.coords.shape == (0, k, 2)
+    assert out.indices is None or out.indices.shape == (0, k)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_check_grid_accepts_what_forward_accepts(name):
+    reducer = make_reducer(name, dim=4, num_tokens=4)
+    reducer.check_grid((4, 4))
+    with pytest.raises(ValueError, match="empty 0x4 grid"):
+        reducer.check_grid((0, 4))
+
+
+@pytest.mark.parametrize("name", DISCRETE)
+def test_check_grid_refuses_more_tokens_than_patches(name):
+    with pytest.raises(ValueError, match="num_tokens=17 exceeds the 16 patch tokens of a 4x4 grid"):
+        make_reducer(name, dim=4, num_tokens=17).check_grid((4, 4))
+
+
+def test_check_grid_refuses_a_pool_that_cannot_tile_the_grid():
+    with pytest.raises(ValueError, match="num_tokens=7 cannot tile a 4x4 grid"):
+        make_reducer("pool", dim=4, num_tokens=7).check_grid((4, 4))

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 
@@ -106,3 +108,24 @@ def test_bfloat16_module():
     sampler = GridSampler(dim=16, num_tokens=4).to(torch.bfloat16)
     tokens, coords = sampler(torch.randn(2, 16, 16, 16, dtype=torch.bfloat16))
     assert tokens.dtype == torch.bfloat16 and torch.isfinite(tokens).all()
+
+
+def test_non_floating_feature_map_is_refused():
+    with pytest.raises(
+        ValueError, match=re.escape("feature_map must be a floating-point tensor, got dtype torch.int64")
+    ):
+        GridSampler(dim=2, num_tokens=4)(torch.arange(32).reshape(1, 4, 4, 2))
+
+
+@pytest.mark.parametrize("shape", [(1, 0, 4, 8), (1, 4, 0, 8)])
+def test_empty_grid_is_a_clear_error(shape):
+    message = f"feature_map [B, H, W, C] = {shape}: an empty {shape[1]}x{shape[2]} grid has no token to read"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        GridSampler(dim=8, num_tokens=4)(torch.randn(*shape))
+
+
+def test_empty_batch_gives_empty_outputs():
+    tokens, coords = GridSampler(dim=8, num_tokens=4, context_dim=3)(
+        torch.randn(0, 4, 4, 8), torch.randn(0, 3)
+    )
+    assert tokens.shape == (0, 4, 8) and coords.shape == (0, 4, 2)

@@ -1,4 +1,5 @@
 import math
+import re
 
 import pytest
 import torch
@@ -147,3 +148,32 @@ def test_value_checks_can_be_switched_off():
         assert out.shape == (1, 1, 2)
     finally:
         set_value_checks(True)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8, torch.bool, torch.complex64])
+def test_non_floating_feature_map_is_refused(dtype):
+    # Integer weights truncate to 0: before this check the map below read 4 at (0.125, 0.5), not 6.375.
+    feature_map = torch.arange(16).reshape(1, 4, 4, 1).to(dtype)
+    message = f"feature_map must be a floating-point tensor, got dtype {dtype}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        sample_tokens(feature_map, torch.tensor([[[0.125, 0.5]]]))
+
+
+def test_the_float_map_gives_the_interpolated_value():
+    feature_map = torch.arange(16).reshape(1, 4, 4, 1).float()  # value = 4 * row + col
+    out = sample_tokens(feature_map, torch.tensor([[[0.125, 0.5]]]))  # col 0.375, row 1.5
+    torch.testing.assert_close(out, torch.tensor([[[6.375]]]))
+
+
+@pytest.mark.parametrize("shape", [(2, 0, 4, 3), (2, 4, 0, 3), (2, 0, 0, 3)])
+def test_empty_grid_is_a_clear_error(shape):
+    height, width = shape[1:3]
+    message = f"feature_map [B, H, W, C] = {shape}: an empty {height}x{width} grid has no token to read"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        sample_tokens(torch.randn(*shape), torch.rand(2, 5, 2))
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_empty_batch_gives_empty_tokens(mode):
+    out = sample_tokens(torch.randn(0, 4, 4, 3), torch.rand(0, 5, 2), mode=mode)
+    assert out.shape == (0, 5, 3)

@@ -1,5 +1,6 @@
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -153,3 +154,65 @@ def test_mismatched_resume_is_refused(reference, tmp_path):
 def test_missing_manifest_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match=str(tmp_path)):
         DemoDataset(tmp_path)
+
+
+def damage(root: Path) -> dict[str, Path]:
+    """Damage three of the four shards three ways; return them by kind."""
+    files = [root / e["file"] for e in content(root)]
+    files[0].write_bytes(files[0].read_bytes()[:-100])  # truncated
+    data = bytearray(files[1].read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, one byte flipped
+    files[1].write_bytes(bytes(data))
+    files[3].unlink()  # missing
+    return {"truncated": files[0], "corrupted": files[1], "missing": files[3]}
+
+
+def test_opening_lists_every_damaged_shard_and_the_command_that_regenerates_them(tiny_demos):
+    bad = damage(tiny_demos)
+    with pytest.raises(ShardError) as error:
+        DemoDataset(tiny_demos, verify="sha256")
+    message = str(error.value)
+    assert message.startswith(f"3 of 4 shard(s) in {tiny_demos} are damaged:")
+    assert f"shard {bad['truncated']} is truncated or modified" in message
+    assert f"shard {bad['corrupted']} is corrupted: sha256 does not match the manifest" in message
+    assert f"shard {bad['missing']} listed in the manifest is missing" in message
+    command = (
+        f"grids data generate --tasks reach-v3,drawer-close-v3 --episodes-per-task 2 --out {tiny_demos} "
+        "--image-size 16 --seed 0"
+    )
+    assert message.endswith(
+        "re-running the command that generated the dataset regenerates exactly these "
+        f"(intact shards are kept):\n  {command}"
+    )
+
+
+def test_size_check_lists_every_shard_it_can_see_is_damaged(tiny_demos):
+    bad = damage(tiny_demos)
+    with pytest.raises(ShardError, match="2 of 4 shard") as error:
+        DemoDataset(tiny_demos)  # the flipped byte keeps the size: only sha256 sees it
+    assert str(bad["truncated"]) in str(error.value) and str(bad["missing"]) in str(error.value)
+    assert str(bad["corrupted"]) not in str(error.value)
+
+
+def test_verify_lists_every_damaged_shard(tiny_demos):
+    ds = DemoDataset(tiny_demos)
+    ds.verify()  # intact: no error
+    bad = damage(tiny_demos)
+    with pytest.raises(ShardError, match="3 of 4 shard") as error:
+        ds.verify()
+    assert all(str(path) in str(error.value) for path in bad.values())
+
+
+def test_the_printed_command_regenerates_the_damaged_shards(reference, tmp_path):
+    from grids.cli.main import main
+
+    out = tmp_path / "ds"
+    shutil.copytree(reference, out)
+    shard = out / content(out)[0]["file"]
+    shard.write_bytes(shard.read_bytes()[:-100])
+    with pytest.raises(ShardError) as error:
+        DemoDataset(out, verify="sha256")
+    command = str(error.value).splitlines()[-1].strip()
+    assert command.startswith("grids data generate ")
+    assert main([*shlex.split(command)[1:], "--workers", "1", "--no-progress"]) == 0
+    assert content(out) == content(reference)

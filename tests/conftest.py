@@ -1,0 +1,46 @@
+"""Fixtures shared by the test packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def write_tiny_demos(
+    root: Path, *, tasks=("reach-v3", "drawer-close-v3"), episodes_per_task: int = 2
+) -> Path:
+    """A valid DemoDataset of random frames (no simulator): 16-pixel images, 3 frames per episode."""
+    from grids.sim.dataset import FORMAT_NAME, MANIFEST, SCHEMA_VERSION, write_episode, write_json_atomic
+    from grids.sim.tasks import INSTRUCTIONS
+
+    rng = np.random.default_rng(0)
+    config = {"tasks": list(tasks), "image_size": 16, "seed": 0, "max_steps": 200,
+              "camera_names": ["corner3", "gripperPOV"], "episodes_per_task": episodes_per_task}  # fmt: skip
+    episodes = []
+    for task_index, task in enumerate(tasks):
+        for k in range(episodes_per_task):
+            entry = {"file": f"shards/{task}/episode_{k:05d}.h5", "task": task, "task_index": task_index,
+                     "episode_in_task": k, "seed": k, "attempt": 0, "num_frames": 3, "success_step": 3}  # fmt: skip
+            episode = {
+                "images": rng.integers(0, 255, (3, 2, 16, 16, 3), dtype=np.uint8),
+                "state": rng.standard_normal((3, 4)).astype(np.float32),
+                "actions": rng.uniform(-1, 1, (3, 4)).astype(np.float32),
+                "reward": np.zeros(3, np.float32),
+                "success": np.array([False, False, True]),
+            }
+            entry.update(write_episode(root / entry["file"], episode, {"task": task}))
+            episodes.append(entry)
+    manifest = {"format": FORMAT_NAME, "schema_version": SCHEMA_VERSION, "config": config, "tasks": list(tasks),
+                "instructions": [INSTRUCTIONS[t] for t in tasks], "episodes": episodes, "failed": [],
+                "complete": True}  # fmt: skip
+    write_json_atomic(root / MANIFEST, manifest)
+    return root
+
+
+@pytest.fixture
+def tiny_demos(tmp_path) -> Path:
+    """A fresh 4-episode DemoDataset directory in ``tmp_path`` (each test may damage its own copy)."""
+    pytest.importorskip("h5py")
+    return write_tiny_demos(tmp_path / "demos")
