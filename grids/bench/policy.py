@@ -178,23 +178,29 @@ class Projector(nn.Module):
         return self.proj(self.norm(features)) + self.pos_embed
 
 
-def random_shift(features: Tensor, grid_hw: tuple[int, int], max_shift: float) -> Tensor:
-    """Translate each map ``[B, V, H*W, C]`` by its own uniform (dx, dy) in ``[-max_shift, max_shift]`` cells.
-
-    DrQ's / Diffusion Policy's random-shift augmentation, applied to the dense feature map (a frozen
-    encoder's features are cached once, so the image itself cannot be shifted per step); bilinear,
-    border-padded. Uses torch's global RNG (the trainer seeds it per step, so resuming stays exact).
-    """
+def shift_maps(features: Tensor, grid_hw: tuple[int, int], shift: Tensor) -> Tensor:
+    """Move the content of each map ``[B, V, H*W, C]`` by ``shift [B*V, 2]`` cells (x, y); bilinear, border-padded."""
     b, v, _, c = features.shape
     h, w = grid_hw
     maps = rearrange(features, "b v (h w) c -> (b v) c h w", h=h)
-    shift = (torch.rand(b * v, 2, device=features.device) * 2 - 1) * max_shift  # cells, (x, y)
     theta = torch.zeros(b * v, 2, 3, device=features.device, dtype=maps.dtype)
     theta[:, 0, 0] = theta[:, 1, 1] = 1.0
-    theta[:, 0, 2], theta[:, 1, 2] = shift[:, 0] * 2 / max(w - 1, 1), shift[:, 1] * 2 / max(h - 1, 1)
+    # output(p) = input(p - shift); affine_grid works in [-1, 1] (align_corners: a cell is 2 / (side - 1))
+    theta[:, 0, 2], theta[:, 1, 2] = -shift[:, 0] * 2 / max(w - 1, 1), -shift[:, 1] * 2 / max(h - 1, 1)
     grid = F.affine_grid(theta, list(maps.shape), align_corners=True)
     shifted = F.grid_sample(maps, grid, mode="bilinear", padding_mode="border", align_corners=True)
     return rearrange(shifted, "(b v) c h w -> b v (h w) c", v=v)
+
+
+def random_shift(features: Tensor, grid_hw: tuple[int, int], max_shift: float) -> Tensor:
+    """Each map ``[B, V, H*W, C]`` moved by its own uniform (dx, dy) in ``[-max_shift, max_shift]`` cells.
+
+    DrQ's / Diffusion Policy's random-shift augmentation, applied to the dense feature map (a frozen
+    encoder's features are cached once, so the image itself cannot be shifted per step). Uses torch's
+    global RNG (the trainer seeds it per step, so resuming stays exact).
+    """
+    shift = (torch.rand(features.shape[0] * features.shape[1], 2, device=features.device) * 2 - 1) * max_shift
+    return shift_maps(features, grid_hw, shift)
 
 
 class Policy(nn.Module):

@@ -30,6 +30,7 @@ class FakeDemos(torch.utils.data.Dataset):
     def __init__(self, chunk_size: int = 4, image_size: int = 32, lengths=(7, 5, 6)):
         rng = np.random.default_rng(0)
         self.chunk_size, self.image_size = chunk_size, image_size
+        self.root, self.camera_names = "fake-demos", ["workspace", "gripperPOV"]
         self.tasks, self.instructions = (
             ["reach-v3", "drawer-close-v3"],
             ["reach the goal", "close the drawer"],
@@ -303,3 +304,61 @@ def test_quick_path_reduced(tmp_path, demos):
     assert "| grids-4 | grids | 4 |" in paths["md"].read_text()
     assert gif_from_run(tmp_path / "runs" / "grids-4", tmp_path / "q.gif", patch_size=2).is_file()
     assert run_plan(plan, log=lambda *_: None)[1]["summary"] == results[1]["summary"]  # cached, not redone
+
+
+def test_shift_maps_moves_content_by_whole_cells():
+    from grids.bench.policy import random_shift, shift_maps
+
+    maps = torch.zeros(1, 1, 8, 8, 3)
+    maps[0, 0, 3, 4] = torch.tensor([1.0, 2.0, 3.0])  # one marked cell at (x=4, y=3)
+    flat = maps.flatten(2, 3)  # [B, V, H*W, C]
+    moved = shift_maps(flat, (8, 8), torch.tensor([[2.0, -1.0]])).reshape(8, 8, 3)
+    expected = torch.zeros(8, 8, 3)
+    expected[2, 6] = torch.tensor([1.0, 2.0, 3.0])  # x + 2, y - 1
+    torch.testing.assert_close(moved, expected, atol=1e-5, rtol=0)
+    half = shift_maps(flat, (8, 8), torch.tensor([[0.5, 0.0]])).reshape(8, 8, 3)
+    torch.testing.assert_close(half[3, 4:6, 0], torch.tensor([0.5, 0.5]))  # bilinear between two cells
+    torch.testing.assert_close(random_shift(flat, (8, 8), 0.0), flat, atol=1e-5, rtol=0)  # no shift: identity
+    torch.manual_seed(0)
+    a = random_shift(flat.expand(4, 2, -1, -1), (8, 8), 1.0)
+    assert not torch.equal(a[0, 0], a[1, 1])  # each map draws its own shift
+
+
+def test_pretrained_protocol(tmp_path, fake_data):
+    """Frozen ImageNet features cached once; a dense head and a grids head train on them; the encoder stays put."""
+    torch.set_num_threads(1)
+    policy_cfg = {**MICRO, "encoder": "mobilenetv2", "feature_shift": 0.5}
+    source = Policy(PolicyConfig(**policy_cfg))
+    cache = cache_features(source, FakeDemos(4), tmp_path / "features", progress=False)
+    features = FeatureDataset(cache)
+    assert features.features.shape == (18, 2, 256, 96) and features.meta["encoder"] == "mobilenetv2"
+    images = torch.stack([FakeDemos(4)[i]["images"] for i in (2, 5)])
+    with torch.no_grad():
+        expected = source.dense_features(images)
+    torch.testing.assert_close(features.get_batch([2, 5])["features"], expected, atol=2e-2, rtol=1e-2)
+
+    for reducer, tokens in (("dense", 256), ("grids", 4)):
+        config = _config(tmp_path, reducer, policy={**policy_cfg, "reducer": reducer, "num_tokens": tokens})
+        config.features = str(cache)
+        start = train_module.build_policy(TrainConfig.from_dict(config.to_dict()), FakeDemos(4))
+        trained = load_policy(train(config))
+        assert trained.num_visual_tokens() == tokens
+        for key, value in source.encoder.state_dict().items():  # frozen, still ImageNet's
+            assert torch.equal(trained.encoder.state_dict()[key], value), key
+        assert not torch.equal(trained.projector.proj.weight, start.projector.proj.weight)  # the head trained
+        assert not torch.equal(trained.action_out.weight, start.action_out.weight)
+        with torch.no_grad():  # evaluation reads raw images through the same frozen encoder
+            actions, coords = trained.predict(
+                {"images": images, "state": torch.zeros(2, 4), "task_index": torch.tensor([0, 1])}
+            )
+        assert actions.shape == (2, 4, 4) and coords.shape == (2, 2, tokens, 2)
+
+
+def test_training_refuses_data_from_another_camera(tmp_path, fake_data, monkeypatch):
+    old = FakeDemos(4)
+    old.camera_names = ["corner3", "gripperPOV"]
+    monkeypatch.setattr(train_module, "open_dataset", lambda path, chunk_size: old)
+    with pytest.raises(
+        ValueError, match="recorded with the 'corner3' camera but the policy uses 'workspace'"
+    ):
+        train(_config(tmp_path, "old"))

@@ -129,3 +129,25 @@ def test_every_mt10_task_renders(task):
     obs, _ = env.reset(seed=0)
     env.close()
     assert obs["images"].std() > 5 and np.isfinite(obs["state"]).all()
+
+
+def test_cameras_are_named_recorded_and_checked(tmp_path):
+    from grids.sim import DemoDataset, generate_demos
+
+    with pytest.raises(ValueError, match="unknown camera 'corner9'; known third-person cameras"):
+        make_env("reach-v3", image_size=16, camera="corner9")
+    views = {}
+    for camera in ("workspace", "corner3"):
+        env = make_env("reach-v3", image_size=SIZE, camera=camera)
+        obs, _ = env.reset(seed=0)
+        views[camera] = obs["images"]
+        assert env.camera_names == (camera, "gripperPOV")
+        env.close()
+    assert not np.array_equal(views["workspace"][0], views["corner3"][0])  # another third-person view
+    np.testing.assert_array_equal(views["workspace"][1], views["corner3"][1])  # the same gripper view
+    out = generate_demos(
+        ["reach-v3"], 1, tmp_path / "d", image_size=16, workers=1, progress=False, camera="corner3"
+    )
+    assert DemoDataset(out).camera_names == ["corner3", "gripperPOV"]
+    with pytest.raises(ValueError, match="holds a dataset generated with"):  # never mixed with another camera
+        generate_demos(["reach-v3"], 2, out, image_size=16, workers=1, progress=False, camera="workspace")
