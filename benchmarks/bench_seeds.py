@@ -16,22 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
-from grids.bench.report import wilson_interval
-
-
-def mcnemar_p(a: dict, b: dict) -> tuple[int, int, float]:
-    """Exact two-sided McNemar test on paired episodes ``{key: success}``: (a only, b only, p-value)."""
-    keys = a.keys() & b.keys()
-    only_a = sum(a[k] and not b[k] for k in keys)
-    only_b = sum(b[k] and not a[k] for k in keys)
-    n = only_a + only_b
-    if n == 0:
-        return 0, 0, 1.0
-    tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n
-    return only_a, only_b, min(1.0, 2 * tail)
+from grids.bench.report import mcnemar_p, wilson_interval
 
 
 def collect(roots: list[Path], steps: int, episodes: int, max_steps: int, perturbation: str) -> dict:

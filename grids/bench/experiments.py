@@ -60,6 +60,9 @@ FULL_GRID: list[Run] = [
     Run("grids-task-16", "grids", 16, "grids (task-aware)", task_aware=True),
     Run("grids-nearest-16", "grids-nearest", 16, "grids-nearest"),
     Run("grids-nocoord-16", "grids", 16, "grids w/o coord emb", {"coord_embedding": None}),
+    Run("grids-heatmap-16", "grids-heatmap", 16, "grids (heatmap head)"),
+    Run("grids-heatmap-4", "grids-heatmap", 4, "grids (heatmap head)"),
+    Run("tome-16", "tome", 16, "ToMe"),
     Run("uniform-16", "uniform", 16, "uniform"),
     Run("perceiver-16", "perceiver", 16, "perceiver"),
 ]
@@ -116,7 +119,9 @@ def _policy_config(plan: Plan, run: Run) -> PolicyConfig:
     )  # fmt: skip
 
 
-def _train_config(plan: Plan, run: Run, out: Path, frozen_encoder: Path | None, features: Path | None) -> TrainConfig:
+def _train_config(
+    plan: Plan, run: Run, out: Path, frozen_encoder: Path | None, features: Path | None
+) -> TrainConfig:
     return TrainConfig(
         data=plan.data, out=str(out), policy=_policy_config(plan, run), steps=plan.steps, batch_size=plan.batch_size,
         lr=plan.lr, warmup=max(plan.steps // 20, 1), seed=plan.seed, save_every=max(plan.steps // 4, 1),
@@ -221,18 +226,23 @@ def run_plan(plan: Plan, log=print) -> list[dict]:
 
 def _protocol(plan: Plan, end_to_end: bool) -> str:
     if plan.pretrained:
-        return f"pretrained frozen {plan.encoder}" + (f", shift {plan.feature_shift:g}" if plan.feature_shift else "")
+        return f"pretrained frozen {plan.encoder}" + (
+            f", shift {plan.feature_shift:g}" if plan.feature_shift else ""
+        )
     return "end-to-end" if end_to_end else "frozen encoder"
 
 
-def gif_from_run(run_dir: str | Path, path: str | Path, patch_size: int) -> Path | None:
+def gif_from_run(run_dir: str | Path, path: str | Path) -> Path | None:
+    """The GIF of the run's recorded episode (points drawn at the run's own patch size), or None."""
     import numpy as np
 
     from grids.bench.report import write_gif
+    from grids.bench.train import load_policy
 
     file = Path(run_dir) / "recording.npz"
     if not file.is_file():
         return None
+    patch_size = load_policy(run_dir).cfg.patch_size
     with np.load(file) as rec:
         return write_gif({"frames": rec["frames"], "coords": rec["coords"]}, path, patch_size=patch_size)
 

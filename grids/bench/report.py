@@ -21,6 +21,21 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     return centre - half, centre + half
 
 
+def mcnemar_p(a: dict, b: dict) -> tuple[int, int, float]:
+    """Exact two-sided McNemar test on paired episodes ``{key: success}``: (a only, b only, p-value).
+
+    Only the keys both hold are compared (the same episode seeds); ties count nothing.
+    """
+    keys = a.keys() & b.keys()
+    only_a = sum(a[k] and not b[k] for k in keys)
+    only_b = sum(b[k] and not a[k] for k in keys)
+    n = only_a + only_b
+    if n == 0:
+        return 0, 0, 1.0
+    tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n
+    return only_a, only_b, min(1.0, 2 * tail)
+
+
 def markdown_table(results: list[dict]) -> str:
     """One row per run: success per perturbation (ID first), episodes, mean length, policy ms/step."""
     perturbations = []

@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-PRESET_PATCH_SIZE = 8  # every preset: 128-pixel images, 8-pixel patches, a 16 x 16 grid
 QUICK_STEPS = 600
 
 
@@ -94,7 +93,8 @@ def register(subparsers) -> None:
     tr.set_defaults(func=run_train)
 
     cache = commands.add_parser(
-        "cache-features", help="cache the dense feature maps of a pretrained encoder or of a trained dense run"
+        "cache-features",
+        help="cache the dense feature maps of a pretrained encoder or of a trained dense run",
     )
     source = cache.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", help="a trained dense run (ViT protocol); cache in RUN/features")
@@ -163,13 +163,15 @@ def _plan_args(p, *, steps: int, episodes: int, data: str, out_root: str) -> Non
     p.add_argument("--tasks", default="quick")
     p.add_argument("--data", default=data)
     p.add_argument("--out-root", default=out_root, help="run directories (resumable)")
-    p.add_argument("--report-dir", default=None, help="where the table, plot and GIF go (default: --out-root)")
+    p.add_argument(
+        "--report-dir", default=None, help="where the table, plot and GIF go (default: --out-root)"
+    )
     p.add_argument(
         "--encoder", default="mobilenetv2", choices=ENCODER_CHOICES,
         help="mobilenetv2: frozen pretrained local features, every run a head on them (default); "
         "vit: our ViT trained end to end with the dense reducer, the others on its frozen features",
     )  # fmt: skip
-    p.add_argument("--feature-shift", type=float, default=1.0, help="random-shift augmentation (cells)")
+    p.add_argument("--feature-shift", type=float, default=0.5, help="random-shift augmentation (cells)")
     p.add_argument("--preset", default="tiny", choices=["tiny", "small", "base"])
     p.add_argument("--steps", type=int, default=steps, help="training steps of every run")
     p.add_argument("--batch-size", type=int, default=16)
@@ -238,9 +240,7 @@ def _execute(args, runs, *, perturbations=("none",), ood_runs=()) -> int:
     by_name = {r["name"]: r for r in results}
     grids_run = by_name.get("grids-16") or by_name.get("grids-4") or results[-1]
     gif = gif_from_run(
-        Path(args.out_root) / grids_run["name"],
-        report_dir / f"{args.name}_{grids_run['name']}.gif",
-        patch_size=PRESET_PATCH_SIZE,
+        Path(args.out_root) / grids_run["name"], report_dir / f"{args.name}_{grids_run['name']}.gif"
     )
     print(Path(paths["md"]).read_text())
     print(f"wrote {', '.join(str(p) for p in [*paths.values(), gif] if p)}")
@@ -258,6 +258,8 @@ def run_full(args: argparse.Namespace) -> int:
     from grids.bench.experiments import FULL_GRID, RUNS
 
     runs = FULL_GRID if args.runs == "all" else [RUNS[name] for name in args.runs.split(",")]
+    if args.encoder != "vit":  # every run is a head on the frozen features: dense-frozen would repeat dense
+        runs = [run for run in runs if run.name != "dense-frozen"]
     perturbations = [p for p in args.perturbations.split(",") if p]
     ood = [r.name for r in runs] if args.ood_runs == "all" else args.ood_runs.split(",")
     return _execute(args, runs, perturbations=perturbations, ood_runs=ood)
@@ -304,7 +306,11 @@ def run_cache(args: argparse.Namespace) -> int:
 
     _set_threads(args.threads)
     if args.run:
-        policy, out, source = load_policy(args.run), args.out or Path(args.run) / "features", str(latest_checkpoint(args.run))
+        policy, out, source = (
+            load_policy(args.run),
+            args.out or Path(args.run) / "features",
+            str(latest_checkpoint(args.run)),
+        )
     elif args.out:
         policy, out, source = Policy(PolicyConfig(encoder=args.encoder)), args.out, args.encoder
     else:

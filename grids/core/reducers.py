@@ -97,7 +97,6 @@ _REGISTRY: dict[str, Callable[..., TokenReducer]] = {}
 def register_reducer(name: str):
     def wrap(cls):
         _REGISTRY[name] = cls
-        cls.reducer_name = name
         return cls
 
     return wrap

@@ -302,7 +302,7 @@ def test_quick_path_reduced(tmp_path, demos):
     assert list(results[0]["summary"]) == ["none"] and list(results[1]["summary"]) == ["none", "light"]
     paths = write_report(results, tmp_path / "bench_quick")
     assert "| grids-4 | grids | 4 |" in paths["md"].read_text()
-    assert gif_from_run(tmp_path / "runs" / "grids-4", tmp_path / "q.gif", patch_size=2).is_file()
+    assert gif_from_run(tmp_path / "runs" / "grids-4", tmp_path / "q.gif").is_file()
     assert run_plan(plan, log=lambda *_: None)[1]["summary"] == results[1]["summary"]  # cached, not redone
 
 
@@ -362,3 +362,15 @@ def test_training_refuses_data_from_another_camera(tmp_path, fake_data, monkeypa
         ValueError, match="recorded with the 'corner3' camera but the policy uses 'workspace'"
     ):
         train(_config(tmp_path, "old"))
+
+
+def test_mcnemar_exact_p_values():
+    from grids.bench.report import mcnemar_p
+
+    a = {i: True for i in range(10)}
+    b = {i: i >= 6 for i in range(10)}  # a alone solves 6 episodes, b alone none
+    assert mcnemar_p(a, b) == (6, 0, 2 / 2**6)  # two-sided exact binomial: 2 * 0.5^6
+    b[0], a[9] = True, False  # now 5 against 1
+    assert mcnemar_p(a, b) == (5, 1, 2 * (1 + 6) / 2**6)
+    assert mcnemar_p(a, a) == (0, 0, 1.0)  # identical runs: no evidence either way
+    assert mcnemar_p({1: True, 2: False}, {2: True, 3: True}) == (0, 1, 1.0)  # only shared episodes count

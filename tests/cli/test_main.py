@@ -29,7 +29,7 @@ EXPECTED_ERRORS = {
     "train-missing-data": (TRAIN, "no manifest.json in {missing}"),
     "train-unknown-reducer": (
         [*TRAIN, "--reducer", "nope"],
-        "unknown reducer 'nope'; registered: dense, grids, grids-nearest",
+        "unknown reducer 'nope'; registered: dense, grids, grids-heatmap, grids-nearest",
     ),
     "train-too-many-tokens": (
         [*TRAIN, "--reducer", "topk", "--tokens", "999"],
