@@ -25,7 +25,8 @@ def _coords(policy, obs: dict, task_index: torch.Tensor) -> np.ndarray:
 
 
 def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, record: bool = False) -> dict:
-    """One closed-loop episode. ``record`` keeps the frames and the reducer's coords for a GIF."""
+    """One closed-loop episode. ``record`` keeps the frames, the reducer's coords and the privileged
+    image positions of gripper, object and goal (diagnostics) of every frame."""
     cfg = policy.cfg
     execute_steps = execute_steps or max(cfg.chunk_size // 2, 1)
     obs, _ = env.reset(seed=seed)
@@ -33,7 +34,7 @@ def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, rec
         raise ValueError(f"task {obs['task']!r} was not in the policy's training tasks {cfg.tasks}")
     task_index = torch.tensor([cfg.tasks.index(obs["task"])])
     success, steps, policy_seconds, calls = False, 0, 0.0, 0
-    frames, coords_log = [], []
+    frames, coords_log, positions = [], [], []
     plan: list[np.ndarray] = []
     for steps in range(1, env.max_steps + 1):  # noqa: B007
         called = not plan
@@ -51,6 +52,7 @@ def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, rec
         if record:  # where the reducer reads in *this* frame (the plan may come from an earlier one)
             frames.append(obs["images"])
             coords_log.append(coords[0].numpy() if called else _coords(policy, obs, task_index))
+            positions.append(env.privileged_positions())
         obs, _, terminated, truncated, info = env.step(plan.pop(0))
         if info["success"]:
             success = True
@@ -65,7 +67,11 @@ def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, rec
         "policy_calls": calls,
     }
     if record:
-        out["frames"], out["coords"] = np.stack(frames), np.stack(coords_log)
+        out["frames"], out["coords"] = (
+            np.stack(frames),
+            np.stack(coords_log),
+        )  # [T, V, S, S, 3], [T, V, K', 2]
+        out["positions"] = np.stack(positions)  # [T, 3, 2] gripper, object, goal in the third-person view
     return out
 
 
@@ -193,11 +199,13 @@ def looks(
     at_steps: tuple[int, ...] = (0, 25, 50),
     perturbation: str = "none",
     seed: int = EVAL_SEED_BASE,
+    keep: dict | None = None,
 ) -> dict[str, list[tuple[int, np.ndarray, np.ndarray]]]:
     """Where the reducer reads, along one closed-loop episode per task (the first evaluation seed).
 
     Returns ``{task: [(step, views uint8 [V, S, S, 3], coords [V, K', 2]), ...]}`` at ``at_steps`` (an
-    episode that ends earlier contributes its last frame instead).
+    episode that ends earlier contributes its last frame instead). ``keep``, a dict, receives each
+    task's whole recorded episode (for :func:`content_statistics`).
     """
     out = {}
     for task in tasks:
@@ -206,8 +214,41 @@ def looks(
             episode = run_episode(policy, env, seed, record=True)
         finally:
             env.close()
+        if keep is not None:
+            keep[task] = episode
         shown = [min(t, len(episode["frames"]) - 1) for t in at_steps]
         out[task] = [(t, episode["frames"][t], episode["coords"][t]) for t in shown]
+    return out
+
+
+POSITION_NAMES = ("gripper", "object", "goal")
+
+
+def content_statistics(episode: dict, grid_hw: tuple[int, int]) -> dict:
+    """Do the third-person view's points follow the gripper, the object, the goal along one episode?
+
+    For each privileged position, over the episode's frames: the best and the mean (over the points)
+    Pearson correlation of a point's image position with it (``grids.core.diagnostics.follows_content``;
+    None where that position moves less than half a patch); plus collapse and border statistics of both
+    views. With few frames and many points the best correlation is high by chance too: compare runs.
+    """
+    from grids.core.diagnostics import check_points, follows_content
+
+    coords = torch.from_numpy(episode["coords"]).float()  # [T, V, K, 2]
+    positions = torch.from_numpy(episode["positions"]).float()  # [T, M, 2] image fractions
+    follows = follows_content(coords[:, 0], positions)
+    per_position = follows["per_axis"].nanmean(dim=-1)  # [K, M]
+    travel = (positions.amax(0) - positions.amin(0)).amax(-1) * grid_hw[1]  # [M] in patches
+    out = {"frames": len(coords)}
+    for m, name in enumerate(POSITION_NAMES):
+        column = per_position[:, m]
+        moving = bool(travel[m] >= 0.5) and not bool(column.isnan().all())  # static: nothing to follow
+        out[name] = {
+            "best": float(column.max()) if moving else None,
+            "mean": float(column.mean()) if moving else None,
+        }
+    for v in range(coords.shape[1]):
+        out[f"view{v}"] = check_points(coords[:, v], grid_hw)
     return out
 
 

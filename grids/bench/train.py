@@ -40,6 +40,9 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 0
     save_every: int = 500
+    keep_every: int | None = (
+        None  # checkpoints at multiples of this are kept (a learning curve), others rotate
+    )
     log_every: int = 10
     # Frozen-encoder protocols: train on cached dense features (``features``), either of a pretrained
     # encoder (``policy.encoder="mobilenetv2"``: frozen by construction) or of this dense run's ViT
@@ -106,6 +109,7 @@ def _load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
 def save_checkpoint(
     run_dir: Path, step: int, policy: Policy, optimizer, config: TrainConfig, keep: int = 2
 ) -> Path:
+    """Write checkpoint ``step`` atomically; keep the newest ``keep`` and those at multiples of ``config.keep_every``."""
     root = run_dir / "checkpoints"
     final = root / f"step_{step:07d}"
     tmp = root / f".tmp_step_{step:07d}"
@@ -127,7 +131,8 @@ def save_checkpoint(
     pointer.write_text(final.name)
     os.replace(pointer, root / "latest")
     for old in sorted(root.glob("step_*"))[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+        if not (config.keep_every and int(old.name.removeprefix("step_")) % config.keep_every == 0):
+            shutil.rmtree(old, ignore_errors=True)
     return final
 
 

@@ -88,6 +88,7 @@ def register(subparsers) -> None:
     tr.add_argument("--lr", type=float, default=1e-3)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--save-every", type=int, default=100)
+    tr.add_argument("--keep-every", type=int, default=None, help="keep checkpoints at multiples of this")
     tr.add_argument("--num-workers", type=int, default=0)
     tr.add_argument("--threads", type=int, default=None)
     tr.set_defaults(func=run_train)
@@ -133,7 +134,7 @@ def _points_args(commands) -> None:
 
 
 def run_points(args: argparse.Namespace) -> int:
-    from grids.bench.evaluate import looks
+    from grids.bench.evaluate import content_statistics, looks
     from grids.bench.report import points_figure
     from grids.bench.train import load_policy
     from grids.errors import UserError
@@ -143,20 +144,40 @@ def run_points(args: argparse.Namespace) -> int:
     if policy.num_visual_tokens() > 64:
         raise UserError(f"{args.run}: {policy.num_visual_tokens()} tokens per view, too many points to draw")
     at_steps = tuple(int(t) for t in args.at_steps.split(","))
-    seen = looks(policy, resolve_tasks(args.tasks), at_steps=at_steps, perturbation=args.perturbation)
+    episodes: dict = {}
+    seen = looks(
+        policy, resolve_tasks(args.tasks), at_steps=at_steps, perturbation=args.perturbation, keep=episodes
+    )
     title = f"{Path(args.run).name}: {policy.cfg.reducer}, {policy.num_visual_tokens()} tokens/view ({args.perturbation})"
     print(points_figure(seen, args.out, patch_size=policy.cfg.patch_size, title=title))
+    content = {task: content_statistics(ep, policy.cfg.grid_hw) for task, ep in episodes.items()}
+    _print_content(content)
+    stats_path = Path(args.out).with_suffix(".json")
+    stats = {"run": args.run, "closed_loop": content}
     if args.data:
         from grids.bench.evaluate import point_statistics
         from grids.bench.train import open_dataset
 
-        stats = point_statistics(policy, open_dataset(args.data, policy.cfg.chunk_size), frames=args.frames)
-        Path(args.out).with_suffix(".json").write_text(json.dumps({"run": args.run, **stats}, indent=1))
+        stats.update(
+            point_statistics(policy, open_dataset(args.data, policy.cfg.chunk_size), frames=args.frames)
+        )
         for view, s in stats["views"].items():
             moved = "—" if s["moved_from_init"] is None else f"{s['moved_from_init']:.3f}"
             print(f"{view}: moved from init {moved}, std over frames {s['std_over_frames']:.4f}, "
                   f"within a task {s['std_within_task']:.4f}, std between tasks {s['std_between_tasks']:.4f} (one patch = {1 / (policy.cfg.grid_hw[0] - 1):.3f})")  # fmt: skip
+    stats_path.write_text(json.dumps(stats, indent=1))
+    print(f"wrote {stats_path}")
     return 0
+
+
+def _print_content(content: dict) -> None:
+    """One line per task: how well the best point follows gripper / object / goal, and collapse."""
+    for task, c in content.items():
+        cells = [f"{name} {c[name]['best']:+.2f}" if c[name]["best"] is not None else f"{name} —"
+                 for name in ("gripper", "object", "goal")]  # fmt: skip
+        view = c["view0"]
+        print(f"{task}: best point-position correlation {', '.join(cells)}; third-person points: tied "
+              f"{view['tied_fraction']:.0%}, at the border {view['border_fraction']:.0%} ({c['frames']} frames)")  # fmt: skip
 
 
 def _plan_args(p, *, steps: int, episodes: int, data: str, out_root: str) -> None:
@@ -292,7 +313,7 @@ def run_train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     config = TrainConfig(
         data=args.data, out=args.out, policy=policy, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-        warmup=max(args.steps // 20, 1), seed=args.seed, save_every=args.save_every,
+        warmup=max(args.steps // 20, 1), seed=args.seed, save_every=args.save_every, keep_every=args.keep_every,
         frozen_encoder=args.frozen_encoder, features=args.features, num_workers=args.num_workers,
     )  # fmt: skip
     print(f"trained: {train(config)}")

@@ -149,6 +149,24 @@ class MetaWorldEnv:
         truncated = self._steps >= self.max_steps and not success
         return self._observation(), float(reward), success, truncated, info
 
+    def privileged_positions(self) -> np.ndarray:
+        """Where the gripper, the object and the goal appear in the third-person view: ``[3, 2]`` (x, y).
+
+        Image fractions in ``[0, 1]`` (0: left / top edge), from MetaWorld's privileged observation
+        (hand xyz, first object xyz, goal xyz); for diagnostics only, never given to a policy.
+        """
+        obs = self.privileged_obs
+        return self.project(np.stack([obs[:3], obs[4:7], obs[-3:]]))
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """World points ``[M, 3]`` -> their positions in the third-person view ``[M, 2]`` (image fractions)."""
+        model, data, cam_id = self._mw.model, self._mw.data, self._camera_ids[0]
+        rotation = data.cam_xmat[cam_id].reshape(3, 3)  # columns: the camera's right, up, backward axes
+        local = (np.asarray(points, float) - data.cam_xpos[cam_id]) @ rotation  # [M, 3]
+        scale = 1.0 / (np.tan(np.deg2rad(model.cam_fovy[cam_id]) / 2) * -local[:, 2])
+        xy = np.stack([(1 + local[:, 0] * scale) / 2, (1 - local[:, 1] * scale) / 2], axis=-1)
+        return 1 - xy if self.camera_names[0] in _FLIPPED else xy
+
     def render_views(self) -> np.ndarray:
         views = []
         for name, cam_id in zip(self.camera_names, self._camera_ids, strict=True):

@@ -249,8 +249,13 @@ def test_where_it_looks_figure(tmp_path, demos):
     config.data = str(demos)
     run = train(config)
     policy = load_policy(run)
-    seen = looks(policy, ["reach-v3"], at_steps=(0, 3))
+    episodes = {}
+    seen = looks(policy, ["reach-v3"], at_steps=(0, 3), keep=episodes)
     (t0, views, coords), (t3, _, _) = seen["reach-v3"]
+    episode = episodes["reach-v3"]
+    assert episode["positions"].shape == (4, 3, 2) and np.all(
+        (episode["positions"] > 0) & (episode["positions"] < 1)
+    )
     assert (t0, t3) == (0, 3) and views.shape == (2, 32, 32, 3) and coords.shape == (2, 4, 2)
     state = policy.state_mean[None]  # the points depend on the images only
     _, direct = policy.predict(
@@ -259,6 +264,23 @@ def test_where_it_looks_figure(tmp_path, demos):
     torch.testing.assert_close(torch.from_numpy(coords), direct[0])  # the points of that frame, not others
     png = points_figure(seen, tmp_path / "looks.png", patch_size=2, title="micro")
     assert png.stat().st_size > 1000
+
+
+def test_content_statistics_finds_the_point_that_tracks_the_gripper():
+    from grids.bench.evaluate import content_statistics
+
+    steps = np.linspace(0.2, 0.8, 12)
+    positions = np.stack([np.stack([steps, 1 - steps], -1), np.full((12, 2), 0.5), np.full((12, 2), 0.3)], 1)
+    coords = np.full((12, 2, 3, 2), 0.4)  # [T, V, K, 2]: three fixed points, then one that tracks the gripper
+    coords[:, 0, 1] = positions[:, 0] * 0.9 + 0.05
+    coords[:, 0, 2] = np.random.default_rng(0).uniform(size=(12, 2))
+    from grids.core.diagnostics import PointsWarning
+
+    with pytest.warns(PointsWarning, match="collapsed: 100% of point pairs"):  # the gripper view's points
+        stats = content_statistics({"coords": coords, "positions": positions}, (16, 16))
+    assert stats["gripper"]["best"] > 0.999 and stats["gripper"]["mean"] < 0.6
+    assert stats["object"]["best"] is None and stats["goal"]["best"] is None  # static: nothing to follow
+    assert stats["view1"]["tied_fraction"] == 1.0  # all points of the gripper view on one spot
 
 
 def test_point_statistics():

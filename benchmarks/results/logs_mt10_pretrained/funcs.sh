@@ -2,7 +2,7 @@
 # Data: grids data generate --tasks mt10 --episodes-per-task 50 --out data/mt10w   (workspace camera)
 # Cache: grids bench cache-features --encoder mobilenetv2 --data data/mt10w --out runs/mt10w/features
 # Every run, dense included, is a head on the same cached frozen ImageNet MobileNetV2 features.
-STEPS=${STEPS:-4000}; BATCH=${BATCH:-32}; EP=${EP:-20}; MAX=${MAX:-150}; SHIFT=${SHIFT:-0.5}
+STEPS=${STEPS:-5000}; BATCH=${BATCH:-32}; EP=${EP:-20}; MAX=${MAX:-150}; SHIFT=${SHIFT:-0.5}
 ROOT=${ROOT:-runs/mt10w}
 train() {  # name seed reducer tokens [extra flags]
   local name=$1 seed=$2 reducer=$3 tokens=$4; shift 4
