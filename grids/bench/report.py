@@ -36,8 +36,25 @@ def mcnemar_p(a: dict, b: dict) -> tuple[int, int, float]:
     return only_a, only_b, min(1.0, 2 * tail)
 
 
+def paired_delta(run: dict, reference: dict, perturbation: str = "none") -> str:
+    """``run`` minus ``reference`` in success points on their shared episodes, with the McNemar p-value."""
+
+    def paired(r: dict) -> dict:
+        return {(e["task"], e["seed"]): bool(e["success"]) for e in r.get("episodes", [])
+                if e.get("perturbation", perturbation) == perturbation}  # fmt: skip
+
+    a, b = paired(run), paired(reference)
+    shared = a.keys() & b.keys()
+    if run is reference or not shared:
+        return "—"
+    only_run, only_ref, p = mcnemar_p(a, b)
+    delta = 100 * (only_run - only_ref) / len(shared)
+    return f"{delta:+.1f} ({only_run}/{only_ref}, p = {p:.2f}{'' if p < 0.05 else ', within noise'})"
+
+
 def markdown_table(results: list[dict]) -> str:
-    """One row per run: success per perturbation (ID first), episodes, mean length, policy ms/step."""
+    """One row per run: success per perturbation (ID first), episodes, mean length, policy ms/step, and the
+    paired difference from the first run (dense) with its McNemar p-value."""
     perturbations = []
     for r in results:
         perturbations += [p for p in r["summary"] if p not in perturbations]
@@ -45,7 +62,8 @@ def markdown_table(results: list[dict]) -> str:
     head = ["run", "reducer", "tokens/view", *[f"SR {p}" for p in perturbations]]
     if "none" in perturbations:
         head += [f"{t} (none)" for t in tasks]
-    head += ["95% CI (none)", "episodes/number", "mean len (none)", "policy ms/step"]
+    head += ["95% CI (none)", f"Δ vs {results[0].get('name', 'first') if results else 'first'} (none; only this/only ref)",
+             "episodes/number", "mean len (none)", "policy ms/step"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         cells = [r.get("name", r["reducer"]), r["reducer"], str(r["visual_tokens_per_view"])]
@@ -57,6 +75,7 @@ def markdown_table(results: list[dict]) -> str:
         first = r["summary"].get("none") or next(iter(r["summary"].values()))
         low, high = wilson_interval(round(first["success_rate"] * first["episodes"]), first["episodes"])
         cells.append(f"{100 * low:.0f}–{100 * high:.0f}")
+        cells.append(paired_delta(r, results[0]))
         per_number = sorted({v["episodes"] for per in r["per_task"].values() for v in per.values()})
         cells += [
             f"{'/'.join(map(str, per_number))} per task",

@@ -212,7 +212,17 @@ def test_report_table_plot_and_points(tmp_path):
             "none": {"episodes": 20, "success_rate": 0.5, "mean_length": 50.0, "policy_ms_per_step": 3.0}
         },
     }
-    assert "| grids-4 | grids | 4 | 50.0 | 50 | 30–70 | 20 per task |" in markdown_table([result])
+    assert "| grids-4 | grids | 4 | 50.0 | 50 | 30–70 | — | 20 per task |" in markdown_table([result])
+    episodes = [{"task": "reach-v3", "seed": i, "perturbation": "none", "success": i < 10} for i in range(20)]
+    better = {**result, "name": "grids-16", "episodes": [{**e, "success": True} for e in episodes]}
+    table = markdown_table([{**result, "episodes": episodes}, better])
+    assert (
+        "| +50.0 (10/0, p = 0.00) |" in table
+    )  # paired: 10 episodes only grids-16 solved, none the other way
+    slightly = {**better, "episodes": [{**e, "success": e["seed"] < 12} for e in episodes]}
+    assert "| +10.0 (2/0, p = 0.50, within noise) |" in markdown_table(
+        [{**result, "episodes": episodes}, slightly]
+    )
     paths = write_report([result], tmp_path / "bench_test", command="grids bench test")
     assert paths["png"].stat().st_size > 1000
     assert json.loads(paths["json"].read_text())["command"] == "grids bench test"
