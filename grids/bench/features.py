@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset, default_collate
 
 
 @torch.no_grad()
@@ -69,8 +69,12 @@ def cache_features(
     return out
 
 
-class FeatureDataset:
-    """Batches of cached features with the same keys as ``DemoDataset`` (``features`` instead of ``images``)."""
+class FeatureDataset(Dataset):
+    """Frames of a feature cache with the same keys as ``DemoDataset`` items (``features`` instead of ``images``).
+
+    item = {"features": float32 [V, H*W, C], "state": [4], "actions": [chunk, 4], "action_is_pad": [chunk],
+    "task_index": []}; the trainer batches it with the same ``DataLoader`` and sampler as the images.
+    """
 
     def __init__(self, path: str | Path):
         self.root = Path(path)
@@ -85,11 +89,20 @@ class FeatureDataset:
     def __len__(self) -> int:
         return len(self.features)
 
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        item = {key: value[index] for key, value in self.lowdim.items()}
+        item["features"] = torch.from_numpy(
+            np.array(self.features[index])
+        ).float()  # a copy: the map is read-only
+        return item
+
     def get_batch(self, indices) -> dict[str, torch.Tensor]:
-        indices = np.asarray(indices)
-        order = np.argsort(indices)  # sorted reads from the memory map, then back to the sampled order
-        rows = np.empty((len(indices), *self.features.shape[1:]), dtype=np.float16)
-        rows[order] = self.features[indices[order]]
-        batch = {key: value[torch.from_numpy(indices)] for key, value in self.lowdim.items()}
-        batch["features"] = torch.from_numpy(rows).float()
-        return batch
+        """The frames ``indices`` stacked, as a ``DataLoader`` over this dataset gives them."""
+        return default_collate([self[int(i)] for i in indices])
+
+    def __getstate__(self):  # DataLoader workers (spawn) reopen the memory map rather than copy it
+        return {**self.__dict__, "features": None}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.features = np.load(self.root / "features.npy", mmap_mode="r")

@@ -1,10 +1,15 @@
-"""Training loop: one function, CPU here and unchanged on one or many GPUs through HF ``accelerate``.
+"""Training loop: CPU here and unchanged on one or many GPUs through HF ``accelerate``.
+
+``train`` reads as setup (``_setup``: data, policy, optimizer, resume), then per step ``_train_step``,
+``_Log.step`` and ``_save``. Batches come from one ``DataLoader`` over the frames (``DemoDataset`` images,
+or a ``FeatureDataset`` of cached encoder features) with ``_BatchPlan`` as its batch sampler.
 
 Reproducible and resumable by construction: the frames of step ``s`` are a slice of a permutation drawn
 from ``(seed, epoch)``, and torch's RNG is re-seeded from ``(seed, s)`` at every step (flow-matching noise,
 the ``random`` reducer), so a run killed after checkpoint ``s`` and resumed gives the same weights as
-an uninterrupted one. Checkpoints (safetensors: model, optimizer, RNG states; JSON: step and config) are
-written to a temporary directory and renamed into place; ``checkpoints/latest`` names the newest one.
+an uninterrupted one. Checkpoints (safetensors: model, optimizer, RNG states for the record; JSON: step
+and config) are written to a temporary directory and renamed into place; ``checkpoints/latest`` names
+the newest one.
 """
 
 from __future__ import annotations
@@ -15,13 +20,21 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
 
+from grids.bench.features import FeatureDataset
+from grids.bench.language import embed_instructions, hash_embedding
 from grids.bench.policy import Policy, PolicyConfig
 
 LANGUAGE_MODELS = ("minilm", "hash")
@@ -56,8 +69,15 @@ class TrainConfig:
 
     def __post_init__(self):
         """Every config error surfaces here (the policy's in PolicyConfig), before data loading or training."""
-        for name, minimum in (("steps", 1), ("batch_size", 1), ("save_every", 1), ("log_every", 1),
-                              ("warmup", 0), ("num_workers", 0)):  # fmt: skip
+        minimums = {
+            "steps": 1,
+            "batch_size": 1,
+            "save_every": 1,
+            "log_every": 1,
+            "warmup": 0,
+            "num_workers": 0,
+        }
+        for name, minimum in minimums.items():
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
                 raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
@@ -95,8 +115,6 @@ def _save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
 
 
 def _load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
-    from safetensors import safe_open
-
     with safe_open(str(path), "pt") as f:
         groups = json.loads(f.metadata()["param_groups"])
     state: dict[int, dict] = {}
@@ -195,8 +213,6 @@ def learning_rate(step: int, config: TrainConfig) -> float:
 
 def build_policy(config: TrainConfig, dataset) -> Policy:
     """A fresh policy for ``dataset``: its tasks' instruction embeddings, state statistics, frozen encoder."""
-    from grids.bench.language import embed_instructions, hash_embedding
-
     cfg = config.policy
     cfg.tasks = list(dataset.tasks)
     if cfg.image_size != dataset.image_size:
@@ -211,7 +227,7 @@ def build_policy(config: TrainConfig, dataset) -> Policy:
             encode=hash_embedding if config.language_model == "hash" else None,
         )
     )
-    states = _all_states(dataset)
+    states = dataset.low_dim()["state"].astype(np.float32)  # [N, 4], every frame
     policy.state_mean.copy_(torch.from_numpy(states.mean(0)))
     policy.state_std.copy_(torch.from_numpy(states.std(0)).clamp(min=1e-2))
     if config.frozen_encoder:
@@ -236,128 +252,169 @@ def open_dataset(path: str, chunk_size: int):
     return DemoDataset(path, chunk_size=chunk_size)
 
 
-def _all_states(dataset) -> np.ndarray:
-    if hasattr(dataset, "low_dim"):
-        return dataset.low_dim()["state"].astype(np.float32)
-    return np.concatenate([dataset.episode(i)["state"] for i in range(dataset.num_episodes)]).astype(
-        np.float32
-    )
+def open_training_data(config: TrainConfig):
+    """``(dataset, frames)``: the demos (for the policy's statistics) and what batches are read from.
+
+    ``frames`` is the dataset itself (images, end to end), or its feature cache (frozen-encoder protocols):
+    both map a frame index to the same keys (``features`` instead of ``images``).
+    """
+    dataset = open_dataset(config.data, config.policy.chunk_size)
+    if not (config.frozen_encoder or config.features):
+        return dataset, dataset
+    features = FeatureDataset(config.features or Path(config.frozen_encoder) / "features")
+    if len(features) != len(dataset) or features.chunk_size != config.policy.chunk_size:
+        raise ValueError(f"feature cache {features.root} does not match dataset {config.data}")
+    return dataset, features
 
 
 # --- the loop -----------------------------------------------------------------------------------------
+@dataclass
+class _Run:
+    """What every step needs: the run's config, the prepared model and optimizer, the batch iterator."""
+
+    config: TrainConfig
+    run_dir: Path
+    accelerator: Any
+    model: nn.Module  # the policy as prepared by accelerate (wrapped in DDP with several processes)
+    policy: Policy  # the same policy, unwrapped (what checkpoints hold)
+    optimizer: Any
+    trainable: list[nn.Parameter]
+    batches: Iterator[dict[str, Tensor]]
+    start: int
+
+
 def train(config: TrainConfig, *, stop_after: int | None = None) -> Path:
     """Train (or resume) the run in ``config.out``; returns the run directory.
 
     ``stop_after`` ends the process-local loop after that many steps (tests use it to simulate a kill).
     """
+    run = _setup(config)
+    config = run.config  # a resumed run keeps its saved config
+    log = _Log(run)
+    end = config.steps if stop_after is None else min(config.steps, run.start + stop_after)
+    for step in range(run.start, end):
+        loss, grad_norm = _train_step(run, step)
+        log.step(step, loss, grad_norm)
+        done = step + 1
+        if done % config.save_every == 0 or done == config.steps:
+            _save(run, done)
+    log.close()
+    return run.run_dir
+
+
+def _setup(config: TrainConfig) -> _Run:
+    """Data, policy and optimizer (from the latest checkpoint if there is one), prepared by accelerate."""
     from accelerate import Accelerator
-    from torch.utils.data import DataLoader
-    from tqdm import tqdm
-
-    from grids.bench.features import FeatureDataset
-
-    run_dir = Path(config.out)
     from accelerate.utils import DistributedDataParallelKwargs
 
+    run_dir = Path(config.out)
     # Some reducers leave parameters unused on some batches (e.g. a context projection without context).
     ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp])
-    dataset = open_dataset(config.data, config.policy.chunk_size)
-    features = None
-    if config.frozen_encoder or config.features:
-        features = FeatureDataset(config.features or Path(config.frozen_encoder) / "features")
-        if len(features) != len(dataset) or features.chunk_size != config.policy.chunk_size:
-            raise ValueError(f"feature cache {features.root} does not match dataset {config.data}")
-
+    dataset, frames = open_training_data(config)
     resume = latest_checkpoint(run_dir)
     if resume is not None:  # the saved config wins: a resumed run is the same run
         config = TrainConfig.from_dict(json.loads((resume / "state.json").read_text())["train_config"])
     policy = build_policy(config, dataset)
     trainable = [p for p in policy.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
-    start = 0
-    if resume is not None:
-        policy.load_state_dict(load_file(str(resume / "model.safetensors")))
-        _load_optimizer(optimizer, resume / "optimizer.safetensors")
-        torch.set_rng_state(load_file(str(resume / "rng.safetensors"))["torch"])
-        start = json.loads((resume / "state.json").read_text())["step"]
+    start = 0 if resume is None else _load_checkpoint(resume, policy, optimizer)
     model, optimizer = accelerator.prepare(policy, optimizer)
-    unwrapped = accelerator.unwrap_model(model)
-    if features is not None:
-        unwrapped.encoder.eval()
-
+    model.train()
+    if frames is not dataset:  # the frozen encoder is not trained (it does not even run: features are cached)
+        policy.encoder.eval()
     rank, world = accelerator.process_index, accelerator.num_processes
+    plan = _BatchPlan(start, config.steps, len(dataset), config.batch_size, config.seed, rank, world)
+    batches = iter(DataLoader(frames, batch_sampler=plan, num_workers=config.num_workers))
     if accelerator.is_main_process:
         print(
             f"training {run_dir} from step {start}: rank 0 of world {world} ({accelerator.device})",
             flush=True,
         )
-    plan = _BatchPlan(start, config.steps, len(dataset), config.batch_size, config.seed, rank, world)
-    if features is not None:
-        batches = (features.get_batch(indices) for indices in plan)
-    else:
-        batches = iter(DataLoader(dataset, batch_sampler=plan, num_workers=config.num_workers))
-
-    if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
-        log_path = run_dir / "metrics.csv"
-        _truncate_log(log_path, start)
-        writer = _tensorboard(run_dir)
-    bar = tqdm(
-        total=config.steps,
-        initial=start,
-        desc=f"train {run_dir.name}",
-        disable=not (config.progress and accelerator.is_main_process),
-    )
-    model.train()
-    tic = time.perf_counter()
-    for step in range(start, config.steps):
-        if stop_after is not None and step - start >= stop_after:
-            break
-        torch.manual_seed(_step_seed(config.seed, step))
-        batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, config)
-        # Normalise by the global count of valid steps (one process: this batch's): N processes = one process.
-        valid = (~batch["action_is_pad"]).sum().float()
-        loss = model(batch, normalizer=accelerator.reduce(valid, "sum").clamp(min=1) / world)
-        optimizer.zero_grad(set_to_none=True)
-        accelerator.backward(loss)
-        grad_norm = accelerator.clip_grad_norm_(trainable, config.grad_clip)
-        optimizer.step()
-        done = step + 1
-        bar.update(1)
-        log_now = done % config.log_every == 0 or done == config.steps
-        if log_now:  # the loss of the whole global batch (a collective: every process takes part)
-            batch_loss = accelerator.reduce(loss.detach(), "mean").item()
-        if accelerator.is_main_process and log_now:
-            row = {
-                "step": done,
-                "loss": batch_loss,
-                "lr": learning_rate(step, config),
-                "grad_norm": float(grad_norm),
-                "seconds": time.perf_counter() - tic,
-            }
-            bar.set_postfix(loss=f"{row['loss']:.4f}")
-            _append_log(log_path, row)
-            if writer is not None:
-                for key in ("loss", "lr", "grad_norm"):
-                    writer.add_scalar(f"train/{key}", row[key], done)
-        if done % config.save_every == 0 or done == config.steps:
-            accelerator.wait_for_everyone()
-            if accelerator.is_main_process:
-                save_checkpoint(
-                    run_dir,
-                    done,
-                    unwrapped,
-                    optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,
-                    config,
-                )
-    bar.close()
-    if accelerator.is_main_process and writer is not None:
-        writer.close()
-    return run_dir
+    return _Run(config, run_dir, accelerator, model, policy, optimizer, trainable, batches, start)
+
+
+def _load_checkpoint(path: Path, policy: Policy, optimizer: torch.optim.Optimizer) -> int:
+    """Load weights and optimizer state; returns the step to resume from.
+
+    The saved RNG states are not restored: every step re-seeds torch from ``(seed, step)``.
+    """
+    policy.load_state_dict(load_file(str(path / "model.safetensors")))
+    _load_optimizer(optimizer, path / "optimizer.safetensors")
+    return json.loads((path / "state.json").read_text())["step"]
+
+
+def _train_step(run: _Run, step: int) -> tuple[Tensor, Tensor]:
+    """One AdamW step on the global batch of ``step``; returns this process's loss and the gradient norm."""
+    accelerator, config = run.accelerator, run.config
+    torch.manual_seed(_step_seed(config.seed, step))  # flow-matching noise, random shifts, random reducers
+    batch = {k: v.to(accelerator.device) for k, v in next(run.batches).items()}
+    for group in run.optimizer.param_groups:
+        group["lr"] = learning_rate(step, config)
+    # Normalise by the global count of valid steps (one process: this batch's): N processes = one process.
+    valid = (~batch["action_is_pad"]).sum().float()
+    normalizer = accelerator.reduce(valid, "sum").clamp(min=1) / accelerator.num_processes
+    loss = run.model(batch, normalizer=normalizer)
+    run.optimizer.zero_grad(set_to_none=True)
+    accelerator.backward(loss)
+    grad_norm = accelerator.clip_grad_norm_(run.trainable, config.grad_clip)
+    run.optimizer.step()
+    return loss, grad_norm
+
+
+def _save(run: _Run, step: int) -> None:
+    run.accelerator.wait_for_everyone()
+    if run.accelerator.is_main_process:
+        optimizer = getattr(run.optimizer, "optimizer", run.optimizer)  # accelerate's wrapper -> AdamW
+        save_checkpoint(run.run_dir, step, run.policy, optimizer, run.config)
+
+
+class _Log:
+    """Progress bar, ``metrics.csv`` and TensorBoard, every ``log_every`` steps (written by the main process)."""
+
+    def __init__(self, run: _Run):
+        self.run, self.main = run, run.accelerator.is_main_process
+        self.path = run.run_dir / "metrics.csv"
+        self.writer = None
+        if self.main:
+            _truncate_log(self.path, run.start)
+            self.writer = _tensorboard(run.run_dir)
+        self.bar = tqdm(
+            total=run.config.steps,
+            initial=run.start,
+            desc=f"train {run.run_dir.name}",
+            disable=not (run.config.progress and self.main),
+        )
+        self.tic = time.perf_counter()
+
+    def step(self, step: int, loss: Tensor, grad_norm: Tensor) -> None:
+        config, done = self.run.config, step + 1
+        self.bar.update(1)
+        if not (done % config.log_every == 0 or done == config.steps):
+            return
+        # The loss of the whole global batch: a collective, every process takes part.
+        batch_loss = self.run.accelerator.reduce(loss.detach(), "mean").item()
+        if not self.main:
+            return
+        row = {
+            "step": done,
+            "loss": batch_loss,
+            "lr": learning_rate(step, config),
+            "grad_norm": float(grad_norm),
+            "seconds": time.perf_counter() - self.tic,
+        }
+        self.bar.set_postfix(loss=f"{row['loss']:.4f}")
+        _append_log(self.path, row)
+        if self.writer is not None:
+            for key in ("loss", "lr", "grad_norm"):
+                self.writer.add_scalar(f"train/{key}", row[key], done)
+
+    def close(self) -> None:
+        self.bar.close()
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _tensorboard(run_dir: Path):

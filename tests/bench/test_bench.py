@@ -67,6 +67,9 @@ class FakeDemos(torch.utils.data.Dataset):
     def episode(self, index):
         return {k: v for k, v in self._episodes[index].items() if k != "task_index"}
 
+    def low_dim(self):
+        return {key: np.concatenate([ep[key] for ep in self._episodes]) for key in ("state", "actions")}
+
 
 @pytest.fixture
 def fake_data(monkeypatch):
