@@ -22,8 +22,13 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from grids.bench.policy import PolicyConfig
-from grids.bench.train import TrainConfig, latest_checkpoint
+import numpy as np
+
+from grids.bench.evaluate import evaluate
+from grids.bench.features import cache_features
+from grids.bench.policy import Policy, PolicyConfig
+from grids.bench.report import write_gif
+from grids.bench.train import TrainConfig, latest_checkpoint, load_policy, open_dataset, train
 
 # Model sizes. "tiny" is what a shared 2-core CPU can train in minutes; "small" is the issue's
 # 4-layer width-192 encoder + 4-layer policy.
@@ -71,10 +76,57 @@ RUNS = {run.name: run for run in FULL_GRID}
 
 
 def policy_config(run: Run, *, preset: str = "tiny", **overrides) -> PolicyConfig:
+    """The policy of ``run``: its reducer, the model size of ``preset``, then ``overrides`` (PolicyConfig fields)."""
     return PolicyConfig(
-        reducer=run.reducer, num_tokens=run.tokens, reducer_options=dict(run.options), task_aware=run.task_aware,
+        reducer=run.reducer,
+        num_tokens=run.tokens,
+        reducer_options=dict(run.options),
+        task_aware=run.task_aware,
         **{**PRESETS[preset], **overrides},
-    )  # fmt: skip
+    )
+
+
+def train_config(
+    run: Run,
+    *,
+    data: str,
+    out: str | Path,
+    preset: str = "tiny",
+    steps: int = 300,
+    batch_size: int = 16,
+    lr: float = 1e-3,
+    seed: int = 0,
+    save_every: int | None = None,
+    keep_every: int | None = None,
+    frozen_encoder: str | Path | None = None,
+    features: str | Path | None = None,
+    num_workers: int = 0,
+    language_model: str = "minilm",
+    progress: bool = True,
+    **policy_overrides,
+) -> TrainConfig:
+    """The one builder of a run's ``TrainConfig``, for ``grids bench train`` and every run of a plan.
+
+    Warm-up over the first 5% of the steps; a checkpoint every quarter of the run unless ``save_every``;
+    ``policy_overrides`` are PolicyConfig fields (``encoder``, ``chunk_size``, ``resample_at_layer``, ...).
+    """
+    return TrainConfig(
+        data=data,
+        out=str(out),
+        policy=policy_config(run, preset=preset, **policy_overrides),
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        warmup=max(steps // 20, 1),
+        seed=seed,
+        save_every=max(steps // 4, 1) if save_every is None else save_every,
+        keep_every=keep_every,
+        frozen_encoder=str(frozen_encoder) if frozen_encoder else None,
+        features=str(features) if features else None,
+        num_workers=num_workers,
+        language_model=language_model,
+        progress=progress,
+    )
 
 
 @dataclass
@@ -109,25 +161,49 @@ class Plan:
     def __post_init__(self):
         """Build every run's config now: a bad flag fails before data generation, not after the first run."""
         for run in self.runs:
-            _train_config(self, run, Path(self.out_root) / run.name, None, None)
+            plan_train_config(self, run)
 
 
-def _policy_config(plan: Plan, run: Run) -> PolicyConfig:
-    return policy_config(
-        run, preset=plan.preset, chunk_size=plan.chunk_size, action_head=plan.action_head, encoder=plan.encoder,
-        feature_shift=plan.feature_shift, **plan.policy_overrides,
-    )  # fmt: skip
-
-
-def _train_config(
-    plan: Plan, run: Run, out: Path, frozen_encoder: Path | None, features: Path | None
+def plan_train_config(
+    plan: Plan, run: Run, *, frozen_encoder: Path | None = None, features: Path | None = None
 ) -> TrainConfig:
-    return TrainConfig(
-        data=plan.data, out=str(out), policy=_policy_config(plan, run), steps=plan.steps, batch_size=plan.batch_size,
-        lr=plan.lr, warmup=max(plan.steps // 20, 1), seed=plan.seed, save_every=max(plan.steps // 4, 1),
-        frozen_encoder=str(frozen_encoder) if frozen_encoder else None, features=str(features) if features else None,
-        progress=plan.progress, language_model=plan.language_model,
-    )  # fmt: skip
+    return train_config(
+        run,
+        data=plan.data,
+        out=run_dir(plan, run),
+        preset=plan.preset,
+        steps=plan.steps,
+        batch_size=plan.batch_size,
+        lr=plan.lr,
+        seed=plan.seed,
+        frozen_encoder=frozen_encoder,
+        features=features,
+        language_model=plan.language_model,
+        progress=plan.progress,
+        chunk_size=plan.chunk_size,
+        action_head=plan.action_head,
+        encoder=plan.encoder,
+        feature_shift=plan.feature_shift,
+        **plan.policy_overrides,
+    )
+
+
+# --- where things go ----------------------------------------------------------------------------------
+def run_dir(plan: Plan, run: Run) -> Path:
+    return Path(plan.out_root) / run.name
+
+
+def _encoder_dir(plan: Plan) -> Path | None:
+    """ViT protocol: the end-to-end dense run is the frozen encoder of the others; pretrained: none."""
+    return None if plan.pretrained else run_dir(plan, DENSE)
+
+
+def _features_dir(plan: Plan) -> Path:
+    return Path(plan.out_root) / "features" if plan.pretrained else run_dir(plan, DENSE) / "features"
+
+
+def _is_encoder_run(plan: Plan, run: Run) -> bool:
+    return not plan.pretrained and run.name == DENSE.name
 
 
 def _finished(run_dir: Path, steps: int) -> bool:
@@ -135,93 +211,101 @@ def _finished(run_dir: Path, steps: int) -> bool:
     return ckpt is not None and json.loads((ckpt / "state.json").read_text())["step"] >= steps
 
 
+# --- the plan -----------------------------------------------------------------------------------------
 def run_plan(plan: Plan, log=print) -> list[dict]:
-    """Train (resuming whatever is done) and evaluate every run of ``plan``; returns one result per run."""
-    from grids.bench.evaluate import evaluate
-    from grids.bench.features import cache_features
-    from grids.bench.policy import Policy
-    from grids.bench.train import load_policy, open_dataset, train
+    """Train (resuming whatever is done) and evaluate every run of ``plan``; returns one result per run.
 
-    root = Path(plan.out_root)
-    timings: dict[str, dict[str, float]] = {run.name: {} for run in plan.runs}  # run name -> stage -> s
-    shared: dict[str, float] = {}  # stages every run depends on
-    # ViT protocol: the end-to-end dense run is the encoder; pretrained: no encoder run at all.
-    encoder_dir = None if plan.pretrained else root / "dense"
-    features_dir = root / "features" if plan.pretrained else root / "dense" / "features"
-    if encoder_dir is not None and not _finished(encoder_dir, plan.steps) and not plan.only_cached:
-        tic = time.perf_counter()
-        train(_train_config(plan, DENSE, encoder_dir, None, None))
-        shared["train dense (end to end)"] = time.perf_counter() - tic
-    needs_cache = plan.pretrained or any(run.name != "dense" for run in plan.runs)
-    if needs_cache and not plan.only_cached:
-        tic = time.perf_counter()
-        dataset = open_dataset(plan.data, plan.chunk_size)
-        source = Policy(_policy_config(plan, DENSE)) if plan.pretrained else load_policy(encoder_dir)
-        cache_features(source, dataset, features_dir, source=plan.encoder if plan.pretrained
-                       else str(latest_checkpoint(encoder_dir)), progress=plan.progress)  # fmt: skip
-        shared["cache features"] = time.perf_counter() - tic
-
-    def run_dir_of(run: Run) -> Path:
-        return encoder_dir if run.name == "dense" and encoder_dir is not None else root / run.name
-
-    def evaluate_cached(run: Run, perturbation: str) -> dict | None:
-        """One (run, perturbation) evaluation, cached in the run directory (a killed grid loses little)."""
-        run_dir = run_dir_of(run)
-        cached = (
-            run_dir / f"eval_step{plan.steps}_{plan.episodes}ep_{perturbation}_{plan.eval_max_steps}.json"
-        )
-        if cached.is_file():
-            return json.loads(cached.read_text())
-        if plan.only_cached:
-            return None
-        tic = time.perf_counter()
-        result = evaluate(run_dir, plan.tasks, episodes=plan.episodes, perturbations=(perturbation,),
-                          workers=plan.workers, max_steps=plan.eval_max_steps, record=perturbation == "none",
-                          progress=plan.progress)  # fmt: skip
-        recording = result.pop("recording", None)
-        result["eval_seconds"] = time.perf_counter() - tic
-        cached.write_text(json.dumps(result, indent=1))
-        if recording is not None:
-            import numpy as np
-
-            np.savez_compressed(
-                run_dir / "recording.npz", frames=recording["frames"], coords=recording["coords"]
-            )
-        return result
-
-    # Pass 1: train every head and evaluate it in distribution; pass 2: the OOD suite for ``ood_runs``.
+    Pass 1 trains every run and evaluates it in distribution; pass 2 runs the OOD suite for ``ood_runs``.
+    """
+    shared = {} if plan.only_cached else _prepare_encoder(plan)  # stage -> seconds, every run depends on it
+    timings: dict[str, dict[str, float]] = {}  # run name -> stage -> seconds
     results: dict[str, dict] = {}
     for run in plan.runs:
-        run_dir = run_dir_of(run)
-        if run_dir != encoder_dir and not plan.only_cached and not _finished(run_dir, plan.steps):
-            tic = time.perf_counter()
-            train(_train_config(plan, run, run_dir, encoder_dir, features_dir))
-            timings[run.name]["train"] = time.perf_counter() - tic
-        result = evaluate_cached(run, "none") if "none" in plan.perturbations else None
-        if result is None:
-            continue
-        result.update(name=run.name, label=run.label, steps=plan.steps, seed=plan.seed, protocol=_protocol(plan, run_dir == encoder_dir))  # fmt: skip
-        results[run.name] = result
-        log(f"{run.name}: none {100 * result['summary']['none']['success_rate']:.1f}%")
+        timings[run.name] = {} if plan.only_cached else _train_head(plan, run)
+        result = _evaluate_cached(plan, run, "none") if "none" in plan.perturbations else None
+        if result is not None:
+            result.update(name=run.name, label=run.label, steps=plan.steps, seed=plan.seed)
+            result["protocol"] = _protocol(plan, _is_encoder_run(plan, run))
+            results[run.name] = result
+            log(f"{run.name}: none {100 * result['summary']['none']['success_rate']:.1f}%")
     for perturbation in [p for p in plan.perturbations if p != "none"]:
-        for run in plan.runs:
-            if run.name not in plan.ood_runs:
-                continue
-            ood = evaluate_cached(run, perturbation)
-            if ood is None:
-                continue
-            base = results.setdefault(
-                run.name,
-                {**ood, "name": run.name, "label": run.label, "per_task": {}, "summary": {}, "episodes": []},
-            )
-            base["per_task"][perturbation] = ood["per_task"][perturbation]
-            base["summary"][perturbation] = ood["summary"][perturbation]
-            base["episodes"] = base["episodes"] + ood["episodes"]
-            log(f"{run.name}: {perturbation} {100 * ood['summary'][perturbation]['success_rate']:.1f}%")
-    results = [results[run.name] for run in plan.runs if run.name in results]
-    for r in results:
-        r["timings_s"] = {k: round(v, 1) for k, v in {**shared, **timings[r["name"]]}.items()}
-    return results
+        for run in [run for run in plan.runs if run.name in plan.ood_runs]:
+            ood = _evaluate_cached(plan, run, perturbation)
+            if ood is not None:
+                _add_ood(results, run, perturbation, ood)
+                log(f"{run.name}: {perturbation} {100 * ood['summary'][perturbation]['success_rate']:.1f}%")
+    ordered = [results[run.name] for run in plan.runs if run.name in results]
+    for result in ordered:
+        result["timings_s"] = {k: round(v, 1) for k, v in {**shared, **timings[result["name"]]}.items()}
+    return ordered
+
+
+def _prepare_encoder(plan: Plan) -> dict[str, float]:
+    """Train the ViT encoder run (ViT protocol) and cache the frozen features; returns seconds per stage."""
+    seconds: dict[str, float] = {}
+    encoder_dir = _encoder_dir(plan)
+    if encoder_dir is not None and not _finished(encoder_dir, plan.steps):
+        tic = time.perf_counter()
+        train(plan_train_config(plan, DENSE))
+        seconds["train dense (end to end)"] = time.perf_counter() - tic
+    if plan.pretrained or any(run.name != DENSE.name for run in plan.runs):
+        tic = time.perf_counter()
+        dataset = open_dataset(plan.data, plan.chunk_size)
+        if plan.pretrained:
+            source, name = Policy(plan_train_config(plan, DENSE).policy), plan.encoder
+        else:
+            source, name = load_policy(encoder_dir), str(latest_checkpoint(encoder_dir))
+        cache_features(source, dataset, _features_dir(plan), source=name, progress=plan.progress)
+        seconds["cache features"] = time.perf_counter() - tic
+    return seconds
+
+
+def _train_head(plan: Plan, run: Run) -> dict[str, float]:
+    """Train ``run`` on the frozen features unless it is the encoder run or already done; seconds per stage."""
+    if _is_encoder_run(plan, run) or _finished(run_dir(plan, run), plan.steps):
+        return {}
+    tic = time.perf_counter()
+    train(plan_train_config(plan, run, frozen_encoder=_encoder_dir(plan), features=_features_dir(plan)))
+    return {"train": time.perf_counter() - tic}
+
+
+def _evaluate_cached(plan: Plan, run: Run, perturbation: str) -> dict | None:
+    """One (run, perturbation) evaluation, cached in the run directory (a killed grid loses little)."""
+    directory = run_dir(plan, run)
+    cached = directory / f"eval_step{plan.steps}_{plan.episodes}ep_{perturbation}_{plan.eval_max_steps}.json"
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    if plan.only_cached:
+        return None
+    tic = time.perf_counter()
+    result = evaluate(
+        directory,
+        plan.tasks,
+        episodes=plan.episodes,
+        perturbations=(perturbation,),
+        workers=plan.workers,
+        max_steps=plan.eval_max_steps,
+        record=perturbation == "none",
+        progress=plan.progress,
+    )
+    recording = result.pop("recording", None)
+    result["eval_seconds"] = time.perf_counter() - tic
+    cached.write_text(json.dumps(result, indent=1))
+    if recording is not None:
+        np.savez_compressed(
+            directory / "recording.npz", frames=recording["frames"], coords=recording["coords"]
+        )
+    return result
+
+
+def _add_ood(results: dict[str, dict], run: Run, perturbation: str, ood: dict) -> None:
+    """Merge one OOD evaluation into the run's result (created if the run has no in-distribution one)."""
+    base = results.setdefault(
+        run.name, {**ood, "name": run.name, "label": run.label, "per_task": {}, "summary": {}, "episodes": []}
+    )
+    base["per_task"][perturbation] = ood["per_task"][perturbation]
+    base["summary"][perturbation] = ood["summary"][perturbation]
+    base["episodes"] = base["episodes"] + ood["episodes"]
 
 
 def _protocol(plan: Plan, end_to_end: bool) -> str:
@@ -234,11 +318,6 @@ def _protocol(plan: Plan, end_to_end: bool) -> str:
 
 def gif_from_run(run_dir: str | Path, path: str | Path) -> Path | None:
     """The GIF of the run's recorded episode (points drawn at the run's own patch size), or None."""
-    import numpy as np
-
-    from grids.bench.report import write_gif
-    from grids.bench.train import load_policy
-
     file = Path(run_dir) / "recording.npz"
     if not file.is_file():
         return None

@@ -77,20 +77,20 @@ def register(subparsers) -> None:
         default=None,
         help="run dir of a dense policy: freeze its encoder, train on cached features",
     )
-    tr.add_argument("--encoder", default="vit", choices=ENCODER_CHOICES[::-1])
     tr.add_argument("--features", default=None, help="a feature cache (`grids bench cache-features`)")
-    tr.add_argument("--feature-shift", type=float, default=0.0, help="random-shift augmentation (cells)")
-    tr.add_argument("--preset", default="tiny", choices=["tiny", "small", "base"])
-    tr.add_argument("--action-head", default="l1", choices=["l1", "flow"])
+    _training_args(
+        tr,
+        steps=300,
+        encoder="vit",
+        feature_shift=0.0,
+        threads=None,
+        encoder_help="vit: our ViT (end to end, or frozen with --frozen-encoder); "
+        "mobilenetv2: frozen pretrained features (with --features)",
+    )
     tr.add_argument("--chunk-size", type=int, default=8)
-    tr.add_argument("--steps", type=int, default=300)
-    tr.add_argument("--batch-size", type=int, default=16)
-    tr.add_argument("--lr", type=float, default=1e-3)
-    tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--save-every", type=int, default=100)
     tr.add_argument("--keep-every", type=int, default=None, help="keep checkpoints at multiples of this")
     tr.add_argument("--num-workers", type=int, default=0)
-    tr.add_argument("--threads", type=int, default=None)
     tr.set_defaults(func=run_train)
 
     cache = commands.add_parser(
@@ -163,8 +163,10 @@ def run_points(args: argparse.Namespace) -> int:
         )
         for view, s in stats["views"].items():
             moved = "—" if s["moved_from_init"] is None else f"{s['moved_from_init']:.3f}"
-            print(f"{view}: moved from init {moved}, std over frames {s['std_over_frames']:.4f}, "
-                  f"within a task {s['std_within_task']:.4f}, std between tasks {s['std_between_tasks']:.4f} (one patch = {1 / (policy.cfg.grid_hw[0] - 1):.3f})")  # fmt: skip
+            print(
+                f"{view}: moved from init {moved}, std over frames {s['std_over_frames']:.4f}, "
+                f"within a task {s['std_within_task']:.4f}, std between tasks {s['std_between_tasks']:.4f} (one patch = {1 / (policy.cfg.grid_hw[0] - 1):.3f})"
+            )
     stats_path.write_text(json.dumps(stats, indent=1))
     print(f"wrote {stats_path}")
     return 0
@@ -173,11 +175,15 @@ def run_points(args: argparse.Namespace) -> int:
 def _print_content(content: dict) -> None:
     """One line per task: how well the best point follows gripper / object / goal, and collapse."""
     for task, c in content.items():
-        cells = [f"{name} {c[name]['best']:+.2f}" if c[name]["best"] is not None else f"{name} —"
-                 for name in ("gripper", "object", "goal")]  # fmt: skip
+        cells = [
+            f"{name} {c[name]['best']:+.2f}" if c[name]["best"] is not None else f"{name} —"
+            for name in ("gripper", "object", "goal")
+        ]
         view = c["view0"]
-        print(f"{task}: best point-position correlation {', '.join(cells)}; third-person points: tied "
-              f"{view['tied_fraction']:.0%}, at the border {view['border_fraction']:.0%} ({c['frames']} frames)")  # fmt: skip
+        print(
+            f"{task}: best point-position correlation {', '.join(cells)}; third-person points: tied "
+            f"{view['tied_fraction']:.0%}, at the border {view['border_fraction']:.0%} ({c['frames']} frames)"
+        )
 
 
 def _plan_args(p, *, steps: int, episodes: int, data: str, out_root: str) -> None:
@@ -187,17 +193,15 @@ def _plan_args(p, *, steps: int, episodes: int, data: str, out_root: str) -> Non
     p.add_argument(
         "--report-dir", default=None, help="where the table, plot and GIF go (default: --out-root)"
     )
-    p.add_argument(
-        "--encoder", default="mobilenetv2", choices=ENCODER_CHOICES,
-        help="mobilenetv2: frozen pretrained local features, every run a head on them (default); "
+    _training_args(
+        p,
+        steps=steps,
+        encoder="mobilenetv2",
+        feature_shift=0.5,
+        threads=1,
+        encoder_help="mobilenetv2: frozen pretrained local features, every run a head on them (default); "
         "vit: our ViT trained end to end with the dense reducer, the others on its frozen features",
-    )  # fmt: skip
-    p.add_argument("--feature-shift", type=float, default=0.5, help="random-shift augmentation (cells)")
-    p.add_argument("--preset", default="tiny", choices=["tiny", "small", "base"])
-    p.add_argument("--steps", type=int, default=steps, help="training steps of every run")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--action-head", default="l1", choices=["l1", "flow"])
+    )
     p.add_argument(
         "--episodes", type=int, default=episodes, help="evaluation episodes per task (and perturbation)"
     )
@@ -205,8 +209,25 @@ def _plan_args(p, *, steps: int, episodes: int, data: str, out_root: str) -> Non
         "--eval-max-steps", type=int, default=100, help="episode step limit (quick-set experts need <= 79)"
     )
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
+
+
+def _training_args(
+    p, *, steps: int, encoder: str, feature_shift: float, threads: int | None, encoder_help: str
+) -> None:
+    """The flags that mean the same for one run (``train``) and for every run of a plan (``quick``, ``full``)."""
+    p.add_argument("--encoder", default=encoder, choices=ENCODER_CHOICES, help=encoder_help)
+    p.add_argument(
+        "--feature-shift", type=float, default=feature_shift, help="random-shift augmentation (cells)"
+    )
+    p.add_argument("--preset", default="tiny", choices=["tiny", "small", "base"], help="model size")
+    p.add_argument("--steps", type=int, default=steps, help="training steps (of every run)")
+    p.add_argument("--batch-size", type=int, default=16, help="the global batch (split over processes)")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--action-head", default="l1", choices=["l1", "flow"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--threads", type=int, default=threads, help="torch threads (1 is fastest on a shared CPU)"
+    )
 
 
 def _set_threads(n: int | None) -> None:
@@ -229,12 +250,25 @@ def _execute(args, runs, *, perturbations=("none",), ood_runs=()) -> int:
     start = time.perf_counter()
     tasks = resolve_tasks(args.tasks)
     plan = Plan(
-        data=args.data, out_root=args.out_root, runs=runs, tasks=tasks, preset=args.preset, steps=args.steps,
-        batch_size=args.batch_size, lr=args.lr, seed=args.seed, action_head=args.action_head, episodes=args.episodes,
-        perturbations=tuple(perturbations), ood_runs=tuple(ood_runs), eval_max_steps=args.eval_max_steps,
-        workers=args.workers, only_cached=getattr(args, "only_cached", False), encoder=args.encoder,
+        data=args.data,
+        out_root=args.out_root,
+        runs=runs,
+        tasks=tasks,
+        preset=args.preset,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        action_head=args.action_head,
+        episodes=args.episodes,
+        perturbations=tuple(perturbations),
+        ood_runs=tuple(ood_runs),
+        eval_max_steps=args.eval_max_steps,
+        workers=args.workers,
+        only_cached=getattr(args, "only_cached", False),
+        encoder=args.encoder,
         feature_shift=args.feature_shift,
-    )  # fmt: skip
+    )
     if not getattr(args, "only_cached", False):
         generate_demos(tasks, args.demos, args.data, workers=args.workers, seed=args.seed, progress=True)
     data_s = time.perf_counter() - start
@@ -242,8 +276,9 @@ def _execute(args, runs, *, perturbations=("none",), ood_runs=()) -> int:
     wall = time.perf_counter() - start
     protocol = (
         f"every run a head on the frozen pretrained {args.encoder} features, random shift {args.feature_shift:g} cells"
-        if plan.pretrained else "dense end to end, the others on the dense run's frozen encoder"
-    )  # fmt: skip
+        if plan.pretrained
+        else "dense end to end, the others on the dense run's frozen encoder"
+    )
     notes = (
         f"Tasks: {', '.join(tasks)}; {args.demos} expert demos per task; preset `{args.preset}`; {args.steps} steps at "
         f"batch {args.batch_size} for every run ({protocol}); "
@@ -287,8 +322,7 @@ def run_full(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from grids.bench.experiments import PRESETS
-    from grids.bench.policy import PolicyConfig
+    from grids.bench.experiments import Run, train_config
     from grids.bench.train import TrainConfig, train
     from grids.errors import UserError
 
@@ -306,16 +340,27 @@ def run_train(args: argparse.Namespace) -> int:
         raise UserError(f"--reducer-options is not valid JSON ({err}): {args.reducer_options}") from err
     if args.no_coord_embedding:
         options["coord_embedding"] = None
-    policy = PolicyConfig(
-        reducer=args.reducer, num_tokens=args.tokens, reducer_options=options, task_aware=args.task_aware,
-        resample_at_layer=args.resample_at_layer, action_head=args.action_head, chunk_size=args.chunk_size,
-        encoder=args.encoder, feature_shift=args.feature_shift, **PRESETS[args.preset],
-    )  # fmt: skip
-    config = TrainConfig(
-        data=args.data, out=args.out, policy=policy, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-        warmup=max(args.steps // 20, 1), seed=args.seed, save_every=args.save_every, keep_every=args.keep_every,
-        frozen_encoder=args.frozen_encoder, features=args.features, num_workers=args.num_workers,
-    )  # fmt: skip
+    run = Run(Path(args.out).name, args.reducer, args.tokens, args.reducer, options, args.task_aware)
+    config = train_config(
+        run,
+        data=args.data,
+        out=args.out,
+        preset=args.preset,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        save_every=args.save_every,
+        keep_every=args.keep_every,
+        frozen_encoder=args.frozen_encoder,
+        features=args.features,
+        num_workers=args.num_workers,
+        resample_at_layer=args.resample_at_layer,
+        action_head=args.action_head,
+        chunk_size=args.chunk_size,
+        encoder=args.encoder,
+        feature_shift=args.feature_shift,
+    )
     print(f"trained: {train(config)}")
     return 0
 
@@ -346,10 +391,14 @@ def run_eval(args: argparse.Namespace) -> int:
     from grids.sim import resolve_tasks
 
     result = evaluate(
-        args.run, resolve_tasks(args.tasks), episodes=args.episodes,
-        perturbations=tuple(p for p in args.perturbations.split(",") if p), workers=args.workers,
-        max_steps=args.max_steps, record=args.gif is not None,
-    )  # fmt: skip
+        args.run,
+        resolve_tasks(args.tasks),
+        episodes=args.episodes,
+        perturbations=tuple(p for p in args.perturbations.split(",") if p),
+        workers=args.workers,
+        max_steps=args.max_steps,
+        record=args.gif is not None,
+    )
     recording = result.pop("recording", None)
     if args.gif and recording is not None:
         from grids.bench.train import load_policy
