@@ -166,7 +166,8 @@ def evaluate(
 
     recording = next((dict(e) for e in episodes_out if "frames" in e), None)
     for e in episodes_out:
-        e.pop("frames", None), e.pop("coords", None)
+        for key in ("frames", "coords", "positions"):  # arrays of the recording, not JSON
+            e.pop(key, None)
     per_task = {
         pert: {
             task: _summarise([e for e in episodes_out if e["task"] == task and e["perturbation"] == pert])
