@@ -234,39 +234,47 @@ class Policy(nn.Module):
     # --- vision -------------------------------------------------------------------------------------
     def dense_features(self, images: Tensor) -> Tensor:
         """uint8 ``[B, V, S, S, 3]`` -> the encoder's dense map ``[B, V, N, C_enc]`` (what the frozen cache holds)."""
-        flat = rearrange(images, "b v h w c -> (b v) h w c")
         if self.cfg.encoder != "vit":
+            flat = rearrange(images, "b v h w c -> (b v) h w c")
             return rearrange(self.encoder(flat), "(b v) n c -> b v n c", v=images.shape[1])
-        x = self.encoder.patchify(flat)
-        for block in self.encoder.blocks:
-            x = block(x)
-        return rearrange(self.encoder.norm(x), "(b v) n c -> b v n c", v=images.shape[1])
+        return self._vit(images)[0]
 
     def visual_tokens(
         self, images: Tensor | None, context: Tensor | None, features: Tensor | None = None
     ) -> Reduced:
         """Images (or cached dense features) -> reduced tokens ``[B, V, K', C]`` and ``coords [B, V, K', 2]``."""
         context = context if self.cfg.task_aware else None
-        split = self.cfg.split_layer
-        if split == self.cfg.encoder_depth or self.cfg.encoder != "vit":  # reduce the encoder's output
+        if self.cfg.split_layer == self.cfg.encoder_depth or self.cfg.encoder != "vit":  # reduce the output
             features = self.dense_features(images) if features is None else features  # cache: frozen encoder
             if self.training and self.cfg.feature_shift > 0:
                 features = random_shift(features, self.cfg.grid_hw, self.cfg.feature_shift)
             return self.reducer(self.projector(features), grid_hw=self.cfg.grid_hw, context=context)
         if features is not None:
             raise ValueError("cached features are final-layer features; resample_at_layer needs images")
+        tokens, reduced = self._vit(images, split=self.cfg.split_layer, context=context)
+        reduced.tokens = tokens
+        return reduced
+
+    def _vit(
+        self, images: Tensor, *, split: int | None = None, context: Tensor | None = None
+    ) -> tuple[Tensor, Reduced | None]:
+        """The ViT over every view: uint8 ``[B, V, S, S, 3]`` -> ``[B, V, N, C]`` after its final LayerNorm.
+
+        With ``split=L < depth`` the reducer runs on the tokens entering block L, so blocks L.. see only
+        ``K'`` tokens: -> ``([B, V, K', C], Reduced)``. The one place the policy splits its encoder; unlike
+        ``grids.core.resample_at_layer`` (hidden states ``[B, N, C]``) the reducer sees all views ``[B, V, N, C]``.
+        """
         views = images.shape[1]
         x = self.encoder.patchify(rearrange(images, "b v h w c -> (b v) h w c"))  # [B*V, N, C]
-        for block in self.encoder.blocks[:split]:
+        reduced = None
+        for layer, block in enumerate(self.encoder.blocks):
+            if layer == split:
+                reduced = self.reducer(
+                    rearrange(x, "(b v) n c -> b v n c", v=views), grid_hw=self.cfg.grid_hw, context=context
+                )
+                x = rearrange(reduced.tokens, "b v k c -> (b v) k c")
             x = block(x)
-        reduced = self.reducer(
-            rearrange(x, "(b v) n c -> b v n c", v=views), grid_hw=self.cfg.grid_hw, context=context
-        )
-        x = rearrange(reduced.tokens, "b v k c -> (b v) k c")
-        for block in self.encoder.blocks[split:]:  # the remaining blocks see only the K' reduced tokens
-            x = block(x)
-        reduced.tokens = rearrange(self.encoder.norm(x), "(b v) k c -> b v k c", v=views)
-        return reduced
+        return rearrange(self.encoder.norm(x), "(b v) n c -> b v n c", v=views), reduced
 
     # --- policy -------------------------------------------------------------------------------------
     def _transformer(self, visual: Tensor, language: Tensor, state: Tensor, action_tokens: Tensor) -> Tensor:
