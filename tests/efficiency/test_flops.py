@@ -84,3 +84,22 @@ def test_full_size_pi0_on_meta_matches_lerobot_and_the_issue_estimates():
 def test_formula_rejects_unknown_reducer():
     with pytest.raises(ValueError, match="no formula"):
         analytic_stages("pi0", reducer="tome")
+
+
+@pytest.mark.parametrize("layer", range(4))
+def test_resampling_inside_siglip_costs_what_the_formula_says(tiny_shape, layer):
+    from transformers import SiglipVisionModel
+
+    from grids.core import make_reducer
+    from grids.core.in_encoder import resample_at_layer
+    from grids.efficiency.vla import vision_config
+
+    torch.manual_seed(0)
+    model, images, k = SiglipVisionModel(vision_config(tiny_shape)).eval(), torch.randn(2, 3, 32, 32), 5
+    reducer = make_reducer("grids", dim=tiny_shape.vision.width, num_tokens=k)
+    with resample_at_layer(model, layer, reducer, grid_hw=tiny_shape.vision.grid_hw):
+        flops = count_flops(model, pixel_values=images)
+    stages = analytic_stages(
+        tiny_shape, views=1, reducer="grids", num_tokens=k, resample_at_layer=layer, batch=2
+    )
+    assert flops == stages.vision + stages.reducer
