@@ -96,9 +96,22 @@ class FeatureDataset(Dataset):
         ).float()  # a copy: the map is read-only
         return item
 
+    def __getitems__(self, indices: list[int]) -> list[dict[str, torch.Tensor]]:
+        """A whole batch from one sorted read of the memory map (the DataLoader calls this, not
+        ``__getitem__``, per batch): on a cold page cache ~10x faster than a read per frame."""
+        indices = np.asarray(indices, dtype=np.int64)
+        order = np.argsort(indices)
+        rows = np.empty((len(indices), *self.features.shape[1:]), dtype=np.float16)
+        rows[order] = self.features[indices[order]]
+        features = torch.from_numpy(rows).float()
+        return [
+            {**{key: value[int(i)] for key, value in self.lowdim.items()}, "features": features[j]}
+            for j, i in enumerate(indices)
+        ]
+
     def get_batch(self, indices) -> dict[str, torch.Tensor]:
         """The frames ``indices`` stacked, as a ``DataLoader`` over this dataset gives them."""
-        return default_collate([self[int(i)] for i in indices])
+        return default_collate(self.__getitems__(list(indices)))
 
     def __getstate__(self):  # DataLoader workers (spawn) reopen the memory map rather than copy it
         return {**self.__dict__, "features": None}
