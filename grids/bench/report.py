@@ -49,7 +49,8 @@ def paired_delta(run: dict, reference: dict, perturbation: str = "none") -> str:
         return "—"
     only_run, only_ref, p = mcnemar_p(a, b)
     delta = 100 * (only_run - only_ref) / len(shared)
-    return f"{delta:+.1f} ({only_run}/{only_ref}, p = {p:.2f}{'' if p < 0.05 else ', within noise'})"
+    p_text = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    return f"{delta:+.1f} ({only_run}/{only_ref}, {p_text}{'' if p < 0.05 else ', within noise'})"
 
 
 def markdown_table(results: list[dict]) -> str:

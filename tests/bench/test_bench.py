@@ -220,10 +220,10 @@ def test_report_table_plot_and_points(tmp_path):
     better = {**result, "name": "grids-16", "episodes": [{**e, "success": True} for e in episodes]}
     table = markdown_table([{**result, "episodes": episodes}, better])
     assert (
-        "| +50.0 (10/0, p = 0.00) |" in table
+        "| +50.0 (10/0, p = 0.002) |" in table
     )  # paired: 10 episodes only grids-16 solved, none the other way
     slightly = {**better, "episodes": [{**e, "success": e["seed"] < 12} for e in episodes]}
-    assert "| +10.0 (2/0, p = 0.50, within noise) |" in markdown_table(
+    assert "| +10.0 (2/0, p = 0.500, within noise) |" in markdown_table(
         [{**result, "episodes": episodes}, slightly]
     )
     paths = write_report([result], tmp_path / "bench_test", command="grids bench test")

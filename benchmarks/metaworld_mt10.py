@@ -1,0 +1,99 @@
+"""Assemble the MT10 grid of the pretrained protocol from its cached evaluations into one report.
+
+Every run directory ``ROOT/<name>-s<seed>`` (trained by ``benchmarks/results/logs_mt10_pretrained/*.sh``)
+holds ``eval_step{S}_{E}ep_{perturbation}_{M}.json`` files written by ``grids bench eval --out``. This script
+adds ``name``, ``seed``, ``protocol`` and ``steps`` to each, orders the rows (dense first: every table
+compares each row with it on the same episodes, McNemar p-value) and writes
+``benchmarks/results/metaworld_mt10.{json,md,png}`` through ``grids.bench.report.write_report``.
+
+    python benchmarks/metaworld_mt10.py --root runs/mt10w --steps 5000 --episodes 20 --max-steps 150
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from grids.bench.report import paired_delta, write_report
+
+ORDER = ["dense", "grids-16", "grids-4", "grids-1", "topk-16", "random-16"]
+OUT = Path("benchmarks/results/metaworld_mt10")
+PAIRS = "grids-16:topk-16,grids-16:random-16,grids-4:topk-16,grids-4:random-16,grids-heatmap-16:grids-16,grids-4:grids-16"
+
+
+def pair_lines(results: list[dict], pairs: str) -> list[str]:
+    """Paired comparisons beyond "vs dense": ``run:reference`` on every perturbation both were evaluated on."""
+    by_name = {r["name"]: r for r in results}
+    lines = ["| run | reference | perturbation | Δ success points (only run / only reference, McNemar p) |",
+             "|---|---|---|---|"]  # fmt: skip
+    for pair in pairs.split(","):
+        run, reference = pair.split(":")
+        if run not in by_name or reference not in by_name:
+            continue
+        for perturbation in by_name[run]["summary"]:
+            if perturbation in by_name[reference]["summary"]:
+                delta = paired_delta(by_name[run], by_name[reference], perturbation)
+                lines.append(f"| {run} | {reference} | {perturbation} | {delta} |")
+    return lines
+
+
+def collect(root: Path, steps: int, episodes: int, max_steps: int) -> list[dict]:
+    results = []
+    for run_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        match = re.fullmatch(r"(.+)-s(\d+)", run_dir.name)
+        if not match:
+            continue
+        name, seed = match.group(1), int(match.group(2))
+        config = json.loads((run_dir / "config.json").read_text())
+        merged: dict | None = None
+        for path in sorted(run_dir.glob(f"eval_step{steps}_{episodes}ep_*_{max_steps}.json")):
+            result = json.loads(path.read_text())
+            if merged is None:
+                merged = {**result, "per_task": {}, "summary": {}, "episodes": []}
+            merged["per_task"].update(result["per_task"])
+            merged["summary"].update(result["summary"])
+            merged["episodes"] += result["episodes"]
+        if merged is None:
+            continue
+        policy = config["policy"]
+        merged.update(
+            name=name if seed == 0 else f"{name} (seed {seed})",
+            label=policy["reducer"],
+            seed=seed,
+            steps=config["steps"],
+            protocol=f"pretrained frozen {policy['encoder']}, shift {policy['feature_shift']:g}, "
+            f"batch {config['batch_size']}, preset width {policy['dim']}",
+        )
+        results.append(merged)
+    rank = {name: i for i, name in enumerate(ORDER)}
+    return sorted(
+        results, key=lambda r: (rank.get(r["name"].split(" ")[0], len(ORDER)), r["seed"], r["name"])
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default="runs/mt10w")
+    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--max-steps", type=int, default=150)
+    parser.add_argument("--notes", default="")
+    parser.add_argument("--pairs", default=PAIRS, help="run:reference pairs compared on shared episodes")
+    args = parser.parse_args()
+    results = collect(Path(args.root), args.steps, args.episodes, args.max_steps)
+    if not results:
+        raise SystemExit(f"no evaluations under {args.root} for step {args.steps}, {args.episodes} episodes")
+    command = (
+        f"python benchmarks/metaworld_mt10.py --root {args.root} --steps {args.steps} "
+        f"--episodes {args.episodes} --max-steps {args.max_steps}"
+    )
+    paths = write_report(results, OUT, command=command, notes=args.notes)
+    with open(paths["md"], "a") as md:
+        md.write("\n## Paired comparisons\n\n" + "\n".join(pair_lines(results, args.pairs)) + "\n")
+    print(paths["md"].read_text())
+
+
+if __name__ == "__main__":
+    main()
