@@ -20,7 +20,7 @@ from grids.bench.report import paired_delta, write_report
 
 ORDER = ["dense", "grids-16", "grids-4", "grids-1", "topk-16", "random-16"]
 OUT = Path("benchmarks/results/metaworld_mt10")
-PAIRS = "grids-16:topk-16,grids-16:random-16,grids-4:topk-16,grids-4:random-16,grids-heatmap-16:grids-16,grids-4:grids-16"
+PAIRS = "grids-16:dense,grids-16:topk-16,grids-16:random-16,grids-4:topk-16,grids-4:random-16,grids-heatmap-16:grids-16,grids-4:grids-16"
 
 
 def pair_lines(results: list[dict], pairs: str) -> list[str]:
@@ -48,7 +48,8 @@ def collect(root: Path, steps: int, episodes: int, max_steps: int) -> list[dict]
         name, seed = match.group(1), int(match.group(2))
         config = json.loads((run_dir / "config.json").read_text())
         merged: dict | None = None
-        for path in sorted(run_dir.glob(f"eval_step{steps}_{episodes}ep_*_{max_steps}.json")):
+        evaluations = sorted(run_dir.glob(f"eval_step{steps}_{episodes}ep_*_{max_steps}.json"))
+        for path in sorted(evaluations, key=lambda p: "_none_" not in p.name):  # in distribution first
             result = json.loads(path.read_text())
             if merged is None:
                 merged = {**result, "per_task": {}, "summary": {}, "episodes": []}
