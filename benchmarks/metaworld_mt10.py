@@ -74,6 +74,24 @@ def collect(root: Path, steps: int, episodes: int, max_steps: int) -> list[dict]
     )
 
 
+def curve_lines(root: Path, results: list[dict]) -> list[str]:
+    """Success against training steps for every run with ``curve_step*_*.json`` evaluations of kept checkpoints."""
+    lines = ["| run | step | success % | episodes |", "|---|---:|---:|---:|"]
+    for r in results:
+        run_dir = root / f"{r['name'].split(' ')[0]}-s{r['seed']}"
+        points = []
+        for path in run_dir.glob("curve_step*_none_*.json"):
+            summary = json.loads(path.read_text())["summary"]["none"]
+            points.append((int(re.search(r"step(\d+)", path.name).group(1)), summary))
+        if points:
+            points.append((r["steps"], r["summary"]["none"]))
+            for step, summary in sorted(points, key=lambda p: p[0]):
+                lines.append(
+                    f"| {r['name']} | {step} | {100 * summary['success_rate']:.1f} | {summary['episodes']} |"
+                )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default="runs/mt10w")
@@ -93,6 +111,11 @@ def main() -> None:
     paths = write_report(results, OUT, command=command, notes=args.notes)
     with open(paths["md"], "a") as md:
         md.write("\n## Paired comparisons\n\n" + "\n".join(pair_lines(results, args.pairs)) + "\n")
+        md.write(
+            "\n## Learning curve (kept checkpoints)\n\n"
+            + "\n".join(curve_lines(Path(args.root), results))
+            + "\n"
+        )
     print(paths["md"].read_text())
 
 
