@@ -97,7 +97,11 @@ def follows_content(coords: Tensor, positions: Tensor, *, eps: float = 1e-6) -> 
     mean_over_axes = per_axis.nanmean(dim=-1)  # [K, M]
     best = mean_over_axes.nan_to_num(-2.0).argmax(dim=-1)
     correlation = mean_over_axes.gather(1, best[:, None]).squeeze(1)
-    return {"correlation": correlation, "best": best.masked_fill(correlation.isnan(), -1), "per_axis": per_axis}
+    return {
+        "correlation": correlation,
+        "best": best.masked_fill(correlation.isnan(), -1),
+        "per_axis": per_axis,
+    }
 
 
 def retention_map(feature_map: Tensor, tokens: Tensor) -> Tensor:

@@ -140,5 +140,5 @@ class GridSampler(nn.Module):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         for key in [k for k in state_dict if k.startswith(prefix)]:
             if key[len(prefix) :].split(".")[0] in PooledHead.LAYERS:
-                state_dict[f"{prefix}head.{key[len(prefix):]}"] = state_dict.pop(key)
+                state_dict[f"{prefix}head.{key[len(prefix) :]}"] = state_dict.pop(key)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -178,5 +178,7 @@ def test_a_seed_gives_the_same_pooled_sampler_as_before_coord_heads():
     sampler = GridSampler(dim=8, num_tokens=2)
     expected = [-0.002585968002676964, 0.000138698989758268, -0.00010875336738536134]
     torch.testing.assert_close(sampler.to_coords.weight[0, :3], torch.tensor(expected))
-    torch.testing.assert_close(sampler.coord_embed[0].weight[0], torch.tensor([0.11162162572145462, 0.02300332859158516]))
+    torch.testing.assert_close(
+        sampler.coord_embed[0].weight[0], torch.tensor([0.11162162572145462, 0.02300332859158516])
+    )
     assert torch.rand(1).item() == pytest.approx(0.14955192804336548)  # and the stream after it
