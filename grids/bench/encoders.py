@@ -112,7 +112,7 @@ class PretrainedEncoder(nn.Module):
         return side, side
 
     def forward(self, images: Tensor) -> Tensor:  # uint8 [B, S, S, 3] -> [B, N, 96]
-        # Small slices stay in the CPU's caches: 8 images at a time run ~3x faster per image than 64.
+        # Small slices stay in the CPU's caches: 8 images at a time, 22 ms per image here against 28 at 64.
         return (
             torch.cat([self._forward(part) for part in images.split(self.slice)])
             if len(images)

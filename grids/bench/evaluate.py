@@ -67,10 +67,8 @@ def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, rec
         "policy_calls": calls,
     }
     if record:
-        out["frames"], out["coords"] = (
-            np.stack(frames),
-            np.stack(coords_log),
-        )  # [T, V, S, S, 3], [T, V, K', 2]
+        out["frames"] = np.stack(frames)  # [T, V, S, S, 3]
+        out["coords"] = np.stack(coords_log)  # [T, V, K', 2]
         out["positions"] = np.stack(positions)  # [T, 3, 2] gripper, object, goal in the third-person view
     return out
 

@@ -90,11 +90,7 @@ class FeatureDataset(Dataset):
         return len(self.features)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        item = {key: value[index] for key, value in self.lowdim.items()}
-        item["features"] = torch.from_numpy(
-            np.array(self.features[index])
-        ).float()  # a copy: the map is read-only
-        return item
+        return self.__getitems__([index])[0]
 
     def __getitems__(self, indices: list[int]) -> list[dict[str, torch.Tensor]]:
         """A whole batch from one sorted read of the memory map (the DataLoader calls this, not
