@@ -14,13 +14,18 @@ def register(subparsers) -> None:
         "generate", help="roll out MetaWorld's scripted experts and write a dataset (resumable)"
     )
     gen.add_argument(
-        "--tasks", default="quick", help="task set (quick, mt10, mt50) or comma-separated task names"
+        "--tasks",
+        default="quick",
+        help="task set (quick, mt10, mt50), LIBERO suite (libero_object, libero_spatial, ...) "
+        "or comma-separated task names (reach-v3, libero_object/0)",
     )
     gen.add_argument("--episodes-per-task", type=int, default=50)
     gen.add_argument("--out", required=True, help="output folder; rerun the same command to resume")
     gen.add_argument("--image-size", type=int, default=128)
     gen.add_argument(
-        "--camera", default="workspace", help="third-person camera: workspace (default, close) or corner3"
+        "--camera",
+        default="workspace",
+        help="MetaWorld's third-person camera: workspace (default, close) or corner3 (LIBERO: agentview)",
     )
     gen.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     gen.add_argument("--seed", type=int, default=0)

@@ -160,11 +160,7 @@ class MetaWorldEnv:
 
     def project(self, points: np.ndarray) -> np.ndarray:
         """World points ``[M, 3]`` -> their positions in the third-person view ``[M, 2]`` (image fractions)."""
-        model, data, cam_id = self._mw.model, self._mw.data, self._camera_ids[0]
-        rotation = data.cam_xmat[cam_id].reshape(3, 3)  # columns: the camera's right, up, backward axes
-        local = (np.asarray(points, float) - data.cam_xpos[cam_id]) @ rotation  # [M, 3]
-        scale = 1.0 / (np.tan(np.deg2rad(model.cam_fovy[cam_id]) / 2) * -local[:, 2])
-        xy = np.stack([(1 + local[:, 0] * scale) / 2, (1 - local[:, 1] * scale) / 2], axis=-1)
+        xy = project_points(self._mw.model, self._mw.data, self._camera_ids[0], points)
         return 1 - xy if self.camera_names[0] in _FLIPPED else xy
 
     def render_views(self) -> np.ndarray:
@@ -197,6 +193,14 @@ class MetaWorldEnv:
         self.close()
 
 
+def project_points(model: mujoco.MjModel, data: mujoco.MjData, cam_id: int, points: np.ndarray) -> np.ndarray:
+    """World points ``[M, 3]`` -> where camera ``cam_id`` renders them ``[M, 2]`` ((x, y) image fractions, y down)."""
+    rotation = data.cam_xmat[cam_id].reshape(3, 3)  # columns: the camera's right, up, backward axes
+    local = (np.asarray(points, float) - data.cam_xpos[cam_id]) @ rotation  # [M, 3]
+    scale = 1.0 / (np.tan(np.deg2rad(model.cam_fovy[cam_id]) / 2) * -local[:, 2])
+    return np.stack([(1 + local[:, 0] * scale) / 2, (1 - local[:, 1] * scale) / 2], axis=-1)
+
+
 def _place_camera(model: mujoco.MjModel, camera: str) -> int:
     """The id of ``camera``; a pose of ours is written onto its slot first (before the env snapshots the model)."""
     pose = CAMERAS[camera]
@@ -227,8 +231,19 @@ def make_env(
     perturbation: str | Perturbation = "none",
     max_steps: int | None = None,
     camera: str = DEFAULT_CAMERA,
-) -> MetaWorldEnv:
-    """A MetaWorld task with two camera views (``camera`` + the gripper's); see the module docstring."""
+):
+    """A MetaWorld task with two camera views (``camera`` + the gripper's), or a LIBERO task
+    (``"libero_object/0"``: agentview + eye-in-hand, see ``grids.sim.libero``); see the module docstring."""
+    from grids.sim.tasks import is_libero
+
+    if is_libero(task):
+        if camera not in (DEFAULT_CAMERA, "agentview"):
+            raise ValueError(f"LIBERO tasks render LIBERO's own agentview camera, not {camera!r}")
+        from grids.sim.libero import LiberoEnv
+
+        return LiberoEnv(
+            task, image_size=image_size, seed=seed, perturbation=perturbation, max_steps=max_steps
+        )
     return MetaWorldEnv(
         task, image_size=image_size, seed=seed, perturbation=perturbation, max_steps=max_steps, camera=camera
     )

@@ -22,10 +22,16 @@ def _policy(task: str):
 
 
 def expert_action(env, obs=None) -> np.ndarray:
-    """The scripted expert's action for ``env``'s current state: float32 [4] in [-1, 1].
+    """The scripted expert's action for ``env``'s current state: float32 [4] (MetaWorld) or [7] (LIBERO) in [-1, 1].
 
     ``obs`` is accepted for a policy-like call signature and ignored: the expert needs the privileged state.
     """
+    from grids.sim.libero import LiberoEnv
+
+    if isinstance(env, LiberoEnv):
+        from grids.sim.libero_experts import expert_action as libero_expert_action
+
+        return libero_expert_action(env)
     if env.privileged_obs is None:
         raise RuntimeError("call env.reset() before expert_action(env)")
     with warnings.catch_warnings():

