@@ -24,12 +24,21 @@ def _coords(policy, obs: dict, task_index: torch.Tensor) -> np.ndarray:
     return policy.visual_tokens(torch.from_numpy(obs["images"])[None], language).coords[0].numpy()
 
 
-def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, record: bool = False) -> dict:
+def run_episode(
+    policy,
+    env,
+    seed: int,
+    *,
+    init_state: int | None = None,
+    execute_steps: int | None = None,
+    record: bool = False,
+) -> dict:
     """One closed-loop episode. ``record`` keeps the frames, the reducer's coords and the privileged
-    image positions of gripper, object and goal (diagnostics) of every frame."""
+    image positions of gripper, object and goal (diagnostics) of every frame. ``init_state``: LIBERO's
+    official initial state to start from (the seed then only draws the perturbation)."""
     cfg = policy.cfg
     execute_steps = execute_steps or max(cfg.chunk_size // 2, 1)
-    obs, _ = env.reset(seed=seed)
+    obs, _ = env.reset(seed=seed) if init_state is None else env.reset(seed=seed, init_state=init_state)
     if obs["task"] not in cfg.tasks:
         raise ValueError(f"task {obs['task']!r} was not in the policy's training tasks {cfg.tasks}")
     task_index = torch.tensor([cfg.tasks.index(obs["task"])])
@@ -42,10 +51,10 @@ def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, rec
             tic = time.perf_counter()
             batch = {
                 "images": torch.from_numpy(obs["images"])[None],  # [1, V, S, S, 3]
-                "state": torch.from_numpy(obs["state"])[None],  # [1, 4]
+                "state": torch.from_numpy(obs["state"])[None],  # [1, state_dim]
                 "task_index": task_index,
             }
-            actions, coords = policy.predict(batch)  # [1, chunk, 4], [1, V, K', 2]
+            actions, coords = policy.predict(batch)  # [1, chunk, action_dim], [1, V, K', 2]
             policy_seconds += time.perf_counter() - tic
             calls += 1
             plan = list(actions[0, :execute_steps].clamp(-1, 1).numpy())
@@ -61,6 +70,7 @@ def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, rec
             break
     out = {
         "seed": seed,
+        **({} if init_state is None else {"init_state": init_state}),
         "success": success,
         "length": steps,
         "policy_seconds": policy_seconds,
@@ -69,8 +79,16 @@ def run_episode(policy, env, seed: int, *, execute_steps: int | None = None, rec
     if record:
         out["frames"] = np.stack(frames)  # [T, V, S, S, 3]
         out["coords"] = np.stack(coords_log)  # [T, V, K', 2]
-        out["positions"] = np.stack(positions)  # [T, 3, 2] gripper, object, goal in the third-person view
+        out["positions"] = np.stack(positions)  # [T, P, 2] gripper, object(s), goal in the third-person view
     return out
+
+
+def official_init_state(task: str, seed: int) -> int | None:
+    """LIBERO's official protocol: evaluation episode i starts from LIBERO's fixed init state i (of 50);
+    MetaWorld episodes are drawn from their seed (None)."""
+    from grids.sim.tasks import is_libero
+
+    return seed - EVAL_SEED_BASE if is_libero(task) else None
 
 
 def policy_env(policy, task: str, perturbation: str, max_steps: int | None):
@@ -102,7 +120,10 @@ def _run_job(job: tuple[str, str, list[int], bool]) -> list[dict]:
     env = _WORKER["envs"][key]
     results = []
     for i, seed in enumerate(seeds):
-        result = run_episode(_WORKER["policy"], env, seed, record=record_first and i == 0)
+        init_state = official_init_state(task, seed)
+        result = run_episode(
+            _WORKER["policy"], env, seed, init_state=init_state, record=record_first and i == 0
+        )
         results.append({"task": task, "perturbation": perturbation, **result})
     return results
 
@@ -127,7 +148,12 @@ def evaluate(
     from tqdm import tqdm
 
     from grids.bench.train import load_policy
+    from grids.sim.tasks import is_libero
 
+    if episodes > 50 and any(is_libero(task) for task in tasks):
+        raise ValueError(
+            f"LIBERO ships 50 official init states per task; episodes must be <= 50, got {episodes}"
+        )
     policy = load_policy(policy_path)
     seeds = [EVAL_SEED_BASE + i for i in range(episodes)]
     # Split every (task, perturbation) into one job per worker, so an env is built at most once per worker.

@@ -217,6 +217,13 @@ def build_policy(config: TrainConfig, dataset) -> Policy:
     cfg.tasks = list(dataset.tasks)
     if cfg.image_size != dataset.image_size:
         raise ValueError(f"policy image_size={cfg.image_size} but the dataset has {dataset.image_size}")
+    low_dim = dataset.low_dim()
+    cfg.state_dim, cfg.action_dim = (
+        low_dim["state"].shape[1],
+        low_dim["actions"].shape[1],
+    )  # 4, 4 / LIBERO 8, 7
+    if dataset.camera_names[0] == "agentview":  # LIBERO has one third-person camera
+        cfg.camera = "agentview"
     check_camera(cfg, dataset)
     torch.manual_seed(config.seed)
     policy = Policy(cfg)
@@ -227,7 +234,7 @@ def build_policy(config: TrainConfig, dataset) -> Policy:
             encode=hash_embedding if config.language_model == "hash" else None,
         )
     )
-    states = dataset.low_dim()["state"].astype(np.float32)  # [N, 4], every frame
+    states = low_dim["state"].astype(np.float32)  # [N, state_dim], every frame
     policy.state_mean.copy_(torch.from_numpy(states.mean(0)))
     policy.state_std.copy_(torch.from_numpy(states.std(0)).clamp(min=1e-2))
     if config.frozen_encoder:

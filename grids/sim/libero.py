@@ -153,33 +153,38 @@ class LiberoEnv:
                 has_renderer=False,
                 has_offscreen_renderer=False,  # we render with our own mujoco.Renderer
                 use_camera_obs=False,
-                hard_reset=False,  # a hard reset recompiles the scene: ~2-3 s per episode
+                hard_reset=False,  # set per reset (see reset)
             )
         self.robosuite = self._control.env  # the robosuite environment: privileged state for experts
-        self.model: mujoco.MjModel = self.robosuite.sim.model._model
-        self.data: mujoco.MjData = self.robosuite.sim.data._data
+        self.model: mujoco.MjModel | None = None
         self._renderer = None
-        if render:
-            self.model.vis.quality.shadowsize = 0
-            self.model.vis.quality.offsamples = 0
-            self.model.vis.global_.offwidth = max(self.model.vis.global_.offwidth, image_size)
-            self.model.vis.global_.offheight = max(self.model.vis.global_.offheight, image_size)
-            self._renderer = mujoco.Renderer(self.model, image_size, image_size)
-            self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+        self._bind_sim()
         if not _OPEN_ENVS:
             atexit.register(_close_open_envs)
         _OPEN_ENVS.add(self)
-        self._camera_ids = [
-            mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, n) for n in CAMERA_NAMES
-        ]
-        self._model_defaults = {field: getattr(self.model, field).copy() for field in MODEL_FIELDS}
-        self._headlight_defaults = {f: getattr(self.model.vis.headlight, f).copy() for f in HEADLIGHT_FIELDS}
         self._rng = np.random.default_rng(0)
-        self.raw_obs: dict[str, np.ndarray] | None = (
-            None  # robosuite's observation (object poses): experts only
-        )
+        self.raw_obs: dict[str, np.ndarray] | None = None  # robosuite's observation: for experts only
         self.expert_state: dict[str, Any] = {}  # scratch space for a stateful scripted expert
         self._steps = 0
+
+    def _bind_sim(self) -> None:
+        """(Re)attach the renderer and the perturbation snapshot to robosuite's current model (new after a hard reset)."""
+        model = self.robosuite.sim.model._model
+        if model is self.model:
+            return
+        self.model, self.data = model, self.robosuite.sim.data._data
+        if self.render:
+            if self._renderer is not None:
+                self._renderer.close()
+            model.vis.quality.shadowsize = 0  # on a software GL, shadows and 4x MSAA cost ~5-10x
+            model.vis.quality.offsamples = 0
+            model.vis.global_.offwidth = max(model.vis.global_.offwidth, self.image_size)
+            model.vis.global_.offheight = max(model.vis.global_.offheight, self.image_size)
+            self._renderer = mujoco.Renderer(model, self.image_size, self.image_size)
+            self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+        self._camera_ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, n) for n in CAMERA_NAMES]
+        self._model_defaults = {field: getattr(model, field).copy() for field in MODEL_FIELDS}
+        self._headlight_defaults = {f: getattr(model.vis.headlight, f).copy() for f in HEADLIGHT_FIELDS}
 
     @property
     def unwrapped(self):
@@ -193,12 +198,18 @@ class LiberoEnv:
             getattr(self.model, field)[:] = value
         for field, value in self._headlight_defaults.items():
             setattr(self.model.vis.headlight, field, value)
+        # A fresh placement needs a hard reset (the scene recompiled, ~2-3 s): on a soft one LIBERO's samplers
+        # put objects that stand on a fixture (a bowl on the stove) ~0.9 m too high, and they fall through it.
+        # An official state overwrites every body pose, so it takes the fast soft reset.
+        self.robosuite.hard_reset = init_state is None
         saved = np.random.get_state()  # robosuite's placement samplers draw from the global numpy stream
         try:
             np.random.seed(seed % 2**32)
-            self.raw_obs = self._control.reset()
+            with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+                self.raw_obs = self._control.reset()
         finally:
             np.random.set_state(saved)
+        self._bind_sim()
         if init_state is not None:
             states = official_init_states(self.task)
             if not 0 <= init_state < len(states):

@@ -19,7 +19,7 @@ import numpy as np
 
 MAX_REGRASPS = 2
 GAIN = 16.0  # action per metre of error: 1.0 (robosuite: 5 cm per step) beyond ~6 cm
-CARRY_Z = 0.30  # end-effector height while carrying (m); the tallest LIBERO container top is ~0.15
+CARRY_HEIGHT = 0.30  # end-effector height above the table while carrying (m); LIBERO containers are < 0.15 tall
 FINGER_SPAN = 0.07  # objects wider than this (both ways) are grasped at the rim
 OPEN, CLOSE = -1.0, 1.0
 
@@ -88,6 +88,8 @@ def expert_action(env) -> np.ndarray:
     if "relation" not in state:
         state["relation"], state["moved"], state["target"] = parse_goal(env)
         state["regrasps"], state["t"] = 0, 0
+        # the table (or floor) top: where the moved object rests; LIBERO scenes put it at z = 0 or ~0.9
+        state["carry_z"] = object_extent(env, state["moved"])[0][2] + CARRY_HEIGHT
         _phase(state, "above", 0)
     t, eef = state["t"], env.raw_obs["robot0_eef_pos"].copy()
     state["t"] += 1
@@ -120,8 +122,8 @@ def _step_goal(env, state: dict, t: int, eef: np.ndarray) -> tuple[np.ndarray, f
             _phase(state, "lift", t)
         return state["grasp"], CLOSE
     if phase == "lift":
-        goal = np.array([state["grasp"][0], state["grasp"][1], CARRY_Z])
-        if eef[2] > CARRY_Z - 0.03 or elapsed > 40:
+        goal = np.array([state["grasp"][0], state["grasp"][1], state["carry_z"]])
+        if eef[2] > state["carry_z"] - 0.03 or elapsed > 40:
             low = object_extent(env, moved)[0]
             if low[2] < state["bottom"] + 0.05:  # the object stayed down: open and try again
                 state["regrasps"] += 1
@@ -134,7 +136,7 @@ def _step_goal(env, state: dict, t: int, eef: np.ndarray) -> tuple[np.ndarray, f
     if phase in ("carry", "lower"):
         low, high = object_extent(env, state["target"])
         center = (low + high) / 2
-        goal = np.array([center[0] - state["offset"][0], center[1] - state["offset"][1], CARRY_Z])
+        goal = np.array([center[0] - state["offset"][0], center[1] - state["offset"][1], state["carry_z"]])
         if phase == "carry":
             if np.linalg.norm((goal - eef)[:2]) < 0.01 or elapsed > 80:
                 _phase(state, "lower", t)
@@ -149,4 +151,4 @@ def _step_goal(env, state: dict, t: int, eef: np.ndarray) -> tuple[np.ndarray, f
         if elapsed >= 8:
             _phase(state, "retreat", t)
         return eef, OPEN
-    return np.array([eef[0], eef[1], CARRY_Z]), OPEN  # retreat
+    return np.array([eef[0], eef[1], state["carry_z"]]), OPEN  # retreat

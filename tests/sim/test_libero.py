@@ -130,6 +130,14 @@ def test_generation_writes_a_readable_libero_dataset(tmp_path):
     item = dataset[0]
     assert item["state"].shape[-1] == 8 and item["actions"].shape[-1] == 7
     assert dataset.meta["config"]["max_steps"] == MAX_STEPS["libero_object"]
+    # a policy trained on it takes LIBERO's state and action sizes and renders LIBERO's camera
+    from grids.bench.policy import PolicyConfig
+    from grids.bench.train import TrainConfig, build_policy
+
+    policy_cfg = PolicyConfig(image_size=SIZE, patch_size=8)
+    config = TrainConfig(data=str(tmp_path), out=str(tmp_path / "run"), policy=policy_cfg, language_model="hash")
+    policy = build_policy(config, dataset)
+    assert (policy.cfg.state_dim, policy.cfg.action_dim, policy.cfg.camera) == (8, 7, "agentview")
 
 
 def test_missing_libero_says_how_to_install(monkeypatch):
@@ -149,3 +157,12 @@ def test_missing_libero_says_how_to_install(monkeypatch):
     finally:
         libero_module._benchmark.cache_clear()
         libero_module.suite_tasks.cache_clear()
+
+
+def test_evaluation_starts_episode_i_from_official_state_i():
+    from grids.bench.evaluate import EVAL_SEED_BASE, evaluate, official_init_state
+
+    assert official_init_state(TASK, EVAL_SEED_BASE + 7) == 7
+    assert official_init_state("reach-v3", EVAL_SEED_BASE + 7) is None
+    with pytest.raises(ValueError, match="50 official init states"):
+        evaluate("no-such-run", [TASK], episodes=51)
