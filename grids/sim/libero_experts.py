@@ -19,7 +19,7 @@ import numpy as np
 
 MAX_REGRASPS = 2
 GAIN = 16.0  # action per metre of error: 1.0 (robosuite: 5 cm per step) beyond ~6 cm
-CARRY_HEIGHT = 0.30  # end-effector height above the table while carrying (m); LIBERO containers are < 0.15 tall
+CARRY_HEIGHT = 0.30  # hand height above the table while carrying (m); containers are < 0.15 m tall
 FINGER_SPAN = 0.07  # objects wider than this (both ways) are grasped at the rim
 OPEN, CLOSE = -1.0, 1.0
 

@@ -135,7 +135,9 @@ def test_generation_writes_a_readable_libero_dataset(tmp_path):
     from grids.bench.train import TrainConfig, build_policy
 
     policy_cfg = PolicyConfig(image_size=SIZE, patch_size=8)
-    config = TrainConfig(data=str(tmp_path), out=str(tmp_path / "run"), policy=policy_cfg, language_model="hash")
+    config = TrainConfig(
+        data=str(tmp_path), out=str(tmp_path / "run"), policy=policy_cfg, language_model="hash"
+    )
     policy = build_policy(config, dataset)
     assert (policy.cfg.state_dim, policy.cfg.action_dim, policy.cfg.camera) == (8, 7, "agentview")
 

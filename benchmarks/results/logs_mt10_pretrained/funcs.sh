@@ -9,7 +9,7 @@ train() {  # name seed reducer tokens [extra flags]
   echo "== $(date +%T) train $ROOT/$name-s$seed"
   grids bench train --data data/mt10w --out $ROOT/$name-s$seed --reducer $reducer --tokens $tokens "$@" \
     --encoder mobilenetv2 --features $ROOT/features --feature-shift $SHIFT --preset tiny --steps $STEPS \
-    --batch-size $BATCH --lr 1e-3 --seed $seed --save-every 500 --threads 2 2>&1 | tr '\r' '\n' | grep -v "it/s\|s/it" | tail -2
+    --batch-size $BATCH --lr 1e-3 --seed $seed --save-every 500 --threads ${THREADS:-2} 2>&1 | tr '\r' '\n' | grep -v "it/s\|s/it" | tail -2
 }
 evaluate() {  # run_dir perturbation [gif]
   local out=$1/eval_step${STEPS}_${EP}ep_$2_${MAX}.json
