@@ -76,7 +76,7 @@ from lerobot.policies.factory import get_policy_class
 from lerobot.utils.import_utils import register_third_party_plugins
 
 register_third_party_plugins()
-for name in ("pi0_grids", "pi05_grids", "smolvla_grids"):
+for name in ("pi0_grids", "pi05_grids", "smolvla_grids", "act_grids", "diffusion_grids"):
     assert name in PreTrainedConfig.get_known_choices(), name
     print(name, "->", get_policy_class(name).__name__)
 PY
