@@ -11,7 +11,7 @@ from lerobot_policy_grids.common import GridSFields
 @PreTrainedConfig.register_subclass("act_grids")
 @dataclass
 class ACTGridSConfig(GridSFields, ACTConfig):
-    """Every ACTConfig option, plus ``grids_reducer``, ``grids_num_tokens``, ``grids_options``.
+    """Every ACTConfig option, plus the ``grids_*`` flags of ``GridSFields``.
 
     Note ACT's own default ``pretrained_backbone_weights="ResNet18_Weights.IMAGENET1K_V1"`` downloads
     torchvision's ImageNet ResNet-18 when the policy is built; offline, pass

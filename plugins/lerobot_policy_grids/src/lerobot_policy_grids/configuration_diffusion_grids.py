@@ -11,7 +11,7 @@ from lerobot_policy_grids.common import GridSFields
 @PreTrainedConfig.register_subclass("diffusion_grids")
 @dataclass
 class DiffusionGridSConfig(GridSFields, DiffusionConfig):
-    """Every DiffusionConfig option, plus ``grids_reducer``, ``grids_num_tokens``, ``grids_options``.
+    """Every DiffusionConfig option, plus the ``grids_*`` flags of ``GridSFields``.
 
     ``spatial_softmax_num_keypoints`` still sets the width of each camera's feature
     (``2 * spatial_softmax_num_keypoints``, as in the parent) but no SpatialSoftmax is built.

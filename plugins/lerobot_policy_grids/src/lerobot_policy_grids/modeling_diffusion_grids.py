@@ -11,7 +11,7 @@ from einops import rearrange
 from lerobot.policies.diffusion.modeling_diffusion import DiffusionPolicy, SpatialSoftmax
 from torch import Tensor, nn
 
-from grids import make_reducer
+from lerobot_policy_grids.common import build_reducer
 from lerobot_policy_grids.configuration_diffusion_grids import DiffusionGridSConfig
 
 
@@ -51,9 +51,7 @@ def replace_spatial_softmax(encoder: nn.Module, config: DiffusionGridSConfig) ->
     if type(encoder.pool) is not SpatialSoftmax:
         raise TypeError(f"rgb_encoder.pool is {type(encoder.pool).__name__}, expected SpatialSoftmax")
     channels, height, width = encoder.pool._in_c, encoder.pool._in_h, encoder.pool._in_w  # the ResNet map
-    reducer = make_reducer(
-        config.grids_reducer, dim=channels, num_tokens=config.grids_num_tokens, **config.grids_options
-    )
+    reducer = build_reducer(config, dim=channels)
     num_points = reducer.num_output_tokens((height, width))
     encoder.pool = GridSKeypoints(reducer).to(encoder.out.weight.device)
     encoder.out = nn.Linear(num_points * (channels + 2), encoder.feature_dim).to(encoder.out.weight.device)
