@@ -62,6 +62,13 @@ pwd > "$SITE/grids-checkout.pth"  # no build step, always this checkout's grids
 pip_install --no-deps --no-build-isolation -e "$PLUGIN" > "$VENV/plugin-install.log" 2>&1 \
     || { cat "$VENV/plugin-install.log"; exit 1; }
 
+step "the grids command in $VENV (grids data export --to-lerobot needs LeRobot, so it runs there)"
+# grids is on the path through the .pth above, without pip's console script: write that script.
+printf '#!%s\nimport sys\nfrom grids.cli.main import main\nsys.exit(main())\n' \
+    "$(cd "$VENV" && pwd)/bin/python" > "$VENV/bin/grids"
+chmod +x "$VENV/bin/grids"
+"$VENV/bin/grids" data export --help > /dev/null
+
 step "smoke test: LeRobot discovers the plugin"
 HF_HUB_OFFLINE=1 "$VENV/bin/python" - <<'PY'
 from lerobot.configs.policies import PreTrainedConfig
@@ -69,7 +76,7 @@ from lerobot.policies.factory import get_policy_class
 from lerobot.utils.import_utils import register_third_party_plugins
 
 register_third_party_plugins()
-for name in ("pi0_grids", "pi05_grids", "smolvla_grids"):
+for name in ("pi0_grids", "pi05_grids", "smolvla_grids", "act_grids", "diffusion_grids"):
     assert name in PreTrainedConfig.get_known_choices(), name
     print(name, "->", get_policy_class(name).__name__)
 PY

@@ -9,26 +9,35 @@ import pytest
 
 
 def write_tiny_demos(
-    root: Path, *, tasks=("reach-v3", "drawer-close-v3"), episodes_per_task: int = 2
+    root: Path,
+    *,
+    tasks=("reach-v3", "drawer-close-v3"),
+    episodes_per_task: int = 2,
+    image_size: int = 16,
+    lengths: tuple[int, ...] = (3,),
 ) -> Path:
-    """A valid DemoDataset of random frames (no simulator): 16-pixel images, 3 frames per episode."""
+    """A valid DemoDataset of random frames (no simulator): 16-pixel images, 3 frames per episode.
+
+    Episode n (over all tasks) has ``lengths[n % len(lengths)]`` frames.
+    """
     from grids.sim.dataset import FORMAT_NAME, MANIFEST, SCHEMA_VERSION, write_episode, write_json_atomic
     from grids.sim.tasks import INSTRUCTIONS
 
     rng = np.random.default_rng(0)
-    config = {"tasks": list(tasks), "image_size": 16, "seed": 0, "max_steps": 200,
+    config = {"tasks": list(tasks), "image_size": image_size, "seed": 0, "max_steps": 200,
               "camera_names": ["corner3", "gripperPOV"], "episodes_per_task": episodes_per_task}  # fmt: skip
     episodes = []
     for task_index, task in enumerate(tasks):
         for k in range(episodes_per_task):
+            T = lengths[len(episodes) % len(lengths)]
             entry = {"file": f"shards/{task}/episode_{k:05d}.h5", "task": task, "task_index": task_index,
-                     "episode_in_task": k, "seed": k, "attempt": 0, "num_frames": 3, "success_step": 3}  # fmt: skip
+                     "episode_in_task": k, "seed": k, "attempt": 0, "num_frames": T, "success_step": T}  # fmt: skip
             episode = {
-                "images": rng.integers(0, 255, (3, 2, 16, 16, 3), dtype=np.uint8),
-                "state": rng.standard_normal((3, 4)).astype(np.float32),
-                "actions": rng.uniform(-1, 1, (3, 4)).astype(np.float32),
-                "reward": np.zeros(3, np.float32),
-                "success": np.array([False, False, True]),
+                "images": rng.integers(0, 255, (T, 2, image_size, image_size, 3), dtype=np.uint8),
+                "state": rng.standard_normal((T, 4)).astype(np.float32),
+                "actions": rng.uniform(-1, 1, (T, 4)).astype(np.float32),
+                "reward": np.arange(T, dtype=np.float32) / T,
+                "success": np.arange(T) == T - 1,
             }
             entry.update(write_episode(root / entry["file"], episode, {"task": task}))
             episodes.append(entry)

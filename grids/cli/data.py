@@ -1,4 +1,4 @@
-"""``grids data``: generate scripted-expert demonstrations and inspect a dataset on disk."""
+"""``grids data``: generate scripted-expert demonstrations, inspect a dataset on disk, export it to LeRobot."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 
 def register(subparsers) -> None:
-    data = subparsers.add_parser("data", help="demonstration datasets (generate, info)")
+    data = subparsers.add_parser("data", help="demonstration datasets (generate, info, export)")
     commands = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
 
     gen = commands.add_parser(
@@ -39,6 +39,23 @@ def register(subparsers) -> None:
     info.add_argument("--verify", action="store_true", help="hash every shard and compare with the manifest")
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(func=show_info)
+
+    export = commands.add_parser(
+        "export", help="write a dataset as a LeRobotDataset (run in LeRobot's venv: .venv-lerobot/bin/grids)"
+    )
+    export.add_argument("path", help="a grids demo dataset (checked whole, sha256 of every shard, first)")
+    export.add_argument(
+        "--to-lerobot",
+        metavar="OUT",
+        required=True,
+        help="new folder for the LeRobotDataset (must not exist)",
+    )
+    export.add_argument("--repo-id", default=None, help="the dataset's repo_id (default local/<OUT's name>)")
+    export.add_argument(
+        "--fps", type=int, default=None, help="frames per second (default 80, MetaWorld's rate)"
+    )
+    export.add_argument("--no-progress", action="store_true")
+    export.set_defaults(func=export_lerobot)
 
 
 def generate(args: argparse.Namespace) -> int:
@@ -87,4 +104,15 @@ def show_info(args: argparse.Namespace) -> int:
         print(f"  {task:28s} {counts['episodes']:5d} episodes {counts['frames']:7d} frames  '{instruction}'")
     if args.verify:
         print("all shards match their sha256")
+    return 0
+
+
+def export_lerobot(args: argparse.Namespace) -> int:
+    from grids.sim.lerobot_export import METAWORLD_FPS, export_to_lerobot
+
+    fps = METAWORLD_FPS if args.fps is None else args.fps
+    out = export_to_lerobot(
+        args.path, args.to_lerobot, repo_id=args.repo_id, fps=fps, progress=not args.no_progress
+    )
+    print(f"LeRobotDataset ready: {out} (lerobot-train --dataset.root={out} --dataset.repo_id=...)")
     return 0

@@ -12,20 +12,36 @@
 
 Modules: ``tasks`` (task sets, instructions), ``env`` (wrapper), ``perturbations`` (OOD registry), ``experts``
 (scripted experts), ``dataset`` (HDF5 shards + manifest, see FORMAT.md), ``generate`` (multi-process writer).
-metaworld loads when an env is made, h5py when a dataset is opened.
+metaworld loads when an env is made, h5py when a dataset is opened. mujoco loads on first use of a name
+from ``env``, ``experts``, ``generate`` or ``perturbations``: the dataset alone (``grids data info``,
+``grids data export`` in LeRobot's venv) needs neither.
 """
 
+import importlib
 import os
 
 # Offscreen rendering without a display; must be set before mujoco is first imported. "osmesa" also works.
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 from grids.sim.dataset import DemoDataset, ShardError  # noqa: E402
-from grids.sim.env import CAMERA_NAMES, MetaWorldEnv, make_env  # noqa: E402
-from grids.sim.experts import expert_action  # noqa: E402
-from grids.sim.generate import generate_demos  # noqa: E402
-from grids.sim.perturbations import PERTURBATIONS, Perturbation  # noqa: E402
 from grids.sim.tasks import INSTRUCTIONS, TASK_SETS, resolve_tasks  # noqa: E402
+
+_LAZY = {  # name -> module that defines it, imported on first access (they import mujoco)
+    "CAMERA_NAMES": "grids.sim.env",
+    "MetaWorldEnv": "grids.sim.env",
+    "make_env": "grids.sim.env",
+    "expert_action": "grids.sim.experts",
+    "generate_demos": "grids.sim.generate",
+    "PERTURBATIONS": "grids.sim.perturbations",
+    "Perturbation": "grids.sim.perturbations",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'grids.sim' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
+
 
 __all__ = [
     "CAMERA_NAMES",

@@ -1,4 +1,7 @@
+import importlib.util
 import json
+
+import pytest
 
 from grids.cli.main import main
 
@@ -27,3 +30,16 @@ def test_info_verify_lists_every_damaged_shard(tiny_demos, capsys):
     assert lines[4].startswith(
         f"  grids data generate --tasks reach-v3,drawer-close-v3 --episodes-per-task 2 --out {tiny_demos}"
     )
+
+
+def test_export_to_lerobot_outside_its_venv_says_how_to_get_it(tiny_demos, tmp_path, capsys):
+    if importlib.util.find_spec("lerobot") is not None:
+        pytest.skip("LeRobot is installed here: plugins/lerobot_policy_grids/tests/test_export.py exports")
+    out = tmp_path / "lerobot"
+    assert main(["data", "export", str(tiny_demos), "--to-lerobot", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "grids: error: needs LeRobot: bash scripts/setup_lerobot_env.sh, "
+        "then run with .venv-lerobot/bin/grids ...\n"
+    )
+    assert not out.exists()

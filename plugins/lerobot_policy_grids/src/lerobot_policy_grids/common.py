@@ -19,14 +19,29 @@ from torch import Tensor
 
 from grids import list_reducers, make_reducer
 
+GRIDS_REDUCERS = ("grids", "grids-heatmap", "grids-nearest")  # the reducers the typed point flags apply to
+COORD_EMBEDDINGS = ("mlp", "fourier", "none")
+COORD_HEADS = ("pooled", "heatmap")
+
 
 @dataclass
 class GridSFields:
-    """Config flags a GridS variant adds to its parent's (``--policy.grids_num_tokens=16`` ...)."""
+    """Config flags a GridS variant adds to its parent's (``--policy.grids_num_tokens=16`` ...).
+
+    ``grids_margin``, ``grids_coord_embedding`` and ``grids_coord_head`` are typed, validated forms of
+    the reducer options that matter; they apply to the GridS reducers (``GRIDS_REDUCERS``) only.
+    """
 
     grids_reducer: str = "grids"  # any of grids.list_reducers(); "dense" reproduces the parent exactly
     grids_num_tokens: int = 16  # K, tokens per camera image (π0/π0.5: of 256; SmolVLA: of 64)
-    grids_options: dict[str, Any] = field(default_factory=dict)  # reducer options, e.g. {"margin": 0.05}
+    # GridS's points stay in [margin, 1 - margin], margin in [0, 0.5). Unset: the reducer's default (0).
+    grids_margin: float | None = None
+    # Coordinate embedding added to each GridS token: mlp, fourier or none. Unset: mlp (the paper's).
+    grids_coord_embedding: str | None = None
+    # What places GridS's points: pooled or heatmap (reducers grids, grids-nearest). Unset: pooled (the paper's).
+    grids_coord_head: str | None = None
+    # Any other reducer option, as JSON, e.g. {"init": "center"}.
+    grids_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         super().__post_init__()
@@ -36,6 +51,57 @@ class GridSFields:
             )
         if not isinstance(self.grids_num_tokens, int) or self.grids_num_tokens < 1:
             raise ValueError(f"grids_num_tokens must be a positive int, got {self.grids_num_tokens!r}")
+        if not isinstance(self.grids_options, dict):
+            raise ValueError(f"grids_options must be a dict (JSON object), got {self.grids_options!r}")
+        self.grids_reducer_options()  # validates the typed flags
+
+    def grids_point_flags(self) -> dict[str, Any]:
+        """The typed point flags that are set, by reducer option name."""
+        flags = {
+            "margin": self.grids_margin,
+            "coord_embedding": self.grids_coord_embedding,
+            "coord_head": self.grids_coord_head,
+        }
+        return {name: value for name, value in flags.items() if value is not None}
+
+    def grids_reducer_options(self) -> dict[str, Any]:
+        """``grids_options`` plus the typed flags that are set: the keyword arguments of ``make_reducer``."""
+        flags = self.grids_point_flags()
+        if flags and self.grids_reducer not in GRIDS_REDUCERS:
+            names = ", ".join(f"grids_{name}" for name in flags)
+            raise ValueError(
+                f"{names} apply to the reducers {', '.join(GRIDS_REDUCERS)}, not grids_reducer={self.grids_reducer!r}"
+            )
+        twice = sorted(flags.keys() & self.grids_options.keys())
+        if twice:
+            name = twice[0]
+            raise ValueError(
+                f"{name} is set twice: grids_{name}={flags[name]!r} and grids_options[{name!r}]="
+                f"{self.grids_options[name]!r}; keep the flag"
+            )
+        margin = flags.get("margin", 0.0)
+        if isinstance(margin, bool) or not isinstance(margin, int | float) or not 0.0 <= margin < 0.5:
+            raise ValueError(f"grids_margin must be a number in [0, 0.5), got {margin!r}")
+        if flags.get("coord_embedding", "mlp") not in COORD_EMBEDDINGS:
+            raise ValueError(
+                f"grids_coord_embedding must be one of {COORD_EMBEDDINGS}, got {flags['coord_embedding']!r}"
+            )
+        if flags.get("coord_head", "pooled") not in COORD_HEADS:
+            raise ValueError(f"grids_coord_head must be one of {COORD_HEADS}, got {flags['coord_head']!r}")
+        if "coord_head" in flags and self.grids_reducer == "grids-heatmap":
+            raise ValueError("grids_coord_head: grids_reducer='grids-heatmap' is the heatmap head already")
+        return {**self.grids_options, **flags}
+
+
+def build_reducer(config, *, dim: int):
+    """The configured reducer at width ``dim``; an option it does not take is a ValueError naming it."""
+    options = config.grids_reducer_options()
+    try:
+        return make_reducer(config.grids_reducer, dim=dim, num_tokens=config.grids_num_tokens, **options)
+    except TypeError as err:
+        raise ValueError(
+            f"grids_reducer={config.grids_reducer!r} does not take the options {options}: {err}"
+        ) from err
 
 
 class ReducedImageEmbedding:
@@ -69,12 +135,7 @@ class GridSPolicyMixin:
             )
         # Same object, same weights, same parent code: only embed_image now resolves to the GridS one.
         embedder.__class__ = self.embedder_class
-        embedder.grids_reducer = make_reducer(
-            config.grids_reducer,
-            dim=self.image_token_dim(embedder),
-            num_tokens=config.grids_num_tokens,
-            **config.grids_options,
-        ).to(config.device)
+        embedder.grids_reducer = build_reducer(config, dim=self.image_token_dim(embedder)).to(config.device)
 
     def image_token_dim(self, embedder) -> int:
         raise NotImplementedError

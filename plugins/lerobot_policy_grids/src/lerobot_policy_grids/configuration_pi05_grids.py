@@ -11,4 +11,4 @@ from lerobot_policy_grids.common import GridSFields
 @PreTrainedConfig.register_subclass("pi05_grids")
 @dataclass
 class PI05GridSConfig(GridSFields, PI05Config):
-    """Every PI05Config option, plus ``grids_reducer``, ``grids_num_tokens``, ``grids_options``."""
+    """Every PI05Config option, plus the ``grids_*`` flags of ``GridSFields``."""

@@ -11,4 +11,4 @@ from lerobot_policy_grids.common import GridSFields
 @PreTrainedConfig.register_subclass("pi0_grids")
 @dataclass
 class PI0GridSConfig(GridSFields, PI0Config):
-    """Every PI0Config option, plus ``grids_reducer``, ``grids_num_tokens``, ``grids_options``."""
+    """Every PI0Config option, plus the ``grids_*`` flags of ``GridSFields``."""

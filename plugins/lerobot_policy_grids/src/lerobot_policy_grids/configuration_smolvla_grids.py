@@ -11,4 +11,4 @@ from lerobot_policy_grids.common import GridSFields
 @PreTrainedConfig.register_subclass("smolvla_grids")
 @dataclass
 class SmolVLAGridSConfig(GridSFields, SmolVLAConfig):
-    """Every SmolVLAConfig option, plus ``grids_reducer``, ``grids_num_tokens``, ``grids_options``."""
+    """Every SmolVLAConfig option, plus the ``grids_*`` flags of ``GridSFields``."""

@@ -1,0 +1,141 @@
+"""Our demonstrations as a LeRobotDataset (LeRobot 0.6's format, v3.0), written by LeRobot's own writer.
+
+``grids data export DIR --to-lerobot OUT``: every episode of a grids demo dataset goes through
+``LeRobotDataset.create`` / ``add_frame`` / ``save_episode`` / ``finalize``, so the files are whatever
+the installed LeRobot writes; nothing here knows its file layout. One grids frame becomes one LeRobot
+frame:
+
+| grids (``FORMAT.md``)            | LeRobot feature                          |
+|----------------------------------|------------------------------------------|
+| ``images[t, v]`` uint8 [S, S, 3] | ``observation.images.<camera v>`` (image: PNG, lossless) |
+| ``state[t]`` float32 [4]         | ``observation.state``                    |
+| ``actions[t]`` float32 [4]       | ``action``                               |
+| ``reward[t]``, ``success[t]``    | ``next.reward`` [1], ``next.success`` [1] |
+| the task's instruction           | ``task``                                 |
+
+Camera names come from the dataset (``workspace`` or ``corner3``, then ``gripperPOV``), so a policy
+trained on one third-person camera cannot silently be fed another. Images are stored as images, not
+video: the round trip is exact (a video codec would not be), at the cost of larger files.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from grids.errors import UserError
+from grids.sim.dataset import MANIFEST, DemoDataset, ShardError, generate_command
+
+METAWORLD_FPS = 80  # MetaWorld's control rate: timestep 0.0025 s x frame_skip 5 = 12.5 ms per action
+ROBOT_TYPE = "sawyer"
+STATE_NAMES = ["ee_x", "ee_y", "ee_z", "gripper"]  # end-effector position (m), gripper opening in [0, 1]
+ACTION_NAMES = ["dx", "dy", "dz", "gripper"]  # MetaWorld's action, clipped to [-1, 1]
+NEEDS_LEROBOT = "needs LeRobot: bash scripts/setup_lerobot_env.sh, then run with .venv-lerobot/bin/grids ..."
+
+
+def camera_key(camera: str) -> str:
+    return f"observation.images.{camera}"
+
+
+def lerobot_features(*, image_size: int, camera_names: list[str]) -> dict[str, dict]:
+    """The ``features`` argument of ``LeRobotDataset.create`` for a grids dataset."""
+    image = {"dtype": "image", "shape": (image_size, image_size, 3), "names": ["height", "width", "channels"]}
+    features = {camera_key(camera): image for camera in camera_names}
+    features["observation.state"] = {"dtype": "float32", "shape": (4,), "names": STATE_NAMES}
+    features["action"] = {"dtype": "float32", "shape": (4,), "names": ACTION_NAMES}
+    features["next.reward"] = {"dtype": "float32", "shape": (1,), "names": None}
+    features["next.success"] = {"dtype": "bool", "shape": (1,), "names": None}
+    return features
+
+
+def episode_frames(episode: dict[str, np.ndarray], *, camera_names: list[str], task: str) -> Iterator[dict]:
+    """One episode of ``DemoDataset.episode`` as the frames ``LeRobotDataset.add_frame`` takes."""
+    for t in range(len(episode["actions"])):
+        frame = {camera_key(camera): episode["images"][t, v] for v, camera in enumerate(camera_names)}
+        frame["observation.state"] = episode["state"][t]
+        frame["action"] = episode["actions"][t]
+        frame["next.reward"] = episode["reward"][t : t + 1]
+        frame["next.success"] = episode["success"][t : t + 1]
+        frame["task"] = task
+        yield frame
+
+
+def open_source(path: str | Path) -> DemoDataset:
+    """The dataset to export, checked whole first (sha256 of every shard; a finished generation)."""
+    demos = DemoDataset(path, verify="sha256")  # raises ShardError listing every damaged shard
+    if not demos.meta["complete"]:
+        raise ShardError(
+            f"{demos.root / MANIFEST} says complete=false: the generation was interrupted; "
+            f"finish it first with `{generate_command(demos.root, demos.meta['config'])}`"
+        )
+    return demos
+
+
+def load_lerobot_dataset_class():
+    if importlib.util.find_spec("lerobot") is None:
+        raise UserError(NEEDS_LEROBOT)
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    return LeRobotDataset
+
+
+def export_to_lerobot(
+    source: str | Path,
+    out: str | Path,
+    *,
+    repo_id: str | None = None,
+    fps: int = METAWORLD_FPS,
+    progress: bool = True,
+) -> Path:
+    """Write the grids dataset at ``source`` as a LeRobotDataset at ``out`` (which must not exist).
+
+    ``repo_id`` only names the dataset (default ``local/<out's name>``); nothing is pushed. The dataset is
+    written under a temporary name next to ``out`` and renamed when finalized, so ``out`` is never partial.
+    """
+    LeRobotDataset = load_lerobot_dataset_class()
+    out = Path(out)
+    if out.exists():
+        raise UserError(
+            f"{out} already exists; choose a new folder (LeRobot never writes into an existing one)"
+        )
+    if not isinstance(fps, int) or fps < 1:
+        raise ValueError(f"fps must be a positive int, got {fps!r}")
+    demos = open_source(source)
+    features = lerobot_features(image_size=demos.image_size, camera_names=demos.camera_names)
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    try:
+        dataset = LeRobotDataset.create(
+            repo_id=repo_id or f"local/{out.name}", fps=fps, features=features, root=tmp,
+            robot_type=ROBOT_TYPE, use_videos=False,
+        )  # fmt: skip
+        write_episodes(dataset, demos, progress=progress)
+        dataset.finalize()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        demos.close()
+    os.replace(tmp, out)
+    return out
+
+
+def write_episodes(dataset, demos: DemoDataset, *, progress: bool) -> None:
+    import datasets
+    from tqdm import tqdm
+
+    quiet = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()  # one bar per saved episode otherwise; ours counts episodes
+    try:
+        for index in tqdm(range(demos.num_episodes), disable=not progress, unit="ep", desc="export"):
+            task = demos.instructions[demos.episodes[index]["task_index"]]
+            for frame in episode_frames(demos.episode(index), camera_names=demos.camera_names, task=task):
+                dataset.add_frame(frame)
+            dataset.save_episode()
+    finally:
+        if not quiet:
+            datasets.enable_progress_bars()

@@ -1,0 +1,121 @@
+"""`grids data export DIR --to-lerobot OUT`: our demos through LeRobot's writer, read back by LeRobotDataset.
+
+The exported dataset stores images as images (PNG inside parquet), so the round trip is exact: every
+pixel, state, action, reward, success flag, task string and episode boundary equals the source.
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+from grids.cli.main import main
+
+pytest.importorskip(
+    "h5py", reason="h5py missing from LeRobot's venv: rerun bash scripts/setup_lerobot_env.sh"
+)
+
+from grids.sim.dataset import DemoDataset  # noqa: E402
+from grids.sim.lerobot_export import METAWORLD_FPS, camera_key  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[3]
+LENGTHS = (3, 5, 2, 4)  # frames per episode: unequal, so a shifted boundary cannot go unnoticed
+
+
+def write_tiny_demos(root: Path, **options) -> Path:
+    """The main suite's synthetic DemoDataset writer (tests/conftest.py), loaded by path: `tests` is
+    not a package, and LeRobot's venv has an unrelated top-level `tests` package installed."""
+    spec = importlib.util.spec_from_file_location("grids_tests_conftest", ROOT / "tests" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.write_tiny_demos(root, **options)
+
+
+@pytest.fixture
+def demos(tmp_path) -> Path:
+    return write_tiny_demos(tmp_path / "demos", image_size=24, lengths=LENGTHS)
+
+
+def export(source: Path, out: Path) -> int:
+    return main(["data", "export", str(source), "--to-lerobot", str(out), "--no-progress"])
+
+
+def test_export_round_trip_is_exact(demos, tmp_path):
+    out = tmp_path / "lerobot"
+    assert export(demos, out) == 0
+    exported = LeRobotDataset("local/lerobot", root=out)
+    source = DemoDataset(demos)
+    assert (exported.num_episodes, exported.num_frames) == (source.num_episodes, source.num_frames) == (4, 14)
+    assert exported.fps == METAWORLD_FPS
+    assert exported.meta.robot_type == "sawyer"
+    start = 0
+    for e in range(source.num_episodes):
+        episode, bounds = source.episode(e), exported.meta.episodes[e]
+        length = len(episode["actions"])
+        assert (bounds["dataset_from_index"], bounds["dataset_to_index"]) == (start, start + length)
+        task = source.instructions[source.episodes[e]["task_index"]]
+        assert bounds["tasks"] == [task]
+        for t in range(length):
+            frame = exported[start + t]
+            assert (frame["episode_index"].item(), frame["frame_index"].item()) == (e, t)
+            assert frame["timestamp"].item() == pytest.approx(t / METAWORLD_FPS)
+            assert frame["task"] == task
+            for v, camera in enumerate(source.camera_names):
+                image = frame[camera_key(camera)]  # float32 [3, S, S] in [0, 1], = uint8 / 255
+                pixels = (image * 255).round().to(torch.uint8).permute(1, 2, 0)  # [S, S, 3]
+                assert torch.equal(pixels, torch.from_numpy(episode["images"][t, v])), (e, t, camera)
+            assert torch.equal(frame["observation.state"], torch.from_numpy(episode["state"][t]))
+            assert torch.equal(frame["action"], torch.from_numpy(episode["actions"][t]))
+            assert frame["next.reward"].item() == episode["reward"][t]
+            assert frame["next.success"].item() == bool(episode["success"][t])
+        start += length
+    assert start == exported.num_frames
+
+
+def damage(demos: Path, how: str) -> Path:
+    """Damage the second episode's shard; return its path."""
+    manifest = json.loads((demos / "manifest.json").read_text())
+    shard = demos / manifest["episodes"][1]["file"]
+    if how == "corrupted":  # same size: only the sha256 check sees it
+        data = bytearray(shard.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        shard.write_bytes(bytes(data))
+    elif how == "truncated":
+        shard.write_bytes(shard.read_bytes()[:-100])
+    else:
+        shard.unlink()
+    return shard
+
+
+@pytest.mark.parametrize("how", ["corrupted", "truncated", "missing"])
+def test_a_damaged_source_is_refused_naming_the_shard(demos, tmp_path, capsys, how):
+    shard = damage(demos, how)
+    out = tmp_path / "lerobot"
+    assert export(demos, out) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("grids: error: 1 of 4 shard(s)") and f"shard {shard} " in error
+    assert not out.exists() and list(tmp_path.iterdir()) == [demos]  # no partial output either
+
+
+def test_an_interrupted_generation_is_refused(demos, tmp_path, capsys):
+    manifest = json.loads((demos / "manifest.json").read_text())
+    (demos / "manifest.json").write_text(json.dumps({**manifest, "complete": False}))
+    out = tmp_path / "lerobot"
+    assert export(demos, out) == 2
+    error = capsys.readouterr().err
+    assert f"{demos / 'manifest.json'} says complete=false" in error and "grids data generate" in error
+    assert not out.exists()
+
+
+def test_an_existing_output_folder_is_refused(demos, tmp_path, capsys):
+    out = tmp_path / "lerobot"
+    out.mkdir()
+    assert export(demos, out) == 2
+    assert (
+        capsys.readouterr().err == f"grids: error: {out} already exists; choose a new folder "
+        "(LeRobot never writes into an existing one)\n"
+    )
+    assert list(out.iterdir()) == []
