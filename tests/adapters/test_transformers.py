@@ -85,7 +85,7 @@ def test_siglip_reduces_to_k_tokens_with_gradients(pixels, name, placement):
     out.last_hidden_state.square().mean().backward()
     assert model.host.embeddings.patch_embedding.weight.grad.abs().sum() > 0
     if name in ("grids", "perceiver"):
-        assert all(p.grad is not None for p in model.reducer.parameters() if p.requires_grad)
+        assert all(p.grad.abs().sum() > 0 for p in model.reducer.parameters() if p.requires_grad)
 
 
 @pytest.mark.parametrize("placement", [0, 1, 2])

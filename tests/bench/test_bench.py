@@ -105,12 +105,12 @@ def test_policy_forward_backward_every_reducer(reducer, protocol):
     loss = policy(batch)
     assert loss.ndim == 0 and torch.isfinite(loss)
     loss.backward()
-    assert policy.action_out.weight.grad is not None
+    assert policy.action_out.weight.grad.abs().sum() > 0
     encoder_grad = policy.encoder.patch_embed.weight.grad
-    assert (encoder_grad is not None) == (protocol == "end-to-end")
+    assert (encoder_grad is not None and encoder_grad.abs().sum() > 0) == (protocol == "end-to-end")
     for name, p in policy.reducer.named_parameters():
         if p.requires_grad and "context_proj" not in name and reducer != "grids-nearest":
-            assert p.grad is not None, f"{reducer}: no gradient for {name}"
+            assert p.grad is not None and p.grad.abs().sum() > 0, f"{reducer}: no gradient for {name}"
     policy.eval()
     actions, coords = policy.predict({k: v for k, v in batch.items() if k != "actions"})
     tokens = policy.num_visual_tokens()
