@@ -6,9 +6,10 @@ machine on the end-effector position with a proportional controller::
 
     above -> descend -> grasp -> lift -> carry -> lower -> release -> retreat
 
-A grasp that does not lift the object sends it back to ``above`` (at most ``MAX_REGRASPS`` times). Wide
-objects (bowls) are pinched at the rim on the side nearer the robot. The gripper's orientation is held at
-the one it has after reset (pointing down), so the fingers close along the world y axis.
+A grasp that does not lift the object sends it back to ``above`` (at most ``MAX_REGRASPS`` times). The
+gripper points down as after reset, its fingers closing along the world y axis; wide objects (bowls) are
+pinched at the rim on the side facing the robot, with the hand turned 90 degrees (fingers along x), which
+also reaches a bowl inside a half-open drawer.
 
 The expert keeps its state in ``env.expert_state`` (cleared by ``env.reset``).
 """
@@ -60,18 +61,26 @@ def _grasp_point(env, moved: str) -> np.ndarray:
     size = high - low
     if min(size[0], size[1]) <= FINGER_SPAN:  # fits between the fingers: grasp near the top, at the centre
         return np.array([center[0], center[1], max(high[2] - 0.03, low[2] + 0.012)])
-    # a bowl: pinch its wall where it crosses the y axis through the centre, on the robot's side (-x is the
-    # robot base in LIBERO's floor and table scenes, so the nearer wall in y is the one the arm reaches first)
-    eef_y = env.raw_obs["robot0_eef_pos"][1]
-    side = -1.0 if eef_y < center[1] else 1.0
-    return np.array([center[0], center[1] + side * (size[1] / 2 - 0.012), high[2] - 0.015])
+    # a bowl: pinch its wall on the side facing the robot (-x; the robot stands at -x in every LIBERO scene),
+    # with the hand turned 90 degrees so that the fingers close across the wall (along x)
+    return np.array([low[0] + 0.012, center[1], high[2] - 0.015])
+
+
+def _turned(env, moved: str) -> bool:
+    low, high = object_extent(env, moved)
+    return min(high[0] - low[0], high[1] - low[1]) > FINGER_SPAN
 
 
 def _orientation_action(env) -> np.ndarray:
     from robosuite.utils.transform_utils import mat2quat, quat2axisangle, quat2mat
 
     current = quat2mat(env.raw_obs["robot0_eef_quat"].copy())
-    goal = env.expert_state.setdefault("orientation", current)
+    if "orientation" not in env.expert_state:
+        turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # 90 degrees about world z
+        env.expert_state["orientation"] = (
+            turn @ current if _turned(env, env.expert_state["moved"]) else current
+        )
+    goal = env.expert_state["orientation"]
     error = quat2axisangle(mat2quat(goal @ current.T))  # world-frame axis-angle that turns current into goal
     return np.clip(error / 0.5 * 0.5, -1.0, 1.0)
 
