@@ -79,6 +79,10 @@ class MetaWorldEnv:
         self.camera_names = (camera, GRIPPER_CAMERA)
         self.max_steps = max_steps
         self.perturbation = get_perturbation(perturbation)
+        if self.perturbation.moves_state:
+            raise ValueError(
+                f"perturbation {self.perturbation.name!r} moves LIBERO's initial state; MetaWorld has no such hook"
+            )
         self._next_seed = int(seed)
         self.episode_seed: int | None = None
 

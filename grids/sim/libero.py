@@ -217,6 +217,7 @@ class LiberoEnv:
             self.raw_obs = self._control.set_init_state(states[init_state])
         self._rng = np.random.default_rng([seed, zlib.crc32(self.perturbation.name.encode())])
         self.perturbation.apply(self.model, self._rng, self._camera_ids[0])
+        self.perturbation.move(self, self._rng)
         for _ in range(SETTLE_STEPS):
             self.raw_obs, *_ = self._control.step(np.array([0, 0, 0, 0, 0, 0, -1.0]))
         mujoco.mj_forward(self.model, self.data)  # camera/light poses from the (perturbed) model

@@ -6,6 +6,8 @@ A perturbation is a named, parameterised object with two hooks:
   episode, right after reset. The env restores the original model fields before every reset, so
   perturbations never accumulate.
 * ``corrupt(images, rng)`` changes the rendered pixels of every frame (sensor noise).
+* ``move(env, rng)`` changes the initial state (robot joints, object layout), after the placement and before
+  the settle steps; only LIBERO's env calls it (``moves_state``), MetaWorld's refuses such perturbations.
 
 ``rng`` is a ``numpy.random.Generator`` that the env derives from the episode seed and the perturbation's
 name, so the same (seed, perturbation) gives the same episode, and different perturbations draw
@@ -43,6 +45,41 @@ class Perturbation:
 
     def corrupt(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return images
+
+    moves_state = False
+
+    def move(self, env, rng: np.random.Generator) -> None:
+        pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class RobotInit(Perturbation):
+    """Start the arm elsewhere: every joint offset by up to ``max_rad`` radians (LIBERO-Plus "robot init")."""
+
+    max_rad: float = 0.1
+    moves_state = True
+
+    def move(self, env, rng):
+        robot, sim = env.robosuite.robots[0], env.robosuite.sim
+        joints = robot._ref_joint_pos_indexes
+        sim.data.qpos[joints] += rng.uniform(-self.max_rad, self.max_rad, size=len(joints))
+        sim.forward()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectLayout(Perturbation):
+    """Move every free object by up to ``max_m`` metres in x and y (LIBERO-Plus "layout"); they then settle."""
+
+    max_m: float = 0.03
+    moves_state = True
+
+    def move(self, env, rng):
+        sim = env.robosuite.sim
+        for obj in env.robosuite.objects_dict.values():
+            for joint in obj.joints:  # a free joint: qpos = xyz + quaternion
+                address = sim.model.get_joint_qpos_addr(joint)[0]
+                sim.data.qpos[address : address + 2] += rng.uniform(-self.max_m, self.max_m, size=2)
+        sim.forward()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,6 +159,8 @@ PERTURBATIONS: dict[str, Perturbation] = {
         SensorNoise(name="noise", std=12.0),
         MaterialColor(name="table-color", materials=("table_wood", "table_col")),
         MaterialColor(name="floor-color", materials=("basic_floor",)),
+        RobotInit(name="robot-init", max_rad=0.1),  # LIBERO only
+        ObjectLayout(name="layout", max_m=0.03),  # LIBERO only
     ]
 }
 

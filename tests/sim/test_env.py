@@ -67,7 +67,12 @@ def test_state_excludes_object_and_goal(env):
     np.testing.assert_allclose(obs1["state"][:3], env.unwrapped.tcp_center, atol=0.05)
 
 
-@pytest.mark.parametrize("name", sorted(set(PERTURBATIONS) - {"none"}))
+PIXEL_PERTURBATIONS = sorted(
+    name for name, p in PERTURBATIONS.items() if name != "none" and not p.moves_state
+)
+
+
+@pytest.mark.parametrize("name", PIXEL_PERTURBATIONS)
 def test_perturbation_changes_image_and_is_reproducible(env, name):
     clean, _ = env.reset(seed=5)
     perturbed_env = make_env("reach-v3", image_size=SIZE, perturbation=name)
@@ -81,6 +86,11 @@ def test_perturbation_changes_image_and_is_reproducible(env, name):
     np.testing.assert_array_equal(first["images"], again["images"])
     np.testing.assert_array_equal(first["state"], clean["state"])  # perturbations touch pixels only
     assert not np.array_equal(first["images"], other["images"])
+
+
+def test_state_perturbations_are_refused_on_metaworld():
+    with pytest.raises(ValueError, match="robot-init.*LIBERO"):
+        make_env("reach-v3", image_size=SIZE, perturbation="robot-init")
 
 
 def test_camera_perturbation_moves_only_third_person_view(env):

@@ -168,3 +168,19 @@ def test_evaluation_starts_episode_i_from_official_state_i():
     assert official_init_state("reach-v3", EVAL_SEED_BASE + 7) is None
     with pytest.raises(ValueError, match="50 official init states"):
         evaluate("no-such-run", [TASK], episodes=51)
+
+
+@pytest.mark.parametrize("name", ["robot-init", "layout"])
+def test_state_perturbations_move_the_start_reproducibly(name):
+    with LiberoEnv(TASK, render=False) as clean, LiberoEnv(TASK, render=False, perturbation=name) as moved:
+        clean.reset(seed=4, init_state=2)
+        moved.reset(seed=4, init_state=2)
+        first_joints, first_objects = moved.robosuite.sim.data.qpos[:7].copy(), object_positions(moved)
+        joint_shift = np.abs(first_joints - clean.robosuite.sim.data.qpos[:7]).max()
+        object_shift = np.abs(first_objects - object_positions(clean))[:, :2].max()
+        moved.reset(seed=4, init_state=2)
+        np.testing.assert_allclose(object_positions(moved), first_objects, atol=1e-9)
+    if name == "robot-init":
+        assert joint_shift > 0.02 and object_shift < 1e-3
+    else:
+        assert object_shift > 0.005
