@@ -19,9 +19,17 @@ EVAL_SEED_BASE = 100_000
 
 
 @torch.no_grad()
-def _coords(policy, obs: dict, task_index: torch.Tensor) -> np.ndarray:
-    language = policy.instruction_embeddings[task_index]
+def _coords(policy, obs: dict, language: torch.Tensor) -> np.ndarray:
     return policy.visual_tokens(torch.from_numpy(obs["images"])[None], language).coords[0].numpy()
+
+
+def _language(policy, env, obs: dict, task_index: torch.Tensor) -> torch.Tensor:
+    """``[1, 384]``: the training instruction's embedding, or that of the reworded one the env gave."""
+    if obs["instruction"] == env.instruction:
+        return policy.instruction_embeddings[task_index]
+    from grids.bench.language import embed_instructions
+
+    return embed_instructions([obs["instruction"]])
 
 
 def run_episode(
@@ -42,6 +50,7 @@ def run_episode(
     if obs["task"] not in cfg.tasks:
         raise ValueError(f"task {obs['task']!r} was not in the policy's training tasks {cfg.tasks}")
     task_index = torch.tensor([cfg.tasks.index(obs["task"])])
+    language = _language(policy, env, obs, task_index)
     success, steps, policy_seconds, calls = False, 0, 0.0, 0
     frames, coords_log, positions = [], [], []
     plan: list[np.ndarray] = []
@@ -53,6 +62,7 @@ def run_episode(
                 "images": torch.from_numpy(obs["images"])[None],  # [1, V, S, S, 3]
                 "state": torch.from_numpy(obs["state"])[None],  # [1, state_dim]
                 "task_index": task_index,
+                "language": language,
             }
             actions, coords = policy.predict(batch)  # [1, chunk, action_dim], [1, V, K', 2]
             policy_seconds += time.perf_counter() - tic
@@ -60,7 +70,7 @@ def run_episode(
             plan = list(actions[0, :execute_steps].clamp(-1, 1).numpy())
         if record:  # where the reducer reads in *this* frame (the plan may come from an earlier one)
             frames.append(obs["images"])
-            coords_log.append(coords[0].numpy() if called else _coords(policy, obs, task_index))
+            coords_log.append(coords[0].numpy() if called else _coords(policy, obs, language))
             positions.append(env.privileged_positions())
         obs, _, terminated, truncated, info = env.step(plan.pop(0))
         if info["success"]:

@@ -296,7 +296,9 @@ class Policy(nn.Module):
         return self.action_in(noisy_actions) + self.action_pos + time_embed[:, None]
 
     def _inputs(self, batch: dict[str, Tensor]) -> tuple[Reduced, Tensor, Tensor]:
-        language = self.instruction_embeddings[batch["task_index"]]  # [B, 384]
+        language = batch.get("language")  # [B, 384] an instruction said otherwise (evaluation)
+        if language is None:
+            language = self.instruction_embeddings[batch["task_index"]]  # [B, 384]
         reduced = self.visual_tokens(batch.get("images"), language, features=batch.get("features"))
         return reduced, language, batch["state"].float()
 

@@ -79,7 +79,7 @@ class MetaWorldEnv:
         self.camera_names = (camera, GRIPPER_CAMERA)
         self.max_steps = max_steps
         self.perturbation = get_perturbation(perturbation)
-        if self.perturbation.moves_state:
+        if self.perturbation.libero_only:
             raise ValueError(
                 f"perturbation {self.perturbation.name!r} moves LIBERO's initial state; MetaWorld has no such hook"
             )

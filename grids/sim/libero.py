@@ -144,6 +144,7 @@ class LiberoEnv:
         self._next_seed = int(seed)
         self.episode_seed: int | None = None
         self.init_state: int | None = None
+        self.instruction_shown = self.instruction  # what obs["instruction"] says (reworded by "language")
 
         from libero.libero.envs.env_wrapper import ControlEnv
 
@@ -218,6 +219,7 @@ class LiberoEnv:
         self._rng = np.random.default_rng([seed, zlib.crc32(self.perturbation.name.encode())])
         self.perturbation.apply(self.model, self._rng, self._camera_ids[0])
         self.perturbation.move(self, self._rng)
+        self.instruction_shown = self.perturbation.reword(self.instruction, self._rng)
         for _ in range(SETTLE_STEPS):
             self.raw_obs, *_ = self._control.step(np.array([0, 0, 0, 0, 0, 0, -1.0]))
         mujoco.mj_forward(self.model, self.data)  # camera/light poses from the (perturbed) model
@@ -278,7 +280,12 @@ class LiberoEnv:
 
     def _observation(self) -> dict[str, Any]:
         images = self.render_views() if self.render else None
-        return {"images": images, "state": self.state(), "instruction": self.instruction, "task": self.task}
+        return {
+            "images": images,
+            "state": self.state(),
+            "instruction": self.instruction_shown,
+            "task": self.task,
+        }
 
     def close(self) -> None:
         if self._renderer is not None:

@@ -7,7 +7,8 @@ A perturbation is a named, parameterised object with two hooks:
   perturbations never accumulate.
 * ``corrupt(images, rng)`` changes the rendered pixels of every frame (sensor noise).
 * ``move(env, rng)`` changes the initial state (robot joints, object layout), after the placement and before
-  the settle steps; only LIBERO's env calls it (``moves_state``), MetaWorld's refuses such perturbations.
+  the settle steps, and ``reword(instruction, rng)`` the instruction the policy is given; only LIBERO's env
+  calls them (``libero_only``): MetaWorld's refuses such perturbations.
 
 ``rng`` is a ``numpy.random.Generator`` that the env derives from the episode seed and the perturbation's
 name, so the same (seed, perturbation) gives the same episode, and different perturbations draw
@@ -17,6 +18,7 @@ the robot.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import mujoco
@@ -46,10 +48,13 @@ class Perturbation:
     def corrupt(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return images
 
-    moves_state = False
+    libero_only = False
 
     def move(self, env, rng: np.random.Generator) -> None:
         pass
+
+    def reword(self, instruction: str, rng: np.random.Generator) -> str:
+        return instruction
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,7 +62,7 @@ class RobotInit(Perturbation):
     """Start the arm elsewhere: every joint offset by up to ``max_rad`` radians (LIBERO-Plus "robot init")."""
 
     max_rad: float = 0.1
-    moves_state = True
+    libero_only = True
 
     def move(self, env, rng):
         robot, sim = env.robosuite.robots[0], env.robosuite.sim
@@ -71,7 +76,7 @@ class ObjectLayout(Perturbation):
     """Move every free object by up to ``max_m`` metres in x and y (LIBERO-Plus "layout"); they then settle."""
 
     max_m: float = 0.03
-    moves_state = True
+    libero_only = True
 
     def move(self, env, rng):
         sim = env.robosuite.sim
@@ -149,6 +154,30 @@ class MaterialColor(Perturbation):
             model.mat_rgba[mat_id, :3] = color
 
 
+@dataclass(frozen=True, kw_only=True)
+class Reword(Perturbation):
+    """Say the same task in other words (LIBERO-Plus "language"): a paraphrase of LIBERO's "pick up the X and
+    place it in/on the Y", else the instruction wrapped in a polite or verbose frame. Never names a file."""
+
+    libero_only = True
+    pick_place = (
+        "put the {x} {prep} the {y}",
+        "grab the {x} and drop it {prep} the {y}",
+        "take the {x} and set it {prep} the {y}",
+        "move the {x} so that it ends up {prep} the {y}",
+    )
+    frames = ("please {i}", "{i}, please", "could you {i}?", "your task: {i}")
+
+    def reword(self, instruction, rng):
+        match = re.fullmatch(
+            r"pick (?:up )?the (.+?) and place it (in|on|into|onto) the (.+)", instruction.strip()
+        )
+        if match:
+            x, prep, y = match.groups()
+            return self.pick_place[rng.integers(len(self.pick_place))].format(x=x, prep=prep, y=y)
+        return self.frames[rng.integers(len(self.frames))].format(i=instruction.strip())
+
+
 PERTURBATIONS: dict[str, Perturbation] = {
     p.name: p
     for p in [
@@ -160,6 +189,7 @@ PERTURBATIONS: dict[str, Perturbation] = {
         MaterialColor(name="table-color", materials=("table_wood", "table_col")),
         MaterialColor(name="floor-color", materials=("basic_floor",)),
         RobotInit(name="robot-init", max_rad=0.1),  # LIBERO only
+        Reword(name="language"),  # LIBERO only
         ObjectLayout(name="layout", max_m=0.03),  # LIBERO only
     ]
 }

@@ -409,3 +409,16 @@ def test_mcnemar_exact_p_values():
     assert mcnemar_p(a, b) == (5, 1, 2 * (1 + 6) / 2**6)
     assert mcnemar_p(a, a) == (0, 0, 1.0)  # identical runs: no evidence either way
     assert mcnemar_p({1: True, 2: False}, {2: True, 3: True}) == (0, 1, 1.0)  # only shared episodes count
+
+
+def test_a_given_language_embedding_replaces_the_task_s_own():
+    torch.manual_seed(0)
+    cfg = PolicyConfig(reducer="grids", num_tokens=4, chunk_size=4, tasks=["a", "b"], **MICRO)
+    policy = Policy(cfg).eval()
+    policy.instruction_embeddings.normal_()
+    batch = {k: v for k, v in _batch(cfg).items() if k != "actions"}
+    own, _ = policy.predict(batch)
+    same, _ = policy.predict({**batch, "language": policy.instruction_embeddings[batch["task_index"]]})
+    other, _ = policy.predict({**batch, "language": torch.randn(2, cfg.language_dim)})
+    torch.testing.assert_close(same, own)
+    assert (other - own).abs().max() > 1e-4

@@ -68,7 +68,7 @@ def test_state_excludes_object_and_goal(env):
 
 
 PIXEL_PERTURBATIONS = sorted(
-    name for name, p in PERTURBATIONS.items() if name != "none" and not p.moves_state
+    name for name, p in PERTURBATIONS.items() if name != "none" and not p.libero_only
 )
 
 

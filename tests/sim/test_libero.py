@@ -184,3 +184,13 @@ def test_state_perturbations_move_the_start_reproducibly(name):
         assert joint_shift > 0.02 and object_shift < 1e-3
     else:
         assert object_shift > 0.005
+
+
+def test_language_shift_rewords_the_instruction_reproducibly():
+    with LiberoEnv(TASK, render=False, perturbation="language") as env:
+        said = {env.reset(seed=s)[0]["instruction"] for s in range(8)}
+        first = env.reset(seed=3)[0]["instruction"]
+        env.reset(seed=4)
+        assert env.reset(seed=3)[0]["instruction"] == first
+    assert env.instruction not in said and len(said) > 1
+    assert all("alphabet soup" in text and "basket" in text and ".bddl" not in text for text in said)
