@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 from pathlib import Path
 
-from grids.bench.report import paired_delta, write_report
+from grids.bench.report import mcnemar_p, paired_delta, write_report
 
 ORDER = ["dense", "grids-16", "grids-4", "grids-1", "topk-16", "random-16"]
 OUT = Path("benchmarks/results/metaworld_mt10")
@@ -74,6 +75,41 @@ def collect(root: Path, steps: int, episodes: int, max_steps: int) -> list[dict]
     )
 
 
+def seed_lines(results: list[dict], perturbation: str = "none") -> list[str]:
+    """Across training seeds: success per seed, mean ± std, and the difference from dense *of the same seed*
+    (same episodes), per seed and pooled over seeds (McNemar on all paired episodes)."""
+    by_base: dict[str, dict[int, dict]] = {}
+    for r in results:
+        if perturbation in r["summary"]:
+            by_base.setdefault(r["name"].split(" ")[0], {})[r["seed"]] = r
+    dense = by_base.get("dense", {})
+    lines = ["| run | seeds | success % per seed | mean ± std | Δ vs dense per seed | Δ vs dense pooled |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for base, runs in by_base.items():
+        seeds = sorted(runs)
+        rates = [100 * runs[s]["summary"][perturbation]["success_rate"] for s in seeds]
+        spread = f"{statistics.mean(rates):.1f} ± {statistics.stdev(rates):.1f}" if len(rates) > 1 else "—"
+        paired = [s for s in seeds if s in dense and base != "dense"]
+        per_seed = [paired_delta(runs[s], dense[s], perturbation).split(" (")[0] for s in paired]
+        pooled = "—"
+        if paired:
+            a = {(s, k): v for s in paired for k, v in _outcomes(runs[s], perturbation).items()}
+            b = {(s, k): v for s in paired for k, v in _outcomes(dense[s], perturbation).items()}
+            only_run, only_dense, p = mcnemar_p(a, b)
+            shared = len(a.keys() & b.keys())
+            pooled = f"{100 * (only_run - only_dense) / shared:+.1f} ({only_run}/{only_dense}, p = {p:.3g})"
+        lines.append(
+            f"| {base} | {', '.join(map(str, seeds))} | {' / '.join(f'{x:.1f}' for x in rates)} | {spread} "
+            f"| {' / '.join(per_seed) or '—'} | {pooled} |"
+        )
+    return lines
+
+
+def _outcomes(result: dict, perturbation: str) -> dict:
+    return {(e["task"], e["seed"]): bool(e["success"]) for e in result["episodes"]
+            if e.get("perturbation", perturbation) == perturbation}  # fmt: skip
+
+
 def curve_lines(root: Path, results: list[dict]) -> list[str]:
     """Success against training steps for every run with ``curve_step*_*.json`` evaluations of kept checkpoints."""
     lines = ["| run | step | success % | episodes |", "|---|---:|---:|---:|"]
@@ -110,7 +146,8 @@ def main() -> None:
     )
     paths = write_report(results, OUT, command=command, notes=args.notes)
     with open(paths["md"], "a") as md:
-        md.write("\n## Paired comparisons\n\n" + "\n".join(pair_lines(results, args.pairs)) + "\n")
+        md.write("\n## Training seeds (in distribution)\n\n" + "\n".join(seed_lines(results)) + "\n")
+        md.write("\n## Paired comparisons (seed 0)\n\n" + "\n".join(pair_lines(results, args.pairs)) + "\n")
         md.write(
             "\n## Learning curve (kept checkpoints)\n\n"
             + "\n".join(curve_lines(Path(args.root), results))
