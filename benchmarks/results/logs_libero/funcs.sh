@@ -5,7 +5,7 @@ STEPS=${STEPS:-5000}; BATCH=${BATCH:-32}; EP=${EP:-50}; SHIFT=${SHIFT:-0.5}; THR
 SUITE=${SUITE:-libero_object}; DATA=${DATA:-data/$SUITE}; ROOT=${ROOT:-runs/$SUITE}
 generate() {  # resumable: rerun to continue
   echo "== $(date +%T) generate $DATA"
-  grids data generate --tasks $SUITE --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | grep -v "ep/s\|s/ep" | tail -2
+  grids data generate --tasks $SUITE --episodes-per-task 50 --out $DATA --workers ${WORKERS:-2} 2>&1 | tr '\r' '\n' | grep -v "ep/s\|s/ep" | tail -2
 }
 cache() {
   echo "== $(date +%T) cache $ROOT/features"
