@@ -242,7 +242,7 @@ def run_plan(settings: Settings, runs: list[Run], *, out: Path, check_memory: bo
         log(f"{model}: built in {time.perf_counter() - start:.0f} s")
         for run in model_runs:
             loads = []
-            load_before = os.getloadavg()
+            load_before = list(os.getloadavg())
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
             start = time.perf_counter()
@@ -267,7 +267,7 @@ def run_plan(settings: Settings, runs: list[Run], *, out: Path, check_memory: bo
                     **measured,
                     "seconds": time.perf_counter() - start,
                     "load_before": load_before,
-                    "load_after": os.getloadavg(),
+                    "load_after": list(os.getloadavg()),
                     "load_max_1min": max(loads, default=load_before[0]),
                     "peak_memory_gib": _peak_memory_gib(device),
                     "finished": time.strftime("%Y-%m-%d %H:%M:%S"),

@@ -17,7 +17,8 @@ def parse(argv):
 def test_both_commands_are_registered():
     args = parse(["flops", "--model", "pi05", "--tokens", "4", "--resample-at-layer", "9"])
     assert args.func is efficiency.run_flops and args.resample_at_layer == 9 and args.tokens == 4
-    assert parse(["latency", "--compile", "--batch", "8"]).func is efficiency.run_latency
+    args = parse(["latency", "--compile", "both", "--batch", "8", "--mode", "training"])
+    assert args.func is efficiency.run_latency and args.compile == "both" and args.batch == "8"
 
 
 def test_flops_prints_a_per_stage_table(capsys):
