@@ -203,7 +203,7 @@ def latency_settings(args):
 
 
 def run_latency(args) -> int:
-    from grids.efficiency.report import estimate, plan_runs, run_plan
+    from grids.efficiency.report import calibrate_gflops, estimate, estimated_hours, plan_runs, run_plan
 
     settings = latency_settings(args)
     modes = ("inference", "training") if args.mode == "both" else (args.mode,)
@@ -216,17 +216,30 @@ def run_latency(args) -> int:
         compile_modes=compile_modes,
     )
     if args.plan:
+        if settings.threads:
+            import torch
+
+            torch.set_num_threads(settings.threads)
         estimates = estimate(settings, runs)
+        gflops = calibrate_gflops(settings.dtype, device=settings.device)
+        hours = estimated_hours(settings, estimates, gflops)
         if args.json:
-            print(json.dumps(estimates))
+            print(json.dumps({"estimates": estimates, "gflops": gflops, "hours": hours}))
             return 0
+        ckpt = ", checkpointing" if settings.checkpointing else ""
         for model, e in estimates.items():
             print(
                 f"{model}: weights {e['weights_gib']:.1f} GiB + largest step {e['peak_tensors_gib']:.1f} GiB "
-                f"-> about {e['need_gib']:.0f} GiB ({settings.dtype}{', checkpointing' if settings.checkpointing else ''})"
+                f"-> about {e['need_gib']:.0f} GiB ({settings.dtype}{ckpt})"
             )
             for key, run in e["runs"].items():
-                print(f"  {key}: TFLOP " + ", ".join(f"{k} {v:.2f}" for k, v in run["tflops"].items()))
+                tflops = ", ".join(f"{k} {v:.2f}" for k, v in run["tflops"].items())
+                print(f"  {key}: TFLOP {tflops}; about {hours[key]:.2f} h")
+        print(
+            f"time at 60 % of {gflops:.0f} GFLOP/s (a {settings.dtype} matrix product here, now), "
+            f"{settings.warmup} + {settings.repeats} rounds: about {sum(hours.values()):.1f} h in all, "
+            "plus compilation"
+        )
         return 0
     out = args.out or Path(time.strftime("grids-latency-%Y%m%d-%H%M%S"))
     results = run_plan(settings, runs, out=out, check_memory=not args.no_memory_check)

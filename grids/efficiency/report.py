@@ -149,6 +149,33 @@ def estimate(settings: Settings, runs: list[Run]) -> dict[str, dict]:
     return out
 
 
+def calibrate_gflops(dtype: str = "fp32", seconds: float = 2.0, device: str = "cpu") -> float:
+    """GFLOP/s of a Gemma-sized matrix product ``[560, 2048] x [2048, 8192]`` on this machine now."""
+    device = resolve_device(device)
+    a = torch.randn(560, 2048, dtype=DTYPES[dtype], device=device)
+    b = torch.randn(2048, 8192, dtype=DTYPES[dtype], device=device)
+    a @ b
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        calls += 1
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return 2 * 560 * 2048 * 8192 * calls / (time.perf_counter() - start) / 1e9
+
+
+def estimated_hours(settings: Settings, estimates: dict, gflops: float, efficiency: float = 0.6) -> dict:
+    """Hours per run if the whole model ran at ``efficiency`` x the calibrated GFLOP/s (eager; compiling
+    adds minutes per variant). On a 2-core CPU the action expert's small matrices and attention run
+    below that, so read it as the order of magnitude."""
+    rounds = settings.warmup + settings.repeats
+    return {
+        key: rounds * sum(run["tflops"].values()) * 1e3 / (gflops * efficiency) / 3600
+        for model in estimates.values()
+        for key, run in model["runs"].items()
+    }
+
+
 def available_memory_gib(device: torch.device) -> float | None:
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0] / GiB
@@ -392,7 +419,9 @@ __all__ = [
     "PAPER_TRAINING_GAIN",
     "Run",
     "Settings",
+    "calibrate_gflops",
     "estimate",
+    "estimated_hours",
     "load_results",
     "plan_runs",
     "render",
