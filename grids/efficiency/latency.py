@@ -106,6 +106,7 @@ def compile_blocks(policy: VLAShapedPolicy) -> None:
     # one specialisation per (block type, token count, batch): dense, K, prefix lengths, batch 1/8
     dynamo.recompile_limit = max(dynamo.recompile_limit, 64)
     dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, 4096)
+    dynamo.fail_on_recompile_limit_hit = True  # never time a block that silently fell back to eager
     for block in policy.blocks():
         block.compile(dynamic=False)
 
@@ -503,11 +504,16 @@ def measure_run(
     del policies
     if mode == "training":
         base.zero_grad(set_to_none=True)
-    return {
+    out = {
         "variants": rows,
         "ratios": ratios(medians, flops, base=variants[0].label),
         "warmup_seconds": warmup_seconds,
     }
+    if compiled:  # graphs compiled so far in this process
+        from torch._dynamo.utils import counters
+
+        out["dynamo_unique_graphs"] = counters["stats"]["unique_graphs"]
+    return out
 
 
 def measure_latency(

@@ -133,7 +133,11 @@ def estimate(settings: Settings, runs: list[Run]) -> dict[str, dict]:
     for model in dict.fromkeys(r.model for r in runs):
         shape, entry = settings.shape(model), {"runs": {}}
         weights, peak = 0.0, 0.0
+        seen: dict[tuple[str, int], dict] = {}  # compiling changes neither FLOPs nor tensors
         for run in (r for r in runs if r.model == model):
+            if (run.mode, run.batch) in seen:
+                entry["runs"][run.key] = seen[run.mode, run.batch]
+                continue
             ckpt = settings.checkpointing and run.mode == "training"
             flops = {}
             for variant in settings.parsed_variants():
@@ -141,7 +145,9 @@ def estimate(settings: Settings, runs: list[Run]) -> dict[str, dict]:
                 flops[variant.label] = step_flops(shape, variant, **options)["total"]
                 memory = step_memory(shape, variant, dtype=dtype, **options)
                 weights, peak = max(weights, memory["weights"]), max(peak, memory["peak_tensors"])
-            entry["runs"][run.key] = {"tflops": {k: v / 1e12 for k, v in flops.items()}}
+            entry["runs"][run.key] = seen[run.mode, run.batch] = {
+                "tflops": {k: v / 1e12 for k, v in flops.items()}
+            }
         entry.update(
             weights_gib=weights / GiB, peak_tensors_gib=peak / GiB, need_gib=(weights + peak) / GiB + 1
         )
@@ -362,7 +368,12 @@ def render(results: dict) -> str:
             "",
             f"Shape {run['shape']}; 1-min load average before / max / after: {load}; peak memory "
             f"{run['peak_memory_gib']:.1f} GiB; warm-up {run['warmup_seconds']:.0f} s; run {run['seconds']:.0f} s; "
-            f"finished {run['finished']}.",
+            f"finished {run['finished']}."
+            + (
+                f" Dynamo graphs so far: {run['dynamo_unique_graphs']}."
+                if "dynamo_unique_graphs" in run
+                else ""
+            ),
             "",
             "| variant | "
             + " | ".join(f"{st} ms (share)" for st in stages)
