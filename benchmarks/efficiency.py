@@ -1,13 +1,26 @@
-"""Regenerate benchmarks/results/efficiency.md and efficiency.json: whole-model FLOPs and CPU latency.
+"""Regenerate benchmarks/results/efficiency.md and efficiency.json: whole-model FLOPs; time the full depth.
 
-    python benchmarks/efficiency.py                 # both parts (~25 min on 2 shared CPU cores)
-    python benchmarks/efficiency.py --part flops    # meta-device counts + formulas (~5 min)
-    python benchmarks/efficiency.py --part latency  # CPU timings (~15 min); merged into the same JSON
+    python benchmarks/efficiency.py --part flops     # meta-device counts + formulas (~5 min), then render
+    python benchmarks/efficiency.py --part latency --out DIR [--groups inference,training]
+    python benchmarks/efficiency.py --part render --latency-from DIR    # efficiency.md with DIR's runs
 
 FLOPs: full-size π0 / π0.5 / SmolVLA, counted with FlopCounterMode on the meta device (no weight
 memory), each count held against the closed-form formula of grids/efficiency/flops.py. The wider
 sweep (3 views, other prompt lengths) uses the formula, which equals the meta count on every row
-counted here. Latency: full widths, reduced depth (stated in the output), fp32, eager and compiled.
+counted here.
+
+Latency: the full-depth π0 and π0.5 shapes (random weights), dense vs GridS-16 / GridS-4, after the
+encoder and at L = 0, per stage, through grids.efficiency.report.run_plan (what ``grids latency``
+runs), in two groups with their own settings and folders:
+
+    DIR/inference  batch 1 and 8, eager and compiled, fp32            (~11 GiB: weights 10.1 + <1.3)
+    DIR/training   forward + backward, batch 8 on CPU (32, 128 on a GPU), bf16 weights and gradient
+                   checkpointing on CPU (fp32 does not fit 24 GiB: ~47 GiB without checkpointing,
+                   ~24 GiB with); fp32 + checkpointing on a GPU
+
+Each run is saved as it ends; rerunning the same command resumes (finished runs are skipped). On a
+quiet 2-core CPU, expect hours (benchmarks/efficiency_notes.md has the command, the time and memory
+estimates); on a GPU, minutes. ``grids latency --plan`` prints both estimates without timing anything.
 """
 
 from __future__ import annotations
@@ -22,8 +35,8 @@ from pathlib import Path
 
 import torch
 
+from grids.efficiency import report
 from grids.efficiency.flops import STAGES, analytic_stages, count_model, floor_flops
-from grids.efficiency.latency import Variant, measure_latency
 from grids.efficiency.shapes import SHAPES, get_shape
 
 RESULTS = Path(__file__).parent / "results"
@@ -37,7 +50,10 @@ PAPER = {  # Table 1 of arXiv 2605.11817, GFLOPs (XLA cost_analysis, see the tex
     ("pi05", 4): 75.73,
     ("smolvla", "dense"): 306.78,
 }
-LATENCY_DEPTHS = dict(vision_depth=2, llm_depth=1, expert_depth=1)
+LATENCY_GROUPS = {  # folder -> what it times; the dtype / checkpointing defaults depend on the device
+    "inference": dict(modes=("inference",), batches=(1, 8), compile_modes=(False, True)),
+    "training": dict(modes=("training",), compile_modes=(False,)),
+}
 
 
 def _row(model, views, text, reducer, k, layer, counted: bool) -> dict:
@@ -121,55 +137,6 @@ def flops_part() -> dict:
         "checks": checks,
         "floors": floors,
         "paper_fit": paper_fit(),
-    }
-
-
-def latency_part(plan: list[tuple[int, bool, int]], previous: dict | None = None) -> dict:
-    """``plan``: (batch, compiled, repeats) runs; runs of ``previous`` with another key are kept."""
-    shape = get_shape("pi0").scaled(**LATENCY_DEPTHS)
-    variants = [
-        Variant("dense"),
-        Variant("GridS-16 after encoder", "grids", 16),
-        Variant("GridS-16 at L=0", "grids", 16, 0),
-        Variant("GridS-4 at L=0", "grids", 4, 0),
-    ]
-    runs = [
-        r
-        for r in (previous or {}).get("runs", [])
-        if (r["batch"], r["compiled"]) not in {p[:2] for p in plan}
-    ]
-    for batch, compiled, repeats in plan:
-        # compiling costs minutes per variant on this CPU: time the two ends only
-        chosen = [variants[0], variants[2]] if compiled else variants
-        start, load = time.perf_counter(), os.getloadavg()
-        rows = measure_latency(
-            shape, chosen, batch=batch, compile=compiled, warmup=1, repeats=repeats, threads=1, attn="sdpa"
-        )
-        runs.append(
-            {
-                "batch": batch,
-                "compiled": compiled,
-                "rows": rows,
-                "seconds": time.perf_counter() - start,
-                "load_average_before": load,
-                "load_average_after": os.getloadavg(),
-            }
-        )
-        print(
-            f"latency batch={batch} compiled={compiled}: {[round(r['median_ms']) for r in rows]} ms",
-            flush=True,
-        )
-    runs.sort(key=lambda r: (r["compiled"], r["batch"]))
-    return {
-        "shape": shape.name,
-        "depths": LATENCY_DEPTHS,
-        "threads": 1,
-        "dtype": "float32",
-        "attn": "sdpa",
-        "views": 2,
-        "text_tokens": shape.text_tokens,
-        "num_steps": shape.num_steps,
-        "runs": runs,
     }
 
 
@@ -341,7 +308,15 @@ def render(results: dict) -> str:
                         + " | ".join(cells)
                         + " |"
                     )
-    if "latency" in results:
+    if results.get("latency_from"):
+        lines += ["", "## Latency at full depth (from `" + results["latency_from"] + "`)", ""]
+        for group in LATENCY_GROUPS:
+            path = Path(__file__).parent.parent / results["latency_from"] / group / "latency.md"
+            if path.exists():  # one heading level down
+                lines += [
+                    ("#" + line if line.startswith("#") else line) for line in path.read_text().splitlines()
+                ]
+    elif "latency" in results:  # the first, reduced-depth run on a loaded machine (until replaced)
         lat = results["latency"]
         d = lat["depths"]
         lines += [
@@ -375,14 +350,62 @@ def render(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def latency(args) -> None:
+    """Time the full plan group by group; each group resumes from DIR/<group>/latency.json."""
+    device = report.resolve_device(args.device)
+    gpu = device.type == "cuda"
+    depth = None if args.depth == "full" else tuple(int(v) for v in args.depth.split(","))
+    for group in args.groups.split(","):
+        if group not in LATENCY_GROUPS:
+            raise SystemExit(f"--groups: unknown group {group!r}; known: {', '.join(LATENCY_GROUPS)}")
+        training = group == "training"
+        settings = report.Settings(
+            models=tuple(args.models.split(",")),
+            depth=depth,
+            dtype=(args.training_dtype or ("fp32" if gpu else "bf16")) if training else args.dtype,
+            device=str(device),
+            checkpointing=training and not args.no_checkpointing,
+            warmup=args.warmup,
+            repeats=args.repeats,
+            threads=args.threads,
+        )
+        plan = dict(LATENCY_GROUPS[group])
+        if args.no_compile:
+            plan["compile_modes"] = (False,)
+        if args.batches:
+            plan["batches"] = tuple(int(v) for v in args.batches.split(","))
+        if args.train_batches:
+            plan["train_batches"] = tuple(int(v) for v in args.train_batches.split(","))
+        runs = report.plan_runs(settings, **plan)
+        report.run_plan(settings, runs, out=args.out / group, log=lambda line: print(line, flush=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("all", "flops", "latency", "render"), default="all",
+                        help="all = flops + render; latency is long and only runs when asked")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=RESULTS / "latency_full", help="latency: results folder")
+    parser.add_argument("--latency-from", default=None, help="render: a latency --out folder to include")
+    parser.add_argument("--groups", default="inference,training", help="latency: inference, training")
+    parser.add_argument("--models", default="pi0,pi05")
+    parser.add_argument("--depth", default="full", help="'full' or V,L,E blocks (reduced-depth smoke runs)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32", help="inference weights")
+    parser.add_argument("--training-dtype", choices=("fp32", "bf16"), default=None,
+                        help="training weights (default: bf16 on CPU, fp32 on a GPU)")  # fmt: skip
+    parser.add_argument("--no-checkpointing", action="store_true", help="training without recomputation")
+    parser.add_argument("--no-compile", action="store_true", help="inference: eager only")
+    parser.add_argument("--batches", default=None, help="inference batch sizes (default: 1,8)")
     parser.add_argument(
-        "--part",
-        choices=("all", "flops", "latency", "latency-eager", "latency-compile", "render"),
-        default="all",
+        "--train-batches", default=None, help="training batch sizes (default: 8 CPU, 32,128 GPU)"
     )
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
+    if args.part == "latency":
+        latency(args)
+        return
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "efficiency.json"
     results = json.loads(path.read_text()) if path.exists() else {}
@@ -392,15 +415,10 @@ def main() -> None:
     results["machine"] = f"{platform.machine()} CPU, {os.cpu_count()} cores"
     if args.part in ("all", "flops"):
         results["flops"] = json.loads(json.dumps(flops_part()))  # str keys, as when re-read
-        path.write_text(json.dumps(results, indent=1))
-    plan = []
-    if args.part in ("all", "latency", "latency-eager"):
-        plan += [(1, False, 5), (8, False, 3)]
-    if args.part in ("all", "latency", "latency-compile"):
-        plan += [(1, True, 5)]
-    if plan:
-        results["latency"] = latency_part(plan, results.get("latency"))
-        path.write_text(json.dumps(results, indent=1))
+    if args.latency_from:
+        folder = Path(args.latency_from).resolve().relative_to(Path(__file__).resolve().parent.parent)
+        results["latency_from"] = str(folder)
+    path.write_text(json.dumps(results, indent=1))
     (RESULTS / "efficiency.md").write_text(render(results))
     print(f"wrote {RESULTS / 'efficiency.md'}")
 

@@ -1,15 +1,27 @@
 """``grids flops`` and ``grids latency``: whole-model FLOPs per stage, and dense-vs-reduced CPU latency.
 
 grids flops --model pi0 --views 2 --reducer grids --tokens 16 [--resample-at-layer 0]
-grids latency --model pi0 --reducer grids --tokens 16 --resample-at-layer 0 --batch 1 [--compile]
+grids latency --model pi0,pi05 --mode both --compile both --out DIR   (see grids latency --help)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
+from pathlib import Path
 
 MODELS = ("pi0", "pi05", "smolvla")
+LATENCY_HELP = """Time dense and reduced variants of a full-depth VLA shape (random weights), per stage.
+
+Every variant shares the dense model's weights (in memory once) and the variants run interleaved;
+each run is saved to OUT/latency.json (+ latency.md) as it ends, and a rerun with the same --out skips
+finished runs. On a GPU (--device auto/cuda) stages are timed with CUDA events.
+
+  grids latency --model pi0,pi05 --mode both --compile both --out runs/cpu-full   # hours on a CPU
+  grids latency --model pi0 --plan --mode both        # FLOPs and memory estimate, seconds
+  grids latency --depth 2,1,1 --repeats 3 --out /tmp/smoke                      # reduced-depth smoke
+"""
 
 
 def _add_variant_args(parser: argparse.ArgumentParser) -> None:
@@ -35,17 +47,49 @@ def register(subparsers) -> None:
     flops.add_argument("--formula-only", action="store_true", help="skip the meta-device count")
     flops.set_defaults(func=run_flops)
 
-    latency = subparsers.add_parser("latency", help="CPU latency of dense vs reduced, timed alternately")
-    _add_variant_args(latency)
-    latency.add_argument("--vision-depth", type=int, default=2, help="SigLIP blocks kept (full: 27 / 12)")
-    latency.add_argument("--llm-depth", type=int, default=1, help="LLM layers kept (full: 18 / 16)")
-    latency.add_argument(
-        "--expert-depth", type=int, default=1, help="action-expert layers kept (full: 18 / 16)"
+    latency = subparsers.add_parser(
+        "latency",
+        help="latency per stage of dense vs reduced variants (inference and training), interleaved",
+        description=LATENCY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    latency.add_argument("--compile", action="store_true", help="time torch.compile'd modules")
+    latency.add_argument(
+        "--model", default="pi0", help="comma-separated shapes: pi0, pi05, smolvla (default: pi0)"
+    )
+    latency.add_argument(
+        "--variants",
+        default=None,
+        help="comma-separated, dense first: dense, REDUCER-K (after the projector), REDUCER-K@L (before "
+        "vision block L) (default: dense,grids-16,grids-16@0,grids-4@0)",
+    )
+    latency.add_argument("--mode", choices=("inference", "training", "both"), default="inference")
+    latency.add_argument("--batch", default="1,8", help="inference batch sizes (default: 1,8)")
+    latency.add_argument(
+        "--train-batch", default=None, help="training batch sizes (default: 8 on CPU, 32,128 on a GPU)"
+    )
+    latency.add_argument("--compile", choices=("eager", "compiled", "both"), default="eager")
+    latency.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32", help="weights and activations")
+    latency.add_argument("--device", default="auto", help="auto (GPU if visible), cpu, cuda[:N]")
+    latency.add_argument(
+        "--depth",
+        default="full",
+        help="'full', or V,L,E blocks of vision/LLM/expert for a reduced-depth smoke run",
+    )
+    latency.add_argument(
+        "--checkpointing", action="store_true", help="training: recompute SigLIP and LLM blocks in backward"
+    )
+    latency.add_argument("--views", type=int, default=2, help="camera views per sample (default: 2)")
     latency.add_argument("--warmup", type=int, default=1)
-    latency.add_argument("--repeats", type=int, default=5)
+    latency.add_argument("--repeats", type=int, default=5, help="timed rounds per run (default: 5)")
     latency.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    latency.add_argument(
+        "--out", type=Path, default=None, help="results directory (default: a new ./grids-latency-<time>)"
+    )
+    latency.add_argument("--plan", action="store_true", help="print FLOPs and memory estimates, time nothing")
+    latency.add_argument(
+        "--no-memory-check", action="store_true", help="run even if the estimate exceeds free memory"
+    )
+    latency.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     latency.set_defaults(func=run_latency)
 
 
@@ -102,42 +146,106 @@ def run_flops(args) -> int:
     return 0
 
 
-def run_latency(args) -> int:
-    _check_variant(args)
-    from grids.efficiency.latency import Variant, measure_latency
+def _ints(flag: str, text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"{flag} takes comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise ValueError(f"{flag} values must be >= 1, got {text!r}")
+    return values
+
+
+def latency_settings(args):
+    """Parse and check the latency flags (cheap: before any model is built)."""
+    from grids.efficiency.latency import Variant, resolve_device
+    from grids.efficiency.report import DEFAULT_VARIANTS, Settings
     from grids.efficiency.shapes import get_shape
 
-    shape = get_shape(args.model).scaled(
-        vision_depth=args.vision_depth, llm_depth=args.llm_depth, expert_depth=args.expert_depth
-    )
-    if args.text_tokens:
-        from dataclasses import replace
-
-        shape = replace(shape, text_tokens=args.text_tokens)
-    where = "" if args.resample_at_layer is None else f" L={args.resample_at_layer}"
-    variants = [
-        Variant("dense"),
-        Variant(f"{args.reducer}-{args.tokens}{where}", args.reducer, args.tokens, args.resample_at_layer),
-    ]
-    rows = measure_latency(
-        shape,
-        variants,
+    models = tuple(m.strip() for m in args.model.split(","))
+    for model in models:
+        if model not in MODELS:
+            raise ValueError(f"--model {model!r}: known shapes are {', '.join(MODELS)}")
+    depth = None if args.depth == "full" else _ints("--depth", args.depth)
+    if depth is not None and len(depth) != 3:
+        raise ValueError(f"--depth takes 'full' or three integers V,L,E, got {args.depth!r}")
+    for flag, value, least in (
+        ("--views", args.views, 1),
+        ("--repeats", args.repeats, 1),
+        ("--warmup", args.warmup, 0),
+    ):
+        if value < least:
+            raise ValueError(f"{flag} must be >= {least}, got {value}")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    variants = tuple(v.strip() for v in args.variants.split(",")) if args.variants else DEFAULT_VARIANTS
+    parsed = [Variant.parse(v) for v in variants]
+    if parsed[0].label != "dense":
+        raise ValueError(f"--variants must start with 'dense' (the reference), got {variants[0]!r}")
+    for model in models:
+        vision_depth = depth[0] if depth else get_shape(model).vision.depth
+        for v in parsed:
+            if v.resample_at_layer is not None and v.resample_at_layer > vision_depth:
+                raise ValueError(f"variant {v.label}: L must be in [0, {vision_depth}] for {model}")
+    device = resolve_device(args.device)
+    return Settings(
+        models=models,
+        variants=variants,
+        depth=depth,
+        dtype=args.dtype,
+        device=str(device),
+        checkpointing=args.checkpointing,
         views=args.views,
-        batch=args.batch,
-        compile=args.compile,
         warmup=args.warmup,
         repeats=args.repeats,
         threads=args.threads,
     )
-    if args.json:
-        print(json.dumps(rows))
-        return 0
-    mode = "torch.compile" if args.compile else "eager"
-    print(f"{shape.name}: full widths, {args.views} views, batch {args.batch}, {mode}, fp32, CPU")
-    print(f"{'variant':<28}{'GFLOP':>9}{'median ms':>11}{'IQR ms':>9}{'speed-up':>10}{'FLOPs ratio':>13}")
-    for r in rows:
+
+
+def run_latency(args) -> int:
+    from grids.efficiency.report import calibrate_gflops, estimate, estimated_hours, plan_runs, run_plan
+
+    settings = latency_settings(args)
+    modes = ("inference", "training") if args.mode == "both" else (args.mode,)
+    compile_modes = {"eager": (False,), "compiled": (True,), "both": (False, True)}[args.compile]
+    runs = plan_runs(
+        settings,
+        modes=modes,
+        batches=_ints("--batch", args.batch),
+        train_batches=_ints("--train-batch", args.train_batch) if args.train_batch else None,
+        compile_modes=compile_modes,
+    )
+    if args.plan:
+        if settings.threads:
+            import torch
+
+            torch.set_num_threads(settings.threads)
+        estimates = estimate(settings, runs)
+        gflops = calibrate_gflops(settings.dtype, device=settings.device)
+        hours = estimated_hours(settings, estimates, gflops)
+        if args.json:
+            print(json.dumps({"estimates": estimates, "gflops": gflops, "hours": hours}))
+            return 0
+        ckpt = ", checkpointing" if settings.checkpointing else ""
+        for model, e in estimates.items():
+            print(
+                f"{model}: weights {e['weights_gib']:.1f} GiB + largest step {e['peak_tensors_gib']:.1f} GiB "
+                f"-> about {e['need_gib']:.0f} GiB ({settings.dtype}{ckpt})"
+            )
+            for key, run in e["runs"].items():
+                tflops = ", ".join(f"{k} {v:.2f}" for k, v in run["tflops"].items())
+                print(f"  {key}: TFLOP {tflops}; about {hours[key]:.2f} h")
         print(
-            f"{r['label']:<28}{r['gflops']:>9.1f}{r['median_ms']:>11.1f}{r['iqr_ms']:>9.1f}"
-            f"{r['speedup']:>9.2f}x{r['flops_ratio']:>12.2f}x"
+            f"time at 60 % of {gflops:.0f} GFLOP/s (a {settings.dtype} matrix product here, now), "
+            f"{settings.warmup} + {settings.repeats} rounds: about {sum(hours.values()):.1f} h in all, "
+            "plus compilation"
         )
+        return 0
+    out = args.out or Path(time.strftime("grids-latency-%Y%m%d-%H%M%S"))
+    results = run_plan(settings, runs, out=out, check_memory=not args.no_memory_check)
+    if args.json:
+        print(json.dumps(results))
+    else:
+        print((out / "latency.md").read_text())
+    print(f"wrote {out / 'latency.json'} and {out / 'latency.md'}")
     return 0

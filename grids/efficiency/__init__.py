@@ -15,7 +15,15 @@ from grids.efficiency.flops import (
     floor_flops,
     register_cpu_sdpa,
 )
-from grids.efficiency.latency import Variant, measure_latency, time_alternating
+from grids.efficiency.latency import (
+    Variant,
+    measure_latency,
+    measure_run,
+    ratios,
+    step_flops,
+    step_memory,
+    time_alternating,
+)
 from grids.efficiency.shapes import SHAPES, VLAShape, get_shape
 
 __all__ = [
@@ -32,6 +40,10 @@ __all__ = [
     "floor_flops",
     "get_shape",
     "measure_latency",
+    "measure_run",
+    "ratios",
     "register_cpu_sdpa",
+    "step_flops",
+    "step_memory",
     "time_alternating",
 ]

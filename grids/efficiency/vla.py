@@ -14,15 +14,45 @@ Rotary position embeddings are left out of the expert: they cost no matrix FLOPs
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
 import math
+from itertools import chain
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from grids.core import make_reducer
-from grids.core.in_encoder import ResampleAtLayer
+from grids.core.in_encoder import ResampleAtLayer, find_blocks
 from grids.efficiency.shapes import DecoderShape, VLAShape
+
+
+@functools.cache
+def _cache_kwarg() -> str:
+    """transformers 5 renamed ``past_key_values`` to ``cache`` (the old name warns until 5.40)."""
+    from transformers import GemmaModel
+
+    return "cache" if "cache" in inspect.signature(GemmaModel.forward).parameters else "past_key_values"
+
+
+def prefill_cache(config):
+    """A transformers ``DynamicCache`` whose layers keep one prefill's K/V: a second write to a layer
+    replaces it instead of appending, so gradient checkpointing can replay a decoder layer (which
+    writes its K/V again) and get tensors of the same shape back."""
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    class PrefillLayer(DynamicLayer):
+        def update(self, key_states: Tensor, value_states: Tensor, *args, **kwargs):
+            self.keys, self.values, self.is_initialized = key_states, value_states, True
+            self.device = key_states.device
+            return key_states, value_states
+
+    cache = DynamicCache(config=config)
+    cache.layers = [PrefillLayer() for _ in cache.layers]
+    return cache
 
 
 def vision_config(shape: VLAShape, attn: str = "eager"):
@@ -175,6 +205,15 @@ class ActionExpert(nn.Module):
             tokens = layer(tokens, k, v, cond)
         return self.action_out_proj(self.norm(tokens[:, -self.shape.horizon :]))
 
+    def loss(
+        self, cache: list[tuple[Tensor, Tensor]], state: Tensor, actions: Tensor, noise: Tensor, t: Tensor
+    ) -> Tensor:
+        """Flow-matching training loss at time ``t [B]`` (openpi): the velocity at
+        ``x_t = t * noise + (1 - t) * actions`` regressed on ``noise - actions``; one expert pass."""
+        t_ = t[:, None, None].to(noise.dtype)
+        x_t = t_ * noise + (1 - t_) * actions
+        return F.mse_loss(self.velocity(x_t, t, state, cache), noise - actions)
+
     def forward(self, cache: list[tuple[Tensor, Tensor]], state: Tensor, noise: Tensor) -> Tensor:
         x_t, dt = noise, -1.0 / self.shape.num_steps
         t = torch.ones(noise.shape[0], device=noise.device, dtype=noise.dtype)
@@ -212,28 +251,64 @@ class VLAShapedPolicy(nn.Module):
         from transformers import AutoModel, SiglipVisionModel
 
         super().__init__()
-        self.shape, self.num_views, self.resample_layer = shape, num_views, resample_at_layer
+        self.shape, self.num_views = shape, num_views
         self.vision = SiglipVisionModel(vision_config(shape, attn))
         shuffled = shape.vision.width * shape.pixel_shuffle**2
         self.projector = nn.Linear(shuffled, shape.llm.width, bias=shape.pixel_shuffle == 1)
         self.llm = AutoModel.from_config(llm_config(shape, attn))
         self.expert = ActionExpert(shape)
         self.state_proj = nn.Linear(shape.action_dim, shape.llm.width) if shape.state_in_prefix else None
-        self.hook = None
+        self._set_reducer(reducer, num_tokens, resample_at_layer, **reducer_options)
+
+    def _set_reducer(self, reducer: str, num_tokens: int, resample_at_layer: int | None, **options) -> None:
+        shape = self.shape
         if resample_at_layer is not None and shape.pixel_shuffle != 1:
             raise ValueError(
                 f"resample_at_layer needs a connector without pixel shuffle; {shape.name} shuffles "
                 f"{shape.pixel_shuffle}x{shape.pixel_shuffle} patches"
             )
+        self.resample_layer, self.hook = resample_at_layer, None
         dim = shape.llm.width if resample_at_layer is None else shape.vision.width
         # Reducers read values at init (layouts), which the meta device cannot: build on CPU, then move.
         with torch.device("cpu"):
-            self.reducer = make_reducer(reducer, dim=dim, num_tokens=num_tokens, **reducer_options)
-        self.reducer.to(self.projector.weight.device)
+            self.reducer = make_reducer(reducer, dim=dim, num_tokens=num_tokens, **options)
+        weight = self.projector.weight
+        self.reducer.to(device=weight.device, dtype=weight.dtype)
         if resample_at_layer is not None:
             self.hook = ResampleAtLayer(
                 self.vision, resample_at_layer, self.reducer, grid_hw=shape.vision.grid_hw
             )
+
+    def with_reducer(
+        self, reducer: str, *, num_tokens: int = 16, resample_at_layer: int | None = None, **reducer_options
+    ) -> VLAShapedPolicy:
+        """A copy with its own reducer that shares every other weight and buffer with this policy, so
+        that several variants of one full-size model fit in memory once. The module objects are new
+        (the in-encoder hook sits on the copy's blocks only); only the reducer has new weights."""
+        if self.hook is not None:
+            raise ValueError("with_reducer copies a policy without an in-encoder hook (build it dense)")
+        shared = {id(t): t for t in chain(self.parameters(), self.buffers())}
+        twin = copy.deepcopy(self, memo=shared)
+        twin._set_reducer(reducer, num_tokens, resample_at_layer, **reducer_options)
+        return twin
+
+    def enable_gradient_checkpointing(self) -> None:
+        """Recompute each SigLIP block and LLM layer in the backward pass instead of keeping their
+        activations (transformers' checkpointing, non-reentrant, so that the K/V the LLM leaves in the
+        prefill cache keep their gradient). The action expert is small and is not checkpointed.
+        transformers then warns that it sets ``use_cache=False``: it does so per layer, and each layer
+        still writes its K/V into the cache it is handed."""
+        for model in (self.vision, self.llm):
+            if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x
+                model.activation_checkpointing_enable({"use_reentrant": False})
+            else:
+                model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        for layer in self.llm.layers:
+            layer._can_checkpoint_with_cache = True  # safe: prefill_cache replaces on replay
+
+    def blocks(self) -> list[nn.Module]:
+        """The repeated blocks (SigLIP, LLM, expert), e.g. to compile each one (regional compilation)."""
+        return [*find_blocks(self.vision), *self.llm.layers, *self.expert.layers]
 
     @property
     def image_tokens_per_view(self) -> int:
@@ -266,8 +341,9 @@ class VLAShapedPolicy(nn.Module):
     def prefill(self, prefix: Tensor) -> list[tuple[Tensor, Tensor]]:
         # An explicit all-ones mask: without it transformers inspects mask values, impossible on meta.
         mask = torch.ones(prefix.shape[:2], dtype=torch.long, device=prefix.device)
-        out = self.llm(inputs_embeds=prefix, attention_mask=mask, use_cache=True)
-        return [(layer.keys, layer.values) for layer in out.past_key_values.layers]
+        cache = prefill_cache(self.llm.config)
+        self.llm(inputs_embeds=prefix, attention_mask=mask, use_cache=True, **{_cache_kwarg(): cache})
+        return [(layer.keys, layer.values) for layer in cache.layers]
 
     def forward(self, images: Tensor, text: Tensor, state: Tensor, noise: Tensor) -> Tensor:
         """``images [B, V, 3, S, S]``, ``text [B, T, D]`` (embedded), ``state [B, A]``, ``noise [B, H, A]``."""

@@ -30,3 +30,8 @@ def tiny_shapes() -> dict[str, VLAShape]:
 @pytest.fixture(params=["pi0", "pi05", "smolvla"])
 def tiny_shape(request) -> VLAShape:
     return tiny_shapes()[request.param]
+
+
+@pytest.fixture
+def tiny_pi0() -> VLAShape:
+    return tiny_shapes()["pi0"]

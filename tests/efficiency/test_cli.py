@@ -1,5 +1,6 @@
 import argparse
 import json
+import re
 
 import pytest
 
@@ -17,7 +18,8 @@ def parse(argv):
 def test_both_commands_are_registered():
     args = parse(["flops", "--model", "pi05", "--tokens", "4", "--resample-at-layer", "9"])
     assert args.func is efficiency.run_flops and args.resample_at_layer == 9 and args.tokens == 4
-    assert parse(["latency", "--compile", "--batch", "8"]).func is efficiency.run_latency
+    args = parse(["latency", "--compile", "both", "--batch", "8", "--mode", "training"])
+    assert args.func is efficiency.run_latency and args.compile == "both" and args.batch == "8"
 
 
 def test_flops_prints_a_per_stage_table(capsys):
@@ -57,3 +59,48 @@ def test_measure_latency_on_a_tiny_shape(tiny_shape):
     assert [r["label"] for r in rows] == ["dense", "grids-4 L=0"]
     assert rows[0]["speedup"] == 1.0 and rows[1]["flops_ratio"] > 1
     assert all(r["median_ms"] > 0 and r["repeats"] == 3 for r in rows)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--model", "gpt2"], "--model 'gpt2'"),
+        (["--variants", "grids-16,dense"], "must start with 'dense'"),
+        (["--variants", "dense,grids-x"], "expected 'dense'"),
+        (["--variants", "dense,tome2-4"], "unknown reducer"),
+        (["--variants", "dense,grids-16@28"], r"L must be in \[0, 27\]"),
+        (["--depth", "2,1,1", "--variants", "dense,grids-4@3"], r"L must be in \[0, 2\]"),
+        (["--batch", "0"], "--batch values must be >= 1"),
+        (["--batch", "1,a"], "comma-separated integers"),
+        (["--train-batch", "-8", "--mode", "training"], "--train-batch values must be >= 1"),
+        (["--depth", "2,1"], "three integers"),
+        (["--repeats", "0"], "--repeats must be >= 1"),
+        (["--device", "tpu"], "auto, cpu or cuda"),
+    ],
+)
+def test_latency_bad_input_is_one_line_and_status_2(argv, message, capsys):
+    from grids.cli.main import main
+
+    assert main(["latency", *argv, "--plan"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("grids: error:") and len(err.strip().splitlines()) == 1
+    assert re.search(message, err), err
+
+
+def test_latency_without_a_gpu_refuses_cuda(monkeypatch, capsys):
+    import torch
+
+    from grids.cli.main import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["latency", "--device", "cuda", "--plan"]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_latency_plan_prints_flops_and_memory(capsys):
+    args = parse(["latency", "--model", "pi0", "--depth", "1,1,1", "--variants", "dense,grids-4@0", "--batch", "1",
+                  "--plan"])  # fmt: skip
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "pi0: weights" in out and "GiB" in out
+    assert "pi0/inference/batch1/eager: TFLOP dense" in out and "grids-4@0" in out
