@@ -11,16 +11,22 @@ def register(subparsers) -> None:
     commands = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
 
     gen = commands.add_parser(
-        "generate", help="roll out MetaWorld's scripted experts and write a dataset (resumable)"
+        "generate", help="roll out scripted experts (MetaWorld or ALOHA) and write a dataset (resumable)"
     )
+    gen.add_argument("--suite", choices=["metaworld", "aloha"], default="metaworld", help="simulator")
     gen.add_argument(
-        "--tasks", default="quick", help="task set (quick, mt10, mt50) or comma-separated task names"
+        "--tasks",
+        default=None,
+        help="MetaWorld: a task set (quick, the default; mt10, mt50) or comma-separated task names; "
+        "ALOHA: all (the default) or transfer-cube, insertion",
     )
     gen.add_argument("--episodes-per-task", type=int, default=50)
     gen.add_argument("--out", required=True, help="output folder; rerun the same command to resume")
     gen.add_argument("--image-size", type=int, default=128)
     gen.add_argument(
-        "--camera", default="workspace", help="third-person camera: workspace (default, close) or corner3"
+        "--camera",
+        default=None,
+        help="MetaWorld's third-person camera: workspace (default, close) or corner3 (ALOHA: top + angle)",
     )
     gen.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     gen.add_argument("--seed", type=int, default=0)
@@ -39,14 +45,21 @@ def register(subparsers) -> None:
 def generate(args: argparse.Namespace) -> int:
     from grids.sim import generate_demos, resolve_tasks
 
+    if args.suite == "aloha":
+        from grids.sim.aloha import resolve_aloha_tasks
+
+        tasks = resolve_aloha_tasks(args.tasks or "all")
+    else:
+        tasks = resolve_tasks(args.tasks or "quick")
     out = generate_demos(
-        resolve_tasks(args.tasks),
+        tasks,
         args.episodes_per_task,
         args.out,
         image_size=args.image_size,
         workers=args.workers,
         seed=args.seed,
         camera=args.camera,
+        suite=args.suite,
         progress=not args.no_progress,
     )
     print(f"dataset ready: {out}")

@@ -97,6 +97,18 @@ DEFAULT_MAX_STEPS = 300  # gym-aloha registers both tasks with max_episode_steps
 STATE_DIM = ACTION_DIM = 14
 
 
+def resolve_aloha_tasks(spec: str) -> list[str]:
+    """``"all"`` or comma-separated ALOHA task names -> task names."""
+    names = list(ALOHA_TASKS) if spec.strip() == "all" else [n.strip() for n in spec.split(",") if n.strip()]
+    unknown = [name for name in names if name not in ALOHA_TASKS]
+    if not names or unknown or len(set(names)) != len(names):
+        raise ValueError(
+            f"bad ALOHA task list {spec!r} (unknown: {unknown}); use 'all' or comma-separated names, "
+            f"each once; known ALOHA tasks: {sorted(ALOHA_TASKS)}"
+        )
+    return names
+
+
 class RendererError(RuntimeError, UserError):
     """MuJoCo's offscreen renderer cannot start (no GL libraries, a bad MUJOCO_GL)."""
 
