@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Set up everything GridS needs on a fresh Debian machine with Python 3.11 (idempotent).
 #   bash scripts/setup.sh            # system GL libraries, .venv with torch 2.13.0 (CPU) and all extras
-# Environment: VENV (default .venv), PYTHON (default python3), GRIDS_EXTRAS (default test,sim,libero,bench,efficiency,adapters)
+# Environment: VENV (default .venv), PYTHON (default python3), GRIDS_EXTRAS (default test,sim,libero,aloha,bench,efficiency,adapters)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
-EXTRAS=${GRIDS_EXTRAS:-test,sim,libero,bench,efficiency,adapters}
+EXTRAS=${GRIDS_EXTRAS:-test,sim,libero,aloha,bench,efficiency,adapters}
 step() { printf '\n==> %s\n' "$*"; }
 
 # MuJoCo renders offscreen through EGL (Mesa llvmpipe on a CPU machine).

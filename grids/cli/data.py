@@ -11,21 +11,27 @@ def register(subparsers) -> None:
     commands = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
 
     gen = commands.add_parser(
-        "generate", help="roll out MetaWorld's scripted experts and write a dataset (resumable)"
+        "generate", help="roll out scripted experts (MetaWorld, LIBERO or ALOHA) and write a dataset (resumable)"
+    )
+    gen.add_argument(
+        "--suite", choices=["metaworld", "libero", "aloha"], default="metaworld",
+        help="simulator (LIBERO is also chosen by LIBERO task names)",
     )
     gen.add_argument(
         "--tasks",
-        default="quick",
-        help="task set (quick, mt10, mt50), LIBERO suite (libero_object, libero_spatial, ...) "
-        "or comma-separated task names (reach-v3, libero_object/0)",
+        default=None,
+        help="MetaWorld: a task set (quick, the default; mt10, mt50) or comma-separated task names; LIBERO: a "
+        "suite (libero_object, libero_spatial, ...) or tasks such as libero_object/0; ALOHA: all (the default) "
+        "or transfer-cube, insertion",
     )
     gen.add_argument("--episodes-per-task", type=int, default=50)
     gen.add_argument("--out", required=True, help="output folder; rerun the same command to resume")
     gen.add_argument("--image-size", type=int, default=128)
     gen.add_argument(
         "--camera",
-        default="workspace",
-        help="MetaWorld's third-person camera: workspace (default, close) or corner3 (LIBERO: agentview)",
+        default=None,
+        help="MetaWorld's third-person camera: workspace (default, close) or corner3 "
+        "(LIBERO: agentview + eye-in-hand; ALOHA: top + angle)",
     )
     gen.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     gen.add_argument("--seed", type=int, default=0)
@@ -61,14 +67,21 @@ def register(subparsers) -> None:
 def generate(args: argparse.Namespace) -> int:
     from grids.sim import generate_demos, resolve_tasks
 
+    if args.suite == "aloha":
+        from grids.sim.aloha import resolve_aloha_tasks
+
+        tasks = resolve_aloha_tasks(args.tasks or "all")
+    else:
+        tasks = resolve_tasks(args.tasks or "quick")
     out = generate_demos(
-        resolve_tasks(args.tasks),
+        tasks,
         args.episodes_per_task,
         args.out,
         image_size=args.image_size,
         workers=args.workers,
         seed=args.seed,
         camera=args.camera,
+        suite=args.suite,
         progress=not args.no_progress,
     )
     print(f"dataset ready: {out}")

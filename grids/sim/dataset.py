@@ -33,8 +33,9 @@ class ShardError(RuntimeError, UserError):
 
 def generate_command(root: str | Path, config: dict[str, Any]) -> str:
     """The ``grids data generate`` command that wrote a dataset: rerunning it redoes every damaged shard."""
+    suite = f"--suite {config['suite']} " if "suite" in config else ""  # MetaWorld configs have no suite
     return (
-        f"grids data generate --tasks {','.join(config['tasks'])} "
+        f"grids data generate {suite}--tasks {','.join(config['tasks'])} "
         f"--episodes-per-task {config['episodes_per_task']} --out {shlex.quote(str(root))} "
         f"--image-size {config['image_size']} --seed {config['seed']}"
     )
@@ -130,11 +131,11 @@ def shard_problem(file: Path, entry: dict[str, Any], *, full: bool) -> str | Non
 class DemoDataset(Dataset):
     """Frames of scripted-expert demos as dicts of torch tensors (one item per frame).
 
-    item = {"images": uint8 [2, S, S, 3], "state": float32 [4], "actions": float32 [chunk_size, 4],
+    item = {"images": uint8 [2, S, S, 3], "state": float32 [D], "actions": float32 [chunk_size, D],
     "action_is_pad": bool [chunk_size], "task_index": int64 [], "episode_index": int64 [], "frame_index": int64 []}
 
-    ``actions`` holds actions t .. t+chunk_size-1 of the same episode, repeating the last one past the end
-    (``action_is_pad`` marks those). States and actions of all episodes are read into memory at open (they
+    D = 4 for MetaWorld, 14 for ALOHA (joint positions). ``actions`` holds actions t .. t+chunk_size-1 of
+    the same episode, repeating the last one past the end (``action_is_pad`` marks those). States and actions of all episodes are read into memory at open (they
     are small); images are read lazily, one HDF5 chunk per item, with file handles opened per process so
     that DataLoader workers (fork or spawn) never share one.
     """

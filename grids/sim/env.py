@@ -106,9 +106,7 @@ class MetaWorldEnv:
         model.vis.global_.offheight = max(model.vis.global_.offheight, image_size)
         self._renderer = mujoco.Renderer(model, image_size, image_size)
         self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
-        if not _OPEN_ENVS:  # registered after mujoco's own EGL exit handlers, so it runs before them
-            atexit.register(_close_open_envs)
-        _OPEN_ENVS.add(self)
+        close_at_exit(self)
         self._camera_ids = [
             _place_camera(model, camera),
             mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, GRIPPER_CAMERA),
@@ -220,6 +218,13 @@ def _place_camera(model: mujoco.MjModel, camera: str) -> int:
     model.cam_pos[cam_id], model.cam_quat[cam_id], model.cam_fovy[cam_id] = pos, quat, pose["fovy"]
     model.cam_mode[cam_id] = mujoco.mjtCamLight.mjCAMLIGHT_FIXED
     return cam_id
+
+
+def close_at_exit(env) -> None:
+    """Close ``env`` (anything with ``close()`` that owns a renderer) at interpreter exit, before EGL goes."""
+    if not _OPEN_ENVS:  # registered after mujoco's own EGL exit handlers, so it runs before them
+        atexit.register(_close_open_envs)
+    _OPEN_ENVS.add(env)
 
 
 def _close_open_envs() -> None:

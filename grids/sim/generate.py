@@ -1,4 +1,4 @@
-"""Multi-process, resumable generation of scripted-expert demonstrations.
+"""Multi-process, resumable generation of scripted-expert demonstrations (MetaWorld or ALOHA).
 
 The work is a fixed list of units (task, k) for k < episodes_per_task. Unit (task, k) tries episode seeds
 ``episode_seed(seed, task, k, attempt)`` for attempt = 0, 1, ... until the expert succeeds (failed attempts
@@ -28,9 +28,26 @@ from grids.sim.dataset import (
     write_json_atomic,
 )
 from grids.sim.env import CAMERAS, DEFAULT_CAMERA, DEFAULT_MAX_STEPS, GRIPPER_CAMERA
-from grids.sim.tasks import is_libero, task_instruction
+from grids.sim.tasks import INSTRUCTIONS, is_libero
 
 MAX_ATTEMPTS = 10
+SUITES = ("metaworld", "libero", "aloha")
+
+
+def suite_instructions(suite: str) -> dict[str, str]:
+    """Task name -> instruction for a simulator suite; LIBERO's and ALOHA's need their extras."""
+    if suite == "metaworld":
+        return INSTRUCTIONS
+    if suite == "libero":
+        from grids.sim.libero import SUITES as LIBERO_SUITES
+        from grids.sim.libero import suite_tasks
+
+        return {task: text for name in LIBERO_SUITES for task, text, _ in suite_tasks(name)}
+    if suite == "aloha":
+        from grids.sim.aloha import ALOHA_INSTRUCTIONS
+
+        return ALOHA_INSTRUCTIONS
+    raise ValueError(f"unknown suite {suite!r}; known suites: {list(SUITES)}")
 
 
 def episode_seed(seed: int, task: str, k: int, attempt: int) -> int:
@@ -68,23 +85,34 @@ def rollout_expert(env, seed: int) -> dict[str, np.ndarray] | None:
     return None
 
 
-_ENVS: dict[tuple[str, int, int, str], Any] = {}  # per worker process: env construction costs ~1 s
+_ENVS: dict[tuple, tuple[Any, Any]] = {}  # per worker process: env construction costs ~1 s
+
+
+def _env_and_expert(job: dict[str, Any]) -> tuple[Any, Any]:
+    """The unit's env (cached per process) and its suite's ``rollout_expert(env, seed)``."""
+    key = (job["suite"], job["task"], job["image_size"], job["max_steps"], job["camera"])
+    if key not in _ENVS:
+        size, max_steps = job["image_size"], job["max_steps"]
+        if job["suite"] == "aloha":
+            from grids.sim.aloha import make_aloha_env
+            from grids.sim.aloha_experts import rollout_expert as rollout_aloha
+
+            _ENVS[key] = make_aloha_env(job["task"], image_size=size, max_steps=max_steps), rollout_aloha
+        else:
+            from grids.sim.env import make_env
+
+            env = make_env(job["task"], image_size=size, max_steps=max_steps, camera=job["camera"])
+            _ENVS[key] = env, rollout_expert
+    return _ENVS[key]
 
 
 def _run_unit(job: dict[str, Any]) -> dict[str, Any]:
-    from grids.sim.env import make_env
-
     task, k = job["task"], job["k"]
-    key = (task, job["image_size"], job["max_steps"], job["camera"])
-    if key not in _ENVS:
-        _ENVS[key] = make_env(
-            task, image_size=job["image_size"], max_steps=job["max_steps"], camera=job["camera"]
-        )
-    env = _ENVS[key]
+    env, rollout = _env_and_expert(job)
     start = time.perf_counter()
     for attempt in range(MAX_ATTEMPTS):
         seed = episode_seed(job["seed"], task, k, attempt)
-        episode = rollout_expert(env, seed)
+        episode = rollout(env, seed)
         if episode is None:
             continue
         entry = {
@@ -97,36 +125,53 @@ def _run_unit(job: dict[str, Any]) -> dict[str, Any]:
             "num_frames": len(episode["actions"]),
             "success_step": len(episode["actions"]),
         }
-        attrs = {**entry, "instruction": task_instruction(task), "schema_version": SCHEMA_VERSION}
+        instruction = suite_instructions(job["suite"])[task]
+        attrs = {**entry, "instruction": instruction, "schema_version": SCHEMA_VERSION}
         entry.update(write_episode(Path(job["out"]) / entry["file"], episode, attrs))
         entry["seconds"] = round(time.perf_counter() - start, 3)  # informational, not part of the content
         return entry
     return {"task": task, "episode_in_task": k, "failed": True, "attempts": MAX_ATTEMPTS}
 
 
-def _libero_max_steps(tasks: list[str]) -> int:
-    from grids.sim.libero import MAX_STEPS
-
-    return max(MAX_STEPS[t.split("/")[0]] for t in tasks)
-
-
-def _libero_cameras() -> tuple[str, ...]:
-    from grids.sim.libero import CAMERA_NAMES
-
-    return CAMERA_NAMES
-
-
-def _initial_manifest(config: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
+def _initial_manifest(
+    config: dict[str, Any], tasks: list[str], instructions: dict[str, str]
+) -> dict[str, Any]:
     return {
         "format": FORMAT_NAME,
         "schema_version": SCHEMA_VERSION,
         "config": config,
         "tasks": tasks,
-        "instructions": [task_instruction(t) for t in tasks],
+        "instructions": [instructions[t] for t in tasks],
         "episodes": [],
         "failed": [],
         "complete": False,
     }
+
+
+def _suite_views_and_steps(
+    suite: str, camera: str | None, max_steps: int | None, tasks: list[str]
+) -> tuple[list[str], int]:
+    """The cameras a dataset records and its step limit, with each suite's defaults."""
+    if suite == "aloha":
+        from grids.sim.aloha import DEFAULT_CAMERAS
+        from grids.sim.aloha import DEFAULT_MAX_STEPS as ALOHA_MAX_STEPS
+
+        if camera is not None:
+            raise ValueError(
+                f"camera={camera!r} is for MetaWorld; ALOHA datasets record {list(DEFAULT_CAMERAS)}"
+            )
+        return list(DEFAULT_CAMERAS), ALOHA_MAX_STEPS if max_steps is None else max_steps
+    if suite == "libero":
+        from grids.sim.libero import CAMERA_NAMES, MAX_STEPS
+
+        if camera not in (None, "agentview"):
+            raise ValueError(f"camera={camera!r} is for MetaWorld; LIBERO datasets record {list(CAMERA_NAMES)}")
+        limit = max(MAX_STEPS[t.split("/")[0]] for t in tasks)
+        return list(CAMERA_NAMES), limit if max_steps is None else max_steps
+    camera = DEFAULT_CAMERA if camera is None else camera
+    if camera not in CAMERAS:
+        raise ValueError(f"unknown camera {camera!r}; known third-person cameras: {sorted(CAMERAS)}")
+    return [camera, GRIPPER_CAMERA], DEFAULT_MAX_STEPS if max_steps is None else max_steps
 
 
 def generate_demos(
@@ -139,26 +184,29 @@ def generate_demos(
     seed: int = 0,
     progress: bool = True,
     max_steps: int | None = None,
-    camera: str = DEFAULT_CAMERA,
+    camera: str | None = None,
+    suite: str = "metaworld",
 ) -> Path:
     """Generate ``episodes_per_task`` successful expert episodes per task into ``out``; resumable; returns ``out``.
 
-    ``tasks``: MetaWorld or LIBERO tasks (``resolve_tasks``), not both. ``max_steps`` defaults to 200 for
-    MetaWorld and to the suite's evaluation limit for LIBERO (``grids.sim.libero.MAX_STEPS``).
+    ``suite``: ``"metaworld"`` (``camera``: the third-person view, default ``workspace``; ``max_steps``
+    default 200), ``"libero"`` (agentview + eye-in-hand; ``max_steps`` the suite's evaluation limit,
+    ``grids.sim.libero.MAX_STEPS``; chosen by itself when every task is a LIBERO task such as
+    ``"libero_object/0"``) or ``"aloha"`` (its cameras ``top`` and ``angle``; ``max_steps`` default 300).
     """
-    if not tasks or len({is_libero(t) for t in tasks}) > 1:
-        raise ValueError(f"empty task list or one that mixes MetaWorld and LIBERO: {tasks}")
-    for task in tasks:
-        task_instruction(task)  # raises for an unknown task
-    libero = is_libero(tasks[0])
-    if max_steps is None:
-        max_steps = _libero_max_steps(tasks) if libero else DEFAULT_MAX_STEPS
+    if suite == "metaworld" and tasks and all(is_libero(t) for t in tasks):
+        suite = "libero"
+    instructions = suite_instructions(suite)
+    unknown = [t for t in tasks if t not in instructions]
+    if unknown or not tasks:
+        raise ValueError(
+            f"unknown or empty task list: {unknown or tasks}; known {suite} tasks: {sorted(instructions)}"
+        )
     if not isinstance(episodes_per_task, int) or episodes_per_task < 1:
         raise ValueError(f"episodes_per_task must be a positive int, got {episodes_per_task!r}")
     if not isinstance(image_size, int) or not 16 <= image_size <= 1024:
         raise ValueError(f"image_size must be an int in [16, 1024], got {image_size!r}")
-    if camera not in CAMERAS:
-        raise ValueError(f"unknown camera {camera!r}; known third-person cameras: {sorted(CAMERAS)}")
+    camera_names, max_steps = _suite_views_and_steps(suite, camera, max_steps, list(tasks))
     workers = workers or os.cpu_count() or 1
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -167,9 +215,11 @@ def generate_demos(
         "image_size": image_size,
         "seed": seed,
         "max_steps": max_steps,
-        "camera_names": list(_libero_cameras()) if libero else [camera, GRIPPER_CAMERA],
+        "camera_names": camera_names,
         "episodes_per_task": episodes_per_task,
     }
+    if suite == "aloha":  # MetaWorld and LIBERO configs stay as they were, so that older datasets still resume
+        config["suite"] = suite
 
     manifest_path = out / MANIFEST
     if manifest_path.exists():
@@ -180,7 +230,7 @@ def generate_demos(
             raise ValueError(f"{out} holds a dataset generated with {old}, not {new}; use another --out")
         manifest["config"] = config
     else:
-        manifest = _initial_manifest(config, list(tasks))
+        manifest = _initial_manifest(config, list(tasks), instructions)
     for stale in out.glob("**/*.tmp-*"):  # half-written shards of a killed run
         stale.unlink()
 
@@ -197,7 +247,7 @@ def generate_demos(
     done = {(e["task"], e["episode_in_task"]) for e in manifest["episodes"]}
     jobs = [
         {"task": task, "task_index": i, "k": k, "out": str(out), "seed": seed, "image_size": image_size,
-         "max_steps": max_steps, "camera": camera}
+         "max_steps": max_steps, "camera": camera_names[0], "suite": suite}
         for i, task in enumerate(tasks)
         for k in range(episodes_per_task)
         if (task, k) not in done

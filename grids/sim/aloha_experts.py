@@ -1,0 +1,329 @@
+"""Scripted ALOHA experts: waypoints in the end-effector task, replayed as joint targets in the joint task.
+
+No scripted ALOHA policy ships with gym-aloha. Its end-effector task (``tasks/sim_end_effector.py``, not wired
+up by the package) welds a mocap body to each gripper, so an arm follows any pose we write there. The expert:
+
+1. **plans**: from the objects' poses (privileged), waypoints per arm (gripper pose + opening at a control
+   step), interpolated at 50 Hz (the idea of ACT's ``scripted_policy.py``; our own waypoints). A task is a
+   few stages, each planned from the objects' poses when it starts: they slip and swing in the grippers;
+2. **records**: runs them in the end-effector task and records, after every step, the six joint positions of
+   each arm and the commanded gripper opening: a ``[T, 14]`` joint-position trajectory;
+3. **replays** it in the joint-position task (``AlohaEnv``) from the same seed, once without images to
+   correct the joint targets for the servos' tracking error (``expert_actions``), then for real. The replay
+   is the demonstration (its own images, states and rewards), kept only if it reaches the top reward stage.
+
+    env = make_aloha_env("transfer-cube")
+    episode = rollout_expert(env, seed=0)  # dict of arrays up to the first success, or None
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import mujoco
+import numpy as np
+from gym_aloha.tasks import sim_end_effector
+
+from grids.sim.aloha import ALOHA_TASKS, AlohaEnv, control_env, object_poses
+
+OPEN, CLOSED = 1.0, 0.0  # normalised gripper opening
+
+LEFT_BASE, RIGHT_BASE = np.array([-0.469, 0.5, 0.0]), np.array([0.469, 0.5, 0.0])  # the arms' waists (m)
+HANDOVER = np.array([0.0, 0.5, 0.25])  # transfer-cube: where the right gripper presents the cube (m)
+HANDOVER_OFFSET = np.array([0.0, 0, -0.025])  # left fingertip point just below the cube centre
+HANDOVER_STEP = 250  # transfer-cube: when the left gripper has closed on the cube
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    t: int  # control step at which the arm is at this pose
+    xyz: np.ndarray  # [3] the mocap point, between the fingertips (m, world frame; see ``align_mocaps``)
+    quat: np.ndarray  # [4] the mocap's orientation (wxyz, world frame; identity = the arm's start pose)
+    gripper: float  # opening, 0 closed .. 1 open
+
+
+def rotation(axis: tuple[float, float, float], degrees: float) -> np.ndarray:
+    """The unit quaternion (wxyz) [4] of a rotation by ``degrees`` about ``axis`` (world frame)."""
+    quat = np.zeros(4)
+    mujoco.mju_axisAngle2Quat(quat, np.asarray(axis, float), np.deg2rad(degrees))
+    return quat
+
+
+RIGHT_DOWN = rotation((0, 1, 0), -60)  # right fingers pointing down at 60°, towards the middle
+SIDEWAYS = rotation((1, 0, 0), 90)  # left fingers level, opening vertically
+
+
+def facing(quat: np.ndarray, base: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``quat`` [4] turned about the vertical so that the gripper points from the arm's ``base`` towards ``target``.
+
+    ``quat`` is the orientation for a target straight ahead of the base (on its line y = base y); the arm
+    reaches off that line more easily by turning its waist than by twisting its wrist.
+    """
+    ahead = 1.0 if base[0] < 0 else -1.0  # the left arm faces +x, the right arm -x
+    yaw = np.arctan2(target[1] - base[1], ahead * (target[0] - base[0])) * ahead
+    turned = np.zeros(4)
+    mujoco.mju_mulQuat(turned, rotation((0, 0, 1), np.rad2deg(yaw)), quat)
+    return turned
+
+
+def interpolate(waypoints: list[Waypoint], t: float) -> np.ndarray:
+    """The arm's command at step ``t``: [8] = xyz, quat (normalised lerp), gripper, eased in and out between
+    waypoints; held after the last one."""
+    later = [i for i, w in enumerate(waypoints) if w.t > t]
+    if not later:
+        last = waypoints[-1]
+        return np.concatenate([last.xyz, last.quat, [last.gripper]])
+    before, after = waypoints[max(later[0] - 1, 0)], waypoints[later[0]]
+    frac = (t - before.t) / (after.t - before.t)
+    frac = frac * frac * (3 - 2 * frac)  # smoothstep: start and stop without a jerk (held objects swing)
+    sign = 1.0 if np.dot(before.quat, after.quat) >= 0 else -1.0  # q and -q are the same rotation
+    quat = before.quat + frac * (sign * after.quat - before.quat)
+    return np.concatenate([
+        before.xyz + frac * (after.xyz - before.xyz),
+        quat / np.linalg.norm(quat),
+        [before.gripper + frac * (after.gripper - before.gripper)],
+    ])  # fmt: skip
+
+
+def hold(t: int, command: np.ndarray, gripper: float | None = None) -> Waypoint:
+    """A waypoint at ``command`` [8] (xyz, quat, gripper), optionally with another gripper opening."""
+    return Waypoint(t, command[:3], command[3:7], command[7] if gripper is None else gripper)
+
+
+# A stage plans both arms from step t0 on, from the objects' poses at t0 and the arms' commands at t0 ([8]
+# each: xyz, quat, gripper); replanning from the objects' actual poses absorbs how they sit in the grippers.
+
+
+def grasp(
+    t0: int,
+    start: np.ndarray,
+    obj: np.ndarray,
+    quat: np.ndarray,
+    *,
+    height: float,
+    base: np.ndarray | None = None,
+) -> list[Waypoint]:
+    """From the command ``start`` [8]: open on the way (the fingers are slow), come down on ``obj`` [3], close.
+
+    ``height``: of the mocap point above the table at the grasp (the fingertips reach ~2 cm beyond it).
+    ``quat``: the grasp orientation; with ``base``, the one straight ahead of that arm's base, turned to face
+    ``obj``. The gripper closes by ``t0 + GRASPED`` and stays there until ``t0 + HELD`` (the fingers are slow)."""
+    above = obj + [0, 0, 0.06]
+    quat = quat if base is None else facing(quat, base, obj)
+    at = np.array([obj[0], obj[1], height])
+    return [
+        hold(t0, start),
+        Waypoint(t0 + 30, (start[:3] + above) / 2, quat, OPEN),
+        Waypoint(t0 + 60, above, quat, OPEN),
+        Waypoint(t0 + 95, at, quat, OPEN),  # fingers around it; slowly, not to knock it over
+        Waypoint(t0 + GRASPED, at, quat, CLOSED),
+        Waypoint(t0 + HELD, at, quat, CLOSED),
+    ]
+
+
+GRASPED, HELD = 110, 125
+
+
+def pick_cube(t0: int, poses: np.ndarray, left: np.ndarray, right: np.ndarray):
+    """Right arm picks the cube (``poses`` [7]) and lifts it to ``HANDOVER``; the left arm waits, open, beside it."""
+    right_plan = [
+        *grasp(t0, right, poses[:3], RIGHT_DOWN, height=0.015, base=RIGHT_BASE),
+        Waypoint(t0 + 165, HANDOVER + [0.05, 0, 0], RIGHT_DOWN, CLOSED),
+        Waypoint(t0 + 185, HANDOVER, RIGHT_DOWN, CLOSED),
+    ]
+    left_plan = [hold(t0, left), Waypoint(t0 + 120, HANDOVER + [-0.15, 0, -0.03], SIDEWAYS, OPEN)]
+    return left_plan, right_plan
+
+
+def approach_cube(t0: int, poses: np.ndarray, left: np.ndarray, right: np.ndarray):
+    """The left arm comes level with the cube, open, from the left; the right arm holds still."""
+    return [hold(t0, left), Waypoint(t0 + 25, poses[:3] + [-0.08, 0, 0], SIDEWAYS, OPEN)], [hold(t0, right)]
+
+
+def grasp_cube(t0: int, poses: np.ndarray, left: np.ndarray, right: np.ndarray):
+    """The left arm reaches the cube where it is now (it sags in the right gripper), closes on it at step
+    ``HANDOVER_STEP``; then the right arm lets go. Replanned every few steps until the left gripper closes."""
+    target = poses[:3] + HANDOVER_OFFSET
+    left_plan = [
+        hold(t0, left),
+        Waypoint(max(t0 + 10, HANDOVER_STEP - 15), target, SIDEWAYS, OPEN),
+        Waypoint(max(t0 + 20, HANDOVER_STEP), target, SIDEWAYS, CLOSED),
+    ]
+    right_plan = [hold(t0, right), hold(HANDOVER_STEP + 10, right), hold(HANDOVER_STEP + 20, right, OPEN)]
+    return left_plan, right_plan
+
+
+def pick_peg(t0: int, poses: np.ndarray, left: np.ndarray, right: np.ndarray):
+    """Right arm picks the peg (``poses[:7]``); the socket (``poses[7:]``) stays where it lies, level.
+
+    Why not both in the air, as a person would: an object pinched by these grippers turns freely about the
+    pinch axis (one contact point per finger) and swings whenever it is carried, so the peg and the socket
+    met at pitches 10-40° apart, and 0-1 of 10 plans got the peg in. On the table the socket lies level, and
+    the peg, carried just above it, cannot pitch much. The top reward stage asks only that the peg touch the
+    pin inside the socket, so this still completes the task; the left arm is not used (and holding the
+    socket down with it got in the peg's way: 4 of 10 instead of 8).
+    """
+    return [hold(t0, left)], grasp(t0, right, poses[:3], RIGHT_DOWN, height=0.0, base=RIGHT_BASE)
+
+
+def slide_peg(t0: int, poses: np.ndarray, left: np.ndarray, right: np.ndarray, *, gap: float, until: int):
+    """Carry the peg so that its leading end is on the socket's axis, ``gap`` - 6 cm from the socket's centre
+    (``gap`` between the centres when level), by step ``until``; turn it to point along the socket.
+
+    Replanned every few steps from the peg's actual pose: it slips and tilts in the gripper, and the arm lags.
+    """
+    peg, socket = poses[:7], poses[7:10]
+    axis = np.zeros(3)
+    mujoco.mju_rotVecQuat(axis, np.array([1.0, 0.0, 0.0]), peg[3:])  # the peg's long axis, world frame
+    leading_end = peg[:3] - PEG_HALF_LENGTH * axis  # the end nearer the socket, which goes in first
+    goal = socket + [gap - PEG_HALF_LENGTH, 0, PEG_LOWER]
+    command = right.copy()
+    command[:3] += goal - leading_end
+    heading = np.rad2deg(np.arctan2(axis[1], axis[0]))  # the peg's heading off the socket's axis (x)
+    mujoco.mju_mulQuat(command[3:7], rotation((0, 0, 1), -heading), right[3:7])
+    return [hold(t0, left)], [hold(t0, right), hold(max(until, t0 + 8), command)]
+
+
+PEG_HALF_LENGTH = 0.06
+PEG_LOWER = -0.004  # m below the socket's axis: the peg (2 cm) sits low in the socket's 3.6 cm opening
+# The peg (12 cm) touches the pin (8 cm, in the middle of the 12 cm socket) when the centres are 10 cm
+# apart: lined up 14 cm away and held there while the arm settles, then pushed in.
+INSERTION = [
+    (130, partial(slide_peg, gap=0.15, until=195)),
+    *((t, partial(slide_peg, gap=0.14, until=u)) for t, u in ((200, 215), (220, 235), (240, 250))),
+    *((t, partial(slide_peg, gap=0.08, until=290)) for t in range(255, 291, 10)),
+]
+
+
+# (step at which a stage starts, the stage); each task's first stage starts at 0
+STAGES = {
+    "transfer-cube": [(0, pick_cube), (190, approach_cube), *((t, grasp_cube) for t in range(215, 246, 5))],
+    "insertion": [(0, pick_peg), *INSERTION],
+}
+_END_EFFECTOR_TASKS = {
+    "transfer-cube": sim_end_effector.TransferCubeEndEffectorTask,
+    "insertion": sim_end_effector.InsertionEndEffectorTask,
+}
+
+
+def align_mocaps(physics) -> None:
+    """Put each mocap body where its weld already holds the gripper, so that the first step does not jerk.
+
+    gym-aloha's end-effector scenes give their welds no ``relpose``; MuJoCo 3 then keeps the relative pose of
+    the XML's reference configuration: the mocap point sits 13.5 cm ahead of ``gripper_link`` along the
+    fingers (between the fingertips), with the mocap's identity orientation = the arm's start orientation.
+    The package's hard-coded start poses assume the mocap *at* ``gripper_link`` (older MuJoCo), 10 cm off.
+    """
+    model, data = physics.model.ptr, physics.data.ptr
+    mujoco.mj_kinematics(model, data)
+    for eq in range(model.neq):
+        mocap_body, gripper_body = model.eq_obj1id[eq], model.eq_obj2id[eq]
+        rel_pos, rel_quat = model.eq_data[eq, 3:6], model.eq_data[eq, 6:10]
+        # gripper pose = mocap pose composed with (rel_pos, rel_quat), both in the mocap's frame
+        inverse, quat, offset = np.zeros(4), np.zeros(4), np.zeros(3)
+        mujoco.mju_negQuat(inverse, rel_quat)
+        mujoco.mju_mulQuat(quat, data.xquat[gripper_body], inverse)
+        mujoco.mju_rotVecQuat(offset, rel_pos, quat)
+        mocap = model.body_mocapid[mocap_body]
+        data.mocap_pos[mocap], data.mocap_quat[mocap] = data.xpos[gripper_body] - offset, quat
+
+
+def _seeded(task_cls: type) -> type:
+    """``task_cls`` that places the objects at ``self.poses`` (its own sampler is unseeded), starts its mocap
+    bodies at the grippers' poses, and renders nothing."""
+
+    def initialize_episode(self, physics) -> None:
+        super(cls, self).initialize_episode(physics)
+        physics.data.qpos[16:] = self.poses  # inside reset_context: forward kinematics follow
+        align_mocaps(physics)
+
+    def get_observation(self, physics) -> dict[str, np.ndarray]:
+        return {"env_state": self.get_env_state(physics)}
+
+    cls = type(f"Seeded{task_cls.__name__}", (task_cls,), {
+        "initialize_episode": initialize_episode, "get_observation": get_observation,
+    })  # fmt: skip
+    return cls
+
+
+_EE_ENVS: dict[str, object] = {}  # one end-effector env per task and process: building one costs ~0.1 s
+
+
+def plan_joint_actions(task: str, seed: int, *, num_steps: int) -> np.ndarray:
+    """Run the waypoint expert in the end-effector task from ``seed``: joint targets ``[num_steps, 14]`` float32.
+
+    Row t = (left arm 6 joints, left gripper opening, right arm 6 joints, right gripper opening) reached
+    after end-effector step t, i.e. the joint-position action for step t of the replay.
+    """
+    if task not in ALOHA_TASKS:
+        raise ValueError(f"unknown ALOHA task {task!r}; known ALOHA tasks: {sorted(ALOHA_TASKS)}")
+    if task not in _EE_ENVS:
+        _EE_ENVS[task] = control_env(ALOHA_TASKS[task].end_effector_xml, _seeded(_END_EFFECTOR_TASKS[task])())
+    env = _EE_ENVS[task]
+    env.task.poses = object_poses(task, seed)
+    env.reset()
+    data = env.physics.data
+    start = [np.concatenate([data.mocap_pos[i], data.mocap_quat[i]]) for i in (0, 1)]  # left, right
+    left, right = (np.concatenate([pose, [CLOSED]]) for pose in start)
+    stages = dict(STAGES[task])
+    actions = np.zeros((num_steps, 14), np.float32)
+    for t in range(num_steps):
+        if t in stages:
+            left_plan, right_plan = stages[t](t, env.task.get_env_state(env.physics), left, right)
+        left, right = interpolate(left_plan, t), interpolate(right_plan, t)
+        env.step(np.concatenate([left, right]))
+        actions[t] = np.concatenate([data.qpos[0:6], left[-1:], data.qpos[8:14], right[-1:]])
+    return actions
+
+
+ARM_JOINTS = np.r_[0:6, 7:13]  # the 12 arm joints in the 14-d layout (6 and 13 are the grippers)
+_REPLAY_ENVS: dict[str, AlohaEnv] = {}  # camera-less joint-space envs for the tracking correction
+
+
+def expert_actions(task: str, seed: int, *, num_steps: int, corrections: int = 1) -> np.ndarray:
+    """The expert's joint-position actions ``[num_steps, 14]`` float32 for ``seed``, corrected for tracking.
+
+    The joint task's position servos lag behind the end-effector trajectory and sag under gravity (the wrist's
+    gains are low), enough to miss a grasp. Each correction replays the actions without rendering and adds
+    each arm joint's tracking error to its target (iterative learning control; the runs are deterministic).
+    One correction raised transfer-cube replays from 9 to 11 of 12 seeds.
+    """
+    targets = plan_joint_actions(task, seed, num_steps=num_steps)
+    actions = targets.copy()
+    if corrections and task not in _REPLAY_ENVS:
+        _REPLAY_ENVS[task] = AlohaEnv(task, cameras=())
+    for _ in range(corrections):
+        env = _REPLAY_ENVS[task]
+        env.reset(seed=seed)
+        states = np.stack([env.step(action)[0]["state"] for action in actions])  # [T, 14], every step
+        actions[:, ARM_JOINTS] += targets[:, ARM_JOINTS] - states[:, ARM_JOINTS]
+    return actions
+
+
+def rollout_expert(env: AlohaEnv, seed: int) -> dict[str, np.ndarray] | None:
+    """One expert demonstration from ``env.reset(seed)``: frames up to and including the first success, or None.
+
+    Same keys as MetaWorld's ``generate.rollout_expert``: images [T, V, S, S, 3] uint8 (observation before
+    action t), state [T, 14], actions [T, 14], reward [T], success [T] (True only at the last step).
+    """
+    actions = expert_actions(env.task, seed, num_steps=env.max_steps)
+    obs, _ = env.reset(seed=seed)
+    frames: dict[str, list] = {"images": [], "state": [], "reward": [], "success": []}
+    for t, action in enumerate(actions):
+        frames["images"].append(obs["images"])
+        frames["state"].append(obs["state"])
+        obs, reward, terminated, truncated, info = env.step(action)
+        frames["reward"].append(reward)
+        frames["success"].append(info["success"])
+        if terminated:
+            return {
+                "images": np.stack(frames["images"]),
+                "state": np.stack(frames["state"]).astype(np.float32),
+                "actions": actions[: t + 1],
+                "reward": np.asarray(frames["reward"], dtype=np.float32),
+                "success": np.asarray(frames["success"], dtype=bool),
+            }
+        if truncated:
+            break
+    return None
