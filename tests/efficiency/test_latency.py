@@ -320,3 +320,14 @@ def test_compiled_variants_match_eager(tiny_base):
             torch.testing.assert_close(compiled[label].eval()(*inputs), eager[label].eval()(*inputs))
     run = measure_run(tiny_base, VARIANTS[:3], batch=2, compiled=True, warmup=1, repeats=2)
     assert all(row["stages"]["total"]["median_ms"] > 0 for row in run["variants"].values())
+
+
+def test_bf16_training_with_checkpointing_runs_every_variant(tiny_pi0):
+    from grids.efficiency.latency import default_dtype
+
+    torch.manual_seed(0)
+    with default_dtype(torch.bfloat16):
+        base = build_policy(tiny_pi0, device="cpu", num_views=2, attn="sdpa")
+    run = measure_run(base, VARIANTS, mode="training", batch=2, checkpointing=True, warmup=0, repeats=1)
+    assert all(row["stages"]["backward"]["median_ms"] > 0 for row in run["variants"].values())
+    assert {p.dtype for p in base.parameters()} == {torch.bfloat16}
