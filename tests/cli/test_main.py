@@ -58,8 +58,8 @@ EXPECTED_ERRORS = {
     ),
     "info-missing": (["data", "info", "{missing}"], "no manifest.json in {missing}"),
     "eval-missing-run": (["bench", "eval", "--run", "{missing}"], "no checkpoint under {missing}"),
-    "latency-zero-tokens": (["latency", "--tokens", "0"], "--tokens must be >= 1, got 0"),
-    "latency-unknown-reducer": (["latency", "--reducer", "nope"], "unknown reducer 'nope'"),
+    "latency-zero-tokens": (["latency", "--variants", "grids-0", "--plan"], "K must be >= 1, got 0"),
+    "latency-unknown-variant": (["latency", "--variants", "nope", "--plan"], "variant 'nope': expected"),
     "flops-zero-tokens": (["flops", "--tokens", "0", "--formula-only"], "--tokens must be >= 1, got 0"),
 }
 
