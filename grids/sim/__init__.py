@@ -12,7 +12,8 @@
 
 Modules: ``tasks`` (task sets, instructions), ``env`` (wrapper), ``perturbations`` (OOD registry), ``experts``
 (scripted experts), ``dataset`` (HDF5 shards + manifest, see FORMAT.md), ``generate`` (multi-process writer).
-metaworld loads when an env is made, h5py when a dataset is opened.
+metaworld loads when an env is made, h5py when a dataset is opened. ALOHA (bimanual, the ``aloha`` extra)
+is imported on its own: ``grids.sim.aloha`` (env) and ``grids.sim.aloha_experts`` (scripted experts).
 """
 
 import os
