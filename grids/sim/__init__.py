@@ -15,6 +15,8 @@ Modules: ``tasks`` (task sets, instructions), ``env`` (wrapper), ``perturbations
 metaworld loads when an env is made, h5py when a dataset is opened. mujoco loads on first use of a name
 from ``env``, ``experts``, ``generate`` or ``perturbations``: the dataset alone (``grids data info``,
 ``grids data export`` in LeRobot's venv) needs neither.
+ALOHA (bimanual, the ``aloha`` extra) and LIBERO (the ``libero`` extra) have their own modules:
+``aloha`` / ``aloha_experts`` and ``libero`` / ``libero_experts``; ``make_env`` dispatches LIBERO task names.
 """
 
 import importlib

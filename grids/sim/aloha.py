@@ -77,7 +77,7 @@ ALOHA_TASKS: dict[str, AlohaTask] = {
     "insertion": AlohaTask(
         xml="bimanual_viperx_insertion.xml",
         end_effector_xml="bimanual_viperx_end_effector_insertion.xml",
-        instruction="pick up the red peg and the blue socket and insert the peg into the socket",
+        instruction="insert the red peg into the blue socket",
         stages=(
             "each gripper touches its object",
             "both objects lifted",

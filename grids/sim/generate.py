@@ -272,7 +272,8 @@ def generate_demos(
                 record(_run_unit(job))
                 bar.update()
             while _ENVS:  # inline run: do not keep renderers alive in the caller's process
-                _ENVS.popitem()[1][0].close()  # (env, rollout)
+                env, _ = _ENVS.popitem()[1]
+                env.close()
         else:
             # spawn: a forked child would inherit the parent's GL/EGL state
             with mp.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
