@@ -9,6 +9,9 @@ tokenizer) to a local folder.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -200,3 +203,23 @@ def smolvla_config(config_cls, vlm_folder, **overrides):
         device="cpu",
     )
     return config_cls(**{**options, **overrides})
+
+
+def lerobot_train(arguments: list[str], output) -> None:
+    """``lerobot-train ARGUMENTS`` on the CPU for 2 steps at batch 2, offline, checkpoint at step 2 in ``output``."""
+    command = [
+        str(Path(sys.executable).parent / "lerobot-train"),
+        *arguments,
+        "--policy.device=cpu",
+        "--policy.push_to_hub=false",
+        f"--output_dir={output}",
+        "--steps=2",
+        "--batch_size=2",
+        "--num_workers=0",
+        "--save_freq=2",
+        "--log_freq=1",
+        "--wandb.enable=false",
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]

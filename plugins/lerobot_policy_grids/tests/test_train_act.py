@@ -5,10 +5,6 @@ Random ResNet-18 weights (``--policy.pretrained_backbone_weights=null``): nothin
 """
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -24,6 +20,7 @@ pytest.importorskip(
     "h5py", reason="h5py missing from LeRobot's venv: rerun bash scripts/setup_lerobot_env.sh"
 )
 
+from conftest import lerobot_train  # noqa: E402
 from test_export import write_tiny_demos  # noqa: E402
 
 K, IMAGE = 4, 96  # ResNet-18: a 3 x 3 map per camera
@@ -41,7 +38,6 @@ def exported(tmp_path_factory):
 def trained(exported, tmp_path_factory):
     output = tmp_path_factory.mktemp("train") / "out"
     command = [
-        str(Path(sys.executable).parent / "lerobot-train"),
         "--dataset.repo_id=local/lerobot",
         f"--dataset.root={exported}",
         "--policy.type=act_grids",
@@ -56,19 +52,8 @@ def trained(exported, tmp_path_factory):
         "--policy.latent_dim=8",
         "--policy.chunk_size=4",
         "--policy.n_action_steps=4",
-        "--policy.device=cpu",
-        "--policy.push_to_hub=false",
-        f"--output_dir={output}",
-        "--steps=2",
-        "--batch_size=2",
-        "--num_workers=0",
-        "--save_freq=2",
-        "--log_freq=1",
-        "--wandb.enable=false",
     ]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    lerobot_train(command, output)
     return output / "checkpoints" / "000002" / "pretrained_model"
 
 
