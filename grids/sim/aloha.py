@@ -26,15 +26,13 @@ give equal episodes; ``reset()`` without a seed uses ``make_aloha_env(seed=...)`
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
-import mujoco
 import numpy as np
 
 from grids.errors import UserError
-from grids.sim.env import close_at_exit
+from grids.sim.env import check_image_size, close_at_exit, open_renderer
 
 
 class MissingDependency(ImportError, UserError):
@@ -109,35 +107,11 @@ def resolve_aloha_tasks(spec: str) -> list[str]:
     return names
 
 
-class RendererError(RuntimeError, UserError):
-    """MuJoCo's offscreen renderer cannot start (no GL libraries, a bad MUJOCO_GL)."""
-
-
 def object_poses(task: str, seed: int) -> np.ndarray:
     """The objects' initial free-joint poses for ``seed`` (xyz + quat wxyz each): ``[7]`` cube, ``[14]`` peg + socket."""
     if task == "transfer-cube":
         return sample_box_pose(seed)
     return np.concatenate(sample_insertion_pose(seed))
-
-
-def open_renderer(model: mujoco.MjModel, image_size: int) -> mujoco.Renderer:
-    """A ``image_size``² offscreen renderer without shadows, MSAA or reflections; one clear line if GL fails."""
-    model.vis.quality.shadowsize = 0  # the scene asks for 4096² shadow maps and 4x MSAA: ~7x slower on a CPU
-    model.vis.quality.offsamples = 0
-    model.vis.global_.offwidth = max(model.vis.global_.offwidth, image_size)
-    model.vis.global_.offheight = max(model.vis.global_.offheight, image_size)
-    try:
-        renderer = mujoco.Renderer(model, image_size, image_size)
-    except (
-        Exception
-    ) as err:  # mujoco raises FatalError / RuntimeError / ImportError depending on the GL backend
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise RendererError(
-            f"cannot start MuJoCo's offscreen renderer (MUJOCO_GL={os.environ.get('MUJOCO_GL')!r}): {reason}; "
-            "install the GL libraries (bash scripts/setup.sh) or try MUJOCO_GL=osmesa"
-        ) from None
-    renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
-    return renderer
 
 
 def _without_images(task_cls: type) -> type:
@@ -175,8 +149,7 @@ class AlohaEnv:
     ):
         if task not in ALOHA_TASKS:
             raise ValueError(f"unknown ALOHA task {task!r}; known ALOHA tasks: {sorted(ALOHA_TASKS)}")
-        if not isinstance(image_size, int) or isinstance(image_size, bool) or not 16 <= image_size <= 1024:
-            raise ValueError(f"image_size must be an int in [16, 1024], got {image_size!r}")
+        check_image_size(image_size)
         max_steps = DEFAULT_MAX_STEPS if max_steps is None else max_steps
         if not isinstance(max_steps, int) or isinstance(max_steps, bool) or not 1 <= max_steps <= 1000:
             raise ValueError(f"max_steps must be an int in [1, 1000], got {max_steps!r}")

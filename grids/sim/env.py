@@ -21,6 +21,7 @@ then the previous episode's seed + 1.
 from __future__ import annotations
 
 import atexit
+import os
 import weakref
 import zlib
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from grids.errors import UserError
 from grids.sim.perturbations import HEADLIGHT_FIELDS, MODEL_FIELDS, Perturbation, get_perturbation
 from grids.sim.tasks import INSTRUCTIONS
 
@@ -51,6 +53,39 @@ DEFAULT_MAX_STEPS = 200
 _OPEN_ENVS: weakref.WeakSet = weakref.WeakSet()
 
 
+class RendererError(RuntimeError, UserError):
+    """MuJoCo's offscreen renderer cannot start (no GL libraries, a bad MUJOCO_GL)."""
+
+
+def check_image_size(image_size) -> None:
+    if not isinstance(image_size, int) or isinstance(image_size, bool) or not 16 <= image_size <= 1024:
+        raise ValueError(f"image_size must be an int in [16, 1024], got {image_size!r}")
+
+
+def open_renderer(model: mujoco.MjModel, image_size: int) -> mujoco.Renderer:
+    """A ``image_size``² offscreen renderer without shadows, MSAA or reflections; one clear line if GL fails.
+
+    MetaWorld, LIBERO and ALOHA scenes ask for 4096² shadow maps and 4x MSAA (LIBERO also for floor
+    reflections): on a software GL that is ~5-10x slower.
+    """
+    model.vis.quality.shadowsize = 0
+    model.vis.quality.offsamples = 0
+    model.vis.global_.offwidth = max(model.vis.global_.offwidth, image_size)  # offscreen buffer >= image
+    model.vis.global_.offheight = max(model.vis.global_.offheight, image_size)
+    try:
+        renderer = mujoco.Renderer(model, image_size, image_size)
+    except (
+        Exception
+    ) as err:  # mujoco raises FatalError / RuntimeError / ImportError depending on the GL backend
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise RendererError(
+            f"cannot start MuJoCo's offscreen renderer (MUJOCO_GL={os.environ.get('MUJOCO_GL')!r}): {reason}; "
+            "install the GL libraries (bash scripts/setup.sh) or try MUJOCO_GL=osmesa"
+        ) from None
+    renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+    return renderer
+
+
 class MetaWorldEnv:
     def __init__(
         self,
@@ -64,8 +99,7 @@ class MetaWorldEnv:
     ):
         if task not in INSTRUCTIONS:
             raise ValueError(f"unknown task {task!r}; known MetaWorld v3 tasks: {sorted(INSTRUCTIONS)}")
-        if not isinstance(image_size, int) or isinstance(image_size, bool) or not 16 <= image_size <= 1024:
-            raise ValueError(f"image_size must be an int in [16, 1024], got {image_size!r}")
+        check_image_size(image_size)
         if camera not in CAMERAS:
             raise ValueError(f"unknown camera {camera!r}; known third-person cameras: {sorted(CAMERAS)}")
         max_steps = DEFAULT_MAX_STEPS if max_steps is None else max_steps
@@ -99,13 +133,7 @@ class MetaWorldEnv:
         self._mw._set_task_inner(**task_kwargs)
 
         model = self._mw.model
-        # MetaWorld asks for 4096² shadow maps and 4x MSAA; on a software GL that is ~7x slower.
-        model.vis.quality.shadowsize = 0
-        model.vis.quality.offsamples = 0
-        model.vis.global_.offwidth = max(model.vis.global_.offwidth, image_size)  # offscreen buffer >= image
-        model.vis.global_.offheight = max(model.vis.global_.offheight, image_size)
-        self._renderer = mujoco.Renderer(model, image_size, image_size)
-        self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+        self._renderer = open_renderer(model, image_size)
         close_at_exit(self)
         self._camera_ids = [
             _place_camera(model, camera),

@@ -27,7 +27,7 @@ from grids.sim.dataset import (
     write_episode,
     write_json_atomic,
 )
-from grids.sim.env import CAMERAS, DEFAULT_CAMERA, DEFAULT_MAX_STEPS, GRIPPER_CAMERA
+from grids.sim.env import CAMERAS, DEFAULT_CAMERA, DEFAULT_MAX_STEPS, GRIPPER_CAMERA, check_image_size
 from grids.sim.tasks import INSTRUCTIONS, is_libero
 
 MAX_ATTEMPTS = 10
@@ -165,7 +165,9 @@ def _suite_views_and_steps(
         from grids.sim.libero import CAMERA_NAMES, MAX_STEPS
 
         if camera not in (None, "agentview"):
-            raise ValueError(f"camera={camera!r} is for MetaWorld; LIBERO datasets record {list(CAMERA_NAMES)}")
+            raise ValueError(
+                f"camera={camera!r} is for MetaWorld; LIBERO datasets record {list(CAMERA_NAMES)}"
+            )
         limit = max(MAX_STEPS[t.split("/")[0]] for t in tasks)
         return list(CAMERA_NAMES), limit if max_steps is None else max_steps
     camera = DEFAULT_CAMERA if camera is None else camera
@@ -204,8 +206,7 @@ def generate_demos(
         )
     if not isinstance(episodes_per_task, int) or episodes_per_task < 1:
         raise ValueError(f"episodes_per_task must be a positive int, got {episodes_per_task!r}")
-    if not isinstance(image_size, int) or not 16 <= image_size <= 1024:
-        raise ValueError(f"image_size must be an int in [16, 1024], got {image_size!r}")
+    check_image_size(image_size)
     camera_names, max_steps = _suite_views_and_steps(suite, camera, max_steps, list(tasks))
     workers = workers or os.cpu_count() or 1
     out = Path(out)
@@ -218,7 +219,9 @@ def generate_demos(
         "camera_names": camera_names,
         "episodes_per_task": episodes_per_task,
     }
-    if suite == "aloha":  # MetaWorld and LIBERO configs stay as they were, so that older datasets still resume
+    if (
+        suite == "aloha"
+    ):  # MetaWorld and LIBERO configs stay as they were, so that older datasets still resume
         config["suite"] = suite
 
     manifest_path = out / MANIFEST

@@ -37,7 +37,7 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from grids.sim.env import close_at_exit, project_points
+from grids.sim.env import check_image_size, close_at_exit, open_renderer, project_points
 from grids.sim.perturbations import HEADLIGHT_FIELDS, MODEL_FIELDS, Perturbation, get_perturbation
 
 # openpi's LIBERO evaluation: steps per episode after the settle steps (LeRobot: 280 for spatial too)
@@ -127,8 +127,7 @@ class LiberoEnv:
         render: bool = True,
     ):
         suite, index = split_task(task)
-        if not isinstance(image_size, int) or isinstance(image_size, bool) or not 16 <= image_size <= 1024:
-            raise ValueError(f"image_size must be an int in [16, 1024], got {image_size!r}")
+        check_image_size(image_size)
         max_steps = MAX_STEPS[suite] if max_steps is None else max_steps
         if not isinstance(max_steps, int) or not 1 <= max_steps <= 1000:
             raise ValueError(f"max_steps must be an int in [1, 1000], got {max_steps!r}")
@@ -171,12 +170,7 @@ class LiberoEnv:
         if self.render:
             if self._renderer is not None:
                 self._renderer.close()
-            model.vis.quality.shadowsize = 0  # on a software GL, shadows and 4x MSAA cost ~5-10x
-            model.vis.quality.offsamples = 0
-            model.vis.global_.offwidth = max(model.vis.global_.offwidth, self.image_size)
-            model.vis.global_.offheight = max(model.vis.global_.offheight, self.image_size)
-            self._renderer = mujoco.Renderer(model, self.image_size, self.image_size)
-            self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+            self._renderer = open_renderer(model, self.image_size)
         self._camera_ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, n) for n in CAMERA_NAMES]
         self._model_defaults = {field: getattr(model, field).copy() for field in MODEL_FIELDS}
         self._headlight_defaults = {f: getattr(model.vis.headlight, f).copy() for f in HEADLIGHT_FIELDS}

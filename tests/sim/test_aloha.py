@@ -5,7 +5,9 @@ pytest.importorskip("gym_aloha", reason="ALOHA needs the aloha extra (gym-aloha,
 
 from grids.errors import UserError  # noqa: E402
 from grids.sim import aloha  # noqa: E402
+from grids.sim import env as env_module  # noqa: E402
 from grids.sim.aloha import ALOHA_INSTRUCTIONS, ALOHA_TASKS, make_aloha_env  # noqa: E402
+from grids.sim.env import RendererError  # noqa: E402
 
 SIZE = 32
 
@@ -84,8 +86,8 @@ def test_a_renderer_that_cannot_start_gives_one_line(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("gladLoadGL error\nsecond line of detail")
 
-    monkeypatch.setattr(aloha.mujoco, "Renderer", broken)
-    with pytest.raises(aloha.RendererError) as caught:
+    monkeypatch.setattr(env_module.mujoco, "Renderer", broken)  # open_renderer (grids.sim.env) builds it
+    with pytest.raises(RendererError) as caught:
         make_aloha_env("insertion")
     message = str(caught.value)
     assert isinstance(caught.value, UserError) and "\n" not in message
