@@ -7,6 +7,8 @@ encoder). Layout of a cache directory::
     features.npy   float16 [N, V, H*W, C]   encoder output (ViT: after its final LayerNorm), memory-mapped
     lowdim.npz     state [N, 4], actions [N, chunk, 4], action_is_pad [N, chunk], task_index [N]
     meta.json      encoder (name, checkpoint), camera, chunk size, shapes (written last: marks a complete cache)
+
+While it is written the cache lives in ``<dir>.tmp`` with ``progress.json``: an interrupted run resumes there.
 """
 
 from __future__ import annotations
@@ -20,39 +22,48 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 
+LOWDIM_KEYS = ("state", "actions", "action_is_pad", "task_index")
+
 
 @torch.no_grad()
 def cache_features(
-    policy, dataset, out_dir: str | Path, *, batch_size: int = 64, source: str = "", progress: bool = True
+    policy, dataset, out_dir: str | Path, *, batch_size: int = 64, source: str = "", progress: bool = True,
+    flush_every: int = 20,
 ) -> Path:
-    """Run ``policy``'s encoder over every frame of ``dataset`` (a ``DemoDataset``) and write the cache."""
+    """Run ``policy``'s encoder over every frame of ``dataset`` (a ``DemoDataset``) and write the cache.
+
+    Resumable: the arrays are memory maps in ``<out>.tmp`` and ``progress.json`` there records how many frames
+    are on disk (every ``flush_every`` batches); a rerun with the same dataset and encoder continues from there.
+    """
     from tqdm import tqdm
 
     out = Path(out_dir)
     if (out / "meta.json").is_file():
         return out
     tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     policy.eval()
     cfg = policy.cfg
     n, views, patches = len(dataset), cfg.num_views, cfg.grid_hw[0] * cfg.grid_hw[1]
     width = getattr(policy.encoder, "out_dim", cfg.dim)
-    features = np.lib.format.open_memmap(
-        tmp / "features.npy", mode="w+", dtype=np.float16, shape=(n, views, patches, width)
-    )
-    lowdim = {"state": [], "actions": [], "action_is_pad": [], "task_index": []}
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
-    start = 0
-    for batch in tqdm(loader, desc="caching features", disable=not progress):
+    job = {"dataset": str(dataset.root), "encoder": cfg.encoder, "shape": [n, views, patches, width]}
+    start = _resume_point(tmp, job)
+    arrays = _open_arrays(tmp, job, resume=start > 0)
+    loader = DataLoader(torch.utils.data.Subset(dataset, range(start, n)), batch_size=batch_size, shuffle=False)
+    bar = tqdm(loader, desc="caching features", disable=not progress, initial=start // batch_size,
+               total=-(-n // batch_size))
+    for i, batch in enumerate(bar, 1):
         dense = policy.dense_features(batch["images"])  # [B, V, N, C]
-        features[start : start + len(dense)] = dense.numpy().astype(np.float16)
-        start += len(dense)
-        for key in lowdim:
-            lowdim[key].append(batch[key].numpy())
-    features.flush()
-    del features
-    np.savez(tmp / "lowdim.npz", **{k: np.concatenate(v) for k, v in lowdim.items()})
+        stop = start + len(dense)
+        arrays["features"][start:stop] = dense.numpy().astype(np.float16)
+        for key in LOWDIM_KEYS:
+            arrays[key] = _lowdim_array(tmp, key, arrays.get(key), batch[key].numpy(), n, start)
+        start = stop
+        if i % flush_every == 0 or start == n:
+            _flush(tmp, arrays, {**job, "frames": start})
+    np.savez(tmp / "lowdim.npz", **{key: np.asarray(arrays[key]) for key in LOWDIM_KEYS})
+    del arrays
+    for key in LOWDIM_KEYS:
+        (tmp / f"lowdim_{key}.npy").unlink()
     meta = {
         "source": source,
         "encoder": cfg.encoder,
@@ -62,11 +73,49 @@ def cache_features(
         "chunk_size": dataset.chunk_size,
         "shape": [n, views, patches, width],
     }
+    (tmp / "progress.json").unlink()
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     if out.exists():
         shutil.rmtree(out)
     os.replace(tmp, out)
     return out
+
+
+def _resume_point(tmp: Path, job: dict) -> int:
+    """Frames already cached in ``tmp`` for this very job, else 0 (and ``tmp`` is emptied)."""
+    progress = tmp / "progress.json"
+    if progress.is_file():
+        done = json.loads(progress.read_text())
+        if {k: done.get(k) for k in job} == job:
+            return int(done["frames"])
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return 0
+
+
+def _open_arrays(tmp: Path, job: dict, *, resume: bool) -> dict:
+    mode = "r+" if resume else "w+"
+    arrays = {"features": np.lib.format.open_memmap(tmp / "features.npy", mode=mode, dtype=np.float16,
+                                                    shape=None if resume else tuple(job["shape"]))}
+    if resume:
+        arrays |= {key: np.load(tmp / f"lowdim_{key}.npy", mmap_mode="r+") for key in LOWDIM_KEYS}
+    return arrays
+
+
+def _lowdim_array(tmp: Path, key: str, array, rows: np.ndarray, n: int, start: int):
+    """Write ``rows`` at ``start`` into the memory map of ``key`` (created at the first batch: [n, *rows.shape[1:]])."""
+    if array is None:
+        array = np.lib.format.open_memmap(tmp / f"lowdim_{key}.npy", mode="w+", dtype=rows.dtype,
+                                          shape=(n, *rows.shape[1:]))
+    array[start : start + len(rows)] = rows
+    return array
+
+
+def _flush(tmp: Path, arrays: dict, progress: dict) -> None:
+    for array in arrays.values():
+        array.flush()
+    (tmp / "progress.json.part").write_text(json.dumps(progress))
+    os.replace(tmp / "progress.json.part", tmp / "progress.json")
 
 
 class FeatureDataset(Dataset):

@@ -185,6 +185,42 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path, fake_data, policy):
     assert [r.split(",")[0] for r in rows[1:]] == ["5", "10", "15", "20"]  # no duplicated rows after resume
 
 
+class _Interrupted(FakeDemos):
+    """FakeDemos that dies (like a killed job) when frame ``die_at`` is read."""
+
+    def __init__(self, die_at: int):
+        super().__init__(4)
+        self.die_at = die_at
+
+    def __getitem__(self, index):
+        if index == self.die_at:
+            raise KeyboardInterrupt
+        return super().__getitem__(index)
+
+
+def test_feature_cache_resumes_after_interruption(tmp_path):
+    torch.manual_seed(0)
+    policy = Policy(PolicyConfig(image_size=32, patch_size=8, dim=32, encoder_depth=1, policy_depth=1, num_heads=2,
+                                 chunk_size=4, tasks=["reach-v3", "drawer-close-v3"]))
+    straight = FeatureDataset(cache_features(policy, FakeDemos(4), tmp_path / "straight", batch_size=4,
+                                             progress=False))
+    with pytest.raises(KeyboardInterrupt):
+        cache_features(policy, _Interrupted(die_at=13), tmp_path / "resumed", batch_size=4, flush_every=1,
+                       progress=False)
+    assert json.loads((tmp_path / "resumed.tmp" / "progress.json").read_text())["frames"] == 12
+    seen = []
+    class Counting(FakeDemos):
+        def __getitem__(self, index):
+            seen.append(index)
+            return super().__getitem__(index)
+    resumed = FeatureDataset(cache_features(policy, Counting(4), tmp_path / "resumed", batch_size=4,
+                                            progress=False))
+    assert min(seen) == 12 and not (tmp_path / "resumed.tmp").exists()  # continued, did not restart
+    np.testing.assert_array_equal(resumed.features, straight.features)
+    for key, value in straight.lowdim.items():
+        torch.testing.assert_close(resumed.lowdim[key], value, rtol=0, atol=0, msg=key)
+
+
 def test_frozen_encoder_protocol(tmp_path, fake_data):
     torch.set_num_threads(1)
     dense = train(_config(tmp_path, "dense", policy={"reducer": "dense"}))
