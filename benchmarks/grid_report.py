@@ -1,12 +1,13 @@
-"""Assemble the MT10 grid of the pretrained protocol from its cached evaluations into one report.
+"""Assemble a reducer grid of the pretrained protocol (MT10, LIBERO) from its cached evaluations into one report.
 
-Every run directory ``ROOT/<name>-s<seed>`` (trained by ``benchmarks/results/logs_mt10_pretrained/*.sh``)
-holds ``eval_step{S}_{E}ep_{perturbation}_{M}.json`` files written by ``grids bench eval --out``. This script
+Every run directory ``ROOT/<name>-s<seed>`` (trained by the stage scripts in ``benchmarks/results/logs_*``)
+holds ``eval_step{S}_{E}ep_{perturbation}[_{M}].json`` files written by ``grids bench eval --out``. This script
 adds ``name``, ``seed``, ``protocol`` and ``steps`` to each, orders the rows (dense first: every table
-compares each row with it on the same episodes, McNemar p-value) and writes
-``benchmarks/results/metaworld_mt10.{json,md,png}`` through ``grids.bench.report.write_report``.
+compares each row with it on the same episodes, McNemar p-value) and writes ``OUT.{json,md,png}`` through
+``grids.bench.report.write_report``.
 
-    python benchmarks/metaworld_mt10.py --root runs/mt10w --steps 5000 --episodes 20 --max-steps 150
+    python benchmarks/grid_report.py --root runs/mt10w --out benchmarks/results/metaworld_mt10 --max-steps 150
+    python benchmarks/grid_report.py --root runs/libero_object --out benchmarks/results/libero_object
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pathlib import Path
 from grids.bench.report import mcnemar_p, paired_delta, write_report
 
 ORDER = ["dense", "grids-16", "grids-4", "grids-1", "topk-16", "random-16"]
-OUT = Path("benchmarks/results/metaworld_mt10")
 PAIRS = "grids-16:dense,grids-16:topk-16,grids-16:random-16,grids-4:topk-16,grids-4:random-16,grids-heatmap-16:grids-16,grids-4:grids-16"
 
 
@@ -40,7 +40,7 @@ def pair_lines(results: list[dict], pairs: str) -> list[str]:
     return lines
 
 
-def collect(root: Path, steps: int, episodes: int, max_steps: int) -> list[dict]:
+def collect(root: Path, steps: int, episodes: int, max_steps: int | None) -> list[dict]:
     results = []
     for run_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         match = re.fullmatch(r"(.+)-s(\d+)", run_dir.name)
@@ -49,7 +49,8 @@ def collect(root: Path, steps: int, episodes: int, max_steps: int) -> list[dict]
         name, seed = match.group(1), int(match.group(2))
         config = json.loads((run_dir / "config.json").read_text())
         merged: dict | None = None
-        evaluations = sorted(run_dir.glob(f"eval_step{steps}_{episodes}ep_*_{max_steps}.json"))
+        suffix = "" if max_steps is None else f"_{max_steps}"  # LIBERO: the suite's own step limits
+        evaluations = sorted(run_dir.glob(f"eval_step{steps}_{episodes}ep_*{suffix}.json"))
         for path in sorted(evaluations, key=lambda p: "_none_" not in p.name):  # in distribution first
             result = json.loads(path.read_text())
             if merged is None:
@@ -133,7 +134,8 @@ def main() -> None:
     parser.add_argument("--root", default="runs/mt10w")
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--episodes", type=int, default=20)
-    parser.add_argument("--max-steps", type=int, default=150)
+    parser.add_argument("--out", default="benchmarks/results/metaworld_mt10", help="report path without suffix")
+    parser.add_argument("--max-steps", type=int, default=None, help="the evaluations' step limit (MetaWorld: 150)")
     parser.add_argument("--notes", default="")
     parser.add_argument("--pairs", default=PAIRS, help="run:reference pairs compared on shared episodes")
     args = parser.parse_args()
@@ -141,10 +143,10 @@ def main() -> None:
     if not results:
         raise SystemExit(f"no evaluations under {args.root} for step {args.steps}, {args.episodes} episodes")
     command = (
-        f"python benchmarks/metaworld_mt10.py --root {args.root} --steps {args.steps} "
-        f"--episodes {args.episodes} --max-steps {args.max_steps}"
+        f"python benchmarks/grid_report.py --root {args.root} --out {args.out} --steps {args.steps} "
+        f"--episodes {args.episodes}" + ("" if args.max_steps is None else f" --max-steps {args.max_steps}")
     )
-    paths = write_report(results, OUT, command=command, notes=args.notes)
+    paths = write_report(results, Path(args.out), command=command, notes=args.notes)
     with open(paths["md"], "a") as md:
         md.write("\n## Training seeds (in distribution)\n\n" + "\n".join(seed_lines(results)) + "\n")
         md.write("\n## Paired comparisons (seed 0)\n\n" + "\n".join(pair_lines(results, args.pairs)) + "\n")
