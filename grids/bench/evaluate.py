@@ -2,20 +2,23 @@
 
 Every policy is evaluated on the same seeds (``EVAL_SEED_BASE + i``, disjoint in practice from the demo
 seeds), so the comparison between reducers is paired. The policy predicts an action chunk and executes
-its first ``execute_steps`` actions before predicting again (receding horizon).
+its first ``execute_steps`` actions before predicting again (receding horizon). With a ``journal`` file every
+finished job's episodes are appended to it, and a rerun of the same evaluation skips them (nothing lost when killed).
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 import torch
 
 EVAL_SEED_BASE = 100_000
+JOB_EPISODES = 5  # episodes per worker job: the unit a killed evaluation loses at most (per worker)
 
 
 @torch.no_grad()
@@ -149,6 +152,7 @@ def evaluate(
     max_steps: int | None = None,
     record: bool = False,
     progress: bool = True,
+    journal: str | Path | None = None,
 ) -> dict:
     """Evaluate a trained run on ``tasks`` x ``perturbations`` x ``episodes`` seeds.
 
@@ -166,33 +170,35 @@ def evaluate(
         )
     policy = load_policy(policy_path)
     seeds = [EVAL_SEED_BASE + i for i in range(episodes)]
-    # Split every (task, perturbation) into one job per worker, so an env is built at most once per worker.
-    pieces = max(1, min(workers, episodes))
-    jobs = [
-        (task, pert, seeds[p::pieces], record and task == tasks[0] and pert == perturbations[0] and p == 0)
-        for pert in perturbations
-        for task in tasks
-        for p in range(pieces)
-    ]
-    episodes_out: list[dict] = []
+    jobs = _plan_jobs(tasks, perturbations, seeds, workers=workers, record=record)
+    header = {"policy": str(policy_path), "tasks": tasks, "episodes": episodes, "perturbations": list(perturbations),
+              "max_steps": max_steps}  # fmt: skip
+    episodes_out, jobs = _resume(_read_journal(journal, header), jobs)
+    done = {_key(e) for e in episodes_out}
     bar = tqdm(
         total=len(tasks) * len(perturbations) * episodes,
+        initial=len(episodes_out),
         desc=f"eval {Path(policy_path).name}",
         disable=not progress,
     )
+
+    def finished(result: list[dict]) -> None:
+        fresh = [e for e in result if _key(e) not in done]
+        episodes_out.extend(fresh)
+        _append_journal(journal, fresh)
+        bar.update(len(fresh))
+
     init_args = (str(policy_path), threads_per_worker, max_steps)
     if workers <= 1:
         _init_worker(*init_args)
         for job in jobs:
-            episodes_out += _run_job(job)
-            bar.update(len(job[2]))
+            finished(_run_job(job))
     else:
         with ProcessPoolExecutor(
             workers, mp_context=mp.get_context("spawn"), initializer=_init_worker, initargs=init_args
         ) as pool:
-            for result in pool.map(_run_job, jobs):
-                episodes_out += result
-                bar.update(len(result))
+            for future in as_completed([pool.submit(_run_job, job) for job in jobs]):
+                finished(future.result())
     bar.close()
     for env in _WORKER.get("envs", {}).values():
         env.close()
@@ -325,6 +331,64 @@ def point_statistics(policy, dataset, *, frames: int = 512, seed: int = 0, batch
             "std_between_tasks": float(task_means.std(0).norm(dim=-1).mean()) if len(task_means) > 1 else 0.0,
         }
     return {"frames": len(indices), "tokens_per_view": coords.shape[2], "views": out}
+
+
+def _plan_jobs(tasks, perturbations, seeds: list[int], *, workers: int, record: bool) -> list[tuple]:
+    """(task, perturbation, seeds, record) jobs of <= JOB_EPISODES, at least one per worker and (task,
+    perturbation); a worker builds each env once and keeps it for its later jobs."""
+    pieces = max(1, min(len(seeds), max(workers, -(-len(seeds) // JOB_EPISODES))))
+    return [
+        (task, pert, seeds[p::pieces], record and task == tasks[0] and pert == perturbations[0] and p == 0)
+        for pert in perturbations
+        for task in tasks
+        for p in range(pieces)
+    ]
+
+
+def _key(episode: dict) -> tuple:
+    return episode["task"], episode["perturbation"], episode["seed"]
+
+
+def _resume(journaled: list[dict], jobs: list[tuple]) -> tuple[list[dict], list[tuple]]:
+    """The journaled episodes to keep and the jobs still to run (the recording job always runs again)."""
+    recorded = {(task, pert, seed) for task, pert, job_seeds, rec in jobs if rec for seed in job_seeds}
+    kept = [e for e in journaled if _key(e) not in recorded]
+    done = {_key(e) for e in kept}
+    return kept, [job for job in jobs if not all((job[0], job[1], seed) in done for seed in job[2])]
+
+
+def _read_journal(journal: str | Path | None, header: dict) -> list[dict]:
+    """The episodes a killed run of this same evaluation finished; starts the journal when there is none."""
+    if journal is None:
+        return []
+    path = Path(journal)
+    if not path.is_file() or not path.read_text().strip():
+        path.write_text(json.dumps(header) + "\n")
+        return []
+    first, *lines = path.read_text().splitlines()
+    if json.loads(first) != header:
+        raise ValueError(f"{path} journals another evaluation ({first}); delete it to start this one afresh")
+    episodes = {}
+    for line in lines:
+        try:
+            e = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by the kill
+            break
+        episodes[e["task"], e["perturbation"], e["seed"]] = e
+    return list(episodes.values())
+
+
+def _append_journal(journal: str | Path | None, episodes: list[dict]) -> None:
+    if journal is None or not episodes:
+        return
+    arrays = ("frames", "coords", "positions")  # the recording's arrays stay out of the journal
+    with open(journal, "a") as f:
+        for e in episodes:
+            f.write(json.dumps({k: v for k, v in e.items() if k not in arrays}, default=_plain) + "\n")
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value.tolist()
 
 
 def _summarise(episodes: list[dict]) -> dict:

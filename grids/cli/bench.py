@@ -113,7 +113,11 @@ def register(subparsers) -> None:
     ev.add_argument("--workers", type=int, default=2)
     ev.add_argument("--max-steps", type=int, default=None)
     ev.add_argument("--gif", default=None, help="write a rollout GIF here")
-    ev.add_argument("--out", default=None, help="results JSON (default: print)")
+    ev.add_argument(
+        "--out",
+        default=None,
+        help="results JSON (default: print); finished episodes go to OUT.journal.jsonl until it is written, so a killed evaluation rerun with the same flags resumes",
+    )
     ev.set_defaults(func=run_eval)
 
     _points_args(commands)
@@ -385,6 +389,11 @@ def run_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _journal(out: str | None) -> Path | None:
+    """Where ``grids bench eval --out OUT`` journals finished episodes until OUT is written: a rerun resumes."""
+    return None if out is None else Path(f"{out}.journal.jsonl")
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from grids.bench.evaluate import evaluate
     from grids.bench.report import write_gif
@@ -398,6 +407,7 @@ def run_eval(args: argparse.Namespace) -> int:
         workers=args.workers,
         max_steps=args.max_steps,
         record=args.gif is not None,
+        journal=_journal(args.out),
     )
     recording = result.pop("recording", None)
     if args.gif and recording is not None:
@@ -407,6 +417,7 @@ def run_eval(args: argparse.Namespace) -> int:
     text = json.dumps(result, indent=1)
     if args.out:
         Path(args.out).write_text(text)
+        _journal(args.out).unlink(missing_ok=True)
     for pert, s in result["summary"].items():
         print(
             f"{pert}: success {100 * s['success_rate']:.1f}% over {s['episodes']} episodes, mean length {s['mean_length']:.1f}"

@@ -200,21 +200,36 @@ class _Interrupted(FakeDemos):
 
 def test_feature_cache_resumes_after_interruption(tmp_path):
     torch.manual_seed(0)
-    policy = Policy(PolicyConfig(image_size=32, patch_size=8, dim=32, encoder_depth=1, policy_depth=1, num_heads=2,
-                                 chunk_size=4, tasks=["reach-v3", "drawer-close-v3"]))
-    straight = FeatureDataset(cache_features(policy, FakeDemos(4), tmp_path / "straight", batch_size=4,
-                                             progress=False))
+    policy = Policy(
+        PolicyConfig(
+            image_size=32,
+            patch_size=8,
+            dim=32,
+            encoder_depth=1,
+            policy_depth=1,
+            num_heads=2,
+            chunk_size=4,
+            tasks=["reach-v3", "drawer-close-v3"],
+        )
+    )
+    straight = FeatureDataset(
+        cache_features(policy, FakeDemos(4), tmp_path / "straight", batch_size=4, progress=False)
+    )
     with pytest.raises(KeyboardInterrupt):
-        cache_features(policy, _Interrupted(die_at=13), tmp_path / "resumed", batch_size=4, flush_every=1,
-                       progress=False)
+        cache_features(
+            policy, _Interrupted(die_at=13), tmp_path / "resumed", batch_size=4, flush_every=1, progress=False
+        )
     assert json.loads((tmp_path / "resumed.tmp" / "progress.json").read_text())["frames"] == 12
     seen = []
+
     class Counting(FakeDemos):
         def __getitem__(self, index):
             seen.append(index)
             return super().__getitem__(index)
-    resumed = FeatureDataset(cache_features(policy, Counting(4), tmp_path / "resumed", batch_size=4,
-                                            progress=False))
+
+    resumed = FeatureDataset(
+        cache_features(policy, Counting(4), tmp_path / "resumed", batch_size=4, progress=False)
+    )
     assert min(seen) == 12 and not (tmp_path / "resumed.tmp").exists()  # continued, did not restart
     np.testing.assert_array_equal(resumed.features, straight.features)
     for key, value in straight.lowdim.items():
@@ -287,6 +302,41 @@ def test_evaluate_one_short_episode(tmp_path, demos):
     assert rec["frames"].shape[1:] == (2, 32, 32, 3) and rec["coords"].shape[1:] == (2, 4, 2)
     gif = write_gif(rec, tmp_path / "episode.gif", patch_size=2)
     assert 0 < gif.stat().st_size < 2_000_000
+
+
+def _untimed(rows) -> list[dict]:
+    return [{k: v for k, v in r.items() if "_ms" not in k and "seconds" not in k} for r in rows]
+
+
+def test_evaluation_killed_midway_resumes_from_its_journal(tmp_path, demos, monkeypatch):
+    from grids.bench import evaluate as evaluation
+
+    torch.set_num_threads(1)
+    config = _config(tmp_path, "run", steps=2)
+    config.data = str(demos)
+    run = train(config)
+    kwargs = {
+        "episodes": 3,
+        "perturbations": ("none", "noise"),
+        "workers": 1,
+        "max_steps": 3,
+        "progress": False,
+    }
+    straight = evaluation.evaluate(run, ["reach-v3"], **kwargs)
+    journal = tmp_path / "eval.journal.jsonl"
+    evaluation.evaluate(run, ["reach-v3"], journal=journal, **kwargs)
+    header, *lines = journal.read_text().splitlines()
+    assert len(lines) == 6
+    journal.write_text("\n".join([header, *lines[:4], lines[4][:10]]))  # killed while writing episode 5
+    ran = []
+    run_job = evaluation._run_job
+    monkeypatch.setattr(evaluation, "_run_job", lambda job: ran.append(job) or run_job(job))
+    resumed = evaluation.evaluate(run, ["reach-v3"], journal=journal, **kwargs)
+    assert [job[:3] for job in ran] == [("reach-v3", "noise", [100_000, 100_001, 100_002])]  # one job per 3
+    assert _untimed(resumed["episodes"]) == _untimed(straight["episodes"])
+    assert _untimed(resumed["summary"].values()) == _untimed(straight["summary"].values())
+    with pytest.raises(ValueError, match="journals another evaluation"):
+        evaluation.evaluate(run, ["reach-v3"], journal=journal, **{**kwargs, "episodes": 2})
 
 
 def test_where_it_looks_figure(tmp_path, demos):
