@@ -7,9 +7,9 @@ or a ``FeatureDataset`` of cached encoder features) with ``_BatchPlan`` as its b
 Reproducible and resumable by construction: the frames of step ``s`` are a slice of a permutation drawn
 from ``(seed, epoch)``, and torch's RNG is re-seeded from ``(seed, s)`` at every step (flow-matching noise,
 the ``random`` reducer), so a run killed after checkpoint ``s`` and resumed gives the same weights as
-an uninterrupted one. Checkpoints (safetensors: model, optimizer, RNG states for the record; JSON: step
-and config) are written to a temporary directory and renamed into place; ``checkpoints/latest`` names
-the newest one.
+an uninterrupted one. Checkpoints (safetensors: model, optimizer, RNG states for the record, the EMA weights
+when ``ema`` > 0; JSON: step and config) are written to a temporary directory and renamed into place;
+``checkpoints/latest`` names the newest one. ``load_policy`` gives the EMA weights where a run kept them.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup: int = 100
     grad_clip: float = 1.0
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0: none); evaluation uses it
     seed: int = 0
     save_every: int = 500
     keep_every: int | None = (
@@ -83,6 +84,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be a decay in [0, 1), got {self.ema!r}")
         if self.language_model not in LANGUAGE_MODELS:
             raise ValueError(f"language_model must be one of {LANGUAGE_MODELS}, got {self.language_model!r}")
         if self.frozen_encoder and self.policy.split_layer != self.policy.encoder_depth:
@@ -125,7 +128,7 @@ def _load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
 
 
 def save_checkpoint(
-    run_dir: Path, step: int, policy: Policy, optimizer, config: TrainConfig, keep: int = 2
+    run_dir: Path, step: int, policy: Policy, optimizer, config: TrainConfig, keep: int = 2, ema=None
 ) -> Path:
     """Write checkpoint ``step`` atomically; keep the newest ``keep`` and those at multiples of ``config.keep_every``."""
     root = run_dir / "checkpoints"
@@ -135,6 +138,10 @@ def save_checkpoint(
     tmp.mkdir(parents=True)
     save_file({k: v.contiguous() for k, v in policy.state_dict().items()}, str(tmp / "model.safetensors"))
     _save_optimizer(optimizer, tmp / "optimizer.safetensors")
+    if ema is not None:
+        save_file(
+            {k: v.contiguous() for k, v in ema.state_dict(policy).items()}, str(tmp / "ema.safetensors")
+        )
     rng = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng.update({f"cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
@@ -162,8 +169,9 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return path if (path / "state.json").is_file() else None
 
 
-def load_policy(path: str | Path, map_location: str = "cpu") -> Policy:
-    """A trained policy from a run directory (its latest checkpoint) or a checkpoint directory."""
+def load_policy(path: str | Path, map_location: str = "cpu", *, ema: bool = True) -> Policy:
+    """A trained policy from a run directory (its latest checkpoint) or a checkpoint directory: its EMA
+    weights where the run kept an average (``ema=False``: the raw weights)."""
     path = Path(path)
     if not (path / "model.safetensors").is_file():
         found = latest_checkpoint(path)
@@ -172,8 +180,38 @@ def load_policy(path: str | Path, map_location: str = "cpu") -> Policy:
         path = found
     config = TrainConfig.from_dict(json.loads((path / "state.json").read_text())["train_config"])
     policy = Policy(config.policy)
-    policy.load_state_dict(load_file(str(path / "model.safetensors"), device=map_location))
+    weights = path / (
+        "ema.safetensors" if ema and (path / "ema.safetensors").is_file() else "model.safetensors"
+    )
+    policy.load_state_dict(load_file(str(weights), device=map_location))
     return policy.eval()
+
+
+class EMA:
+    """Exponential moving average of a policy's trainable weights; the decay ramps up as (1 + t) / (10 + t)
+    over the first steps (the early weights are far from the final ones)."""
+
+    def __init__(self, policy: Policy, decay: float):
+        self.decay = decay
+        self.names = [name for name, p in policy.named_parameters() if p.requires_grad]
+        self.average = [p.detach().clone() for p in self._params(policy)]
+
+    def _params(self, policy: Policy) -> list[Tensor]:
+        params = dict(policy.named_parameters())
+        return [params[name].detach() for name in self.names]
+
+    @torch.no_grad()
+    def update(self, policy: Policy, step: int) -> None:
+        decay = min(self.decay, (1 + step) / (10 + step))
+        torch._foreach_lerp_(self.average, self._params(policy), 1 - decay)
+
+    def state_dict(self, policy: Policy) -> dict[str, Tensor]:
+        """The policy's state dict with the averaged weights in place of its trainable ones."""
+        return {**policy.state_dict(), **dict(zip(self.names, self.average, strict=True))}
+
+    def load(self, path: Path) -> None:
+        saved = load_file(str(path))
+        self.average = [saved[name].clone() for name in self.names]
 
 
 # --- data ---------------------------------------------------------------------------------------------
@@ -288,6 +326,7 @@ class _Run:
     trainable: list[nn.Parameter]
     batches: Iterator[dict[str, Tensor]]
     start: int
+    ema: EMA | None = None
 
 
 def train(config: TrainConfig, *, stop_after: int | None = None) -> Path:
@@ -326,6 +365,9 @@ def _setup(config: TrainConfig) -> _Run:
     trainable = [p for p in policy.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
     start = 0 if resume is None else _load_checkpoint(resume, policy, optimizer)
+    ema = EMA(policy, config.ema) if config.ema else None
+    if ema is not None and resume is not None:
+        ema.load(resume / "ema.safetensors")
     model, optimizer = accelerator.prepare(policy, optimizer)
     model.train()
     if frames is not dataset:  # the frozen encoder is not trained (it does not even run: features are cached)
@@ -340,7 +382,7 @@ def _setup(config: TrainConfig) -> _Run:
         )
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
-    return _Run(config, run_dir, accelerator, model, policy, optimizer, trainable, batches, start)
+    return _Run(config, run_dir, accelerator, model, policy, optimizer, trainable, batches, start, ema)
 
 
 def _load_checkpoint(path: Path, policy: Policy, optimizer: torch.optim.Optimizer) -> int:
@@ -368,6 +410,8 @@ def _train_step(run: _Run, step: int) -> tuple[Tensor, Tensor]:
     accelerator.backward(loss)
     grad_norm = accelerator.clip_grad_norm_(run.trainable, config.grad_clip)
     run.optimizer.step()
+    if run.ema is not None:
+        run.ema.update(run.policy, step)
     return loss, grad_norm
 
 
@@ -375,7 +419,7 @@ def _save(run: _Run, step: int) -> None:
     run.accelerator.wait_for_everyone()
     if run.accelerator.is_main_process:
         optimizer = getattr(run.optimizer, "optimizer", run.optimizer)  # accelerate's wrapper -> AdamW
-        save_checkpoint(run.run_dir, step, run.policy, optimizer, run.config)
+        save_checkpoint(run.run_dir, step, run.policy, optimizer, run.config, ema=run.ema)
 
 
 class _Log:

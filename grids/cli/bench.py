@@ -90,6 +90,12 @@ def register(subparsers) -> None:
     tr.add_argument("--chunk-size", type=int, default=8)
     tr.add_argument("--save-every", type=int, default=100)
     tr.add_argument("--keep-every", type=int, default=None, help="keep checkpoints at multiples of this")
+    tr.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="keep an EMA of the weights with this decay (e.g. 0.999); eval uses it",
+    )
     tr.add_argument("--num-workers", type=int, default=0)
     tr.set_defaults(func=run_train)
 
@@ -353,6 +359,7 @@ def run_train(args: argparse.Namespace) -> int:
         steps=args.steps,
         batch_size=args.batch_size,
         lr=args.lr,
+        ema=args.ema,
         seed=args.seed,
         save_every=args.save_every,
         keep_every=args.keep_every,

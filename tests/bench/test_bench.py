@@ -162,27 +162,55 @@ def _config(tmp_path, name: str, **kwargs) -> TrainConfig:
     return TrainConfig(**{**defaults, **kwargs})
 
 
-@pytest.mark.parametrize("policy", [{"reducer": "grids"}, {"reducer": "random", "action_head": "flow"}])
-def test_kill_and_resume_equals_uninterrupted(tmp_path, fake_data, policy):
+@pytest.mark.parametrize(
+    "policy, ema",
+    [
+        ({"reducer": "grids"}, 0.0),
+        ({"reducer": "random", "action_head": "flow"}, 0.0),
+        ({"reducer": "grids"}, 0.9),
+    ],
+)
+def test_kill_and_resume_equals_uninterrupted(tmp_path, fake_data, policy, ema):
     torch.set_num_threads(1)
-    straight = train(_config(tmp_path, "straight", policy=policy))
-    config = _config(tmp_path, "resumed", policy=policy)
+    straight = train(_config(tmp_path, "straight", policy=policy, ema=ema))
+    config = _config(tmp_path, "resumed", policy=policy, ema=ema)
     train(config, stop_after=12)  # "killed" after step 12; the last checkpoint is step 10
     ckpt = latest_checkpoint(config.out)
     assert ckpt.name == "step_0000010"
     (ckpt.parent / ".tmp_step_0000015").mkdir()  # a save interrupted by the kill: ignored, then replaced
     train(config)
-    a = load_file(str(latest_checkpoint(straight) / "model.safetensors"))
-    b = load_file(str(latest_checkpoint(config.out) / "model.safetensors"))
-    assert a.keys() == b.keys()
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
-    opt_a = load_file(str(latest_checkpoint(straight) / "optimizer.safetensors"))
-    opt_b = load_file(str(latest_checkpoint(config.out) / "optimizer.safetensors"))
-    for key in opt_a:
-        torch.testing.assert_close(opt_a[key], opt_b[key], rtol=0, atol=0, msg=key)
+    files = ["model", "optimizer"] + (["ema"] if ema else [])
+    assert (latest_checkpoint(straight) / "ema.safetensors").is_file() == bool(ema)
+    for name in files:
+        a = load_file(str(latest_checkpoint(straight) / f"{name}.safetensors"))
+        b = load_file(str(latest_checkpoint(config.out) / f"{name}.safetensors"))
+        assert a.keys() == b.keys()
+        for key in a:
+            torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=f"{name}: {key}")
     rows = (tmp_path / "resumed" / "metrics.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["5", "10", "15", "20"]  # no duplicated rows after resume
+
+
+def test_ema_averages_the_weights_step_by_step_and_evaluation_loads_it(tmp_path, fake_data):
+    torch.set_num_threads(1)
+    config = _config(tmp_path, "ema", ema=0.5, steps=4, save_every=1, keep_every=1)
+    run = train(config)
+    ckpts = [run / "checkpoints" / f"step_{k:07d}" for k in range(1, 5)]
+    trainable = [n for n, p in load_policy(ckpts[0], ema=False).named_parameters() if p.requires_grad]
+    for k in range(1, 4):  # checkpoint k holds the weights after k steps and the EMA after k updates
+        decay = min(0.5, (1 + k) / (10 + k))  # the update of (0-based) step k
+        ema_k, ema_next = (load_file(str(c / "ema.safetensors")) for c in ckpts[k - 1 : k + 1])
+        raw_next = load_file(str(ckpts[k] / "model.safetensors"))
+        for name in trainable:
+            expected = decay * ema_k[name] + (1 - decay) * raw_next[name]
+            torch.testing.assert_close(ema_next[name], expected, msg=name)
+    assert any(not torch.equal(ema_next[n], raw_next[n]) for n in trainable)  # an average, not a copy
+    averaged, raw = load_policy(run).state_dict(), load_policy(run, ema=False).state_dict()
+    for name in trainable:
+        torch.testing.assert_close(averaged[name], ema_next[name], rtol=0, atol=0)
+        torch.testing.assert_close(raw[name], raw_next[name], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="ema must be a decay"):
+        _config(tmp_path, "bad", ema=1.0)
 
 
 class _Interrupted(FakeDemos):
