@@ -293,16 +293,47 @@ def content_statistics(episode: dict, grid_hw: tuple[int, int]) -> dict:
     return out
 
 
+def retention(dense: torch.Tensor, coords: torch.Tensor, grid_hw: tuple[int, int]) -> torch.Tensor:
+    """The paper's information-retention map per frame and view: for each dense cell, the largest cosine
+    similarity of its encoder feature to a feature read (bilinear) at one of the points.
+
+    ``dense [B, V, H*W, C]`` (``Policy.dense_features``), ``coords [B, V, K, 2]`` -> ``[B, V, H, W]``.
+    """
+    from grids.core.diagnostics import retention_map
+    from grids.core.sampling import sample_tokens
+
+    maps = dense.flatten(0, 1).unflatten(1, grid_hw).float()  # [B*V, H, W, C]
+    read = sample_tokens(maps, coords.flatten(0, 1))  # [B*V, K, C]
+    return retention_map(maps, read).unflatten(0, dense.shape[:2])
+
+
+def _dense_and_coords(policy, images, language) -> tuple[torch.Tensor, torch.Tensor]:
+    """The encoder's final dense map ``[B, V, N, C]`` and the reducer's points ``[B, V, K, 2]`` (computed from
+    that map, or inside the encoder with ``resample_at_layer``)."""
+    dense = policy.dense_features(images)
+    at_output = policy.cfg.encoder != "vit" or policy.cfg.split_layer == policy.cfg.encoder_depth
+    reduced = (
+        policy.visual_tokens(None, language, features=dense)
+        if at_output
+        else policy.visual_tokens(images, language)
+    )
+    return dense, reduced.coords
+
+
 @torch.no_grad()
-def point_statistics(policy, dataset, *, frames: int = 512, seed: int = 0, batch_size: int = 64) -> dict:
+def point_statistics(
+    policy, dataset, *, frames: int = 512, seed: int = 0, batch_size: int = 64, examples: dict | None = None
+) -> dict:
     """How the reducer's points behave over ``frames`` random training frames, per view (unit-square units).
 
     ``moved_from_init``: mean distance of each point's average position from where it started (GridS: the
     spread layout; 0 for fixed layouts); ``std_over_frames``: mean per-point spread of the positions over
     all frames (0: a fixed layout, whatever the image); ``std_within_task``: the same within each task,
     averaged (how much the points follow the image); ``std_between_tasks``: spread of the per-task means
-    (how much they follow the task).
-    One patch of the 16 x 16 grid is 1/15 = 0.067.
+    (how much they follow the task); ``retention_mean`` / ``retention_p10``: the mean and the 10th percentile over
+    frames and cells of the information-retention map (:func:`retention`; 1 = every cell has a read twin).
+    One patch of the 16 x 16 grid is 1/15 = 0.067. ``examples``, if given, receives ``{task: (views uint8
+    [V, S, S, 3], retention [V, H, W], coords [V, K, 2])}`` for the first sampled frame of each task.
     """
     from torch.utils.data import DataLoader, Subset
 
@@ -311,12 +342,23 @@ def point_statistics(policy, dataset, *, frames: int = 512, seed: int = 0, batch
     indices = np.sort(
         np.random.default_rng(seed).choice(len(dataset), min(frames, len(dataset)), replace=False)
     )
-    coords, tasks = [], []
+    coords, tasks, retained = [], [], []
     for batch in DataLoader(Subset(dataset, indices.tolist()), batch_size=batch_size):
         language = policy.instruction_embeddings[batch["task_index"]]
-        coords.append(policy.visual_tokens(batch["images"], language).coords)
+        dense, points = _dense_and_coords(policy, batch["images"], language)
+        coords.append(points)
+        retained.append(retention(dense, coords[-1], policy.cfg.grid_hw))
         tasks.append(batch["task_index"])
-    coords, tasks = torch.cat(coords), torch.cat(tasks)  # [N, V, K, 2], [N]
+        if examples is not None:  # the first sampled frame of each task, for retention_figure
+            for i, t in enumerate(batch["task_index"].tolist()):
+                examples.setdefault(
+                    dataset.tasks[t], (batch["images"][i].numpy(), retained[-1][i].numpy(), points[i].numpy())
+                )
+    coords, tasks, retained = (
+        torch.cat(coords),
+        torch.cat(tasks),
+        torch.cat(retained),
+    )  # [N, V, K, 2], [N], [N, V, H, W]
     init = spread_layout(coords.shape[2]) if policy.cfg.reducer.startswith("grids") else None
     out = {}
     for v in range(coords.shape[1]):
@@ -329,6 +371,8 @@ def point_statistics(policy, dataset, *, frames: int = 512, seed: int = 0, batch
             "std_over_frames": float(c.std(0).norm(dim=-1).mean()),
             "std_within_task": float(torch.stack(within).mean()) if within else 0.0,
             "std_between_tasks": float(task_means.std(0).norm(dim=-1).mean()) if len(task_means) > 1 else 0.0,
+            "retention_mean": float(retained[:, v].mean()),
+            "retention_p10": float(retained[:, v].flatten().quantile(0.1)),
         }
     return {"frames": len(indices), "tokens_per_view": coords.shape[2], "views": out}
 

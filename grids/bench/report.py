@@ -170,6 +170,31 @@ def points_figure(
     return _save(fig, path)
 
 
+def retention_figure(examples: dict, path: str | Path, *, patch_size: int, title: str = "") -> Path:
+    """One row per task, one column per view: the frame, its information-retention map over it (bright: a
+    point reads a feature like this cell's) and the points (``point_statistics(examples=...)``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows, cols = len(examples), len(next(iter(examples.values()))[0])
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.4 * rows + 0.4), dpi=110, squeeze=False)
+    for r, (task, (views, maps, coords)) in enumerate(examples.items()):
+        for v in range(cols):
+            ax, size = axes[r, v], views.shape[1]
+            ax.imshow(draw_points(views[v : v + 1], coords[v : v + 1], patch_size=patch_size, radius=2))
+            image = ax.imshow(maps[v], cmap="magma", vmin=0, vmax=1, alpha=0.55, extent=(0, size, size, 0))
+            ax.set_title(f"{task} view {v}: mean {maps[v].mean():.2f}", fontsize=7)
+            ax.axis("off")
+    fig.colorbar(image, ax=axes, shrink=0.6, label="retention (max cosine to a read feature)")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.savefig(Path(path), bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
+
+
 def write_gif(
     recording: dict, path: str | Path, *, patch_size: int, max_points: int = 64, fps: int = 10
 ) -> Path:

@@ -137,7 +137,10 @@ def _points_args(commands) -> None:
     pts.add_argument("--perturbation", default="none")
     pts.add_argument("--out", required=True, help="PNG path")
     pts.add_argument(
-        "--data", default=None, help="also measure how the points move over this dataset's frames (OUT.json)"
+        "--data",
+        default=None,
+        help="also measure how the points move over this dataset's frames and what they retain (OUT.json, "
+        "OUT_retention.png: the information-retention map)",
     )
     pts.add_argument("--frames", type=int, default=512, help="frames sampled for --data")
     pts.set_defaults(func=run_points)
@@ -145,7 +148,7 @@ def _points_args(commands) -> None:
 
 def run_points(args: argparse.Namespace) -> int:
     from grids.bench.evaluate import content_statistics, looks
-    from grids.bench.report import points_figure
+    from grids.bench.report import points_figure, retention_figure
     from grids.bench.train import load_policy
     from grids.errors import UserError
     from grids.sim import resolve_tasks
@@ -168,13 +171,16 @@ def run_points(args: argparse.Namespace) -> int:
         from grids.bench.evaluate import point_statistics
         from grids.bench.train import open_dataset
 
-        stats.update(
-            point_statistics(policy, open_dataset(args.data, policy.cfg.chunk_size), frames=args.frames)
-        )
+        examples: dict = {}
+        dataset = open_dataset(args.data, policy.cfg.chunk_size)
+        stats.update(point_statistics(policy, dataset, frames=args.frames, examples=examples))
+        retention_png = Path(args.out).with_name(Path(args.out).stem + "_retention.png")
+        print(retention_figure(examples, retention_png, patch_size=policy.cfg.patch_size, title=title))
         for view, s in stats["views"].items():
             moved = "—" if s["moved_from_init"] is None else f"{s['moved_from_init']:.3f}"
             print(
-                f"{view}: moved from init {moved}, std over frames {s['std_over_frames']:.4f}, "
+                f"{view}: retention mean {s['retention_mean']:.3f} (10th percentile {s['retention_p10']:.3f}), "
+                f"moved from init {moved}, std over frames {s['std_over_frames']:.4f}, "
                 f"within a task {s['std_within_task']:.4f}, std between tasks {s['std_between_tasks']:.4f} (one patch = {1 / (policy.cfg.grid_hw[0] - 1):.3f})"
             )
     stats_path.write_text(json.dumps(stats, indent=1))

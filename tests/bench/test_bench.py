@@ -18,7 +18,7 @@ from grids.bench import train as train_module
 from grids.bench.experiments import DENSE, Plan, Run, gif_from_run, run_plan
 from grids.bench.features import FeatureDataset, cache_features
 from grids.bench.policy import Policy, PolicyConfig
-from grids.bench.report import draw_points, markdown_table, write_report
+from grids.bench.report import draw_points, markdown_table, retention_figure, write_report
 from grids.bench.train import TrainConfig, latest_checkpoint, load_policy, train
 
 MICRO = {"image_size": 32, "patch_size": 2, "dim": 32, "encoder_depth": 2, "policy_depth": 1, "num_heads": 2}
@@ -410,7 +410,7 @@ def test_content_statistics_finds_the_point_that_tracks_the_gripper():
     assert stats["view1"]["tied_fraction"] == 1.0  # all points of the gripper view on one spot
 
 
-def test_point_statistics():
+def test_point_statistics(tmp_path):
     from grids.bench.evaluate import point_statistics
 
     torch.manual_seed(0)
@@ -433,6 +433,29 @@ def test_point_statistics():
         stats["moved_from_init"] is None and stats["std_over_frames"] == 0 and stats["std_between_tasks"] == 0
     )
     assert stats["std_within_task"] == 0 and moving["views"]["view0"]["std_within_task"] > 0
+    examples = {}
+    point_statistics(grids_policy, data, frames=len(data), examples=examples)
+    assert sorted(examples) == sorted(data.tasks)
+    views, maps, coords = examples[data.tasks[0]]
+    assert views.shape == (2, 32, 32, 3) and maps.shape == (2, 16, 16) and coords.shape == (2, 4, 2)
+    png = retention_figure(examples, tmp_path / "retention.png", patch_size=2, title="t")
+    assert png.stat().st_size > 1000
+    dense = Policy(PolicyConfig(reducer="dense", chunk_size=4, tasks=data.tasks, **MICRO)).eval()
+    every_cell = point_statistics(dense, data, frames=8)["views"]["view0"]
+    assert every_cell["retention_mean"] == pytest.approx(1.0, abs=1e-5)  # every cell is read
+    assert fixed["views"]["view0"]["retention_p10"] < fixed["views"]["view0"]["retention_mean"] < 0.999
+
+
+def test_retention_is_one_where_a_point_reads_a_cell():
+    from grids.bench.evaluate import retention
+
+    torch.manual_seed(0)
+    dense = torch.randn(2, 3, 4 * 5, 8)  # [B, V, H*W, C] on a 4 x 5 grid
+    coords = torch.tensor([2 / 4, 3 / 3]).expand(2, 3, 1, 2)  # one point on column 2, row 3
+    maps = retention(dense, coords, (4, 5))
+    assert maps.shape == (2, 3, 4, 5)
+    torch.testing.assert_close(maps[..., 3, 2], torch.ones(2, 3))
+    assert (maps.flatten(2).sort(-1).values[..., -2] < 1 - 1e-3).all()  # no other cell equals it
 
 
 def test_quick_path_reduced(tmp_path, demos):
