@@ -15,6 +15,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from grids import list_reducers, make_reducer
@@ -97,7 +98,9 @@ def build_reducer(config, *, dim: int):
     """The configured reducer at width ``dim``; an option it does not take is a ValueError naming it."""
     options = config.grids_reducer_options()
     try:
-        return make_reducer(config.grids_reducer, dim=dim, num_tokens=config.grids_num_tokens, **options)
+        # Reducers read values at init (their point layout): on CPU even inside torch.device("meta").
+        with torch.device("cpu"):
+            return make_reducer(config.grids_reducer, dim=dim, num_tokens=config.grids_num_tokens, **options)
     except TypeError as err:
         raise ValueError(
             f"grids_reducer={config.grids_reducer!r} does not take the options {options}: {err}"
