@@ -146,3 +146,32 @@ def test_smolvla_processors_come_from_the_parent(build):
     policy = build("smolvla", grids_num_tokens=K)
     pre, post = make_pre_post_processors(policy.config)
     assert len(pre.steps) > 0 and len(post.steps) > 0
+
+
+# -- grids_placement=L: inside SigLIP (the tiny one has 2 blocks) ---------------------------------------
+@pytest.mark.parametrize("name", ["pi0", "pi05"])
+def test_dense_inside_siglip_equals_the_parent_policy(build, name):
+    parent = build(name, grids=False)
+    dense = build(name, grids_reducer="dense", grids_placement=1)
+    dense.load_state_dict(parent.state_dict())
+    inputs = observation(name)
+    assert torch.equal(predict(dense, inputs), predict(parent, inputs))
+
+
+@pytest.mark.parametrize("placement", [0, 1, 2])
+def test_grids_inside_siglip_gives_the_lm_k_tokens(build, placement):
+    policy = build("pi05", grids_num_tokens=K, grids_placement=placement)
+    image = observation("pi05")[CAMERAS[0]]
+    tokens = embedder(policy).embed_image(image)
+    assert tokens.shape == (2, K, 64)  # K tokens at the LM's width: the projector ran on K tokens
+    assert embedder(policy).grids_coords.shape == (2, K, 2)
+    assert policy.grids_reducer.dim == 32  # SigLIP's width, not the projector's
+    vision_blocks = embedder(policy).paligemma.model.vision_tower.vision_model.encoder.layers
+    assert all(not block._forward_pre_hooks for block in vision_blocks)  # the hook lives for one call
+
+
+def test_a_placement_beyond_siglip_names_the_valid_range(build):
+    with pytest.raises(
+        ValueError, match=r"grids_placement=3 is not a block of this 2-block SigLIP: .*\[0, 2\]"
+    ):
+        build("pi0", grids_placement=3)

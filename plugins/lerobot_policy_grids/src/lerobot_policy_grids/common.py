@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from grids import list_reducers, make_reducer
+from grids.core.in_encoder import find_blocks, resample_at_layer
 
 GRIDS_REDUCERS = ("grids", "grids-heatmap", "grids-nearest")  # the reducers the typed point flags apply to
 COORD_EMBEDDINGS = ("mlp", "fourier", "none")
@@ -43,6 +44,9 @@ class GridSFields:
     grids_coord_head: str | None = None
     # Any other reducer option, as JSON, e.g. {"init": "center"}.
     grids_options: dict[str, Any] = field(default_factory=dict)
+    # Where to reduce: "after" the vision tower and projector (the paper's), or an int L: inside SigLIP,
+    # before its block L (0: right after the patch embedding), so later blocks and the projector see K tokens.
+    grids_placement: int | str = "after"
 
     def __post_init__(self):
         super().__post_init__()
@@ -55,6 +59,7 @@ class GridSFields:
         if not isinstance(self.grids_options, dict):
             raise ValueError(f"grids_options must be a dict (JSON object), got {self.grids_options!r}")
         self.grids_reducer_options()  # validates the typed flags
+        self.grids_placement = parse_placement(self.grids_placement)
 
     def grids_point_flags(self) -> dict[str, Any]:
         """The typed point flags that are set, by reducer option name."""
@@ -94,6 +99,16 @@ class GridSFields:
         return {**self.grids_options, **flags}
 
 
+def parse_placement(placement: int | str) -> int | str:
+    """``"after"`` or a block index ``L >= 0`` (a string of digits from the command line becomes an int);
+    whether L is within the vision tower is checked when the policy is built."""
+    if isinstance(placement, str) and placement.isdigit():
+        placement = int(placement)
+    if placement == "after" or (type(placement) is int and placement >= 0):
+        return placement
+    raise ValueError(f"grids_placement must be 'after' or a vision block index L >= 0, got {placement!r}")
+
+
 def build_reducer(config, *, dim: int):
     """The configured reducer at width ``dim``; an option it does not take is a ValueError naming it."""
     options = config.grids_reducer_options()
@@ -110,7 +125,27 @@ def build_reducer(config, *, dim: int):
 class ReducedImageEmbedding:
     """Mixed in front of a host embedder class: ``embed_image`` returns K tokens per image."""
 
+    grids_placement: int | str = "after"
+
+    def grids_vision_tower(self) -> nn.Module:
+        """The SigLIP whose blocks an int ``grids_placement`` indexes (hosts that allow one override this)."""
+        raise NotImplementedError(f"{type(self).__name__} reduces after its vision tower only")
+
     def embed_image(self, image: Tensor) -> Tensor:
+        if self.grids_placement == "after":
+            return self._embed_then_reduce(image)
+        return self._embed_reducing_inside(image)
+
+    def _embed_reducing_inside(self, image: Tensor) -> Tensor:
+        """The parent's embed_image with grids' in-encoder hook on SigLIP's block L for the call."""
+        tower = self.grids_vision_tower()
+        side = image.shape[-1] // tower.config.patch_size
+        with resample_at_layer(tower, self.grids_placement, self.grids_reducer, grid_hw=(side, side)) as hook:
+            tokens = super().embed_image(image)  # [B, K, D]: blocks L.., post-norm, projector on K tokens
+        self.grids_coords = hook.last.coords.detach()
+        return tokens
+
+    def _embed_then_reduce(self, image: Tensor) -> Tensor:
         tokens = super().embed_image(image)  # [B, N, D], N = side * side patch tokens
         side = math.isqrt(tokens.shape[1])
         if side * side != tokens.shape[1]:
@@ -120,6 +155,18 @@ class ReducedImageEmbedding:
         reduced = reducer(tokens.to(dtype), grid_hw=(side, side))
         self.grids_coords = reduced.coords.detach()  # [B, K, 2] of the last call, for inspection
         return reduced.tokens.to(tokens.dtype)
+
+
+def vision_width(embedder) -> int:
+    """SigLIP's width, once ``grids_placement=L`` is checked to be one of its block indices."""
+    tower = embedder.grids_vision_tower()
+    depth = len(find_blocks(tower))
+    if not embedder.grids_placement <= depth:
+        raise ValueError(
+            f"grids_placement={embedder.grids_placement} is not a block of this {depth}-block SigLIP: "
+            f"use 'after' or an int in [0, {depth}]"
+        )
+    return tower.config.hidden_size
 
 
 class GridSPolicyMixin:
@@ -138,7 +185,9 @@ class GridSPolicyMixin:
             )
         # Same object, same weights, same parent code: only embed_image now resolves to the GridS one.
         embedder.__class__ = self.embedder_class
-        embedder.grids_reducer = build_reducer(config, dim=self.image_token_dim(embedder)).to(config.device)
+        embedder.grids_placement = config.grids_placement
+        dim = self.image_token_dim(embedder) if config.grids_placement == "after" else vision_width(embedder)
+        embedder.grids_reducer = build_reducer(config, dim=dim).to(config.device)
 
     def image_token_dim(self, embedder) -> int:
         raise NotImplementedError

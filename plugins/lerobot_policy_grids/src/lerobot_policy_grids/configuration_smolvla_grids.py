@@ -11,4 +11,13 @@ from lerobot_policy_grids.common import GridSFields
 @PreTrainedConfig.register_subclass("smolvla_grids")
 @dataclass
 class SmolVLAGridSConfig(GridSFields, SmolVLAConfig):
-    """Every SmolVLAConfig option, plus the ``grids_*`` flags of ``GridSFields``."""
+    """Every SmolVLAConfig option, plus the ``grids_*`` flags of ``GridSFields`` (``grids_placement``:
+    "after" only)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.grids_placement != "after":
+            raise ValueError(
+                f"grids_placement={self.grids_placement!r}: smolvla_grids reduces after the vision tower "
+                "only (SmolVLM's connector pixel-shuffles SigLIP's full patch grid)"
+            )

@@ -127,26 +127,31 @@ def _variants():
     }
 
 
-def compare(model: str, *, num_tokens: int | None = None):
-    """(LeRobot's policy, ``grids flops``) stage FLOPs for dense (``num_tokens=None``) or GridS-K."""
+def compare(model: str, *, num_tokens: int | None = None, placement: int | str = "after"):
+    """(LeRobot's policy, ``grids flops``) stage FLOPs for dense (``num_tokens=None``) or GridS-K,
+    reduced after the vision tower or inside it before block ``placement``."""
     parent, grids_classes = _variants()[model]
     if num_tokens is None:
         policy = build_on_meta(*parent)
         return count_policy_stages(policy, example_batch(policy)), count_model(model)
-    flags = dict(grids_num_tokens=num_tokens)
-    policy = build_on_meta(*grids_classes, **flags)
+    policy = build_on_meta(*grids_classes, grids_num_tokens=num_tokens, grids_placement=placement)
     ours = count_policy_stages(policy, example_batch(policy))
-    return ours, count_model(model, reducer="grids", num_tokens=num_tokens)
+    layer = None if placement == "after" else placement
+    return ours, count_model(model, reducer="grids", num_tokens=num_tokens, resample_at_layer=layer)
+
+
+VARIANTS = ((None, "after"), (16, "after"), (16, 13), (16, 0))  # (K, placement)
 
 
 def main() -> None:
     print("| policy | variant | " + " | ".join(STAGES) + " | total | `grids flops` total | diff |")
     print("|---" * (len(STAGES) + 5) + "|")
     for model in ("pi0", "pi05"):
-        for num_tokens in (None, 16):
-            real, ours = compare(model, num_tokens=num_tokens)
+        for num_tokens, placement in VARIANTS:
+            real, ours = compare(model, num_tokens=num_tokens, placement=placement)
             cells = " | ".join(f"{getattr(real, s) / 1e12:.4f}" for s in STAGES)
-            variant = "dense" if num_tokens is None else f"grids K={num_tokens}"
+            where = "after" if placement == "after" else f"L={placement}"
+            variant = "dense" if num_tokens is None else f"grids K={num_tokens}, {where}"
             diff = (real.total - ours.total) / ours.total
             print(
                 f"| {model} | {variant} | {cells} | {real.total / 1e12:.4f} | {ours.total / 1e12:.4f} | {diff:+.1e} |"

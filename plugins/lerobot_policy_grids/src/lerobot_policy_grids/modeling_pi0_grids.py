@@ -7,7 +7,11 @@ from lerobot_policy_grids.configuration_pi0_grids import PI0GridSConfig
 
 
 class GridSPaliGemmaWithExpertModel(ReducedImageEmbedding, PaliGemmaWithExpertModel):
-    """SigLIP + projector tokens [B, 256, 2048] -> reducer -> [B, K, 2048]; nothing else changes."""
+    """SigLIP + projector tokens [B, 256, 2048] -> reducer -> [B, K, 2048]; nothing else changes.
+    With ``grids_placement=L`` the reducer runs inside SigLIP instead, at its width (1152)."""
+
+    def grids_vision_tower(self):
+        return self.paligemma.model.vision_tower
 
 
 class PI0GridSPolicy(GridSPolicyMixin, PI0Policy):
