@@ -2,7 +2,7 @@
 
 from lerobot.policies.pi05.modeling_pi05 import PaliGemmaWithExpertModel, PI05Policy
 
-from lerobot_policy_grids.common import GridSPolicyMixin, ReducedImageEmbedding
+from lerobot_policy_grids.common import ReducedImageEmbedding, VLAGridSPolicyMixin
 from lerobot_policy_grids.configuration_pi05_grids import PI05GridSConfig
 
 
@@ -14,7 +14,7 @@ class GridSPaliGemmaWithExpertModel(ReducedImageEmbedding, PaliGemmaWithExpertMo
         return self.paligemma.model.vision_tower
 
 
-class PI05GridSPolicy(GridSPolicyMixin, PI05Policy):
+class PI05GridSPolicy(VLAGridSPolicyMixin, PI05Policy):
     config_class = PI05GridSConfig
     name = "pi05_grids"
     embedder_path = "model.paligemma_with_expert"

@@ -2,7 +2,7 @@
 
 from lerobot.policies.pi0.modeling_pi0 import PaliGemmaWithExpertModel, PI0Policy
 
-from lerobot_policy_grids.common import GridSPolicyMixin, ReducedImageEmbedding
+from lerobot_policy_grids.common import ReducedImageEmbedding, VLAGridSPolicyMixin
 from lerobot_policy_grids.configuration_pi0_grids import PI0GridSConfig
 
 
@@ -14,7 +14,7 @@ class GridSPaliGemmaWithExpertModel(ReducedImageEmbedding, PaliGemmaWithExpertMo
         return self.paligemma.model.vision_tower
 
 
-class PI0GridSPolicy(GridSPolicyMixin, PI0Policy):
+class PI0GridSPolicy(VLAGridSPolicyMixin, PI0Policy):
     config_class = PI0GridSConfig
     name = "pi0_grids"
     embedder_path = "model.paligemma_with_expert"
