@@ -162,7 +162,8 @@ def action_expert_flops(shape: VLAShape, prefix_tokens: int) -> float:
     if shape.time_per_token:
         step += 2 * horizon * 3 * width * width  # Linear(2W, W) and Linear(W, W) per action token
     else:
-        step += 2 * 2 * width * width + e.depth * 2 * 2 * width * 3 * width  # time MLP + adaRMS, per sample
+        # time MLP, then adaRMS (two norms per layer and the final norm), per sample
+        step += 2 * 2 * width * width + (2 * e.depth + 1) * 2 * width * 3 * width
     if shape.state_in_suffix:
         step += 2 * act * width
     kv_llm, kv_expert = shape.llm.kv_heads * shape.llm.head_dim, e.kv_heads * e.head_dim

@@ -99,6 +99,14 @@ def _activation(name: str):
     return nn.SiLU() if name == "silu" else nn.GELU(approximate="tanh")
 
 
+def adaptive_norm(norm: nn.Module, ada: nn.Module | None, x: Tensor, cond: Tensor | None):
+    """``norm(x)``, modulated by ``cond`` (scale, shift; and a gate for the residual) when ``ada`` is set."""
+    if ada is None or cond is None:
+        return norm(x), 1.0
+    scale, shift, gate = ada(cond).unsqueeze(1).chunk(3, dim=-1)
+    return norm(x) * (1 + scale) + shift, gate
+
+
 class ExpertLayer(nn.Module):
     """One decoder layer of the action expert, attending to ``[prefix K/V ; own K/V]`` (or prefix only)."""
 
@@ -121,16 +129,10 @@ class ExpertLayer(nn.Module):
         self.ada1 = nn.Linear(width, 3 * width) if adaptive_norm else None
         self.ada2 = nn.Linear(width, 3 * width) if adaptive_norm else None
 
-    def _norm(self, norm, ada, x: Tensor, cond: Tensor | None):
-        if ada is None or cond is None:
-            return norm(x), 1.0
-        scale, shift, gate = ada(cond).unsqueeze(1).chunk(3, dim=-1)
-        return norm(x) * (1 + scale) + shift, gate
-
     def forward(self, x: Tensor, prefix_k: Tensor, prefix_v: Tensor, cond: Tensor | None = None) -> Tensor:
         # x [B, S, W]; prefix_k/v [B, kv_heads_llm, P, head_dim_llm] from the LLM cache
         batch, length, _ = x.shape
-        h, gate = self._norm(self.norm1, self.ada1, x, cond)
+        h, gate = adaptive_norm(self.norm1, self.ada1, x, cond)
         q = self.q_proj(h).view(batch, length, self.heads, self.head_dim).transpose(1, 2)
         if self.cross:
             prefix_k, prefix_v = (t.transpose(1, 2).flatten(2) for t in (prefix_k, prefix_v))  # [B, P, kv]
@@ -146,7 +148,7 @@ class ExpertLayer(nn.Module):
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim)  # [B, H, S, P(+S)]
         attended = torch.matmul(scores.softmax(dim=-1), v).transpose(1, 2).flatten(2)
         x = x + gate * self.o_proj(attended)
-        h, gate = self._norm(self.norm2, self.ada2, x, cond)
+        h, gate = adaptive_norm(self.norm2, self.ada2, x, cond)
         return x + gate * self.down_proj(self.act(self.gate_proj(h)) * self.up_proj(h))
 
 
@@ -181,6 +183,7 @@ class ActionExpert(nn.Module):
             for i in range(e.depth)
         )
         self.norm = nn.RMSNorm(width, eps=1e-6)
+        self.norm_ada = nn.Linear(width, 3 * width) if adaptive else None  # π0.5's final norm is adaRMS too
         self.action_in_proj = nn.Linear(shape.action_dim, width)
         self.action_out_proj = nn.Linear(width, shape.action_dim)
         self.state_proj = nn.Linear(shape.action_dim, width) if shape.state_in_suffix else None
@@ -203,7 +206,8 @@ class ActionExpert(nn.Module):
             tokens = torch.cat([self.state_proj(state)[:, None], tokens], dim=1)
         for layer, (k, v) in zip(self.layers, cache, strict=True):
             tokens = layer(tokens, k, v, cond)
-        return self.action_out_proj(self.norm(tokens[:, -self.shape.horizon :]))
+        tokens, _ = adaptive_norm(self.norm, self.norm_ada, tokens[:, -self.shape.horizon :], cond)
+        return self.action_out_proj(tokens)
 
     def loss(
         self, cache: list[tuple[Tensor, Tensor]], state: Tensor, actions: Tensor, noise: Tensor, t: Tensor

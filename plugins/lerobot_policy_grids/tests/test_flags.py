@@ -65,6 +65,8 @@ def test_unset_flags_leave_the_reducer_defaults():
         ),
         ({"grids_reducer": "grids-heatmap", "grids_coord_head": "pooled"}, "is the heatmap head already"),
         ({"grids_margin": 0.1, "grids_options": {"margin": 0.2}}, r"margin is set twice: grids_margin=0.1"),
+        ({"grids_placement": "before"}, r"grids_placement must be 'after' or .* got 'before'"),
+        ({"grids_placement": -1}, r"got -1"),
     ],
 )
 def test_bad_flags_are_refused_naming_the_value(flags, message):
@@ -89,3 +91,14 @@ def test_lerobot_train_help_lists_the_flags():
     assert "--policy.grids_margin [float] GridS's points stay in [margin, 1 - margin]" in help_text
     assert "--policy.grids_coord_embedding [str] Coordinate embedding added to each GridS token" in help_text
     assert "--policy.grids_coord_head [str] What places GridS's points: pooled or heatmap" in help_text
+
+
+def test_placement_parses_as_after_or_a_block_index():
+    assert draccus.parse(config_class=PI0GridSConfig, args=["--device=cpu"]).grids_placement == "after"
+    config = draccus.parse(config_class=PI0GridSConfig, args=["--grids_placement=13", "--device=cpu"])
+    assert config.grids_placement == 13
+
+
+def test_smolvla_refuses_a_placement_inside_siglip():
+    with pytest.raises(ValueError, match=r"grids_placement=4: smolvla_grids reduces after the vision tower"):
+        make_policy_config("smolvla_grids", grids_placement=4)

@@ -11,6 +11,7 @@ from lerobot.policies.pi05.configuration_pi05 import PI05Config
 from lerobot.policies.pi05.modeling_pi05 import PI05Policy
 from lerobot.policies.smolvla.configuration_smolvla import SmolVLAConfig
 from lerobot.policies.smolvla.modeling_smolvla import SmolVLAPolicy
+from lerobot.utils.constants import OBS_LANGUAGE_TOKENS
 from lerobot.utils.import_utils import register_third_party_plugins
 from lerobot_policy_grids import PI0GridSConfig, PI05GridSConfig, SmolVLAGridSConfig
 from lerobot_policy_grids.modeling_pi0_grids import PI0GridSPolicy
@@ -146,3 +147,53 @@ def test_smolvla_processors_come_from_the_parent(build):
     policy = build("smolvla", grids_num_tokens=K)
     pre, post = make_pre_post_processors(policy.config)
     assert len(pre.steps) > 0 and len(post.steps) > 0
+
+
+# -- grids_placement=L: inside SigLIP (the tiny one has 2 blocks) ---------------------------------------
+@pytest.mark.parametrize("name", ["pi0", "pi05"])
+def test_dense_inside_siglip_equals_the_parent_policy(build, name):
+    parent = build(name, grids=False)
+    dense = build(name, grids_reducer="dense", grids_placement=1)
+    dense.load_state_dict(parent.state_dict())
+    inputs = observation(name)
+    assert torch.equal(predict(dense, inputs), predict(parent, inputs))
+
+
+@pytest.mark.parametrize("placement", [0, 1, 2])
+def test_grids_inside_siglip_gives_the_lm_k_tokens(build, placement):
+    policy = build("pi05", grids_num_tokens=K, grids_placement=placement)
+    image = observation("pi05")[CAMERAS[0]]
+    tokens = embedder(policy).embed_image(image)
+    assert tokens.shape == (2, K, 64)  # K tokens at the LM's width: the projector ran on K tokens
+    assert embedder(policy).grids_coords.shape == (2, K, 2)
+    assert policy.grids_reducer.dim == 32  # SigLIP's width, not the projector's
+    vision_blocks = embedder(policy).paligemma.model.vision_tower.vision_model.encoder.layers
+    assert all(not block._forward_pre_hooks for block in vision_blocks)  # the hook lives for one call
+
+
+def test_a_placement_beyond_siglip_names_the_valid_range(build):
+    with pytest.raises(
+        ValueError, match=r"grids_placement=3 is not a block of this 2-block SigLIP: .*\[0, 2\]"
+    ):
+        build("pi0", grids_placement=3)
+
+
+# -- grids_task_context: the reducer sees the instruction ------------------------------------------------
+def points(policy, inputs):
+    predict(policy, inputs)
+    return embedder(policy).grids_coords
+
+
+@pytest.mark.parametrize(("name", "placement"), [("pi0", "after"), ("pi05", 1), ("smolvla", "after")])
+def test_the_instruction_moves_the_points_with_task_context(build, name, placement):
+    inputs = observation(name)
+    other = {**inputs, OBS_LANGUAGE_TOKENS: inputs[OBS_LANGUAGE_TOKENS].flip(0)}  # swap the prompts
+    aware = build(name, grids_num_tokens=K, grids_task_context=True, grids_placement=placement)
+    assert not torch.allclose(points(aware, inputs), points(aware, other), atol=1e-6)
+    blind = build(name, grids_num_tokens=K, grids_placement=placement)
+    assert torch.equal(points(blind, inputs), points(blind, other))
+
+
+def test_task_context_needs_a_reducer_that_takes_it(build):
+    with pytest.raises(ValueError, match=r"grids_reducer='pool' does not take the options .*context_dim"):
+        build("pi0", grids_reducer="pool", grids_task_context=True)

@@ -15,9 +15,11 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
-from torch import Tensor
+import torch
+from torch import Tensor, nn
 
 from grids import list_reducers, make_reducer
+from grids.core.in_encoder import find_blocks, resample_at_layer
 
 GRIDS_REDUCERS = ("grids", "grids-heatmap", "grids-nearest")  # the reducers the typed point flags apply to
 COORD_EMBEDDINGS = ("mlp", "fourier", "none")
@@ -93,11 +95,44 @@ class GridSFields:
         return {**self.grids_options, **flags}
 
 
-def build_reducer(config, *, dim: int):
-    """The configured reducer at width ``dim``; an option it does not take is a ValueError naming it."""
+@dataclass
+class VLAGridSFields(GridSFields):
+    """The flags of ``GridSFields`` plus two for the VLAs (π0, π0.5, SmolVLA): where SigLIP's tokens
+    are reduced, and whether the reducer sees the instruction."""
+
+    # Where to reduce: "after" the vision tower and projector (the paper's), or an int L: inside SigLIP,
+    # before its block L (0: right after the patch embedding), so later blocks and the projector see K tokens.
+    grids_placement: int | str = "after"
+    # Task-aware points: the reducer also sees the instruction (the mean of its token embeddings).
+    grids_task_context: bool = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.grids_placement = parse_placement(self.grids_placement)
+        if not isinstance(self.grids_task_context, bool):
+            raise ValueError(f"grids_task_context must be true or false, got {self.grids_task_context!r}")
+
+
+def parse_placement(placement: int | str) -> int | str:
+    """``"after"`` or a block index ``L >= 0`` (a string of digits from the command line becomes an int);
+    whether L is within the vision tower is checked when the policy is built."""
+    if isinstance(placement, str) and placement.isdigit():
+        placement = int(placement)
+    if placement == "after" or (type(placement) is int and placement >= 0):
+        return placement
+    raise ValueError(f"grids_placement must be 'after' or a vision block index L >= 0, got {placement!r}")
+
+
+def build_reducer(config, *, dim: int, context_dim: int | None = None):
+    """The configured reducer at width ``dim`` (task-aware: with ``context_dim``); an option it does not
+    take is a ValueError naming it."""
     options = config.grids_reducer_options()
+    if context_dim is not None:
+        options["context_dim"] = context_dim
     try:
-        return make_reducer(config.grids_reducer, dim=dim, num_tokens=config.grids_num_tokens, **options)
+        # Reducers read values at init (their point layout): on CPU even inside torch.device("meta").
+        with torch.device("cpu"):
+            return make_reducer(config.grids_reducer, dim=dim, num_tokens=config.grids_num_tokens, **options)
     except TypeError as err:
         raise ValueError(
             f"grids_reducer={config.grids_reducer!r} does not take the options {options}: {err}"
@@ -107,16 +142,70 @@ def build_reducer(config, *, dim: int):
 class ReducedImageEmbedding:
     """Mixed in front of a host embedder class: ``embed_image`` returns K tokens per image."""
 
+    grids_placement: int | str = "after"
+    grids_context: Tensor | None = None  # [B, D] instruction embedding, set by InstructionContext
+
+    def grids_vision_tower(self) -> nn.Module:
+        """The SigLIP whose blocks an int ``grids_placement`` indexes (hosts that allow one override this)."""
+        raise NotImplementedError(f"{type(self).__name__} reduces after its vision tower only")
+
     def embed_image(self, image: Tensor) -> Tensor:
+        if self.grids_placement == "after":
+            return self._embed_then_reduce(image)
+        return self._embed_reducing_inside(image)
+
+    def _embed_reducing_inside(self, image: Tensor) -> Tensor:
+        """The parent's embed_image with grids' in-encoder hook on SigLIP's block L for the call."""
+        tower = self.grids_vision_tower()
+        side = image.shape[-1] // tower.config.patch_size
+        with resample_at_layer(tower, self.grids_placement, self.grids_reducer, grid_hw=(side, side)) as hook:
+            hook.context = self.grids_context
+            tokens = super().embed_image(image)  # [B, K, D]: blocks L.., post-norm, projector on K tokens
+        self.grids_coords = hook.last.coords.detach()
+        return tokens
+
+    def _embed_then_reduce(self, image: Tensor) -> Tensor:
         tokens = super().embed_image(image)  # [B, N, D], N = side * side patch tokens
         side = math.isqrt(tokens.shape[1])
         if side * side != tokens.shape[1]:
             raise ValueError(f"expected a square grid of image tokens, got N={tokens.shape[1]}")
         reducer = self.grids_reducer
         dtype = next((p.dtype for p in reducer.parameters()), tokens.dtype)  # reducer stays float32
-        reduced = reducer(tokens.to(dtype), grid_hw=(side, side))
+        reduced = reducer(tokens.to(dtype), grid_hw=(side, side), context=self.grids_context)
         self.grids_coords = reduced.coords.detach()  # [B, K, 2] of the last call, for inspection
         return reduced.tokens.to(tokens.dtype)
+
+
+def instruction_embedding(embedder, tokens: Tensor, masks: Tensor) -> Tensor:
+    """``[B, T]`` instruction tokens (+ their padding mask) -> ``[B, D]``, the mean of their embeddings."""
+    embeddings = embedder.embed_language_tokens(tokens)  # [B, T, D]
+    weights = masks[..., None].to(embeddings.dtype)
+    return (embeddings * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
+
+
+class InstructionContext:
+    """Mixed in front of the host model class (``grids_task_context``): ``embed_prefix`` first hands the
+    reducer the instruction, as grids' task-aware reducers take it (``context [B, context_dim]``).
+    The context stays set after the call so that gradient checkpointing recomputes the same points."""
+
+    grids_embedder: str  # the model's attribute holding the GridS embedder
+
+    def embed_prefix(self, images, img_masks, tokens, masks, *args, **kwargs):
+        embedder = getattr(self, self.grids_embedder)
+        embedder.grids_context = instruction_embedding(embedder, tokens, masks)
+        return super().embed_prefix(images, img_masks, tokens, masks, *args, **kwargs)
+
+
+def vision_width(embedder) -> int:
+    """SigLIP's width, once ``grids_placement=L`` is checked to be one of its block indices."""
+    tower = embedder.grids_vision_tower()
+    depth = len(find_blocks(tower))
+    if not embedder.grids_placement <= depth:
+        raise ValueError(
+            f"grids_placement={embedder.grids_placement} is not a block of this {depth}-block SigLIP: "
+            f"use 'after' or an int in [0, {depth}]"
+        )
+    return tower.config.hidden_size
 
 
 class GridSPolicyMixin:
@@ -135,7 +224,10 @@ class GridSPolicyMixin:
             )
         # Same object, same weights, same parent code: only embed_image now resolves to the GridS one.
         embedder.__class__ = self.embedder_class
-        embedder.grids_reducer = build_reducer(config, dim=self.image_token_dim(embedder)).to(config.device)
+        embedder.grids_reducer = self.build_grids_reducer(config, embedder).to(config.device)
+
+    def build_grids_reducer(self, config, embedder):
+        return build_reducer(config, dim=self.image_token_dim(embedder))
 
     def image_token_dim(self, embedder) -> int:
         raise NotImplementedError
@@ -156,3 +248,26 @@ class GridSPolicyMixin:
         if len(missing) < len(result.missing_keys):
             logging.info("GridS: the checkpoint has no reducer weights; the reducer starts from its init")
         return result
+
+
+class VLAGridSPolicyMixin(GridSPolicyMixin):
+    """π0 / π0.5 / SmolVLA: the reducer may sit inside SigLIP (``grids_placement``) and see the
+    instruction (``grids_task_context``)."""
+
+    def __init__(self, config, **kwargs):
+        super().__init__(config, **kwargs)
+        if config.grids_task_context:
+            self._pass_instruction_to_reducer()
+
+    def build_grids_reducer(self, config, embedder):
+        embedder.grids_placement = config.grids_placement
+        dim = self.image_token_dim(embedder) if config.grids_placement == "after" else vision_width(embedder)
+        # The projector's output width is the LM's token width: that of the instruction embedding.
+        context_dim = self.image_token_dim(embedder) if config.grids_task_context else None
+        return build_reducer(config, dim=dim, context_dim=context_dim)
+
+    def _pass_instruction_to_reducer(self) -> None:
+        model, name = self.embedder_path.rsplit(".", 1)
+        model = operator.attrgetter(model)(self)
+        model.__class__ = type(f"GridS{type(model).__name__}", (InstructionContext, type(model)), {})
+        model.grids_embedder = name

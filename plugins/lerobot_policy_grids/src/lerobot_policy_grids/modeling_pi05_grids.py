@@ -2,15 +2,19 @@
 
 from lerobot.policies.pi05.modeling_pi05 import PaliGemmaWithExpertModel, PI05Policy
 
-from lerobot_policy_grids.common import GridSPolicyMixin, ReducedImageEmbedding
+from lerobot_policy_grids.common import ReducedImageEmbedding, VLAGridSPolicyMixin
 from lerobot_policy_grids.configuration_pi05_grids import PI05GridSConfig
 
 
 class GridSPaliGemmaWithExpertModel(ReducedImageEmbedding, PaliGemmaWithExpertModel):
-    """SigLIP + projector tokens [B, 256, 2048] -> reducer -> [B, K, 2048]; nothing else changes."""
+    """SigLIP + projector tokens [B, 256, 2048] -> reducer -> [B, K, 2048]; nothing else changes.
+    With ``grids_placement=L`` the reducer runs inside SigLIP instead, at its width (1152)."""
+
+    def grids_vision_tower(self):
+        return self.paligemma.model.vision_tower
 
 
-class PI05GridSPolicy(GridSPolicyMixin, PI05Policy):
+class PI05GridSPolicy(VLAGridSPolicyMixin, PI05Policy):
     config_class = PI05GridSConfig
     name = "pi05_grids"
     embedder_path = "model.paligemma_with_expert"

@@ -2,15 +2,19 @@
 
 from lerobot.policies.pi0.modeling_pi0 import PaliGemmaWithExpertModel, PI0Policy
 
-from lerobot_policy_grids.common import GridSPolicyMixin, ReducedImageEmbedding
+from lerobot_policy_grids.common import ReducedImageEmbedding, VLAGridSPolicyMixin
 from lerobot_policy_grids.configuration_pi0_grids import PI0GridSConfig
 
 
 class GridSPaliGemmaWithExpertModel(ReducedImageEmbedding, PaliGemmaWithExpertModel):
-    """SigLIP + projector tokens [B, 256, 2048] -> reducer -> [B, K, 2048]; nothing else changes."""
+    """SigLIP + projector tokens [B, 256, 2048] -> reducer -> [B, K, 2048]; nothing else changes.
+    With ``grids_placement=L`` the reducer runs inside SigLIP instead, at its width (1152)."""
+
+    def grids_vision_tower(self):
+        return self.paligemma.model.vision_tower
 
 
-class PI0GridSPolicy(GridSPolicyMixin, PI0Policy):
+class PI0GridSPolicy(VLAGridSPolicyMixin, PI0Policy):
     config_class = PI0GridSConfig
     name = "pi0_grids"
     embedder_path = "model.paligemma_with_expert"

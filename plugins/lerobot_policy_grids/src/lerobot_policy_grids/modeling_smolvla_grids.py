@@ -3,7 +3,7 @@
 from lerobot.policies.smolvla.modeling_smolvla import SmolVLAPolicy
 from lerobot.policies.smolvla.smolvlm_with_expert import SmolVLMWithExpertModel
 
-from lerobot_policy_grids.common import GridSPolicyMixin, ReducedImageEmbedding
+from lerobot_policy_grids.common import ReducedImageEmbedding, VLAGridSPolicyMixin
 from lerobot_policy_grids.configuration_smolvla_grids import SmolVLAGridSConfig
 
 
@@ -11,7 +11,7 @@ class GridSSmolVLMWithExpertModel(ReducedImageEmbedding, SmolVLMWithExpertModel)
     """SigLIP + pixel-shuffle connector tokens [B, 64, D] -> reducer -> [B, K, D] (before the sqrt(D) scaling)."""
 
 
-class SmolVLAGridSPolicy(GridSPolicyMixin, SmolVLAPolicy):
+class SmolVLAGridSPolicy(VLAGridSPolicyMixin, SmolVLAPolicy):
     config_class = SmolVLAGridSConfig
     name = "smolvla_grids"
     embedder_path = "model.vlm_with_expert"
