@@ -3,9 +3,9 @@
 An episode is what ``grids data generate --suite aloha`` keeps as a demonstration: the waypoint expert's
 joint trajectory (planned in the end-effector task, corrected once for tracking), replayed in the
 joint-position task within its 300 steps; success = the top reward stage (4) with one of the task's plans,
-tried in turn as ``rollout_expert`` does. Rendering is off (the
-images do not change what the arms do). Also reported: the mean of the per-episode maximum reward (the
-paper's "env reward") and the best stage and the number of plans tried per seed.
+tried in turn as ``rollout_expert`` does. Rendering is off (the images do not change what the arms do).
+Also reported: the mean of the per-episode maximum reward (the paper's "env reward"), and per seed the best
+stage and the number of plans tried.
 
     python benchmarks/aloha_experts.py --episodes 20    # -> benchmarks/results/aloha_experts.{json,md}
 """
