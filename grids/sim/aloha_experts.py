@@ -11,6 +11,7 @@ up by the package) welds a mocap body to each gripper, so an arm follows any pos
 3. **replays** it in the joint-position task (``AlohaEnv``) from the same seed, once without images to
    correct the joint targets for the servos' tracking error (``expert_actions``), then for real. The replay
    is the demonstration (its own images, states and rewards), kept only if it reaches the top reward stage.
+   A task may have a few plans (``STAGES``), tried in turn until a replay succeeds (``successful_actions``).
 
     env = make_aloha_env("transfer-cube")
     episode = rollout_expert(env, seed=0)  # dict of arrays up to the first success, or None
@@ -25,7 +26,7 @@ import mujoco
 import numpy as np
 from gym_aloha.tasks import sim_end_effector
 
-from grids.sim.aloha import ALOHA_TASKS, AlohaEnv, control_env, object_poses
+from grids.sim.aloha import ALOHA_TASKS, MAX_REWARD, AlohaEnv, control_env, object_poses
 
 OPEN, CLOSED = 1.0, 0.0  # normalised gripper opening
 
@@ -103,22 +104,24 @@ def grasp(
     *,
     height: float,
     base: np.ndarray | None = None,
+    pace: float = 1.0,
 ) -> list[Waypoint]:
     """From the command ``start`` [8]: open on the way (the fingers are slow), come down on ``obj`` [3], close.
 
     ``height``: of the mocap point above the table at the grasp (the fingertips reach ~2 cm beyond it).
     ``quat``: the grasp orientation; with ``base``, the one straight ahead of that arm's base, turned to face
-    ``obj``. The gripper closes by ``t0 + GRASPED`` and stays there until ``t0 + HELD`` (the fingers are slow)."""
+    ``obj``. The gripper closes by ``t0 + GRASPED`` and stays there until ``t0 + HELD`` (the fingers are slow);
+    ``pace`` < 1 does it all that much sooner."""
     above = obj + [0, 0, 0.06]
     quat = quat if base is None else facing(quat, base, obj)
     at = np.array([obj[0], obj[1], height])
     return [
         hold(t0, start),
-        Waypoint(t0 + 30, (start[:3] + above) / 2, quat, OPEN),
-        Waypoint(t0 + 60, above, quat, OPEN),
-        Waypoint(t0 + 95, at, quat, OPEN),  # fingers around it; slowly, not to knock it over
-        Waypoint(t0 + GRASPED, at, quat, CLOSED),
-        Waypoint(t0 + HELD, at, quat, CLOSED),
+        Waypoint(t0 + round(pace * 30), (start[:3] + above) / 2, quat, OPEN),
+        Waypoint(t0 + round(pace * 60), above, quat, OPEN),
+        Waypoint(t0 + round(pace * 95), at, quat, OPEN),  # fingers around it; slowly, not to knock it over
+        Waypoint(t0 + round(pace * GRASPED), at, quat, CLOSED),
+        Waypoint(t0 + round(pace * HELD), at, quat, CLOSED),
     ]
 
 
@@ -154,52 +157,108 @@ def grasp_cube(t0: int, poses: np.ndarray, left: np.ndarray, right: np.ndarray):
     return left_plan, right_plan
 
 
-def pick_peg(t0: int, poses: np.ndarray, left: np.ndarray, right: np.ndarray):
-    """Right arm picks the peg (``poses[:7]``); the socket (``poses[7:]``) stays where it lies, level.
-
-    Why not both in the air, as a person would: an object pinched by these grippers turns freely about the
-    pinch axis (one contact point per finger) and swings whenever it is carried, so the peg and the socket
-    met at pitches 10-40° apart, and 0-1 of 10 plans got the peg in. On the table the socket lies level, and
-    the peg, carried just above it, cannot pitch much. The top reward stage asks only that the peg touch the
-    pin inside the socket, so this still completes the task; the left arm is not used (and holding the
-    socket down with it got in the peg's way: 4 of 10 instead of 8).
-    """
-    return [hold(t0, left)], grasp(t0, right, poses[:3], RIGHT_DOWN, height=0.0, base=RIGHT_BASE)
-
-
-def slide_peg(t0: int, poses: np.ndarray, left: np.ndarray, right: np.ndarray, *, gap: float, until: int):
-    """Carry the peg so that its leading end is on the socket's axis, ``gap`` - 6 cm from the socket's centre
-    (``gap`` between the centres when level), by step ``until``; turn it to point along the socket.
-
-    Replanned every few steps from the peg's actual pose: it slips and tilts in the gripper, and the arm lags.
-    """
-    peg, socket = poses[:7], poses[7:10]
+def long_axis(quat: np.ndarray) -> np.ndarray:
+    """The world direction [3] of an object's local x axis (the peg's and the socket's long axis)."""
     axis = np.zeros(3)
-    mujoco.mju_rotVecQuat(axis, np.array([1.0, 0.0, 0.0]), peg[3:])  # the peg's long axis, world frame
-    leading_end = peg[:3] - PEG_HALF_LENGTH * axis  # the end nearer the socket, which goes in first
-    goal = socket + [gap - PEG_HALF_LENGTH, 0, PEG_LOWER]
-    command = right.copy()
-    command[:3] += goal - leading_end
-    heading = np.rad2deg(np.arctan2(axis[1], axis[0]))  # the peg's heading off the socket's axis (x)
-    mujoco.mju_mulQuat(command[3:7], rotation((0, 0, 1), -heading), right[3:7])
-    return [hold(t0, left)], [hold(t0, right), hold(max(until, t0 + 8), command)]
+    mujoco.mju_rotVecQuat(axis, np.array([1.0, 0.0, 0.0]), quat)
+    return axis
 
 
-PEG_HALF_LENGTH = 0.06
-PEG_LOWER = -0.004  # m below the socket's axis: the peg (2 cm) sits low in the socket's 3.6 cm opening
-# The peg (12 cm) touches the pin (8 cm, in the middle of the 12 cm socket) when the centres are 10 cm
-# apart: lined up 14 cm away and held there while the arm settles, then pushed in.
-INSERTION = [
-    (130, partial(slide_peg, gap=0.15, until=195)),
-    *((t, partial(slide_peg, gap=0.14, until=u)) for t, u in ((200, 215), (220, 235), (240, 250))),
-    *((t, partial(slide_peg, gap=0.08, until=290)) for t in range(255, 291, 10)),
-]
+LEFT_DOWN = rotation((0, 1, 0), 60)  # left fingers pointing down at 60°, towards the middle
+HALF_LENGTH = 0.06  # of the peg and of the socket (m); the pin (8 cm) is 2 cm inside the socket's openings
+GRASP_PACE = 0.75  # the insertion's 300 steps leave no time to grasp as slowly as the cube
+BOTH_HELD = round(GRASP_PACE * HELD)  # step at which both objects are held
+SERVO_PERIOD = 5  # steps between replans once the objects are held
+MAX_MOVE = 0.02  # m per replan: a held object pivots about the pinch when it accelerates
+ON_AXIS = 0.005  # m: how far off the socket's axis the peg's leading end may enter its opening (8 mm play)
+SERVO_GAIN = 0.3  # of the remaining way per replan: the arms lag, and 1.0 overshoots and shakes the peg loose
 
 
-# (step at which a stage starts, the stage); each task's first stage starts at 0
+def pick_both(t0: int, poses: np.ndarray, left: np.ndarray, right: np.ndarray):
+    """The left arm grasps the socket (``poses[7:]``), the right arm the peg (``poses[:7]``), each from above.
+
+    The socket is pinched square across its axis (a slanted pinch slid off its walls where it lies to the
+    side); the peg, narrower, is reached with the arm turned towards it (``facing``) as the cube is."""
+    left_plan = grasp(t0, left, poses[7:10], LEFT_DOWN, height=0.02, pace=GRASP_PACE)
+    right_plan = grasp(t0, right, poses[:3], RIGHT_DOWN, height=0.0, base=RIGHT_BASE, pace=GRASP_PACE)
+    return left_plan, right_plan
+
+
+def toward(command: np.ndarray, obj: np.ndarray, goal: np.ndarray, heading: np.ndarray) -> np.ndarray:
+    """The next command [8] for an arm holding ``obj`` [7]: the gripper shifted by the object's remaining way
+    to ``goal`` [3] (at most ``MAX_MOVE``) and turned about the vertical to bring its long axis onto
+    ``heading`` [3]. Shifting the last command, not the gripper's pose, integrates the arm's lag away."""
+    way = SERVO_GAIN * (goal - obj[:3])
+    way *= min(1.0, MAX_MOVE / max(np.linalg.norm(way), 1e-9))
+    axis = long_axis(obj[3:])
+    axis = axis if np.dot(axis, heading) >= 0 else -axis
+    angle = np.arctan2(heading[1], heading[0]) - np.arctan2(axis[1], axis[0])
+    moved = command.copy()
+    moved[:3] += way
+    mujoco.mju_mulQuat(moved[3:7], rotation((0, 0, 1), SERVO_GAIN * np.rad2deg(angle)), command[3:7])
+    return moved
+
+
+def insert(t0: int, poses: np.ndarray, left: np.ndarray, right: np.ndarray, *, meet: np.ndarray):
+    """Both objects up (for 25 steps), the socket to ``meet`` [3] heading along x, the peg onto the
+    socket's axis as the socket hangs now, its leading end ``push_depth`` inside the opening.
+
+    Replanned every ``SERVO_PERIOD`` steps: both objects pivot about the pinch of their gripper (one contact
+    per finger), and the arms lag behind their commands by centimetres. The pivot also helps: a peg that
+    enters the opening at up to ~20° is turned onto the socket's axis by its walls, so only the leading
+    end's position is servoed, and the peg's heading about the vertical."""
+    peg, socket = poses[:7], poses[7:]
+    x = np.array([1.0, 0.0, 0.0])
+    if t0 < BOTH_HELD + 25:
+        socket_goal, peg_goal = socket[:3] + [0, 0, 0.1], peg[:3] + [0, 0, 0.1]
+        peg_heading = long_axis(peg[3:])  # no turn yet
+    else:
+        axis = long_axis(socket[3:])
+        axis = axis if np.dot(axis, peg[:3] - socket[:3]) >= 0 else -axis  # to the opening facing the peg
+        peg_axis = long_axis(peg[3:])
+        peg_axis = peg_axis if np.dot(peg_axis, axis) >= 0 else -peg_axis
+        leading_end = peg[:3] - HALF_LENGTH * peg_axis
+        off_axis = leading_end - socket[:3] - np.dot(leading_end - socket[:3], axis) * axis
+        depth = push_depth(t0 + SERVO_PERIOD)
+        depth = depth if np.linalg.norm(off_axis) < ON_AXIS else min(depth, -0.015)  # in only when lined up
+        goal = socket[:3] + (HALF_LENGTH - depth) * axis
+        socket_goal, peg_goal, peg_heading = meet, peg[:3] + goal - leading_end, axis
+    t1 = t0 + SERVO_PERIOD
+    return (
+        [hold(t0, left), hold(t1, toward(left, socket, socket_goal, x))],
+        [hold(t0, right), hold(t1, toward(right, peg, peg_goal, peg_heading))],
+    )
+
+
+def push_depth(t: int) -> float:
+    """How deep the peg's leading end should be inside the socket's opening at step ``t`` (m): 3 cm outside
+    until 90 steps after the grasp, then pushed in at 1.4 mm per step, past the pin (2 cm in)."""
+    return float(np.interp(t, [BOTH_HELD + 90, BOTH_HELD + 140], [-0.03, 0.04]))
+
+
+# Where the socket is held for the insertion, one plan each: a replay that does not succeed is retried with
+# the next (a held object's swing differs, and so does the outcome): 43 of seeds 0-49 succeed with the
+# first plan, 47 with one of the three.
+SOCKET_MEETS = (  # m, the socket's centre
+    [-0.08, 0.5, 0.15],
+    [-0.05, 0.5, 0.18],
+    [-0.1, 0.5, 0.12],
+)
+
+
+# Each task's plans (tried in turn until a replay succeeds), each a list of (step at which a stage starts,
+# the stage); a plan's first stage starts at 0.
 STAGES = {
-    "transfer-cube": [(0, pick_cube), (190, approach_cube), *((t, grasp_cube) for t in range(215, 246, 5))],
-    "insertion": [(0, pick_peg), *INSERTION],
+    "transfer-cube": (
+        [(0, pick_cube), (190, approach_cube), *((t, grasp_cube) for t in range(215, 246, 5))],
+    ),
+    "insertion": tuple(
+        [
+            (0, pick_both),
+            *((t, partial(insert, meet=np.array(meet))) for t in range(BOTH_HELD, 300, SERVO_PERIOD)),
+        ]
+        for meet in SOCKET_MEETS
+    ),
 }
 _END_EFFECTOR_TASKS = {
     "transfer-cube": sim_end_effector.TransferCubeEndEffectorTask,
@@ -207,8 +266,8 @@ _END_EFFECTOR_TASKS = {
 }
 
 
-def align_mocaps(physics) -> None:
-    """Put each mocap body where its weld already holds the gripper, so that the first step does not jerk.
+def welded_mocap_poses(physics) -> tuple[np.ndarray, np.ndarray]:
+    """Where each mocap body would be if its weld held exactly: positions [2, 3] and quats [2, 4], by mocap id.
 
     gym-aloha's end-effector scenes give their welds no ``relpose``; MuJoCo 3 then keeps the relative pose of
     the XML's reference configuration: the mocap point sits 13.5 cm ahead of ``gripper_link`` along the
@@ -216,7 +275,7 @@ def align_mocaps(physics) -> None:
     The package's hard-coded start poses assume the mocap *at* ``gripper_link`` (older MuJoCo), 10 cm off.
     """
     model, data = physics.model.ptr, physics.data.ptr
-    mujoco.mj_kinematics(model, data)
+    positions, quats = np.zeros((model.nmocap, 3)), np.zeros((model.nmocap, 4))
     for eq in range(model.neq):
         mocap_body, gripper_body = model.eq_obj1id[eq], model.eq_obj2id[eq]
         rel_pos, rel_quat = model.eq_data[eq, 3:6], model.eq_data[eq, 6:10]
@@ -226,7 +285,14 @@ def align_mocaps(physics) -> None:
         mujoco.mju_mulQuat(quat, data.xquat[gripper_body], inverse)
         mujoco.mju_rotVecQuat(offset, rel_pos, quat)
         mocap = model.body_mocapid[mocap_body]
-        data.mocap_pos[mocap], data.mocap_quat[mocap] = data.xpos[gripper_body] - offset, quat
+        positions[mocap], quats[mocap] = data.xpos[gripper_body] - offset, quat
+    return positions, quats
+
+
+def align_mocaps(physics) -> None:
+    """Put each mocap body where its weld already holds the gripper, so that the first step does not jerk."""
+    mujoco.mj_kinematics(physics.model.ptr, physics.data.ptr)
+    physics.data.mocap_pos[:], physics.data.mocap_quat[:] = welded_mocap_poses(physics)
 
 
 def _seeded(task_cls: type) -> type:
@@ -250,11 +316,13 @@ def _seeded(task_cls: type) -> type:
 _EE_ENVS: dict[str, object] = {}  # one end-effector env per task and process: building one costs ~0.1 s
 
 
-def plan_joint_actions(task: str, seed: int, *, num_steps: int) -> np.ndarray:
-    """Run the waypoint expert in the end-effector task from ``seed``: joint targets ``[num_steps, 14]`` float32.
+def plan_joint_actions(task: str, seed: int, *, num_steps: int, plan: int = 0) -> np.ndarray:
+    """Run the waypoint expert's ``plan`` (an index into ``STAGES[task]``) in the end-effector task from ``seed``:
+    joint targets ``[num_steps, 14]`` float32.
 
     Row t = (left arm 6 joints, left gripper opening, right arm 6 joints, right gripper opening) reached
-    after end-effector step t, i.e. the joint-position action for step t of the replay.
+    after end-effector step t, i.e. the joint-position action for step t of the replay. Each mocap is led
+    sideways by the arm's integrated shortfall (``LEAD_GAIN``), so that the gripper goes where the plan says.
     """
     if task not in ALOHA_TASKS:
         raise ValueError(f"unknown ALOHA task {task!r}; known ALOHA tasks: {sorted(ALOHA_TASKS)}")
@@ -266,39 +334,80 @@ def plan_joint_actions(task: str, seed: int, *, num_steps: int) -> np.ndarray:
     data = env.physics.data
     start = [np.concatenate([data.mocap_pos[i], data.mocap_quat[i]]) for i in (0, 1)]  # left, right
     left, right = (np.concatenate([pose, [CLOSED]]) for pose in start)
-    stages = dict(STAGES[task])
+    stages = dict(STAGES[task][plan])
     actions = np.zeros((num_steps, 14), np.float32)
+    lead = np.zeros(2)  # how far ahead of the plan each mocap is put sideways, along y (m)
     for t in range(num_steps):
         if t in stages:
             left_plan, right_plan = stages[t](t, env.task.get_env_state(env.physics), left, right)
         left, right = interpolate(left_plan, t), interpolate(right_plan, t)
-        env.step(np.concatenate([left, right]))
+        command = np.concatenate([left, right])
+        command[[1, 9]] += lead
+        env.step(command)
         actions[t] = np.concatenate([data.qpos[0:6], left[-1:], data.qpos[8:14], right[-1:]])
+        reached = welded_mocap_poses(env.physics)[0][:, 1]  # [2]
+        lead = np.clip(lead + LEAD_GAIN * (np.array([left[1], right[1]]) - reached), -MAX_LEAD, MAX_LEAD)
     return actions
+
+
+# The soft welds leave an arm centimetres short of its mocap when it reaches sideways (the wrist must twist);
+# leading the mocap by the integrated shortfall gets the gripper where the plan says. Sideways only: the grasp
+# heights and reaches already allow for the sag and the lag along the arm.
+LEAD_GAIN, MAX_LEAD = 0.05, 0.06
 
 
 ARM_JOINTS = np.r_[0:6, 7:13]  # the 12 arm joints in the 14-d layout (6 and 13 are the grippers)
 _REPLAY_ENVS: dict[str, AlohaEnv] = {}  # camera-less joint-space envs for the tracking correction
 
 
-def expert_actions(task: str, seed: int, *, num_steps: int, corrections: int = 1) -> np.ndarray:
-    """The expert's joint-position actions ``[num_steps, 14]`` float32 for ``seed``, corrected for tracking.
+def expert_actions(
+    task: str, seed: int, *, num_steps: int, corrections: int = 1, plan: int = 0
+) -> np.ndarray:
+    """The expert's joint-position actions ``[num_steps, 14]`` float32 for ``seed`` and ``plan``, corrected for
+    tracking.
 
     The joint task's position servos lag behind the end-effector trajectory and sag under gravity (the wrist's
     gains are low), enough to miss a grasp. Each correction replays the actions without rendering and adds
     each arm joint's tracking error to its target (iterative learning control; the runs are deterministic).
     One correction raised transfer-cube replays from 9 to 11 of 12 seeds.
     """
-    targets = plan_joint_actions(task, seed, num_steps=num_steps)
+    targets = plan_joint_actions(task, seed, num_steps=num_steps, plan=plan)
     actions = targets.copy()
-    if corrections and task not in _REPLAY_ENVS:
-        _REPLAY_ENVS[task] = AlohaEnv(task, cameras=())
     for _ in range(corrections):
-        env = _REPLAY_ENVS[task]
+        env = replay_env(task)
         env.reset(seed=seed)
         states = np.stack([env.step(action)[0]["state"] for action in actions])  # [T, 14], every step
         actions[:, ARM_JOINTS] += targets[:, ARM_JOINTS] - states[:, ARM_JOINTS]
     return actions
+
+
+def replay_env(task: str) -> AlohaEnv:
+    """This process's camera-less joint-space env for ``task`` (replays that need no pixels)."""
+    if task not in _REPLAY_ENVS:
+        _REPLAY_ENVS[task] = AlohaEnv(task, cameras=())
+    return _REPLAY_ENVS[task]
+
+
+def replay_max_reward(env: AlohaEnv, seed: int, actions: np.ndarray) -> float:
+    """The best reward stage reached when ``actions`` [T, 14] are replayed from ``env.reset(seed)``."""
+    env.reset(seed=seed)
+    for action in actions:
+        _, _, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            break
+    return info["max_reward"]
+
+
+def successful_actions(task: str, seed: int, *, num_steps: int) -> tuple[np.ndarray | None, list[float]]:
+    """The first of the task's plans whose corrected replay reaches the top stage: its actions ``[num_steps, 14]``
+    (None if no plan does), and the best reward stage of each plan tried."""
+    rewards = []
+    for plan in range(len(STAGES[task])):
+        actions = expert_actions(task, seed, num_steps=num_steps, plan=plan)
+        rewards.append(replay_max_reward(replay_env(task), seed, actions))
+        if rewards[-1] >= MAX_REWARD:
+            return actions, rewards
+    return None, rewards
 
 
 def rollout_expert(env: AlohaEnv, seed: int) -> dict[str, np.ndarray] | None:
@@ -307,7 +416,9 @@ def rollout_expert(env: AlohaEnv, seed: int) -> dict[str, np.ndarray] | None:
     Same keys as MetaWorld's ``generate.rollout_expert``: images [T, V, S, S, 3] uint8 (observation before
     action t), state [T, 14], actions [T, 14], reward [T], success [T] (True only at the last step).
     """
-    actions = expert_actions(env.task, seed, num_steps=env.max_steps)
+    actions, _ = successful_actions(env.task, seed, num_steps=env.max_steps)
+    if actions is None:
+        return None
     obs, _ = env.reset(seed=seed)
     frames: dict[str, list] = {"images": [], "state": [], "reward": [], "success": []}
     for t, action in enumerate(actions):
