@@ -179,20 +179,32 @@ def retention_figure(examples: dict, path: str | Path, *, patch_size: int, title
     import matplotlib.pyplot as plt
 
     rows, cols = len(examples), len(next(iter(examples.values()))[0])
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.4 * rows + 0.4), dpi=110, squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(2.0 * cols, 2.1 * rows + 0.6), dpi=110, squeeze=False, layout="constrained"
+    )
     for r, (task, (views, maps, coords)) in enumerate(examples.items()):
         for v in range(cols):
             ax, size = axes[r, v], views.shape[1]
             ax.imshow(draw_points(views[v : v + 1], coords[v : v + 1], patch_size=patch_size, radius=2))
             image = ax.imshow(maps[v], cmap="magma", vmin=0, vmax=1, alpha=0.55, extent=(0, size, size, 0))
-            ax.set_title(f"{task} view {v}: mean {maps[v].mean():.2f}", fontsize=7)
+            ax.set_title(f"{task} v{v}: {maps[v].mean():.2f}", fontsize=6)
             ax.axis("off")
-    fig.colorbar(image, ax=axes, shrink=0.6, label="retention (max cosine to a read feature)")
+    fig.colorbar(image, ax=axes, orientation="horizontal", fraction=0.5 / (2.1 * rows + 0.6), aspect=30,
+                 label="retention: max cosine of a cell's feature to a read feature")  # fmt: skip
     if title:
-        fig.suptitle(title, fontsize=9)
-    fig.savefig(Path(path), bbox_inches="tight")
+        fig.suptitle(title, fontsize=8)
+    return _save_as_is(fig, path)
+
+
+def _save_as_is(fig, path: str | Path) -> Path:
+    """Like ``_save`` for a figure that lays itself out (constrained layout)."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
     plt.close(fig)
-    return Path(path)
+    return path
 
 
 def write_gif(
