@@ -1,4 +1,4 @@
-"""Assemble a reducer grid of the pretrained protocol (MT10, LIBERO) from its cached evaluations into one report.
+"""Assemble a reducer grid of the pretrained protocol (MT10, LIBERO, ALOHA) from its cached evaluations into one report.
 
 Every run directory ``ROOT/<name>-s<seed>`` (trained by the stage scripts in ``benchmarks/results/logs_*``)
 holds ``eval_step{S}_{E}ep_{perturbation}[_{M}].json`` files written by ``grids bench eval --out``. This script
@@ -8,6 +8,10 @@ compares each row with it on the same episodes, McNemar p-value) and writes ``OU
 
     python benchmarks/grid_report.py --root runs/mt10w --out benchmarks/results/metaworld_mt10 --max-steps 150
     python benchmarks/grid_report.py --root runs/libero_object --out benchmarks/results/libero_object
+    python benchmarks/grid_report.py --root runs/aloha --out benchmarks/results/aloha --episodes 50
+
+ALOHA evaluations carry each episode's maximum reward: the table then also gives the success of the GridS
+authors' script (max reward >= 0.5) and the mean max reward (the paper's "env reward"), overall and per task.
 """
 
 from __future__ import annotations

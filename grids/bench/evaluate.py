@@ -4,6 +4,9 @@ Every policy is evaluated on the same seeds (``EVAL_SEED_BASE + i``, disjoint in
 seeds), so the comparison between reducers is paired. The policy predicts an action chunk and executes
 its first ``execute_steps`` actions before predicting again (receding horizon). With a ``journal`` file every
 finished job's episodes are appended to it, and a rerun of the same evaluation skips them (nothing lost when killed).
+
+ALOHA episodes also record ``max_reward``, the best contact stage reached (0-4), and their summaries the paper's
+"env reward" (its mean) and the success of the GridS authors' ALOHA script (max reward >= 0.5: first contact).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 import torch
 
 EVAL_SEED_BASE = 100_000
+LENIENT_MAX_REWARD = 0.5  # the GridS authors' ALOHA eval: success = max reward >= 0.5 (of 4)
 JOB_EPISODES = 5  # episodes per worker job: the unit a killed evaluation loses at most (per worker)
 
 
@@ -70,11 +74,14 @@ def run_episode(
             actions, coords = policy.predict(batch)  # [1, chunk, action_dim], [1, V, K', 2]
             policy_seconds += time.perf_counter() - tic
             calls += 1
-            plan = list(actions[0, :execute_steps].clamp(-1, 1).numpy())
+            # In the env's units, unclamped: MetaWorld and LIBERO clip to [-1, 1] themselves, ALOHA's
+            # actuators to each joint's range.
+            plan = list(actions[0, :execute_steps].numpy())
         if record:  # where the reducer reads in *this* frame (the plan may come from an earlier one)
             frames.append(obs["images"])
             coords_log.append(coords[0].numpy() if called else _coords(policy, obs, language))
-            positions.append(env.privileged_positions())
+            if hasattr(env, "privileged_positions"):  # MetaWorld only (content_statistics)
+                positions.append(env.privileged_positions())
         obs, _, terminated, truncated, info = env.step(plan.pop(0))
         if info["success"]:
             success = True
@@ -88,11 +95,13 @@ def run_episode(
         "length": steps,
         "policy_seconds": policy_seconds,
         "policy_calls": calls,
+        **({"max_reward": info["max_reward"]} if "max_reward" in info else {}),  # ALOHA: best stage reached
     }
     if record:
         out["frames"] = np.stack(frames)  # [T, V, S, S, 3]
         out["coords"] = np.stack(coords_log)  # [T, V, K', 2]
-        out["positions"] = np.stack(positions)  # [T, P, 2] gripper, object(s), goal in the third-person view
+        if positions:  # [T, P, 2] gripper, object(s), goal in the third-person view
+            out["positions"] = np.stack(positions)
     return out
 
 
@@ -436,7 +445,13 @@ def _plain(value):
 
 
 def _summarise(episodes: list[dict]) -> dict:
+    """Success rate, length and policy time; with ALOHA's ``max_reward`` also ``mean_max_reward`` (the paper's
+    "env reward") and ``lenient_success_rate`` (max reward >= ``LENIENT_MAX_REWARD``)."""
     steps = sum(e["length"] for e in episodes)
+    rewards = {} if not episodes or any("max_reward" not in e for e in episodes) else {
+        "mean_max_reward": float(np.mean([e["max_reward"] for e in episodes])),
+        "lenient_success_rate": float(np.mean([e["max_reward"] >= LENIENT_MAX_REWARD for e in episodes])),
+    }  # fmt: skip
     return {
         "episodes": len(episodes),
         "success_rate": float(np.mean([e["success"] for e in episodes])) if episodes else float("nan"),
@@ -445,4 +460,5 @@ def _summarise(episodes: list[dict]) -> dict:
         "policy_ms_per_call": 1000
         * sum(e["policy_seconds"] for e in episodes)
         / max(sum(e["policy_calls"] for e in episodes), 1),
+        **rewards,
     }

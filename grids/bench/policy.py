@@ -13,7 +13,8 @@ One observation through the model (B batch, V=2 views, S=128 pixels, 16x16 patch
          (ViT only: ``resample_at_layer=L`` reduces after block L, blocks [L:] then see K' tokens)
       -> + view embedding, flatten  [B, V*K', C]
       -> [visual; language; state; action queries] -> policy transformer -> action head
-      -> actions [B, chunk, 4]
+      -> actions [B, chunk, 4]          (ALOHA: [B, chunk, 14] joint targets, predicted standardised per
+                                          dimension and returned in the env's units, ``action_stats``)
 
 Action head: L1 chunk regression (OpenVLA-OFT) by default, flow matching (pi0) with
 ``action_head="flow"``. L1 is one forward pass per chunk (flow needs ``flow_steps`` passes), which
@@ -57,6 +58,9 @@ class PolicyConfig:
     language_dim: int = 384
     state_dim: int = 4
     action_dim: int = 4
+    # The head predicts (action - action_mean) / action_std (the dataset's, saved with the weights): for
+    # actions outside [-1, 1] such as ALOHA's joint targets; MetaWorld and LIBERO actions are used as they are.
+    action_stats: bool = False
     chunk_size: int = 8
     action_head: str = "l1"
     flow_steps: int = 10
@@ -230,6 +234,9 @@ class Policy(nn.Module):
         self.register_buffer("instruction_embeddings", torch.zeros(max(len(cfg.tasks), 1), cfg.language_dim))
         self.register_buffer("state_mean", torch.zeros(cfg.state_dim))
         self.register_buffer("state_std", torch.ones(cfg.state_dim))
+        if cfg.action_stats:  # only then: the checkpoints of policies without them load as they were saved
+            self.register_buffer("action_mean", torch.zeros(cfg.action_dim))
+            self.register_buffer("action_std", torch.ones(cfg.action_dim))
 
     # --- vision -------------------------------------------------------------------------------------
     def dense_features(self, images: Tensor) -> Tensor:
@@ -295,6 +302,14 @@ class Policy(nn.Module):
         time_embed = self.time_mlp(torch.cat([angles.sin(), angles.cos()], dim=-1))
         return self.action_in(noisy_actions) + self.action_pos + time_embed[:, None]
 
+    def scale_actions(self, actions: Tensor) -> Tensor:
+        """Env units -> what the head predicts (``[..., action_dim]``; the identity without ``action_stats``)."""
+        return (actions - self.action_mean) / self.action_std if self.cfg.action_stats else actions
+
+    def unscale_actions(self, actions: Tensor) -> Tensor:
+        """What the head predicts -> env units (the inverse of ``scale_actions``)."""
+        return actions * self.action_std + self.action_mean if self.cfg.action_stats else actions
+
     def _inputs(self, batch: dict[str, Tensor]) -> tuple[Reduced, Tensor, Tensor]:
         language = batch.get("language")  # [B, 384] an instruction said otherwise (evaluation)
         if language is None:
@@ -310,7 +325,8 @@ class Policy(nn.Module):
         equals the single-process gradient of the whole batch).
         """
         reduced, language, state = self._inputs(batch)
-        actions, valid = batch["actions"].float(), ~batch["action_is_pad"]  # [B, chunk, A], [B, chunk]
+        actions = self.scale_actions(batch["actions"].float())  # [B, chunk, A]
+        valid = ~batch["action_is_pad"]  # [B, chunk]
         batch_size = actions.shape[0]
         if self.cfg.action_head == "l1":
             predicted = self._transformer(
@@ -328,7 +344,7 @@ class Policy(nn.Module):
 
     @torch.no_grad()
     def predict(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        """-> ``(actions [B, chunk, A], coords [B, V, K', 2])``."""
+        """-> ``(actions [B, chunk, A] in the env's units, coords [B, V, K', 2])``."""
         reduced, language, state = self._inputs(batch)
         batch_size = state.shape[0]
         if self.cfg.action_head == "l1":
@@ -343,7 +359,7 @@ class Policy(nn.Module):
                 actions = actions - step * self._transformer(
                     reduced.tokens, language, state, self._flow_tokens(actions, time)
                 )
-        return actions, reduced.coords
+        return self.unscale_actions(actions), reduced.coords
 
     def num_visual_tokens(self) -> int:
         """Visual tokens per view that reach the policy transformer."""

@@ -55,7 +55,9 @@ def paired_delta(run: dict, reference: dict, perturbation: str = "none") -> str:
 
 def markdown_table(results: list[dict]) -> str:
     """One row per run: success per perturbation (ID first), episodes, mean length, policy ms/step, and the
-    paired difference from the first run (dense) with its McNemar p-value."""
+    paired difference from the first run (dense) with its McNemar p-value. Where the evaluations carry the
+    maximum reward (ALOHA), also the lenient success (max reward >= 0.5) and the mean max reward ("env reward"),
+    overall and per task, in distribution."""
     perturbations = []
     for r in results:
         perturbations += [p for p in r["summary"] if p not in perturbations]
@@ -63,6 +65,10 @@ def markdown_table(results: list[dict]) -> str:
     head = ["run", "reducer", "tokens/view", *[f"SR {p}" for p in perturbations]]
     if "none" in perturbations:
         head += [f"{t} (none)" for t in tasks]
+    rewards = any("mean_max_reward" in r["summary"].get("none", {}) for r in results)
+    if rewards:
+        head += ["SR max reward ≥ 0.5 (none)", "mean max reward (none)"]
+        head += [f"{t} max reward (none)" for t in tasks]
     head += ["95% CI (none)", f"Δ vs {results[0].get('name', 'first') if results else 'first'} (none; only this/only ref)",
              "episodes/number", "mean len (none)", "policy ms/step"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -73,6 +79,8 @@ def markdown_table(results: list[dict]) -> str:
             cells.append("—" if s is None else f"{100 * s['success_rate']:.1f}")
         if "none" in perturbations:
             cells += [f"{100 * r['per_task']['none'][t]['success_rate']:.0f}" for t in tasks]
+        if rewards:
+            cells += _reward_cells(r, tasks)
         first = r["summary"].get("none") or next(iter(r["summary"].values()))
         low, high = wilson_interval(round(first["success_rate"] * first["episodes"]), first["episodes"])
         cells.append(f"{100 * low:.0f}–{100 * high:.0f}")
@@ -85,6 +93,15 @@ def markdown_table(results: list[dict]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _reward_cells(result: dict, tasks: list[str]) -> list[str]:
+    """Lenient success, mean max reward, and per task the mean max reward (in distribution; — where absent)."""
+    summary, per_task = result["summary"].get("none", {}), result["per_task"].get("none", {})
+    if "mean_max_reward" not in summary:
+        return ["—"] * (2 + len(tasks))
+    cells = [f"{100 * summary['lenient_success_rate']:.1f}", f"{summary['mean_max_reward']:.2f}"]
+    return cells + [f"{per_task[t]['mean_max_reward']:.2f}" if t in per_task else "—" for t in tasks]
 
 
 def plot_success_vs_tokens(results: list[dict], path: str | Path, *, perturbation: str = "none") -> Path:

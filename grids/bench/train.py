@@ -250,7 +250,8 @@ def learning_rate(step: int, config: TrainConfig) -> float:
 
 
 def build_policy(config: TrainConfig, dataset) -> Policy:
-    """A fresh policy for ``dataset``: its tasks' instruction embeddings, state statistics, frozen encoder."""
+    """A fresh policy for ``dataset``: its tasks' instruction embeddings, state (and where the actions leave
+    [-1, 1], action) statistics, camera, frozen encoder."""
     cfg = config.policy
     cfg.tasks = list(dataset.tasks)
     if cfg.image_size != dataset.image_size:
@@ -259,9 +260,11 @@ def build_policy(config: TrainConfig, dataset) -> Policy:
     cfg.state_dim, cfg.action_dim = (
         low_dim["state"].shape[1],
         low_dim["actions"].shape[1],
-    )  # 4, 4 / LIBERO 8, 7
-    if dataset.camera_names[0] == "agentview":  # LIBERO has one third-person camera
-        cfg.camera = "agentview"
+    )  # 4, 4 / LIBERO 8, 7 / ALOHA 14, 14
+    # Joint-position targets (ALOHA's, in radians) are not the [-1, 1] commands of MetaWorld and LIBERO.
+    cfg.action_stats = bool(np.abs(low_dim["actions"]).max() > 1.0)
+    if dataset.camera_names[0] in ("agentview", "top"):  # LIBERO's and ALOHA's own first camera
+        cfg.camera = dataset.camera_names[0]
     check_camera(cfg, dataset)
     torch.manual_seed(config.seed)
     policy = Policy(cfg)
@@ -275,6 +278,10 @@ def build_policy(config: TrainConfig, dataset) -> Policy:
     states = low_dim["state"].astype(np.float32)  # [N, state_dim], every frame
     policy.state_mean.copy_(torch.from_numpy(states.mean(0)))
     policy.state_std.copy_(torch.from_numpy(states.std(0)).clamp(min=1e-2))
+    if cfg.action_stats:
+        actions = low_dim["actions"].astype(np.float32)  # [N, action_dim]
+        policy.action_mean.copy_(torch.from_numpy(actions.mean(0)))
+        policy.action_std.copy_(torch.from_numpy(actions.std(0)).clamp(min=1e-2))
     if config.frozen_encoder:
         source = load_policy(config.frozen_encoder)
         policy.encoder.load_state_dict(source.encoder.state_dict())

@@ -432,8 +432,13 @@ def run_eval(args: argparse.Namespace) -> int:
         Path(args.out).write_text(text)
         _journal(args.out).unlink(missing_ok=True)
     for pert, s in result["summary"].items():
+        rewards = (
+            f", mean max reward {s['mean_max_reward']:.2f}, max reward >= 0.5 {100 * s['lenient_success_rate']:.1f}%"
+            if "mean_max_reward" in s
+            else ""
+        )  # ALOHA
         print(
-            f"{pert}: success {100 * s['success_rate']:.1f}% over {s['episodes']} episodes, mean length {s['mean_length']:.1f}"
+            f"{pert}: success {100 * s['success_rate']:.1f}% over {s['episodes']} episodes, mean length {s['mean_length']:.1f}{rewards}"
         )
     if not args.out:
         print(text)

@@ -269,10 +269,19 @@ def make_env(
     max_steps: int | None = None,
     camera: str = DEFAULT_CAMERA,
 ):
-    """A MetaWorld task with two camera views (``camera`` + the gripper's), or a LIBERO task
-    (``"libero_object/0"``: agentview + eye-in-hand, see ``grids.sim.libero``); see the module docstring."""
-    from grids.sim.tasks import is_libero
+    """A MetaWorld task with two camera views (``camera`` + the gripper's), a LIBERO task
+    (``"libero_object/0"``: agentview + eye-in-hand, see ``grids.sim.libero``) or an ALOHA task
+    (``"transfer-cube"``, ``"insertion"``: top + angle, see ``grids.sim.aloha``); see the module docstring."""
+    from grids.sim.tasks import is_aloha, is_libero
 
+    if is_aloha(task):
+        if camera not in (DEFAULT_CAMERA, "top"):
+            raise ValueError(f"ALOHA tasks render gym-aloha's top and angle cameras, not {camera!r}")
+        if perturbation != "none":
+            raise ValueError(f"ALOHA tasks have no perturbations yet, got {perturbation!r}")
+        from grids.sim.aloha import make_aloha_env
+
+        return make_aloha_env(task, image_size=image_size, seed=seed, max_steps=max_steps)
     if is_libero(task):
         if camera not in (DEFAULT_CAMERA, "agentview"):
             raise ValueError(f"LIBERO tasks render LIBERO's own agentview camera, not {camera!r}")

@@ -81,18 +81,32 @@ TASK_SETS: dict[str, list[str]] = {
 
 
 LIBERO_SUITES = ("libero_spatial", "libero_object", "libero_goal", "libero_10")
+# gym-aloha's two bimanual tasks (grids.sim.aloha.ALOHA_TASKS, named here without importing gym-aloha)
+ALOHA_TASK_NAMES = ("transfer-cube", "insertion")
 
 
 def is_libero(task: str) -> bool:
     return task.split("/", 1)[0] in LIBERO_SUITES
 
 
+def is_aloha(task: str) -> bool:
+    return task in ALOHA_TASK_NAMES
+
+
+def suite_of(task: str) -> str:
+    return "libero" if is_libero(task) else "aloha" if is_aloha(task) else "metaworld"
+
+
 def task_instruction(task: str) -> str:
-    """The instruction of a MetaWorld task (ours) or a LIBERO task (LIBERO's own, read from its BDDL file)."""
+    """The instruction of a MetaWorld or ALOHA task (ours) or a LIBERO task (LIBERO's own, read from its BDDL file)."""
     if is_libero(task):
         from grids.sim.libero import instruction
 
         return instruction(task)
+    if is_aloha(task):
+        from grids.sim.aloha import ALOHA_INSTRUCTIONS
+
+        return ALOHA_INSTRUCTIONS[task]
     if task not in INSTRUCTIONS:
         raise ValueError(f"unknown task {task!r}")
     return INSTRUCTIONS[task]
@@ -101,23 +115,26 @@ def task_instruction(task: str) -> str:
 def resolve_tasks(spec: str) -> list[str]:
     """A task-set name or comma-separated task names -> task names.
 
-    Sets: ``"quick"``, ``"mt10"``, ``"mt50"`` (MetaWorld) and the LIBERO suites (``"libero_object"`` ...);
-    names: MetaWorld v3 tasks (``"reach-v3"``) or LIBERO tasks as ``"<suite>/<index>"`` (``"libero_object/3"``).
+    Sets: ``"quick"``, ``"mt10"``, ``"mt50"`` (MetaWorld), the LIBERO suites (``"libero_object"`` ...) and
+    ``"aloha"`` (both ALOHA tasks); names: MetaWorld v3 tasks (``"reach-v3"``), LIBERO tasks as
+    ``"<suite>/<index>"`` (``"libero_object/3"``) or ALOHA tasks (``"transfer-cube"``, ``"insertion"``).
     """
     spec = spec.strip()
     if spec in TASK_SETS:
         return list(TASK_SETS[spec])
+    if spec == "aloha":
+        return list(ALOHA_TASK_NAMES)
     if spec in LIBERO_SUITES:
         from grids.sim.libero import suite_tasks
 
         return [task for task, _, _ in suite_tasks(spec)]
     names = [name.strip() for name in spec.split(",") if name.strip()]
-    unknown = [name for name in names if name not in INSTRUCTIONS and not is_libero(name)]
+    unknown = [name for name in names if name not in INSTRUCTIONS and suite_of(name) == "metaworld"]
     if not names or unknown:
         raise ValueError(
             f"unknown task(s) {unknown or [spec]} in {spec!r}; use a set name {sorted(TASK_SETS)}, a LIBERO "
-            f"suite {list(LIBERO_SUITES)}, or comma-separated MetaWorld v3 task names such as "
-            f"'reach-v3,drawer-close-v3' or LIBERO tasks such as 'libero_object/0'"
+            f"suite {list(LIBERO_SUITES)}, 'aloha', or comma-separated MetaWorld v3 task names such as "
+            f"'reach-v3,drawer-close-v3', LIBERO tasks such as 'libero_object/0' or ALOHA tasks {list(ALOHA_TASK_NAMES)}"
         )
     for name in names:
         if is_libero(name):
@@ -126,6 +143,6 @@ def resolve_tasks(spec: str) -> list[str]:
             split_task(name)  # names the suite's tasks if the index is out of range
     if len(set(names)) != len(names):
         raise ValueError(f"task list {spec!r} names a task twice")
-    if len({is_libero(name) for name in names}) > 1:
-        raise ValueError(f"task list {spec!r} mixes MetaWorld and LIBERO tasks")
+    if len({suite_of(name) for name in names}) > 1:
+        raise ValueError(f"task list {spec!r} mixes suites ({sorted({suite_of(name) for name in names})})")
     return names

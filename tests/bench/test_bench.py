@@ -326,6 +326,7 @@ def test_evaluate_one_short_episode(tmp_path, demos):
     summary = result["summary"]["none"]
     assert summary["episodes"] == 1 and 1 <= summary["mean_length"] <= 5
     assert summary["policy_ms_per_step"] > 0 and result["visual_tokens_per_view"] == 4
+    assert "max_reward" not in result["episodes"][0] and "mean_max_reward" not in summary  # ALOHA's only
     rec = result["recording"]
     assert rec["frames"].shape[1:] == (2, 32, 32, 3) and rec["coords"].shape[1:] == (2, 4, 2)
     gif = write_gif(rec, tmp_path / "episode.gif", patch_size=2)
@@ -559,3 +560,108 @@ def test_a_given_language_embedding_replaces_the_task_s_own():
     other, _ = policy.predict({**batch, "language": torch.randn(2, cfg.language_dim)})
     torch.testing.assert_close(same, own)
     assert (other - own).abs().max() > 1e-4
+
+
+class FakeAlohaDemos(FakeDemos):
+    """FakeDemos with ALOHA's cameras and 14-d joint positions as state and actions (radians: beyond [-1, 1])."""
+
+    def __init__(self, chunk_size: int = 4):
+        super().__init__(chunk_size)
+        self.camera_names = ["top", "angle"]
+        rng = np.random.default_rng(1)
+        for ep in self._episodes:
+            n = len(ep["actions"])
+            ep["state"] = rng.uniform(-2.5, 2.5, (n, 14)).astype(np.float32)
+            ep["actions"] = (rng.uniform(-2.5, 2.5, (n, 14)) + np.arange(14) / 7).astype(np.float32)
+
+
+def test_joint_position_actions_are_standardised_with_the_dataset_s_statistics(tmp_path, monkeypatch):
+    torch.set_num_threads(1)
+    data = FakeAlohaDemos(4)
+    monkeypatch.setattr(train_module, "open_dataset", lambda path, chunk_size: data)
+    policy = train_module.build_policy(_config(tmp_path, "aloha"), data)
+    cfg, actions = policy.cfg, data.low_dim()["actions"]
+    assert cfg.action_stats and cfg.camera == "top" and (cfg.state_dim, cfg.action_dim) == (14, 14)
+    torch.testing.assert_close(policy.action_mean, torch.from_numpy(actions.mean(0)))
+    torch.testing.assert_close(policy.action_std, torch.from_numpy(actions.std(0)))
+    joints = torch.from_numpy(actions[:6])
+    assert policy.scale_actions(joints).abs().max() < 3  # standardised for the head
+    torch.testing.assert_close(policy.unscale_actions(policy.scale_actions(joints)), joints)
+
+    # predict returns the head's output in joint units: raw * std + mean
+    batch = {k: v for k, v in _batch(cfg).items() if k != "actions"}
+    batch["state"] = torch.zeros(2, 14)
+    policy.eval()
+    predicted, _ = policy.predict(batch)
+    cfg.action_stats = False
+    raw, _ = policy.predict(batch)
+    cfg.action_stats = True
+    torch.testing.assert_close(predicted, raw * policy.action_std + policy.action_mean)
+
+    # the statistics travel with the checkpoint
+    loaded = load_policy(train(_config(tmp_path, "aloha", steps=2, save_every=2)))
+    assert loaded.cfg.action_stats and torch.equal(loaded.action_mean, policy.action_mean)
+
+    # MetaWorld's [-1, 1] actions are used as they are, and the state dict keeps its old keys
+    metaworld = train_module.build_policy(_config(tmp_path, "mw"), FakeDemos(4))
+    assert not metaworld.cfg.action_stats and "action_mean" not in metaworld.state_dict()
+    torch.testing.assert_close(metaworld.unscale_actions(joints), joints)
+
+
+class JointTargetPolicy:
+    """Predicts the same 14 joint targets at every call; the wrists' beyond [-1, 1], as ALOHA's demos have."""
+
+    target = np.array([0.0, -0.96, 1.16, 0.0, -0.3, 2.0, 1.0] * 2, dtype=np.float32)
+
+    def __init__(self):
+        from types import SimpleNamespace
+
+        self.cfg = SimpleNamespace(chunk_size=4, tasks=["transfer-cube"], image_size=16, camera="top")
+        self.instruction_embeddings = torch.zeros(1, 384)
+
+    def predict(self, batch):
+        actions = torch.from_numpy(self.target).expand(1, self.cfg.chunk_size, 14)
+        return actions, torch.zeros(1, 2, 4, 2)
+
+
+def test_an_aloha_episode_sends_joint_targets_unclamped_and_records_its_max_reward():
+    pytest.importorskip("gym_aloha", reason="ALOHA needs the aloha extra")
+    from grids.bench.evaluate import EVAL_SEED_BASE, policy_env, run_episode
+
+    policy = JointTargetPolicy()
+    env = policy_env(policy, "transfer-cube", "none", 3)  # the policy's camera and image size
+    sent = []
+    step = env.step
+    env.step = lambda action: sent.append(np.array(action)) or step(action)
+    try:
+        result = run_episode(policy, env, EVAL_SEED_BASE)
+    finally:
+        env.close()
+    assert env.image_size == 16 and env.camera_names == ("top", "angle")
+    assert len(sent) == result["length"] == 3
+    for action in sent:
+        np.testing.assert_array_equal(action, policy.target)  # 2.0 rad reaches the wrist, not 1.0
+    assert result["max_reward"] == 0.0 and not result["success"]
+
+
+def test_summaries_give_mean_max_reward_and_both_success_definitions(tmp_path):
+    from grids.bench.evaluate import _summarise
+
+    episodes = [
+        {"success": s, "max_reward": r, "length": 300, "policy_seconds": 0.3, "policy_calls": 75}
+        for s, r in [(False, 0.0), (False, 1.0), (True, 4.0), (False, 2.0)]
+    ]
+    summary = _summarise(episodes)
+    assert summary["success_rate"] == 0.25  # the top stage reached
+    assert summary["lenient_success_rate"] == 0.75  # max reward >= 0.5: first contact counts
+    assert summary["mean_max_reward"] == 1.75  # the paper's "env reward"
+    assert "mean_max_reward" not in _summarise(
+        [{k: v for k, v in e.items() if k != "max_reward"} for e in episodes]
+    )
+
+    per_task = {"insertion": {**summary}, "transfer-cube": {**summary, "mean_max_reward": 3.5}}
+    result = {"name": "grids-16", "reducer": "grids", "visual_tokens_per_view": 16,
+              "tasks": ["transfer-cube", "insertion"], "per_task": {"none": per_task}, "summary": {"none": summary}}  # fmt: skip
+    table = markdown_table([result])
+    assert "SR max reward ≥ 0.5 (none) | mean max reward (none) | transfer-cube max reward (none)" in table
+    assert "| 25 | 25 | 75.0 | 1.75 | 3.50 | 1.75 |" in table

@@ -152,3 +152,27 @@ def test_dataset_round_trip(tmp_path):
         replay = rollout_expert(env, entry["seed"])  # the manifest's seed reproduces the episode
     for key in ("images", "state", "actions", "reward", "success"):
         np.testing.assert_array_equal(stored[key], replay[key])
+
+
+def test_aloha_tasks_resolve_by_set_and_name_and_do_not_mix():
+    from grids.sim import resolve_tasks
+    from grids.sim.tasks import ALOHA_TASK_NAMES, task_instruction
+
+    assert ALOHA_TASK_NAMES == tuple(ALOHA_TASKS)  # the light copy names the same tasks
+    assert resolve_tasks("aloha") == ["transfer-cube", "insertion"]
+    assert resolve_tasks("insertion, transfer-cube") == ["insertion", "transfer-cube"]
+    assert task_instruction("insertion") == ALOHA_INSTRUCTIONS["insertion"]
+    with pytest.raises(ValueError, match="mixes suites"):
+        resolve_tasks("insertion,reach-v3")
+
+
+def test_make_env_builds_aloha_tasks_with_their_own_cameras_and_step_limit():
+    from grids.sim import make_env
+
+    with make_env("insertion", image_size=16, camera="top") as env:
+        assert isinstance(env, aloha.AlohaEnv) and env.camera_names == ("top", "angle")
+        assert env.max_steps == aloha.DEFAULT_MAX_STEPS == 300
+    with pytest.raises(ValueError, match="not 'corner3'"):
+        make_env("insertion", camera="corner3")
+    with pytest.raises(ValueError, match="no perturbations"):
+        make_env("insertion", perturbation="light")
