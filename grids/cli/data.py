@@ -60,6 +60,14 @@ def register(subparsers) -> None:
     export.add_argument(
         "--fps", type=int, default=None, help="frames per second (default 80, MetaWorld's rate)"
     )
+    export.add_argument(
+        "--tasks",
+        default=None,
+        help="comma-separated task names to export (default: every task of the dataset)",
+    )
+    export.add_argument(
+        "--episodes-per-task", type=int, default=None, help="export only the first N episodes of each task"
+    )
     export.add_argument("--no-progress", action="store_true")
     export.set_defaults(func=export_lerobot)
 
@@ -124,8 +132,10 @@ def export_lerobot(args: argparse.Namespace) -> int:
     from grids.sim.lerobot_export import METAWORLD_FPS, export_to_lerobot
 
     fps = METAWORLD_FPS if args.fps is None else args.fps
+    tasks = None if args.tasks is None else [task.strip() for task in args.tasks.split(",") if task.strip()]
     out = export_to_lerobot(
-        args.path, args.to_lerobot, repo_id=args.repo_id, fps=fps, progress=not args.no_progress
-    )
+        args.path, args.to_lerobot, repo_id=args.repo_id, fps=fps, tasks=tasks,
+        episodes_per_task=args.episodes_per_task, progress=not args.no_progress,
+    )  # fmt: skip
     print(f"LeRobotDataset ready: {out} (lerobot-train --dataset.root={out} --dataset.repo_id=...)")
     return 0

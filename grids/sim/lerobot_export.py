@@ -90,12 +90,15 @@ def export_to_lerobot(
     *,
     repo_id: str | None = None,
     fps: int = METAWORLD_FPS,
+    tasks: list[str] | None = None,
+    episodes_per_task: int | None = None,
     progress: bool = True,
 ) -> Path:
     """Write the grids dataset at ``source`` as a LeRobotDataset at ``out`` (which must not exist).
 
-    ``repo_id`` only names the dataset (default ``local/<out's name>``); nothing is pushed. The dataset is
-    written under a temporary name next to ``out`` and renamed when finalized, so ``out`` is never partial.
+    ``repo_id`` only names the dataset (default ``local/<out's name>``); nothing is pushed. ``tasks`` and
+    ``episodes_per_task`` export a subset (``select_episodes``). The dataset is written under a temporary
+    name next to ``out`` and renamed when finalized, so ``out`` is never partial.
     """
     LeRobotDataset = load_lerobot_dataset_class()
     out = Path(out)
@@ -106,6 +109,11 @@ def export_to_lerobot(
     if not isinstance(fps, int) or fps < 1:
         raise ValueError(f"fps must be a positive int, got {fps!r}")
     demos = open_source(source)
+    try:
+        episodes = select_episodes(demos, tasks=tasks, episodes_per_task=episodes_per_task)
+    except BaseException:
+        demos.close()
+        raise
     features = lerobot_features(image_size=demos.image_size, camera_names=demos.camera_names)
     tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     try:
@@ -113,7 +121,7 @@ def export_to_lerobot(
             repo_id=repo_id or f"local/{out.name}", fps=fps, features=features, root=tmp,
             robot_type=ROBOT_TYPE, use_videos=False,
         )  # fmt: skip
-        write_episodes(dataset, demos, progress=progress)
+        write_episodes(dataset, demos, episodes, progress=progress)
         dataset.finalize()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -124,14 +132,44 @@ def export_to_lerobot(
     return out
 
 
-def write_episodes(dataset, demos: DemoDataset, *, progress: bool) -> None:
+def select_episodes(
+    demos: DemoDataset, *, tasks: list[str] | None = None, episodes_per_task: int | None = None
+) -> list[int]:
+    """Indices of the episodes to export: those of ``tasks`` (default: all), the first ``episodes_per_task``
+    of each (by ``episode_in_task``; default: all), in the dataset's order."""
+    if tasks is not None:
+        unknown = [task for task in tasks if task not in demos.tasks]
+        if unknown or not tasks:
+            raise UserError(f"tasks {unknown or tasks!r} not in {demos.root}; it holds {demos.tasks}")
+    if episodes_per_task is not None and (
+        not isinstance(episodes_per_task, int) or isinstance(episodes_per_task, bool) or episodes_per_task < 1
+    ):
+        raise ValueError(f"episodes_per_task must be a positive int, got {episodes_per_task!r}")
+    wanted = demos.tasks if tasks is None else tasks
+    chosen = [
+        index
+        for index, entry in enumerate(demos.episodes)
+        if entry["task"] in wanted
+        and (episodes_per_task is None or entry["episode_in_task"] < episodes_per_task)
+    ]
+    if episodes_per_task is not None:
+        for task in wanted:
+            found = sum(demos.episodes[index]["task"] == task for index in chosen)
+            if found < episodes_per_task:
+                raise UserError(
+                    f"{demos.root} has {found} episodes of {task}, fewer than {episodes_per_task}"
+                )
+    return chosen
+
+
+def write_episodes(dataset, demos: DemoDataset, episodes: list[int], *, progress: bool) -> None:
     import datasets
     from tqdm import tqdm
 
     quiet = datasets.are_progress_bars_disabled()
     datasets.disable_progress_bars()  # one bar per saved episode otherwise; ours counts episodes
     try:
-        for index in tqdm(range(demos.num_episodes), disable=not progress, unit="ep", desc="export"):
+        for index in tqdm(episodes, disable=not progress, unit="ep", desc="export"):
             task = demos.instructions[demos.episodes[index]["task_index"]]
             for frame in episode_frames(demos.episode(index), camera_names=demos.camera_names, task=task):
                 dataset.add_frame(frame)

@@ -119,3 +119,41 @@ def test_an_existing_output_folder_is_refused(demos, tmp_path, capsys):
         "(LeRobot never writes into an existing one)\n"
     )
     assert list(out.iterdir()) == []
+
+
+def test_tasks_and_episodes_per_task_export_a_subset(tmp_path):
+    source = write_tiny_demos(
+        tmp_path / "demos", tasks=("reach-v3", "drawer-close-v3", "button-press-topdown-v3"),
+        episodes_per_task=3, image_size=16, lengths=LENGTHS,
+    )  # fmt: skip
+    out = tmp_path / "lerobot"
+    argv = ["--tasks", "button-press-topdown-v3,reach-v3", "--episodes-per-task", "2"]
+    assert main(["data", "export", str(source), "--to-lerobot", str(out), "--no-progress", *argv]) == 0
+    exported = LeRobotDataset("local/lerobot", root=out)
+    demos = DemoDataset(source)
+    chosen = [  # the dataset's order, not the order of --tasks
+        e for e, entry in enumerate(demos.episodes)
+        if entry["task"] in ("reach-v3", "button-press-topdown-v3") and entry["episode_in_task"] < 2
+    ]  # fmt: skip
+    assert exported.num_episodes == len(chosen) == 4
+    for exported_index, e in enumerate(chosen):
+        bounds = exported.meta.episodes[exported_index]
+        assert bounds["tasks"] == [demos.instructions[demos.episodes[e]["task_index"]]]
+        first = exported[bounds["dataset_from_index"]]
+        assert torch.equal(first["action"], torch.from_numpy(demos.episode(e)["actions"][0]))
+        assert bounds["dataset_to_index"] - bounds["dataset_from_index"] == demos.episodes[e]["num_frames"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--tasks", "push-v3"], "tasks ['push-v3'] not in"),
+        (["--episodes-per-task", "3"], "has 2 episodes of reach-v3, fewer than 3"),
+        (["--episodes-per-task", "0"], "episodes_per_task must be a positive int, got 0"),
+    ],
+)
+def test_a_subset_the_source_lacks_is_refused(demos, tmp_path, capsys, argv, message):
+    out = tmp_path / "lerobot"
+    assert main(["data", "export", str(demos), "--to-lerobot", str(out), "--no-progress", *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists() and list(tmp_path.iterdir()) == [demos]

@@ -1,10 +1,15 @@
 """Our demos end to end through LeRobot's CLI: ``grids data export`` -> ``lerobot-train --policy.type=act_grids``
--> ``select_action`` from the saved checkpoint through its saved processors.
+-> ``select_action`` from the saved checkpoint through its saved processors -> ``lerobot-eval`` in our MetaWorld
+env (``--env.type=grids_metaworld``).
 
 Random ResNet-18 weights (``--policy.pretrained_backbone_weights=null``): nothing is downloaded.
 """
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -77,3 +82,28 @@ def test_select_action_from_the_act_grids_checkpoint(trained, exported):
         action = postprocess(policy.select_action(preprocess(observation)))
     assert action.shape == (1, 4) and torch.isfinite(action).all()
     assert policy.model.encoder_img_feat_input_proj.grids_coords.shape == (1, K, 2)
+
+
+def test_lerobot_eval_runs_the_checkpoint_in_grids_metaworld(trained, tmp_path):
+    pytest.importorskip(
+        "metaworld", reason="metaworld missing from LeRobot's venv: rerun bash scripts/setup_lerobot_env.sh"
+    )
+    command = [
+        str(Path(sys.executable).parent / "lerobot-eval"),
+        f"--policy.path={trained}",
+        "--policy.device=cpu",
+        "--env.type=grids_metaworld",
+        "--env.task=reach-v3",
+        "--env.camera=corner3",  # the tiny demos' camera
+        f"--env.image_size={IMAGE}",
+        "--env.episode_length=3",
+        "--eval.n_episodes=1",
+        "--eval.batch_size=1",
+        f"--output_dir={tmp_path / 'eval'}",
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    info = json.loads((tmp_path / "eval" / "eval_info.json").read_text())
+    assert info["overall"]["n_episodes"] == 1 and info["overall"]["pc_success"] in (0.0, 100.0)
+    assert list(info["per_group"]) == ["reach-v3"]
