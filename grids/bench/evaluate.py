@@ -3,7 +3,8 @@
 Every policy is evaluated on the same seeds (``EVAL_SEED_BASE + i``, disjoint in practice from the demo
 seeds), so the comparison between reducers is paired. The policy predicts an action chunk and executes
 its first ``execute_steps`` actions before predicting again (receding horizon). With a ``journal`` file every
-finished job's episodes are appended to it, and a rerun of the same evaluation skips them (nothing lost when killed).
+finished job's episodes are appended to it, and a rerun of the same evaluation skips them (nothing lost when killed);
+``reuse`` takes episodes of an earlier evaluation of the same policy (e.g. the first 20 LIBERO init states of a 50).
 
 ALOHA episodes also record ``max_reward``, the best contact stage reached (0-4), and their summaries the paper's
 "env reward" (its mean) and the success of the GridS authors' ALOHA script (max reward >= 0.5: first contact).
@@ -162,6 +163,7 @@ def evaluate(
     record: bool = False,
     progress: bool = True,
     journal: str | Path | None = None,
+    reuse: list[dict] | None = None,
 ) -> dict:
     """Evaluate a trained run on ``tasks`` x ``perturbations`` x ``episodes`` seeds.
 
@@ -182,7 +184,13 @@ def evaluate(
     jobs = _plan_jobs(tasks, perturbations, seeds, workers=workers, record=record)
     header = {"policy": str(policy_path), "tasks": tasks, "episodes": episodes, "perturbations": list(perturbations),
               "max_steps": max_steps}  # fmt: skip
-    episodes_out, jobs = _resume(_read_journal(journal, header), jobs)
+    planned = {(task, pert, seed) for task, pert, job_seeds, _ in jobs for seed in job_seeds}
+    reused = [
+        e for e in reuse or [] if _key(e) in planned
+    ]  # the same policy's episodes from another evaluation
+    episodes_out, jobs = _resume(
+        list({_key(e): e for e in reused + _read_journal(journal, header)}.values()), jobs
+    )
     done = {_key(e) for e in episodes_out}
     bar = tqdm(
         total=len(tasks) * len(perturbations) * episodes,
@@ -229,6 +237,7 @@ def evaluate(
     }
     out = {
         "policy": str(policy_path),
+        "max_steps": max_steps,
         "reducer": policy.cfg.reducer,
         "visual_tokens_per_view": policy.num_visual_tokens(),
         "tasks": tasks,
@@ -387,14 +396,16 @@ def point_statistics(
 
 
 def _plan_jobs(tasks, perturbations, seeds: list[int], *, workers: int, record: bool) -> list[tuple]:
-    """(task, perturbation, seeds, record) jobs of <= JOB_EPISODES, at least one per worker and (task,
-    perturbation); a worker builds each env once and keeps it for its later jobs."""
+    """(task, perturbation, seeds, record) jobs of <= JOB_EPISODES consecutive seeds, at least one per worker and
+    (task, perturbation): the first N seeds of a longer evaluation are whole jobs (``reuse``). A worker builds
+    each env once and keeps it for its later jobs."""
     pieces = max(1, min(len(seeds), max(workers, -(-len(seeds) // JOB_EPISODES))))
+    size = -(-len(seeds) // pieces)
     return [
-        (task, pert, seeds[p::pieces], record and task == tasks[0] and pert == perturbations[0] and p == 0)
+        (task, pert, seeds[i : i + size], record and task == tasks[0] and pert == perturbations[0] and i == 0)
         for pert in perturbations
         for task in tasks
-        for p in range(pieces)
+        for i in range(0, len(seeds), size)
     ]
 
 

@@ -120,6 +120,12 @@ def register(subparsers) -> None:
     ev.add_argument("--max-steps", type=int, default=None)
     ev.add_argument("--gif", default=None, help="write a rollout GIF here")
     ev.add_argument(
+        "--reuse",
+        default=None,
+        help="comma-separated results of earlier evaluations of the same run (--out files): their episodes count "
+        "and are not run again (e.g. 20 LIBERO init states, extended to 50)",
+    )
+    ev.add_argument(
         "--out",
         default=None,
         help="results JSON (default: print); finished episodes go to OUT.journal.jsonl until it is written, so a killed evaluation rerun with the same flags resumes",
@@ -407,6 +413,22 @@ def _journal(out: str | None) -> Path | None:
     return None if out is None else Path(f"{out}.journal.jsonl")
 
 
+def _reused_episodes(paths: str | None, *, run: str, max_steps: int | None) -> list[dict]:
+    """The episodes of earlier evaluations (``grids bench eval --out`` files) of this same run and step limit."""
+    from grids.errors import UserError
+
+    episodes = []
+    for path in (p for p in (paths or "").split(",") if p):
+        result = json.loads(Path(path).read_text())
+        if Path(result["policy"]).resolve() != Path(run).resolve() or result.get("max_steps") != max_steps:
+            raise UserError(
+                f"--reuse {path}: evaluates {result['policy']} with max steps {result.get('max_steps')}, "
+                f"not {run} with {max_steps}"
+            )
+        episodes += result["episodes"]
+    return episodes
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from grids.bench.evaluate import evaluate
     from grids.bench.report import write_gif
@@ -421,6 +443,7 @@ def run_eval(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         record=args.gif is not None,
         journal=_journal(args.out),
+        reuse=_reused_episodes(args.reuse, run=args.run, max_steps=args.max_steps),
     )
     recording = result.pop("recording", None)
     if args.gif and recording is not None:

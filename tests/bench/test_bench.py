@@ -364,6 +364,12 @@ def test_evaluation_killed_midway_resumes_from_its_journal(tmp_path, demos, monk
     assert [job[:3] for job in ran] == [("reach-v3", "noise", [100_000, 100_001, 100_002])]  # one job per 3
     assert _untimed(resumed["episodes"]) == _untimed(straight["episodes"])
     assert _untimed(resumed["summary"].values()) == _untimed(straight["summary"].values())
+    ran.clear()
+    longer = evaluation.evaluate(run, ["reach-v3"], **{**kwargs, "episodes": 6}, reuse=straight["episodes"])
+    assert [job[:3] for job in ran] == [
+        ("reach-v3", p, [100_003, 100_004, 100_005]) for p in ("none", "noise")
+    ]
+    assert _untimed(longer["episodes"][:3]) == _untimed(straight["episodes"][:3])  # the reused, as they were
     with pytest.raises(ValueError, match="journals another evaluation"):
         evaluation.evaluate(run, ["reach-v3"], journal=journal, **{**kwargs, "episodes": 2})
 

@@ -110,3 +110,19 @@ def test_the_installed_command_exits_with_status_2():
         result.stderr
         == f"grids: error: no manifest.json in {missing}: not a grids demo dataset (or generation never started)\n"
     )
+
+
+def test_eval_reuses_only_the_same_runs_episodes(tmp_path):
+    import json
+
+    from grids.cli.bench import _reused_episodes
+    from grids.errors import UserError
+
+    earlier = tmp_path / "eval.json"
+    earlier.write_text(json.dumps({"policy": "runs/a", "episodes": [{"task": "t", "seed": 1}]}))  # no max_steps
+    assert _reused_episodes(str(earlier), run="runs/a", max_steps=None) == [{"task": "t", "seed": 1}]
+    assert _reused_episodes(None, run="runs/a", max_steps=None) == []
+    with pytest.raises(UserError, match="evaluates runs/a with max steps None, not runs/b"):
+        _reused_episodes(str(earlier), run="runs/b", max_steps=None)
+    with pytest.raises(UserError, match="not runs/a with 150"):
+        _reused_episodes(str(earlier), run="runs/a", max_steps=150)
