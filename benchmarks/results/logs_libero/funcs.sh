@@ -21,7 +21,8 @@ train() {  # name seed reducer tokens [extra flags]
 evaluate() {  # run_dir perturbation: episode i starts from LIBERO's official init state i
   local out=$1/eval_step${STEPS}_${EP}ep_$2.json
   [ -f $out ] && return
-  echo "== $(date +%T) eval $1 $2"
+  local earlier=$(ls $1/eval_step${STEPS}_*ep_$2.json 2>/dev/null | paste -sd,)  # fewer init states: reused
+  echo "== $(date +%T) eval $1 $2${earlier:+ (reusing $earlier)}"
   grids bench eval --run $1 --tasks $SUITE --episodes $EP --perturbations $2 --workers 2 \
-    --out $out.tmp 2>&1 | tr '\r' '\n' | grep -v "it/s\|s/it" | tail -2 && mv $out.tmp $out
+    ${earlier:+--reuse $earlier} --out $out.tmp 2>&1 | tr '\r' '\n' | grep -v "it/s\|s/it" | tail -2 && mv $out.tmp $out
 }
