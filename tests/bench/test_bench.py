@@ -228,18 +228,7 @@ class _Interrupted(FakeDemos):
 
 def test_feature_cache_resumes_after_interruption(tmp_path):
     torch.manual_seed(0)
-    policy = Policy(
-        PolicyConfig(
-            image_size=32,
-            patch_size=8,
-            dim=32,
-            encoder_depth=1,
-            policy_depth=1,
-            num_heads=2,
-            chunk_size=4,
-            tasks=["reach-v3", "drawer-close-v3"],
-        )
-    )
+    policy = Policy(PolicyConfig(**MICRO, chunk_size=4, tasks=FakeDemos().tasks))
     straight = FeatureDataset(
         cache_features(policy, FakeDemos(4), tmp_path / "straight", batch_size=4, progress=False)
     )
