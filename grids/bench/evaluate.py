@@ -8,6 +8,10 @@ finished job's episodes are appended to it, and a rerun of the same evaluation s
 
 ALOHA episodes also record ``max_reward``, the best contact stage reached (0-4), and their summaries the paper's
 "env reward" (its mean) and the success of the GridS authors' ALOHA script (max reward >= 0.5: first contact).
+LIBERO episodes start from the official init states (``starts="official"``: episode i from state i) or from fresh
+placements drawn from their seeds like the demonstrations' (``"fresh"``: is it the states?), and record the
+objects they lifted and the task's ``target``; their summaries the share of episodes that lifted the target and
+that lifted another object (a misread instruction).
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ def run_episode(
         "policy_seconds": policy_seconds,
         "policy_calls": calls,
         **({"max_reward": info["max_reward"]} if "max_reward" in info else {}),  # ALOHA: best stage reached
+        **({"lifted": info["lifted"], "target": info["target"]} if "target" in info else {}),  # LIBERO
     }
     if record:
         out["frames"] = np.stack(frames)  # [T, V, S, S, 3]
@@ -106,12 +111,15 @@ def run_episode(
     return out
 
 
-def official_init_state(task: str, seed: int) -> int | None:
+STARTS = ("official", "fresh")
+
+
+def official_init_state(task: str, seed: int, starts: str = "official") -> int | None:
     """LIBERO's official protocol: evaluation episode i starts from LIBERO's fixed init state i (of 50);
-    MetaWorld episodes are drawn from their seed (None)."""
+    MetaWorld episodes, and LIBERO's with ``starts="fresh"``, are drawn from their seed (None)."""
     from grids.sim.tasks import is_libero
 
-    return seed - EVAL_SEED_BASE if is_libero(task) else None
+    return seed - EVAL_SEED_BASE if is_libero(task) and starts == "official" else None
 
 
 def policy_env(policy, task: str, perturbation: str, max_steps: int | None):
@@ -128,11 +136,11 @@ def policy_env(policy, task: str, perturbation: str, max_steps: int | None):
 _WORKER: dict = {}
 
 
-def _init_worker(policy_path: str, threads: int, max_steps: int | None) -> None:
+def _init_worker(policy_path: str, threads: int, max_steps: int | None, starts: str) -> None:
     torch.set_num_threads(threads)
     from grids.bench.train import load_policy
 
-    _WORKER.update(policy=load_policy(policy_path), envs={}, max_steps=max_steps)
+    _WORKER.update(policy=load_policy(policy_path), envs={}, max_steps=max_steps, starts=starts)
 
 
 def _run_job(job: tuple[str, str, list[int], bool]) -> list[dict]:
@@ -143,7 +151,7 @@ def _run_job(job: tuple[str, str, list[int], bool]) -> list[dict]:
     env = _WORKER["envs"][key]
     results = []
     for i, seed in enumerate(seeds):
-        init_state = official_init_state(task, seed)
+        init_state = official_init_state(task, seed, _WORKER["starts"])
         result = run_episode(
             _WORKER["policy"], env, seed, init_state=init_state, record=record_first and i == 0
         )
@@ -164,8 +172,9 @@ def evaluate(
     progress: bool = True,
     journal: str | Path | None = None,
     reuse: list[dict] | None = None,
+    starts: str = "official",
 ) -> dict:
-    """Evaluate a trained run on ``tasks`` x ``perturbations`` x ``episodes`` seeds.
+    """Evaluate a trained run on ``tasks`` x ``perturbations`` x ``episodes`` seeds (LIBERO: ``starts``).
 
     Returns ``{"per_task": {perturbation: {task: {...}}}, "summary": {perturbation: {...}}, "episodes": [...],
     "recording": {...}}`` (``recording`` only with ``record``: first episode of the first task, unperturbed).
@@ -175,15 +184,17 @@ def evaluate(
     from grids.bench.train import load_policy
     from grids.sim.tasks import is_libero
 
-    if episodes > 50 and any(is_libero(task) for task in tasks):
+    if starts not in STARTS:
+        raise ValueError(f"starts must be one of {STARTS}, got {starts!r}")
+    if episodes > 50 and starts == "official" and any(is_libero(task) for task in tasks):
         raise ValueError(
-            f"LIBERO ships 50 official init states per task; episodes must be <= 50, got {episodes}"
+            f"LIBERO ships 50 official init states per task; episodes must be <= 50 (or starts='fresh'), got {episodes}"
         )
     policy = load_policy(policy_path)
     seeds = [EVAL_SEED_BASE + i for i in range(episodes)]
     jobs = _plan_jobs(tasks, perturbations, seeds, workers=workers, record=record)
     header = {"policy": str(policy_path), "tasks": tasks, "episodes": episodes, "perturbations": list(perturbations),
-              "max_steps": max_steps}  # fmt: skip
+              "max_steps": max_steps, "starts": starts}  # fmt: skip
     planned = {(task, pert, seed) for task, pert, job_seeds, _ in jobs for seed in job_seeds}
     reused = [
         e for e in reuse or [] if _key(e) in planned
@@ -205,7 +216,7 @@ def evaluate(
         _append_journal(journal, fresh)
         bar.update(len(fresh))
 
-    init_args = (str(policy_path), threads_per_worker, max_steps)
+    init_args = (str(policy_path), threads_per_worker, max_steps, starts)
     if workers <= 1:
         _init_worker(*init_args)
         for job in jobs:
@@ -238,6 +249,7 @@ def evaluate(
     out = {
         "policy": str(policy_path),
         "max_steps": max_steps,
+        "starts": starts,
         "reducer": policy.cfg.reducer,
         "visual_tokens_per_view": policy.num_visual_tokens(),
         "tasks": tasks,
@@ -457,12 +469,16 @@ def _plain(value):
 
 def _summarise(episodes: list[dict]) -> dict:
     """Success rate, length and policy time; with ALOHA's ``max_reward`` also ``mean_max_reward`` (the paper's
-    "env reward") and ``lenient_success_rate`` (max reward >= ``LENIENT_MAX_REWARD``)."""
+    "env reward") and ``lenient_success_rate`` (max reward >= ``LENIENT_MAX_REWARD``); with LIBERO's lifted
+    objects ``target_lifted_rate`` and ``other_lifted_rate``."""
     steps = sum(e["length"] for e in episodes)
     rewards = {} if not episodes or any("max_reward" not in e for e in episodes) else {
         "mean_max_reward": float(np.mean([e["max_reward"] for e in episodes])),
         "lenient_success_rate": float(np.mean([e["max_reward"] >= LENIENT_MAX_REWARD for e in episodes])),
     }  # fmt: skip
+    if episodes and all("target" in e for e in episodes):  # LIBERO: which objects the episodes lifted
+        rewards["target_lifted_rate"] = float(np.mean([e["target"] in e["lifted"] for e in episodes]))
+        rewards["other_lifted_rate"] = float(np.mean([any(o != e["target"] for o in e["lifted"]) for e in episodes]))
     return {
         "episodes": len(episodes),
         "success_rate": float(np.mean([e["success"] for e in episodes])) if episodes else float("nan"),

@@ -57,7 +57,8 @@ def markdown_table(results: list[dict]) -> str:
     """One row per run: success per perturbation (ID first), episodes, mean length, policy ms/step, and the
     paired difference from the first run (dense) with its McNemar p-value. Where the evaluations carry the
     maximum reward (ALOHA), also the lenient success (max reward >= 0.5) and the mean max reward ("env reward"),
-    overall and per task, in distribution."""
+    overall and per task, in distribution; where they carry the lifted objects (LIBERO), the share of episodes that
+    lifted the task's target and that lifted another object."""
     perturbations = []
     for r in results:
         perturbations += [p for p in r["summary"] if p not in perturbations]
@@ -69,6 +70,9 @@ def markdown_table(results: list[dict]) -> str:
     if rewards:
         head += ["SR max reward ≥ 0.5 (none)", "mean max reward (none)"]
         head += [f"{t} max reward (none)" for t in tasks]
+    lifts = any("target_lifted_rate" in r["summary"].get("none", {}) for r in results)
+    if lifts:
+        head += ["lifted the target (none)", "lifted another object (none)"]
     head += ["95% CI (none)", f"Δ vs {results[0].get('name', 'first') if results else 'first'} (none; only this/only ref)",
              "episodes/number", "mean len (none)", "policy ms/step"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -81,6 +85,9 @@ def markdown_table(results: list[dict]) -> str:
             cells += [f"{100 * r['per_task']['none'][t]['success_rate']:.0f}" for t in tasks]
         if rewards:
             cells += _reward_cells(r, tasks)
+        if lifts:
+            none = r["summary"].get("none", {})
+            cells += [f"{100 * none[k]:.1f}" if k in none else "—" for k in ("target_lifted_rate", "other_lifted_rate")]
         first = r["summary"].get("none") or next(iter(r["summary"].values()))
         low, high = wilson_interval(round(first["success_rate"] * first["episodes"]), first["episodes"])
         cells.append(f"{100 * low:.0f}–{100 * high:.0f}")

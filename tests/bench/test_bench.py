@@ -660,3 +660,20 @@ def test_summaries_give_mean_max_reward_and_both_success_definitions(tmp_path):
     table = markdown_table([result])
     assert "SR max reward ≥ 0.5 (none) | mean max reward (none) | transfer-cube max reward (none)" in table
     assert "| 25 | 25 | 75.0 | 1.75 | 3.50 | 1.75 |" in table
+
+
+def test_libero_summaries_count_episodes_that_lifted_the_target_or_another_object():
+    from grids.bench.evaluate import _summarise
+
+    lifted = [["soup"], [], ["ketchup"], ["ketchup", "soup"]]  # the target is the soup
+    episodes = [
+        {"success": i == 0, "lifted": names, "target": "soup", "length": 10, "policy_seconds": 0.1, "policy_calls": 3}
+        for i, names in enumerate(lifted)
+    ]
+    summary = _summarise(episodes)
+    assert summary["target_lifted_rate"] == 0.5 and summary["other_lifted_rate"] == 0.5
+    assert "target_lifted_rate" not in _summarise([{k: v for k, v in e.items() if k != "target"} for e in episodes])
+    result = {"name": "dense", "reducer": "dense", "visual_tokens_per_view": 256, "tasks": ["t"],
+              "per_task": {"none": {"t": summary}}, "summary": {"none": summary}}  # fmt: skip
+    table = markdown_table([result])
+    assert "lifted the target (none) | lifted another object (none)" in table and "| 50.0 | 50.0 |" in table

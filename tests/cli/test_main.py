@@ -120,9 +120,12 @@ def test_eval_reuses_only_the_same_runs_episodes(tmp_path):
 
     earlier = tmp_path / "eval.json"
     earlier.write_text(json.dumps({"policy": "runs/a", "episodes": [{"task": "t", "seed": 1}]}))  # no max_steps
-    assert _reused_episodes(str(earlier), run="runs/a", max_steps=None) == [{"task": "t", "seed": 1}]
-    assert _reused_episodes(None, run="runs/a", max_steps=None) == []
-    with pytest.raises(UserError, match="evaluates runs/a with max steps None, not runs/b"):
-        _reused_episodes(str(earlier), run="runs/b", max_steps=None)
+    same = {"run": "runs/a", "max_steps": None, "starts": "official"}  # no "starts" recorded: official
+    assert _reused_episodes(str(earlier), **same) == [{"task": "t", "seed": 1}]
+    assert _reused_episodes(None, **same) == []
+    with pytest.raises(UserError, match="evaluates runs/a with max steps None, official starts, not runs/b"):
+        _reused_episodes(str(earlier), **{**same, "run": "runs/b"})
     with pytest.raises(UserError, match="not runs/a with 150"):
-        _reused_episodes(str(earlier), run="runs/a", max_steps=150)
+        _reused_episodes(str(earlier), **{**same, "max_steps": 150})
+    with pytest.raises(UserError, match="not runs/a with None, fresh"):  # LIBERO's fresh placements
+        _reused_episodes(str(earlier), **{**same, "starts": "fresh"})

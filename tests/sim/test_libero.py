@@ -106,15 +106,29 @@ def test_truncates_at_max_steps():
     assert flags == [False, True]
 
 
-def test_expert_succeeds_from_a_fresh_placement():
+def test_expert_succeeds_from_a_fresh_placement_lifting_its_target_only():
     with LiberoEnv(TASK, render=False) as env:
-        env.reset(seed=1000)
+        _, info = env.reset(seed=1000)
+        assert info["lifted"] == []
         for _ in range(env.max_steps):
-            _, _, terminated, truncated, _ = env.step(expert_action(env))
+            _, _, terminated, truncated, info = env.step(expert_action(env))
             if terminated or truncated:
                 break
         assert terminated and env.robosuite._check_success()
         assert env.expert_state["regrasps"] == 0
+        assert info["lifted"] == [info["target"]] == [env.object_names()[0]]
+
+
+def test_an_object_raised_off_the_table_counts_as_lifted(env):
+    env.reset(seed=0)
+    other = next(n for n in env.robosuite.objects_dict if n != env.object_names()[0])
+    joint = env.robosuite.objects_dict[other].joints[0]  # its free joint: xyz, quaternion
+    qpos = env.robosuite.sim.data.get_joint_qpos(joint).copy()
+    env.robosuite.sim.data.set_joint_qpos(joint, qpos + np.r_[0, 0, 0.2, np.zeros(4)])
+    env.robosuite.sim.forward()
+    info = env.step(np.zeros(7))[-1]
+    assert info["lifted"] == [other] and info["target"] == env.object_names()[0]
+    assert env.reset(seed=0)[1]["lifted"] == []  # every episode starts counting afresh
 
 
 def test_privileged_positions_project_into_the_image(env):
@@ -166,8 +180,13 @@ def test_evaluation_starts_episode_i_from_official_state_i():
 
     assert official_init_state(TASK, EVAL_SEED_BASE + 7) == 7
     assert official_init_state("reach-v3", EVAL_SEED_BASE + 7) is None
+    assert official_init_state(TASK, EVAL_SEED_BASE + 7, "fresh") is None  # a placement drawn from the seed
     with pytest.raises(ValueError, match="50 official init states"):
         evaluate("no-such-run", [TASK], episodes=51)
+    with pytest.raises(ValueError, match="starts must be one of"):
+        evaluate("no-such-run", [TASK], starts="demo")
+    with pytest.raises(FileNotFoundError):  # fresh placements are not limited to 50: it goes on to the run
+        evaluate("no-such-run", [TASK], episodes=51, starts="fresh")
 
 
 @pytest.mark.parametrize("name", ["robot-init", "layout"])
