@@ -12,6 +12,8 @@ compares each row with it on the same episodes, McNemar p-value) and writes ``OU
 
 ALOHA evaluations carry each episode's maximum reward: the table then also gives the success of the GridS
 authors' script (max reward >= 0.5) and the mean max reward (the paper's "env reward"), overall and per task.
+LIBERO evaluations from fresh placements (``--starts fresh``, files ``..._<perturbation>_fresh[_{M}].json``) are
+columns of their own, "<perturbation> fresh", next to the official init states'.
 """
 
 from __future__ import annotations
@@ -44,6 +46,19 @@ def pair_lines(results: list[dict], pairs: str) -> list[str]:
     return lines
 
 
+def _label_starts(result: dict) -> dict:
+    """A LIBERO evaluation from fresh placements (``--starts fresh``) becomes its own column, "<perturbation>
+    fresh": it must not overwrite, nor be paired with, the official init states' episodes."""
+    if result.get("starts", "official") == "official":
+        return result
+    label = f"{{}} {result['starts']}".format
+    result["per_task"] = {label(p): v for p, v in result["per_task"].items()}
+    result["summary"] = {label(p): v for p, v in result["summary"].items()}
+    for e in result["episodes"]:
+        e["perturbation"] = label(e["perturbation"])
+    return result
+
+
 def collect(root: Path, steps: int, episodes: int, max_steps: int | None) -> list[dict]:
     results = []
     for run_dir in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -55,8 +70,9 @@ def collect(root: Path, steps: int, episodes: int, max_steps: int | None) -> lis
         merged: dict | None = None
         suffix = "" if max_steps is None else f"_{max_steps}"  # LIBERO: the suite's own step limits
         evaluations = sorted(run_dir.glob(f"eval_step{steps}_{episodes}ep_*{suffix}.json"))
-        for path in sorted(evaluations, key=lambda p: "_none_" not in p.name):  # in distribution first
-            result = json.loads(path.read_text())
+        in_distribution = re.compile(rf"eval_step{steps}_{episodes}ep_none{suffix}\.json")
+        for path in sorted(evaluations, key=lambda p: not in_distribution.fullmatch(p.name)):  # ID first
+            result = _label_starts(json.loads(path.read_text()))
             if merged is None:
                 merged = {**result, "per_task": {}, "summary": {}, "episodes": []}
             merged["per_task"].update(result["per_task"])

@@ -14,12 +14,14 @@ train() {  # name seed reducer tokens [extra flags]; resumes from the run's last
     --batch-size $BATCH --lr 1e-3 --seed $seed --save-every 500 --threads $THREADS 2>&1 | tr '\r' '\n' | grep -v "it/s\|s/it" | tail -2
 }
 evaluate() {  # run_dir perturbation [gif]: a killed evaluation resumes from its journal, and one over more
-  # episodes reuses the run's evaluations over fewer (LIBERO: episode i starts from official init state i)
-  local out=$1/eval_step${STEPS}_${EP}ep_$2${MAX:+_$MAX}.json
+  # episodes reuses the run's evaluations over fewer (LIBERO: episode i starts from official init state i, or
+  # with STARTS=fresh from a fresh placement like the demonstrations': files *_<perturbation>_fresh.json)
+  local tag=$2${STARTS:+_$STARTS}${MAX:+_$MAX}
+  local out=$1/eval_step${STEPS}_${EP}ep_$tag.json
   [ -f $out ] && return
-  local earlier=$(ls $1/eval_step${STEPS}_*ep_$2${MAX:+_$MAX}.json 2>/dev/null | paste -sd,)
-  echo "== $(date +%T) eval $1 $2${earlier:+ (reusing $earlier)}"
+  local earlier=$(ls $1/eval_step${STEPS}_*ep_$tag.json 2>/dev/null | paste -sd,)
+  echo "== $(date +%T) eval $1 $2${STARTS:+ ($STARTS starts)}${earlier:+ (reusing $earlier)}"
   grids bench eval --run $1 --tasks $TASKS --episodes $EP --perturbations $2 --workers 2 ${MAX:+--max-steps $MAX} \
-    ${earlier:+--reuse $earlier} --out $out.tmp ${3:+--gif $3} 2>&1 | tr '\r' '\n' | grep -v "it/s\|s/it" | tail -2 \
-    && mv $out.tmp $out
+    ${STARTS:+--starts $STARTS} ${earlier:+--reuse $earlier} --out $out.tmp ${3:+--gif $3} 2>&1 | tr '\r' '\n' \
+    | grep -v "it/s\|s/it" | tail -2 && mv $out.tmp $out
 }

@@ -1,0 +1,36 @@
+"""benchmarks/grid_report.py: one report per grid from the runs' evaluation files."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).parents[2] / "benchmarks" / "grid_report.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("grid_report", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def evaluation(success: list[bool], starts: str | None) -> dict:
+    episodes = [{"task": "t", "perturbation": "none", "seed": 100_000 + i, "success": s} for i, s in enumerate(success)]
+    summary = {"episodes": len(success), "success_rate": sum(success) / len(success)}
+    return {"policy": "runs/x/dense-s0", "reducer": "dense", "visual_tokens_per_view": 256, "tasks": ["t"],
+            "per_task": {"none": {"t": summary}}, "summary": {"none": summary}, "episodes": episodes,
+            **({} if starts is None else {"starts": starts})}  # fmt: skip
+
+
+def test_fresh_start_evaluations_are_their_own_column_not_mixed_with_the_official_states(tmp_path):
+    run = tmp_path / "dense-s0"
+    run.mkdir()
+    policy = {"reducer": "dense", "encoder": "mobilenetv2", "feature_shift": 0.5, "dim": 64}
+    (run / "config.json").write_text(json.dumps({"policy": policy, "steps": 5000, "batch_size": 32}))
+    # written first in name order: the fresh file must neither overwrite "none" nor come first
+    (run / "eval_step5000_4ep_none_fresh.json").write_text(json.dumps(evaluation([True] * 4, "fresh")))
+    (run / "eval_step5000_4ep_none.json").write_text(json.dumps(evaluation([True, False, False, False], None)))
+    (row,) = load_script().collect(tmp_path, steps=5000, episodes=4, max_steps=None)
+    assert list(row["summary"]) == ["none", "none fresh"]
+    assert row["summary"]["none"]["success_rate"] == 0.25 and row["summary"]["none fresh"]["success_rate"] == 1.0
+    assert sorted({e["perturbation"] for e in row["episodes"]}) == ["none", "none fresh"]
