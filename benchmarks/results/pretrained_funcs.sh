@@ -2,6 +2,9 @@
 # funcs.sh after it sets DATA, ROOT, TASKS (and MAX where the suite's own step limit is not used). Every run,
 # dense included, is a head on the same cached frozen ImageNet MobileNetV2 features; each step resumes.
 STEPS=${STEPS:-5000}; BATCH=${BATCH:-32}; SHIFT=${SHIFT:-0.5}; THREADS=${THREADS:-2}; MAX=${MAX:-}
+trained() {  # name [seed]: the run has its final checkpoint
+  [ -f $ROOT/$1-s${2:-0}/checkpoints/step_$(printf %07d $STEPS)/model.safetensors ]
+}
 cache() {  # resumable
   echo "== $(date +%T) cache $ROOT/features"
   grids bench cache-features --encoder mobilenetv2 --data $DATA --out $ROOT/features 2>&1 | tr '\r' '\n' | tail -1

@@ -6,7 +6,6 @@ set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 EP=${EP:-20}  # before funcs.sh, whose default is all 50
 . benchmarks/results/logs_libero/funcs.sh
 ROWS=("grids-16 grids 16" "grids-4 grids 4" "topk-16 topk 16" "random-16 random 16" "grids-1 grids 1")
-trained() { [ -f $ROOT/$1-s0/checkpoints/step_$(printf %07d $STEPS)/model.safetensors ]; }
 trained dense || train dense 0 dense 256
 heads() {
   for row in "${ROWS[@]}"; do set -- $row; trained $1 || THREADS=1 train $1 0 $2 $3; done
