@@ -16,6 +16,7 @@
 #   STEPS=20 EP=1 MAX=20 THREADS=1 DATA=<tiny data> ROOT=<tmp runs> REPORT=<tmp>/aloha bash stage2.sh
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_aloha/funcs.sh
+GIF=${GIF-$REPORT'_grids-16.gif'}
 ROWS=("grids-16 grids 16" "grids-4 grids 4" "topk-16 topk 16" "random-16 random 16")
 trained dense || train dense 0 dense 256
 heads() {
@@ -24,7 +25,8 @@ heads() {
 heads > $ROOT/heads.log 2>&1 &
 evaluate $ROOT/dense-s0 none
 wait; cat $ROOT/heads.log
-for row in "${ROWS[@]}"; do set -- $row; evaluate $ROOT/$1-s0 none; done
+# where GridS-16 looks: its first transfer-cube episode as a GIF (both views, the 16 points per view)
+for row in "${ROWS[@]}"; do set -- $row; evaluate $ROOT/$1-s0 none $([ $1 = grids-16 ] && echo $GIF); done
 python benchmarks/grid_report.py --root $ROOT --out $REPORT --steps $STEPS --episodes $EP ${MAX:+--max-steps $MAX} \
   --pairs "grids-16:dense,grids-16:topk-16,grids-16:random-16,grids-4:topk-16,grids-4:random-16,grids-4:grids-16" \
   --notes "ALOHA sim (gym-aloha 0.1.5), transfer-cube and insertion, scripted demonstrations (50 per task), \
