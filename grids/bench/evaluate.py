@@ -85,7 +85,7 @@ def run_episode(
         if record:  # where the reducer reads in *this* frame (the plan may come from an earlier one)
             frames.append(obs["images"])
             coords_log.append(coords[0].numpy() if called else _coords(policy, obs, language))
-            if hasattr(env, "privileged_positions"):  # MetaWorld only (content_statistics)
+            if hasattr(env, "privileged_positions"):  # MetaWorld, LIBERO (content_statistics)
                 positions.append(env.privileged_positions())
         obs, _, terminated, truncated, info = env.step(plan.pop(0))
         if info["success"]:
@@ -306,11 +306,15 @@ def content_statistics(episode: dict, grid_hw: tuple[int, int]) -> dict:
     from grids.core.diagnostics import check_points, follows_content
 
     coords = torch.from_numpy(episode["coords"]).float()  # [T, V, K, 2]
+    out = {"frames": len(coords)}
+    for v in range(coords.shape[1]):
+        out[f"view{v}"] = check_points(coords[:, v], grid_hw)
+    if "positions" not in episode:  # an env without privileged image positions (ALOHA): collapse and border only
+        return out
     positions = torch.from_numpy(episode["positions"]).float()  # [T, M, 2] image fractions
     follows = follows_content(coords[:, 0], positions)
     per_position = follows["per_axis"].nanmean(dim=-1)  # [K, M]
     travel = (positions.amax(0) - positions.amin(0)).amax(-1) * grid_hw[1]  # [M] in patches
-    out = {"frames": len(coords)}
     for m, name in enumerate(POSITION_NAMES):
         column = per_position[:, m]
         moving = bool(travel[m] >= 0.5) and not bool(column.isnan().all())  # static: nothing to follow
@@ -318,8 +322,6 @@ def content_statistics(episode: dict, grid_hw: tuple[int, int]) -> dict:
             "best": float(column.max()) if moving else None,
             "mean": float(column.mean()) if moving else None,
         }
-    for v in range(coords.shape[1]):
-        out[f"view{v}"] = check_points(coords[:, v], grid_hw)
     return out
 
 

@@ -204,8 +204,8 @@ def run_points(args: argparse.Namespace) -> int:
 def _print_content(content: dict) -> None:
     """One line per task: how well the best point follows gripper / object / goal, and collapse."""
     for task, c in content.items():
-        cells = [
-            f"{name} {c[name]['best']:+.2f}" if c[name]["best"] is not None else f"{name} —"
+        cells = [  # — where it did not move, or the env has no privileged positions (ALOHA)
+            f"{name} {c[name]['best']:+.2f}" if c.get(name, {}).get("best") is not None else f"{name} —"
             for name in ("gripper", "object", "goal")
         ]
         view = c["view0"]

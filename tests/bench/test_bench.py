@@ -404,6 +404,9 @@ def test_content_statistics_finds_the_point_that_tracks_the_gripper():
     assert stats["gripper"]["best"] > 0.999 and stats["gripper"]["mean"] < 0.6
     assert stats["object"]["best"] is None and stats["goal"]["best"] is None  # static: nothing to follow
     assert stats["view1"]["tied_fraction"] == 1.0  # all points of the gripper view on one spot
+    with pytest.warns(PointsWarning):  # ALOHA records no privileged positions: collapse and border only
+        bare = content_statistics({"coords": coords}, (16, 16))
+    assert bare["view1"] == stats["view1"] and "gripper" not in bare
 
 
 def test_point_statistics(tmp_path):

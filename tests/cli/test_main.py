@@ -129,3 +129,11 @@ def test_eval_reuses_only_the_same_runs_episodes(tmp_path):
         _reused_episodes(str(earlier), **{**same, "max_steps": 150})
     with pytest.raises(UserError, match="not runs/a with None, fresh"):  # LIBERO's fresh placements
         _reused_episodes(str(earlier), **{**same, "starts": "fresh"})
+
+
+def test_points_summary_prints_without_privileged_positions(capsys):
+    from grids.cli.bench import _print_content
+
+    view = {"tied_fraction": 0.0, "border_fraction": 0.25}
+    _print_content({"transfer-cube": {"frames": 5, "view0": view, "view1": view}})  # ALOHA: no positions
+    assert "transfer-cube: best point-position correlation gripper —, object —, goal —" in capsys.readouterr().out
