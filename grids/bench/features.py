@@ -135,6 +135,16 @@ class FeatureDataset(Dataset):
             self.lowdim = {key: torch.from_numpy(f[key]) for key in f.files}
         self.chunk_size = int(self.meta["chunk_size"])
 
+    def rechunk(self, dataset) -> FeatureDataset:
+        """Take the low-dim keys from ``dataset`` (the ``DemoDataset`` the cache was built from, in its frame order)
+        at the dataset's chunk size: one cache serves policies of any action-chunk length."""
+        if len(dataset) != len(self):
+            raise ValueError(f"feature cache {self.root} has {len(self)} frames, the dataset {len(dataset)}")
+        frames = dataset.low_dim_frames()
+        self.lowdim = {key: frames[key] for key in self.lowdim}
+        self.chunk_size = dataset.chunk_size
+        return self
+
     def __len__(self) -> int:
         return len(self.features)
 

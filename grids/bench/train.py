@@ -314,8 +314,10 @@ def open_training_data(config: TrainConfig):
     if not (config.frozen_encoder or config.features):
         return dataset, dataset
     features = FeatureDataset(config.features or Path(config.frozen_encoder) / "features")
-    if len(features) != len(dataset) or features.chunk_size != config.policy.chunk_size:
+    if len(features) != len(dataset):
         raise ValueError(f"feature cache {features.root} does not match dataset {config.data}")
+    if features.chunk_size != config.policy.chunk_size:  # the cache's action chunks are another length
+        features.rechunk(dataset)
     return dataset, features
 
 

@@ -233,18 +233,25 @@ class DemoDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         episode, frame = self.locate(int(index))
+        return {"images": torch.from_numpy(self._read(episode, "images", frame)), **self._low_dim_item(episode, frame)}
+
+    def _low_dim_item(self, episode: int, frame: int) -> dict[str, torch.Tensor]:
         actions = self._actions[episode]  # [T, 4]
         steps = np.arange(frame, frame + self.chunk_size)
-        is_pad = steps >= len(actions)
         return {
-            "images": torch.from_numpy(self._read(episode, "images", frame)),
             "state": torch.from_numpy(self._states[episode][frame].copy()),
             "actions": torch.from_numpy(actions[np.minimum(steps, len(actions) - 1)]),
-            "action_is_pad": torch.from_numpy(is_pad),
+            "action_is_pad": torch.from_numpy(steps >= len(actions)),
             "task_index": torch.tensor(self.episodes[episode]["task_index"], dtype=torch.int64),
             "episode_index": torch.tensor(episode, dtype=torch.int64),
             "frame_index": torch.tensor(frame, dtype=torch.int64),
         }
+
+    def low_dim_frames(self) -> dict[str, torch.Tensor]:
+        """Every frame's item without its images, stacked (no image is read): ``state [N, D]``, ``actions
+        [N, chunk_size, D]``, ``action_is_pad [N, chunk_size]``, ``task_index``, ``episode_index``, ``frame_index [N]``."""
+        items = [self._low_dim_item(*self.locate(i)) for i in range(self.num_frames)]
+        return {key: torch.stack([item[key] for item in items]) for key in items[0]}
 
     def episode(self, index: int) -> dict[str, np.ndarray]:
         """A whole episode as numpy: images [T, 2, S, S, 3], state [T, 4], actions [T, 4], reward [T], success [T]."""

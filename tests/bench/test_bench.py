@@ -70,6 +70,10 @@ class FakeDemos(torch.utils.data.Dataset):
     def low_dim(self):
         return {key: np.concatenate([ep[key] for ep in self._episodes]) for key in ("state", "actions")}
 
+    def low_dim_frames(self):
+        items = [{k: v for k, v in self[i].items() if k != "images"} for i in range(len(self))]
+        return {key: torch.stack([item[key] for item in items]) for key in items[0]}
+
 
 @pytest.fixture
 def fake_data(monkeypatch):
@@ -251,6 +255,24 @@ def test_feature_cache_resumes_after_interruption(tmp_path):
     np.testing.assert_array_equal(resumed.features, straight.features)
     for key, value in straight.lowdim.items():
         torch.testing.assert_close(resumed.lowdim[key], value, rtol=0, atol=0, msg=key)
+
+
+def test_a_feature_cache_serves_any_action_chunk_length(tmp_path, fake_data):
+    policy = Policy(PolicyConfig(**MICRO, chunk_size=4, tasks=FakeDemos().tasks))
+    cache = cache_features(policy, FakeDemos(4), tmp_path / "features", batch_size=8, progress=False)
+    longer = FeatureDataset(cache).rechunk(FakeDemos(6))
+    assert longer.chunk_size == 6
+    for i in (0, 6, 17):  # the first frame, the last of episode 0 (five pads), the last of all
+        item, expected = longer[i], FakeDemos(6)[i]
+        for key in ("state", "actions", "action_is_pad", "task_index"):
+            torch.testing.assert_close(item[key], expected[key], rtol=0, atol=0, msg=key)
+        torch.testing.assert_close(item["features"], FeatureDataset(cache)[i]["features"], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="has 18 frames, the dataset 11"):
+        FeatureDataset(cache).rechunk(FakeDemos(6, lengths=(6, 5)))
+    config = _config(tmp_path, "dense", policy={"reducer": "dense", "chunk_size": 6})  # training opens it so
+    config.frozen_encoder, config.features = None, str(cache)
+    _, frames = train_module.open_training_data(config)
+    assert frames.chunk_size == 6 and frames[6]["actions"].shape == (6, 4)
 
 
 def test_frozen_encoder_protocol(tmp_path, fake_data):

@@ -73,6 +73,11 @@ def test_item_schema_and_action_chunk_padding(reference):
     low_dim = ds.low_dim()
     assert low_dim["state"].shape == low_dim["actions"].shape == (ds.num_frames, 4)
     assert len(ds.instructions) == len(ds.tasks)
+    frames = ds.low_dim_frames()  # every item but its images, stacked: what a feature cache keeps beside them
+    assert set(frames) == set(last) - {"images"} and frames["actions"].shape == (ds.num_frames, 8, 4)
+    for i in (0, ds.episodes[0]["num_frames"] - 3, ds.num_frames - 1):
+        for key, value in frames.items():
+            torch.testing.assert_close(value[i], ds[i][key], rtol=0, atol=0, msg=key)
 
 
 def test_dataloader_workers(reference):
