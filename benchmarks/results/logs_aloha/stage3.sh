@@ -1,0 +1,19 @@
+# Stage 3: ALOHA with action chunks of 50 (1 s at 50 Hz, pi0's chunk length; 25 executed per call) instead of the
+# MT10 protocol's 8 (4 executed). Stage 2's dense reached 2 % (transfer-cube 4 %, insertion 0 %, mean max reward
+# 1.10): it touches the cube and stops there, the compounding-error failure that ACT's action chunking cures
+# (ACT's ablation: transfer-cube success rises steeply with the chunk length). Same cache (its action chunks are
+# rebuilt from the dataset at the new length), same everything else; dense and grids-16 trained side by side
+# (one thread each), then evaluated, 50 episodes per task. Runs in runs/aloha_chunk50.
+set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
+. benchmarks/results/logs_aloha/funcs.sh
+FEATURES=$ROOT/features; ROOT=${ROOT}_chunk50; REPORT=${REPORT}_chunk50
+mkdir -p $ROOT && ln -sfn $(realpath $FEATURES) $ROOT/features
+{ trained grids-16 || THREADS=1 train grids-16 0 grids 16 --chunk-size 50; } > $ROOT/grids-16.log 2>&1 &
+trained dense || THREADS=1 train dense 0 dense 256 --chunk-size 50
+wait; cat $ROOT/grids-16.log
+evaluate $ROOT/dense-s0 none
+evaluate $ROOT/grids-16-s0 none ${REPORT}_grids-16.gif
+python benchmarks/grid_report.py --root $ROOT --out $REPORT --steps $STEPS --episodes $EP \
+  --pairs "grids-16:dense" --notes "ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), \
+otherwise as aloha.md (stage 2, chunks of 8). SR = the top stage (4) reached; SR max reward >= 0.5 = the GridS \
+authors' script's success (first contact counts); mean max reward = the paper's env reward (0-4)."
