@@ -9,7 +9,8 @@ set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 FEATURES=$ROOT/features; ROOT=${ROOT}_chunk50; REPORT=${REPORT}_chunk50
 mkdir -p $ROOT && ln -sfn $(realpath $FEATURES) $ROOT/features
 { trained grids-16 || THREADS=1 train grids-16 0 grids 16 --chunk-size 50; } > $ROOT/grids-16.log 2>&1 &
-trained dense || THREADS=1 train dense 0 dense 256 --chunk-size 50
+# dense takes both threads once grids-16 is done (a rerun after grids-16 resumes dense from its last checkpoint)
+trained dense || THREADS=$(trained grids-16 && echo 2 || echo 1) train dense 0 dense 256 --chunk-size 50
 wait; cat $ROOT/grids-16.log
 evaluate $ROOT/dense-s0 none
 evaluate $ROOT/grids-16-s0 none ${REPORT}_grids-16.gif
