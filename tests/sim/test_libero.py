@@ -58,7 +58,8 @@ def test_observation_shapes_dtypes_and_views(env):
     assert not np.array_equal(obs["images"][0], obs["images"][1]) and obs["images"].std() > 10
     np.testing.assert_allclose(obs["state"][:3], env.raw_obs["robot0_eef_pos"], atol=1e-6)
     obs, reward, terminated, truncated, info = env.step(np.zeros(7, np.float32))
-    assert info == {"success": False, "step": 1} and not terminated and not truncated
+    assert info == {"success": False, "step": 1, "lifted": [], "target": "alphabet_soup_1"}
+    assert not terminated and not truncated
 
 
 def test_bad_actions_and_init_states_are_refused(env):
