@@ -1,0 +1,15 @@
+# Stage 4: the rest of the K-token rows with chunks of 50 (stage 3's protocol): grids-4, topk-16, random-16, each
+# trained with two threads (~4-5 min) and evaluated right after (50 episodes per task, ~3.5 min), then the report.
+set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
+. benchmarks/results/logs_aloha/funcs.sh
+ROOT=${ROOT}_chunk50; REPORT=${REPORT}_chunk50
+for row in "grids-4 grids 4" "topk-16 topk 16" "random-16 random 16"; do
+  set -- $row
+  trained $1 || train $1 0 $2 $3 --chunk-size 50
+  evaluate $ROOT/$1-s0 none
+done
+python benchmarks/grid_report.py --root $ROOT --out $REPORT --steps $STEPS --episodes $EP \
+  --pairs "grids-16:dense,grids-16:topk-16,grids-16:random-16,grids-4:topk-16,grids-4:random-16,grids-4:grids-16" \
+  --notes "ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), otherwise as aloha.md (stage 2, \
+chunks of 8). SR = the top stage (4) reached; SR max reward >= 0.5 = the GridS authors' script's success (first \
+contact counts); mean max reward = the paper's env reward (0-4)."
