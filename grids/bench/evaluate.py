@@ -474,13 +474,13 @@ def _summarise(episodes: list[dict]) -> dict:
     "env reward") and ``lenient_success_rate`` (max reward >= ``LENIENT_MAX_REWARD``); with LIBERO's lifted
     objects ``target_lifted_rate`` and ``other_lifted_rate``."""
     steps = sum(e["length"] for e in episodes)
-    rewards = {} if not episodes or any("max_reward" not in e for e in episodes) else {
+    extra = {} if not episodes or any("max_reward" not in e for e in episodes) else {
         "mean_max_reward": float(np.mean([e["max_reward"] for e in episodes])),
         "lenient_success_rate": float(np.mean([e["max_reward"] >= LENIENT_MAX_REWARD for e in episodes])),
     }  # fmt: skip
     if episodes and all("target" in e for e in episodes):  # LIBERO: which objects the episodes lifted
-        rewards["target_lifted_rate"] = float(np.mean([e["target"] in e["lifted"] for e in episodes]))
-        rewards["other_lifted_rate"] = float(np.mean([any(o != e["target"] for o in e["lifted"]) for e in episodes]))
+        extra["target_lifted_rate"] = float(np.mean([e["target"] in e["lifted"] for e in episodes]))
+        extra["other_lifted_rate"] = float(np.mean([any(o != e["target"] for o in e["lifted"]) for e in episodes]))
     return {
         "episodes": len(episodes),
         "success_rate": float(np.mean([e["success"] for e in episodes])) if episodes else float("nan"),
@@ -489,5 +489,5 @@ def _summarise(episodes: list[dict]) -> dict:
         "policy_ms_per_call": 1000
         * sum(e["policy_seconds"] for e in episodes)
         / max(sum(e["policy_calls"] for e in episodes), 1),
-        **rewards,
+        **extra,
     }

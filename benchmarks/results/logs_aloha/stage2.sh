@@ -27,8 +27,5 @@ evaluate $ROOT/dense-s0 none
 wait; cat $ROOT/heads.log
 # where GridS-16 looks: its first transfer-cube episode as a GIF (both views, the 16 points per view)
 for row in "${ROWS[@]}"; do set -- $row; evaluate $ROOT/$1-s0 none $([ $1 = grids-16 ] && echo $GIF); done
-python benchmarks/grid_report.py --root $ROOT --out $REPORT --steps $STEPS --episodes $EP ${MAX:+--max-steps $MAX} \
-  --pairs "grids-16:dense,grids-16:topk-16,grids-16:random-16,grids-4:topk-16,grids-4:random-16,grids-4:grids-16" \
-  --notes "ALOHA sim (gym-aloha 0.1.5), transfer-cube and insertion, scripted demonstrations (50 per task), \
-seed 0, $EP episodes per task, gym-aloha's 300-step limit. SR = the top stage (4) reached; SR max reward >= 0.5 = \
-the GridS authors' script's success (first contact counts); mean max reward = the paper's env reward (0-4)."
+report "ALOHA sim (gym-aloha 0.1.5), transfer-cube and insertion, scripted demonstrations (50 per task), seed 0, \
+$EP episodes per task, gym-aloha's 300-step limit."

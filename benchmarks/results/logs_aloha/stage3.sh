@@ -14,7 +14,5 @@ trained dense || THREADS=$(trained grids-16 && echo 2 || echo 1) train dense 0 d
 wait; cat $ROOT/grids-16.log
 evaluate $ROOT/dense-s0 none
 evaluate $ROOT/grids-16-s0 none ${REPORT}_grids-16.gif
-python benchmarks/grid_report.py --root $ROOT --out $REPORT --steps $STEPS --episodes $EP \
-  --pairs "grids-16:dense" --notes "ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), \
-otherwise as aloha.md (stage 2, chunks of 8). SR = the top stage (4) reached; SR max reward >= 0.5 = the GridS \
-authors' script's success (first contact counts); mean max reward = the paper's env reward (0-4)."
+report "ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), otherwise as aloha.md (stage 2, \
+chunks of 8)."

@@ -8,8 +8,5 @@ for row in "grids-4 grids 4" "topk-16 topk 16" "random-16 random 16"; do
   trained $1 || train $1 0 $2 $3 --chunk-size 50
   evaluate $ROOT/$1-s0 none
 done
-python benchmarks/grid_report.py --root $ROOT --out $REPORT --steps $STEPS --episodes $EP \
-  --pairs "grids-16:dense,grids-16:topk-16,grids-16:random-16,grids-4:topk-16,grids-4:random-16,grids-4:grids-16" \
-  --notes "ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), otherwise as aloha.md (stage 2, \
-chunks of 8). SR = the top stage (4) reached; SR max reward >= 0.5 = the GridS authors' script's success (first \
-contact counts); mean max reward = the paper's env reward (0-4)."
+report "ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), otherwise as aloha.md (stage 2, \
+chunks of 8)."
