@@ -1,6 +1,7 @@
 # Stage 2: the main rows on ALOHA, seed 0, in distribution: dense first (the costly row), then the K-token heads
 # (one torch thread each, beside dense's evaluation), then their evaluations, then the report ($REPORT:
-# benchmarks/results/aloha.{json,md,png}). Resumable: a run with its final checkpoint is not retrained, a
+# benchmarks/results/aloha_chunk8.{json,md,png}; the main grid,
+# chunks of 50, is stages 3-4's aloha.{json,md,png}). Resumable: a run with its final checkpoint is not retrained, a
 # finished evaluation is not redone, and a killed evaluation resumes from its journal. EP=50: 50 episodes per
 # task (100 per row), seeds 100000-100049, up to 300 steps each.
 # Estimates (quiet 2 cores; the miniature run's numbers scaled, and MT10's measured ones for training, whose
@@ -16,6 +17,7 @@
 #   STEPS=20 EP=1 MAX=20 THREADS=1 DATA=<tiny data> ROOT=<tmp runs> REPORT=<tmp>/aloha bash stage2.sh
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_aloha/funcs.sh
+REPORT=${REPORT}_chunk8
 GIF=${GIF-$REPORT'_grids-16.gif'}
 ROWS=("grids-16 grids 16" "grids-4 grids 4" "topk-16 topk 16" "random-16 random 16")
 trained dense || train dense 0 dense 256

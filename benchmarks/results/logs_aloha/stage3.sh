@@ -3,10 +3,11 @@
 # 1.10): it touches the cube and stops there, the compounding-error failure that ACT's action chunking cures
 # (ACT's ablation: transfer-cube success rises steeply with the chunk length). Same cache (its action chunks are
 # rebuilt from the dataset at the new length), same everything else; dense and grids-16 trained side by side
-# (one thread each), then evaluated, 50 episodes per task. Runs in runs/aloha_chunk50.
+# (one thread each), then evaluated, 50 episodes per task. Runs in runs/aloha_chunk50; report
+# benchmarks/results/aloha.{json,md,png} (stage 4 adds its rows).
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_aloha/funcs.sh
-FEATURES=$ROOT/features; ROOT=${ROOT}_chunk50; REPORT=${REPORT}_chunk50
+FEATURES=$ROOT/features; ROOT=${ROOT}_chunk50
 mkdir -p $ROOT && ln -sfn $(realpath $FEATURES) $ROOT/features
 { trained grids-16 || THREADS=1 train grids-16 0 grids 16 --chunk-size 50; } > $ROOT/grids-16.log 2>&1 &
 # dense takes both threads once grids-16 is done (a rerun after grids-16 resumes dense from its last checkpoint)
@@ -14,5 +15,5 @@ trained dense || THREADS=$(trained grids-16 && echo 2 || echo 1) train dense 0 d
 wait; cat $ROOT/grids-16.log
 evaluate $ROOT/dense-s0 none
 evaluate $ROOT/grids-16-s0 none ${REPORT}_grids-16.gif
-report "ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), otherwise as aloha.md (stage 2, \
+report "ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), otherwise as aloha_chunk8.md (stage 2, \
 chunks of 8)."

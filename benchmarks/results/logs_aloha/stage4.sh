@@ -2,11 +2,11 @@
 # trained with two threads (~4-5 min) and evaluated right after (50 episodes per task, ~3.5 min), then the report.
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_aloha/funcs.sh
-ROOT=${ROOT}_chunk50; REPORT=${REPORT}_chunk50
+ROOT=${ROOT}_chunk50
 for row in "grids-4 grids 4" "topk-16 topk 16" "random-16 random 16"; do
   set -- $row
   trained $1 || train $1 0 $2 $3 --chunk-size 50
   evaluate $ROOT/$1-s0 none
 done
-report "ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), otherwise as aloha.md (stage 2, \
+report "ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), otherwise as aloha_chunk8.md (stage 2, \
 chunks of 8)."
