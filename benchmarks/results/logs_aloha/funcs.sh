@@ -14,9 +14,10 @@ generate() {  # resumable: rerun to continue
   grids data generate --suite aloha --tasks all --episodes-per-task 50 --out $DATA --workers ${WORKERS:-2} 2>&1 \
     | tr '\r' '\n' | grep -v "ep/s\|s/ep" | tail -2
 }
-report() {  # notes: REPORT.{json,md,png} from ROOT's evaluations, the paired comparisons, what SR means
+PAIRS="grids-16:dense,grids-16:topk-16,grids-16:random-16,grids-4:topk-16,grids-4:random-16,grids-4:grids-16"
+report() {  # notes: REPORT.{json,md,png} from ROOT's evaluations, the paired comparisons (PAIRS), what SR means
   python benchmarks/grid_report.py --root $ROOT --out $REPORT --steps $STEPS --episodes $EP ${MAX:+--max-steps $MAX} \
-    --pairs "grids-16:dense,grids-16:topk-16,grids-16:random-16,grids-4:topk-16,grids-4:random-16,grids-4:grids-16" \
+    --pairs "$PAIRS" \
     --notes "$1 SR = the top stage (4) reached; SR max reward >= 0.5 = the GridS authors' script's success (first \
 contact counts); mean max reward = the paper's env reward (0-4)."
 }
