@@ -87,13 +87,28 @@ def collect(root: Path, steps: int, episodes: int, max_steps: int | None) -> lis
             seed=seed,
             steps=config["steps"],
             protocol=f"pretrained frozen {policy['encoder']}, shift {policy['feature_shift']:g}, "
-            f"batch {config['batch_size']}, preset width {policy['dim']}",
+            f"batch {config['batch_size']}, preset width {policy['dim']}"
+            + (f", EMA {config['ema']:g}" if config.get("ema") else ""),
         )
         results.append(merged)
+    return _ordered(results)
+
+
+def _ordered(results: list[dict]) -> list[dict]:
     rank = {name: i for i, name in enumerate(ORDER)}
-    return sorted(
-        results, key=lambda r: (rank.get(r["name"].split(" ")[0], len(ORDER)), r["seed"], r["name"])
-    )
+    return sorted(results, key=lambda r: (rank.get(r["name"].split(" ")[0], len(ORDER)), r["seed"], r["name"]))
+
+
+def with_earlier(results: list[dict], reports: list[Path]) -> list[dict]:
+    """Add the rows of earlier reports' JSON (runs trained in earlier sessions, gone from disk) that ``results``
+    lacks, so that new runs are compared with them on the same episodes; a run found under ``--root`` wins."""
+    names = {r["name"] for r in results}
+    for report in reports:
+        for row in json.loads(report.read_text())["results"]:
+            if row["name"] not in names:
+                results.append({**row, "from_report": str(report)})
+                names.add(row["name"])
+    return _ordered(results)
 
 
 def seed_lines(results: list[dict], perturbation: str = "none") -> list[str]:
@@ -158,13 +173,20 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=None, help="the evaluations' step limit (MetaWorld: 150)")
     parser.add_argument("--notes", default="")
     parser.add_argument("--pairs", default=PAIRS, help="run:reference pairs compared on shared episodes")
+    parser.add_argument("--earlier", type=Path, nargs="*", default=[],
+                        help="earlier reports' JSON whose rows (runs no longer on disk) join the comparisons")
     args = parser.parse_args()
     results = collect(Path(args.root), args.steps, args.episodes, args.max_steps)
     if not results:
         raise SystemExit(f"no evaluations under {args.root} for step {args.steps}, {args.episodes} episodes")
+    missing = [str(path) for path in args.earlier if not path.is_file()]
+    if missing:
+        raise SystemExit(f"--earlier: no such report JSON: {', '.join(missing)}")
+    results = with_earlier(results, args.earlier)
     command = (
         f"python benchmarks/grid_report.py --root {args.root} --out {args.out} --steps {args.steps} "
         f"--episodes {args.episodes}" + ("" if args.max_steps is None else f" --max-steps {args.max_steps}")
+        + "".join(f" --earlier {path}" for path in args.earlier)
     )
     paths = write_report(results, Path(args.out), command=command, notes=args.notes)
     with open(paths["md"], "a") as md:

@@ -34,3 +34,16 @@ def test_fresh_start_evaluations_are_their_own_column_not_mixed_with_the_officia
     assert list(row["summary"]) == ["none", "none fresh"]
     assert row["summary"]["none"]["success_rate"] == 0.25 and row["summary"]["none fresh"]["success_rate"] == 1.0
     assert sorted({e["perturbation"] for e in row["episodes"]}) == ["none", "none fresh"]
+
+
+def test_earlier_reports_rows_join_unless_the_run_is_on_disk(tmp_path):
+    script = load_script()
+    on_disk = {**evaluation([True, True], None), "name": "dense", "seed": 0}
+    earlier = [{**evaluation([False, False], None), "name": "dense", "seed": 0},
+               {**evaluation([True, False], None), "name": "grids-16", "seed": 0}]  # fmt: skip
+    report = tmp_path / "earlier.json"
+    report.write_text(json.dumps({"command": "", "notes": "", "results": earlier}))
+    rows = script.with_earlier([on_disk], [report])
+    assert [r["name"] for r in rows] == ["dense", "grids-16"]
+    assert rows[0]["summary"]["none"]["success_rate"] == 1.0 and "from_report" not in rows[0]  # disk wins
+    assert rows[1]["from_report"] == str(report) and rows[1]["summary"]["none"]["success_rate"] == 0.5
