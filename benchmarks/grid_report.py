@@ -102,13 +102,13 @@ def _ordered(results: list[dict]) -> list[dict]:
 def with_earlier(results: list[dict], reports: list[Path]) -> list[dict]:
     """Add the rows of earlier reports' JSON (runs trained in earlier sessions, gone from disk) that ``results``
     lacks, so that new runs are compared with them on the same episodes; a run found under ``--root`` wins."""
-    names = {r["name"] for r in results}
+    rows, names = list(results), {r["name"] for r in results}
     for report in reports:
         for row in json.loads(report.read_text())["results"]:
             if row["name"] not in names:
-                results.append({**row, "from_report": str(report)})
+                rows.append({**row, "from_report": str(report)})
                 names.add(row["name"])
-    return _ordered(results)
+    return _ordered(rows)
 
 
 def seed_lines(results: list[dict], perturbation: str = "none") -> list[str]:

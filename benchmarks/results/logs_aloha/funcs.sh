@@ -14,6 +14,8 @@ generate() {  # resumable: rerun to continue
   grids data generate --suite aloha --tasks all --episodes-per-task 50 --out $DATA --workers ${WORKERS:-2} 2>&1 \
     | tr '\r' '\n' | grep -v "ep/s\|s/ep" | tail -2
 }
+CHUNK50="ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), otherwise as aloha_chunk8.md \
+(stage 2, chunks of 8)."  # the notes of the main grid's report (stages 3-6)
 PAIRS="grids-16:dense,grids-16:topk-16,grids-16:random-16,grids-4:topk-16,grids-4:random-16,grids-4:grids-16"
 report() {  # notes: REPORT.{json,md,png} from ROOT's evaluations, the paired comparisons (PAIRS), what SR means
   python benchmarks/grid_report.py --root $ROOT --out $REPORT --steps $STEPS --episodes $EP ${MAX:+--max-steps $MAX} \

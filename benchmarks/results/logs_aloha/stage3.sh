@@ -15,5 +15,4 @@ trained dense || THREADS=$(trained grids-16 && echo 2 || echo 1) train dense 0 d
 wait; cat $ROOT/grids-16.log
 evaluate $ROOT/dense-s0 none
 evaluate $ROOT/grids-16-s0 none ${REPORT}_grids-16.gif
-report "ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), otherwise as aloha_chunk8.md (stage 2, \
-chunks of 8)."
+report "$CHUNK50"

@@ -8,5 +8,4 @@ for row in "grids-4 grids 4" "topk-16 topk 16" "random-16 random 16"; do
   trained $1 || train $1 0 $2 $3 --chunk-size 50
   evaluate $ROOT/$1-s0 none
 done
-report "ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), otherwise as aloha_chunk8.md (stage 2, \
-chunks of 8)."
+report "$CHUNK50"

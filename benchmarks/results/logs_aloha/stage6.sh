@@ -3,8 +3,9 @@
 # frame (std over frames 0.0000 on the angle view), so the policy never sees the cube. The fairer discrete
 # baseline is a *learned* score: top-K by attention from a learned query plus the instruction (FastV-style,
 # straight-through gradient; topk-query-16). Then the initialisation study of issue 12 (the authors' init, all
-# points at the centre: grids-center-16). (The heatmap head, grids-heatmap-16, next: cut for the clock.) Seed 0, chunks of 50, each
-# trained (one thread, beside MT10's stage 5), evaluated (50 episodes per task) and pictured; then the report.
+# points at the centre: grids-center-16). (The heatmap head, grids-heatmap-16, next: cut for the clock.)
+# Seed 0, chunks of 50, each trained (one thread, beside MT10's stage 5), evaluated (50 episodes per task) and
+# pictured; then the report.
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_aloha/funcs.sh
 ROOT=${ROOT}_chunk50
@@ -17,6 +18,5 @@ row() {  # name reducer tokens [train flags]
 }
 row topk-query-16 topk 16 --reducer-options '{"score": "query"}' --task-aware
 row grids-center-16 grids 16 --reducer-options '{"init": "center"}'
-report "ALOHA sim (gym-aloha 0.1.5), action chunks of 50 (25 executed per call), otherwise as aloha_chunk8.md (stage 2, \
-chunks of 8). topk-16 ranks tokens by feature norm, topk-query-16 by a learned query plus the instruction; \
+report "$CHUNK50 topk-16 ranks tokens by feature norm, topk-query-16 by a learned query plus the instruction; \
 grids-center-16 starts its points at the image centre (the authors' init), grids-16 spread (ours)."
