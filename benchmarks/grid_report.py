@@ -83,7 +83,7 @@ def collect(root: Path, steps: int, episodes: int, max_steps: int | None) -> lis
         policy = config["policy"]
         merged.update(
             name=name if seed == 0 else f"{name} (seed {seed})",
-            label=policy["reducer"],
+            label=policy["reducer"] + (" EMA" if config.get("ema") else ""),  # the plot's line
             seed=seed,
             steps=config["steps"],
             protocol=f"pretrained frozen {policy['encoder']}, shift {policy['feature_shift']:g}, "
@@ -94,12 +94,13 @@ def collect(root: Path, steps: int, episodes: int, max_steps: int | None) -> lis
     return _ordered(results)
 
 
-def _ordered(results: list[dict]) -> list[dict]:
-    rank = {name: i for i, name in enumerate(ORDER)}
+def _ordered(results: list[dict], reference: str = "dense") -> list[dict]:
+    """Rows in ORDER, the reference run (its seeds) first: the table's "Δ vs" column compares with the first row."""
+    rank = {name: i for i, name in enumerate(ORDER)} | {reference: -1}
     return sorted(results, key=lambda r: (rank.get(r["name"].split(" ")[0], len(ORDER)), r["seed"], r["name"]))
 
 
-def with_earlier(results: list[dict], reports: list[Path]) -> list[dict]:
+def with_earlier(results: list[dict], reports: list[Path], reference: str = "dense") -> list[dict]:
     """Add the rows of earlier reports' JSON (runs trained in earlier sessions, gone from disk) that ``results``
     lacks, so that new runs are compared with them on the same episodes; a run found under ``--root`` wins."""
     rows, names = list(results), {r["name"] for r in results}
@@ -108,24 +109,24 @@ def with_earlier(results: list[dict], reports: list[Path]) -> list[dict]:
             if row["name"] not in names:
                 rows.append({**row, "from_report": str(report)})
                 names.add(row["name"])
-    return _ordered(rows)
+    return _ordered(rows, reference)
 
 
-def seed_lines(results: list[dict], perturbation: str = "none") -> list[str]:
-    """Across training seeds: success per seed, mean ± std, and the difference from dense *of the same seed*
-    (same episodes), per seed and pooled over seeds (McNemar on all paired episodes)."""
+def seed_lines(results: list[dict], perturbation: str = "none", reference: str = "dense") -> list[str]:
+    """Across training seeds: success per seed, mean ± std, and the difference from the reference run (dense)
+    *of the same seed* (same episodes), per seed and pooled over seeds (McNemar on all paired episodes)."""
     by_base: dict[str, dict[int, dict]] = {}
     for r in results:
         if perturbation in r["summary"]:
             by_base.setdefault(r["name"].split(" ")[0], {})[r["seed"]] = r
-    dense = by_base.get("dense", {})
-    lines = ["| run | seeds | success % per seed | mean ± std | Δ vs dense per seed | Δ vs dense pooled |",
+    dense = by_base.get(reference, {})
+    lines = [f"| run | seeds | success % per seed | mean ± std | Δ vs {reference} per seed | Δ vs {reference} pooled |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     for base, runs in by_base.items():
         seeds = sorted(runs)
         rates = [100 * runs[s]["summary"][perturbation]["success_rate"] for s in seeds]
         spread = f"{statistics.mean(rates):.1f} ± {statistics.stdev(rates):.1f}" if len(rates) > 1 else "—"
-        paired = [s for s in seeds if s in dense and base != "dense"]
+        paired = [s for s in seeds if s in dense and base != reference]
         per_seed = [paired_delta(runs[s], dense[s], perturbation).split(" (")[0] for s in paired]
         pooled = "—"
         if paired:
@@ -175,6 +176,8 @@ def main() -> None:
     parser.add_argument("--pairs", default=PAIRS, help="run:reference pairs compared on shared episodes")
     parser.add_argument("--earlier", type=Path, nargs="*", default=[],
                         help="earlier reports' JSON whose rows (runs no longer on disk) join the comparisons")
+    parser.add_argument("--reference", default=None,
+                        help="the run every row is compared with (first row, seeds table; default dense), e.g. dense-ema")
     args = parser.parse_args()
     results = collect(Path(args.root), args.steps, args.episodes, args.max_steps)
     if not results:
@@ -182,15 +185,20 @@ def main() -> None:
     missing = [str(path) for path in args.earlier if not path.is_file()]
     if missing:
         raise SystemExit(f"--earlier: no such report JSON: {', '.join(missing)}")
-    results = with_earlier(results, args.earlier)
+    results = with_earlier(results, args.earlier, args.reference or "dense")
+    if args.reference and results[0]["name"] != args.reference:
+        raise SystemExit(f"--reference {args.reference}: no such run (seed 0) under {args.root} or in --earlier")
     command = (
         f"python benchmarks/grid_report.py --root {args.root} --out {args.out} --steps {args.steps} "
         f"--episodes {args.episodes}" + ("" if args.max_steps is None else f" --max-steps {args.max_steps}")
         + "".join(f" --earlier {path}" for path in args.earlier)
+        + (f" --reference {args.reference}" if args.reference else "")
+        + ("" if args.pairs == PAIRS else f' --pairs "{args.pairs}"')
     )
     paths = write_report(results, Path(args.out), command=command, notes=args.notes)
     with open(paths["md"], "a") as md:
-        md.write("\n## Training seeds (in distribution)\n\n" + "\n".join(seed_lines(results)) + "\n")
+        seeds = seed_lines(results, reference=args.reference or "dense")
+        md.write("\n## Training seeds (in distribution)\n\n" + "\n".join(seeds) + "\n")
         md.write("\n## Paired comparisons (seed 0)\n\n" + "\n".join(pair_lines(results, args.pairs)) + "\n")
         md.write(
             "\n## Learning curve (kept checkpoints)\n\n"

@@ -47,3 +47,21 @@ def test_earlier_reports_rows_join_unless_the_run_is_on_disk(tmp_path):
     assert [r["name"] for r in rows] == ["dense", "grids-16"]
     assert rows[0]["summary"]["none"]["success_rate"] == 1.0 and "from_report" not in rows[0]  # disk wins
     assert rows[1]["from_report"] == str(report) and rows[1]["summary"]["none"]["success_rate"] == 0.5
+
+
+def test_reference_row_comes_first_and_the_seed_table_compares_with_it():
+    script = load_script()
+    rows = [{**evaluation(outcomes, None), "name": name, "seed": seed}
+            for name, seed, outcomes in [("dense", 0, [False] * 4), ("dense-ema", 0, [True, True, False, False]),
+                                         ("grids-16-ema", 0, [True] * 4), ("grids-16-ema (seed 1)", 1, [True] * 4),
+                                         ("dense-ema (seed 1)", 1, [True] * 4)]]  # fmt: skip
+    ordered = script.with_earlier(rows, [], reference="dense-ema")
+    assert [r["name"] for r in ordered[:2]] == ["dense-ema", "dense-ema (seed 1)"]
+    table = "\n".join(script.seed_lines(ordered, reference="dense-ema"))
+    assert "Δ vs dense-ema per seed" in table
+    (line,) = [x for x in table.splitlines() if x.startswith("| grids-16-ema ")]
+    assert "+50.0 / +0.0" in line  # seed 0 against dense-ema seed 0 (2 of 4), seed 1 against its seed 1 (4 of 4)
+    (line,) = [x for x in table.splitlines() if x.startswith("| dense ")]
+    assert "| -50.0 |" in line  # the other protocol's dense is a row like any other
+    (line,) = [x for x in table.splitlines() if x.startswith("| dense-ema ")]
+    assert line.endswith("| — | — |")  # the reference is not compared with itself
