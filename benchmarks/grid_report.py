@@ -95,9 +95,18 @@ def collect(root: Path, steps: int, episodes: int, max_steps: int | None) -> lis
 
 
 def _ordered(results: list[dict], reference: str = "dense") -> list[dict]:
-    """Rows in ORDER, the reference run (its seeds) first: the table's "Δ vs" column compares with the first row."""
+    """Rows in ORDER, the reference run (its seeds) first: the table's "Δ vs" column compares with the first row.
+    A reference with a protocol suffix (``dense-ema``) puts the rows of its protocol (``*-ema``) before the others."""
     rank = {name: i for i, name in enumerate(ORDER)} | {reference: -1}
-    return sorted(results, key=lambda r: (rank.get(r["name"].split(" ")[0], len(ORDER)), r["seed"], r["name"]))
+    suffix = reference.removeprefix("dense")
+
+    def key(r: dict) -> tuple:
+        base = r["name"].split(" ")[0]
+        other = bool(suffix) and not base.endswith(suffix)
+        stem = base if other or base == reference else base.removesuffix(suffix)
+        return other, rank.get(stem, len(ORDER)), r["seed"], r["name"]
+
+    return sorted(results, key=key)
 
 
 def with_earlier(results: list[dict], reports: list[Path], reference: str = "dense") -> list[dict]:

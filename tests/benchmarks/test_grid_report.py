@@ -56,7 +56,8 @@ def test_reference_row_comes_first_and_the_seed_table_compares_with_it():
                                          ("grids-16-ema", 0, [True] * 4), ("grids-16-ema (seed 1)", 1, [True] * 4),
                                          ("dense-ema (seed 1)", 1, [True] * 4)]]  # fmt: skip
     ordered = script.with_earlier(rows, [], reference="dense-ema")
-    assert [r["name"] for r in ordered[:2]] == ["dense-ema", "dense-ema (seed 1)"]
+    assert [r["name"] for r in ordered] == ["dense-ema", "dense-ema (seed 1)", "grids-16-ema",
+                                             "grids-16-ema (seed 1)", "dense"]  # its protocol's rows first
     table = "\n".join(script.seed_lines(ordered, reference="dense-ema"))
     assert "Δ vs dense-ema per seed" in table
     (line,) = [x for x in table.splitlines() if x.startswith("| grids-16-ema ")]
