@@ -312,10 +312,9 @@ def render(results: dict) -> str:
         lines += ["", "## Latency at full depth (from `" + results["latency_from"] + "`)", ""]
         for group in LATENCY_GROUPS:
             path = Path(__file__).parent.parent / results["latency_from"] / group / "latency.md"
-            if path.exists():  # one heading level down
-                lines += [
-                    ("#" + line if line.startswith("#") else line) for line in path.read_text().splitlines()
-                ]
+            if path.exists():  # without its title (this section's heading), one heading level down
+                body = path.read_text().split("\n", 1)[1].lstrip("\n").splitlines()
+                lines += [("#" + line if line.startswith("#") else line) for line in body]
     elif "latency" in results:  # the first, reduced-depth run on a loaded machine (until replaced)
         lat = results["latency"]
         d = lat["depths"]
