@@ -1,0 +1,25 @@
+# Stage 8 (issues 10 and 12, after stage 7): the rest of the grid on the 10,000-step + EMA protocol, seed 0, each
+# ~9 min to train and ~3.5-5 min to evaluate on the quiet 2 cores: GridS-1; the heatmap head at K = 4 and 1; the
+# authors' centre initialisation; then the other reducers at K = 16 (pool, uniform, perceiver, ToMe, nearest
+# read, no coordinate embedding, task-aware). Every step resumes. Report: report_ema.sh (add the new pairs).
+set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
+. benchmarks/results/logs_mt10_pretrained/funcs.sh
+grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes
+cache
+STEPS=10000
+while read -r name reducer tokens extra; do
+  trained $name-ema || train $name-ema 0 $reducer $tokens --ema 0.999 $extra
+  evaluate $ROOT/$name-ema-s0 none
+done <<'ROWS'
+grids-1 grids 1
+grids-heatmap-4 grids-heatmap 4
+grids-heatmap-1 grids-heatmap 1
+grids-center-16 grids 16 --reducer-options {"init":"center"}
+pool-16 pool 16
+uniform-16 uniform 16
+perceiver-16 perceiver 16
+tome-16 tome 16
+grids-nearest-16 grids-nearest 16
+grids-nocoord-16 grids 16 --no-coord-embedding
+grids-task-16 grids 16 --task-aware
+ROWS
