@@ -194,7 +194,8 @@ def main() -> None:
     missing = [str(path) for path in args.earlier if not path.is_file()]
     if missing:
         raise SystemExit(f"--earlier: no such report JSON: {', '.join(missing)}")
-    results = with_earlier(results, args.earlier, args.reference or "dense")
+    reference = args.reference or "dense"  # only a named reference must exist
+    results = with_earlier(results, args.earlier, reference)
     if args.reference and results[0]["name"] != args.reference:
         raise SystemExit(f"--reference {args.reference}: no such run (seed 0) under {args.root} or in --earlier")
     command = (
@@ -206,7 +207,7 @@ def main() -> None:
     )
     paths = write_report(results, Path(args.out), command=command, notes=args.notes)
     with open(paths["md"], "a") as md:
-        seeds = seed_lines(results, reference=args.reference or "dense")
+        seeds = seed_lines(results, reference=reference)
         md.write("\n## Training seeds (in distribution)\n\n" + "\n".join(seeds) + "\n")
         md.write("\n## Paired comparisons (seed 0)\n\n" + "\n".join(pair_lines(results, args.pairs)) + "\n")
         md.write(

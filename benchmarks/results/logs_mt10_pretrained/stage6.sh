@@ -2,9 +2,7 @@
 # seed 0, each evaluated at 10,000 steps with the same 200 episode seeds, so that they are compared with
 # dense-ema (87.5 %) on equal terms. Data and cache are made only where this checkout lacks them (~35 min);
 # each K-token head ~10-15 min on the quiet 2 cores (dense-ema took 78 min), each evaluation ~5 min: ~2 h.
-# Report: python benchmarks/grid_report.py --root runs/mt10w --out benchmarks/results/metaworld_mt10_ema \
-#   --steps 10000 --episodes 20 --max-steps 150 --earlier benchmarks/results/metaworld_mt10.json \
-#   --pairs "grids-16-ema:dense-ema,grids-4-ema:dense-ema,grids-16-ema:topk-16-ema,grids-16-ema:random-16-ema"
+# Report: report_ema.sh (the grid of stages 5-7, compared with dense-ema).
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
 grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes

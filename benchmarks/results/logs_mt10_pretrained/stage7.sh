@@ -2,16 +2,14 @@
 # K-token main rows (~9 min to train and ~3.5 min to evaluate each on the quiet 2 cores), then the five shifts at
 # seed 0 for dense-ema and grids-16-ema (200 episodes each, ~3.5 min), then dense-ema seed 1 (78 min), then the
 # shifts of the other main rows. Every step resumes; data and cache are made only where this checkout lacks them.
-# Report: as stage 6's (its header), with --reference dense-ema.
+# Report: report_ema.sh.
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
 grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes
 cache
 STEPS=10000
-MAIN="grids-16 grids 16|grids-4 grids 4|topk-16 topk 16|random-16 random 16"
 SHIFTS="camera-small camera-large light noise table-color"
-IFS='|' read -ra ROWS <<< "$MAIN"
-for row in "${ROWS[@]}"; do
+for row in "grids-16 grids 16" "grids-4 grids 4" "topk-16 topk 16" "random-16 random 16"; do
   set -- $row
   trained $1-ema 1 || train $1-ema 1 $2 $3 --ema 0.999
   evaluate $ROOT/$1-ema-s1 none
