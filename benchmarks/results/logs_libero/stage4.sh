@@ -1,0 +1,23 @@
+# Stage 4 (after stage 3): the LIBERO-Object grid on stage 3's protocol (10,000 steps, EMA 0.999, chunks of 50),
+# seed 0. The K-token heads train in ~10 min each; an evaluation is the cost: ~4.5 episodes/min on the 2 cores, so
+# EP=20 (the first 20 of the 50 official init states per task, 200 episodes) is ~45 min per row and the rows below
+# are ~5 h: run it across sessions (every step resumes; an evaluation over more episodes reuses those over fewer).
+# The issue asks for all 50 states per task (~110 min per row); EP=50 continues from EP=20 when the clock allows.
+# Then the camera and robot-init shifts for dense and GridS-16 at EP=10 (100 episodes, ~25 min each).
+# Report: python benchmarks/grid_report.py --root runs/libero_object --out benchmarks/results/libero_object \
+#   --steps 10000 --episodes $EP --reference dense-ema-c50
+set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
+EP=${EP:-20}
+. benchmarks/results/logs_libero/funcs.sh
+generate && cache
+STEPS=10000
+ROWS=("grids-16 grids 16" "grids-4 grids 4" "topk-16 topk 16" "random-16 random 16" "grids-1 grids 1")
+for row in "${ROWS[@]}"; do
+  set -- $row
+  trained $1-ema-c50 || train $1-ema-c50 0 $2 $3 --chunk-size 50 --ema 0.999
+done
+trained dense-ema-c50 || train dense-ema-c50 0 dense 256 --chunk-size 50 --ema 0.999
+for run in dense grids-16 grids-4 topk-16 random-16 grids-1; do evaluate $ROOT/$run-ema-c50-s0 none; done
+for shift in camera-small robot-init; do
+  for run in dense grids-16; do EP=10 evaluate $ROOT/$run-ema-c50-s0 $shift; done
+done
