@@ -87,7 +87,8 @@ def run_episode(
             coords_log.append(coords[0].numpy() if called else _coords(policy, obs, language))
             if hasattr(env, "privileged_positions"):  # MetaWorld, LIBERO (content_statistics)
                 positions.append(env.privileged_positions())
-        obs, _, terminated, truncated, info = env.step(plan.pop(0))
+        # Render only the frames the policy (or the record) will see: LIBERO's two views cost ~4x its physics.
+        obs, _, terminated, truncated, info = env.step(plan.pop(0), render=record or not plan)
         if info["success"]:
             success = True
             break

@@ -5,6 +5,7 @@
     env = make_env("reach-v3", image_size=128, seed=0, perturbation="none")
     obs, info = env.reset()                 # obs["images"]: uint8 [2, 128, 128, 3], obs["state"]: float32 [4]
     obs, reward, terminated, truncated, info = env.step(expert_action(env))
+    obs, *_ = env.step(expert_action(env), render=False)  # obs["images"] is None: physics only (fast)
     env.close()
 
     generate_demos(["reach-v3"], 2, "data/demo", workers=1)   # or: grids data generate --tasks quick ...

@@ -188,7 +188,9 @@ class AlohaEnv:
         self._steps, self._max_reward, self._started = 0, 0.0, True
         return self._observation(), {"success": False, "seed": seed, "max_reward": 0.0}
 
-    def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+    def step(
+        self, action: np.ndarray, *, render: bool = True
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if not self._started:
             raise RuntimeError("call reset() before step()")
         action = np.asarray(action, dtype=np.float64)
@@ -201,7 +203,7 @@ class AlohaEnv:
         success = reward >= MAX_REWARD
         info = {"success": success, "step": self._steps, "max_reward": self._max_reward}
         truncated = self._steps >= self.max_steps and not success
-        return self._observation(), reward, success, truncated, info
+        return self._observation(render), reward, success, truncated, info
 
     def object_poses(self) -> np.ndarray:
         """The objects' current poses (xyz + quat wxyz each): ``[7]`` or ``[14]``; for experts, never the policy."""
@@ -215,10 +217,10 @@ class AlohaEnv:
             views.append(self._renderer.render())
         return np.stack(views) if views else np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
 
-    def _observation(self) -> dict[str, Any]:
+    def _observation(self, render: bool = True) -> dict[str, Any]:
         qpos = joint_tasks.BimanualViperXTask.get_qpos(self._physics)  # [14], grippers normalised to [0, 1]
         return {
-            "images": self.render_views(),
+            "images": self.render_views() if render else None,
             "state": qpos.astype(np.float32),
             "instruction": self.instruction,
             "task": self.task,

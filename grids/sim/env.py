@@ -166,7 +166,9 @@ class MetaWorldEnv:
         self._steps = 0
         return self._observation(), {"success": False, "seed": seed}
 
-    def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+    def step(
+        self, action: np.ndarray, *, render: bool = True
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self.privileged_obs is None:
             raise RuntimeError("call reset() before step()")
         action = np.asarray(action, dtype=np.float32)
@@ -177,7 +179,7 @@ class MetaWorldEnv:
         success = bool(mw_info["success"])
         info = {"success": success, "step": self._steps}
         truncated = self._steps >= self.max_steps and not success
-        return self._observation(), float(reward), success, truncated, info
+        return self._observation(render), float(reward), success, truncated, info
 
     def privileged_positions(self) -> np.ndarray:
         """Where the gripper, the object and the goal appear in the third-person view: ``[3, 2]`` (x, y).
@@ -201,9 +203,9 @@ class MetaWorldEnv:
             views.append(image[::-1, ::-1] if name in _FLIPPED else image)
         return self.perturbation.corrupt(np.stack(views), self._rng)  # [2, S, S, 3]
 
-    def _observation(self) -> dict[str, Any]:
+    def _observation(self, render: bool = True) -> dict[str, Any]:
         return {
-            "images": self.render_views(),
+            "images": self.render_views() if render else None,
             "state": self.privileged_obs[:4].astype(np.float32),  # hand xyz + gripper opening
             "instruction": self.instruction,
             "task": self.task,

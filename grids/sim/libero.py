@@ -204,6 +204,8 @@ class LiberoEnv:
         finally:
             np.random.set_state(saved)
         self._bind_sim()
+        for robot in self.robosuite.robots:  # a soft reset keeps the gripper's rate-limited command, so the
+            robot.gripper.current_action[:] = 0  # next episode's settle steps would depend on the last episode
         if init_state is not None:
             states = official_init_states(self.task)
             if not 0 <= init_state < len(states):
@@ -225,7 +227,9 @@ class LiberoEnv:
         """Height (m) of every movable object of the scene (robosuite's ``objects_dict``; fixtures excluded)."""
         return {name: float(self.body_position(name)[2]) for name in self.robosuite.objects_dict}
 
-    def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+    def step(
+        self, action: np.ndarray, *, render: bool = True
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self.raw_obs is None:
             raise RuntimeError("call reset() before step()")
         action = np.asarray(action, dtype=np.float32)
@@ -237,7 +241,7 @@ class LiberoEnv:
         truncated = self._steps >= self.max_steps and not success
         self._lifted |= {n for n, z in self._heights().items() if z - self._settled_z[n] > LIFT_M}
         return (
-            self._observation(),
+            self._observation(render),
             float(reward),
             success,
             truncated,
@@ -277,8 +281,8 @@ class LiberoEnv:
             views.append(self._renderer.render())
         return self.perturbation.corrupt(np.stack(views), self._rng)  # [2, S, S, 3]
 
-    def _observation(self) -> dict[str, Any]:
-        images = self.render_views() if self.render else None
+    def _observation(self, render: bool = True) -> dict[str, Any]:
+        images = self.render_views() if self.render and render else None
         return {
             "images": images,
             "state": self.state(),

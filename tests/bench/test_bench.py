@@ -652,7 +652,7 @@ def test_an_aloha_episode_sends_joint_targets_unclamped_and_records_its_max_rewa
     env = policy_env(policy, "transfer-cube", "none", 3)  # the policy's camera and image size
     sent = []
     step = env.step
-    env.step = lambda action: sent.append(np.array(action)) or step(action)
+    env.step = lambda action, **kwargs: sent.append(np.array(action)) or step(action, **kwargs)
     try:
         result = run_episode(policy, env, EVAL_SEED_BASE)
     finally:
@@ -662,6 +662,53 @@ def test_an_aloha_episode_sends_joint_targets_unclamped_and_records_its_max_rewa
     for action in sent:
         np.testing.assert_array_equal(action, policy.target)  # 2.0 rad reaches the wrist, not 1.0
     assert result["max_reward"] == 0.0 and not result["success"]
+
+
+class ConstantReachPolicy:
+    """MetaWorld's 4-d actions, the same at every call; keeps the images each call was given."""
+
+    def __init__(self):
+        from types import SimpleNamespace
+
+        self.cfg = SimpleNamespace(chunk_size=4, tasks=["reach-v3"], image_size=16, camera="workspace")
+        self.instruction_embeddings = torch.zeros(1, 384)
+        self.seen = []
+
+    def predict(self, batch):
+        self.seen.append(batch["images"].clone())  # a None image would fail here
+        action = torch.tensor([0.3, -0.2, 0.1, 0.5]).expand(1, self.cfg.chunk_size, 4)
+        return action, torch.zeros(1, 2, 4, 2)
+
+    def visual_tokens(self, images, language):  # where the reducer reads between calls (recorded episodes)
+        from types import SimpleNamespace
+
+        return SimpleNamespace(coords=torch.zeros(images.shape[0], 2, 4, 2))
+
+
+@pytest.mark.parametrize("record", [False, True])
+def test_an_episode_renders_only_the_frames_the_policy_sees(record):
+    from grids.bench.evaluate import EVAL_SEED_BASE, policy_env, run_episode
+
+    def episode(always_render: bool):
+        policy = ConstantReachPolicy()
+        env = policy_env(policy, "reach-v3", "none", 9)
+        flags, step = [], env.step
+        env.step = lambda action, render=True: flags.append(render) or step(action, render=render or always_render)
+        try:
+            result = run_episode(policy, env, EVAL_SEED_BASE, record=record)
+        finally:
+            env.close()
+        return result, policy.seen, flags
+
+    lean, seen, flags = episode(always_render=False)
+    full, seen_full, _ = episode(always_render=True)
+    assert lean["length"] == full["length"] == 9 and lean["policy_calls"] == len(seen) == 5  # every 2 steps
+    # the step before each later call renders; no other does (all of them when the frames are recorded)
+    assert flags == [True] * 9 if record else [False, True] * 4 + [False]
+    for images, images_full in zip(seen, seen_full, strict=True):  # skipping renders changes nothing seen
+        torch.testing.assert_close(images, images_full, rtol=0, atol=0)
+    if record:
+        assert lean["frames"].shape[0] == 9
 
 
 def test_summaries_give_mean_max_reward_and_both_success_definitions(tmp_path):

@@ -45,6 +45,16 @@ def test_renders_only_the_requested_cameras_without_shadows():
         assert obs["images"].shape == (0, 24, 24, 3) and obs["state"].shape == (14,)
 
 
+def test_a_step_without_render_moves_the_same_and_returns_no_images(env):
+    start, _ = env.reset(seed=4)
+    rendered = [env.step(start["state"] + 0.05)[0] for _ in range(2)]
+    env.reset(seed=4)
+    lean = [env.step(start["state"] + 0.05, render=False)[0], env.step(start["state"] + 0.05)[0]]
+    assert lean[0]["images"] is None
+    np.testing.assert_array_equal(rendered[0]["state"], lean[0]["state"])
+    np.testing.assert_array_equal(rendered[1]["images"], lean[1]["images"])
+
+
 def rollout(env, seed, steps=4):
     obs, _ = env.reset(seed=seed)
     frames = [obs]

@@ -36,6 +36,19 @@ def test_truncates_at_max_steps():
     assert flags == [False, False, True]
 
 
+def test_a_step_without_render_moves_the_same_and_returns_no_images(env):
+    action = np.array([0.5, -0.3, 0.2, 1.0], dtype=np.float32)
+    env.reset(seed=4)
+    rendered = [env.step(action) for _ in range(3)]
+    env.reset(seed=4)
+    lean = [env.step(action, render=False) for _ in range(2)] + [env.step(action)]
+    assert lean[0][0]["images"] is None and lean[1][0]["images"] is None
+    for (obs, reward, *_), (obs_lean, reward_lean, *_) in zip(rendered, lean, strict=True):
+        np.testing.assert_array_equal(obs["state"], obs_lean["state"])
+        assert reward == reward_lean
+    np.testing.assert_array_equal(rendered[-1][0]["images"], lean[-1][0]["images"])
+
+
 def rollout(env, seed, steps=5):
     obs, _ = env.reset(seed=seed)
     frames = [obs]

@@ -62,6 +62,30 @@ def test_observation_shapes_dtypes_and_views(env):
     assert not terminated and not truncated
 
 
+def test_an_official_episode_does_not_depend_on_the_episode_before_it(env):
+    push = np.array([0.5, 0.0, -0.3, 0.0, 0.0, 0.0, -1.0], np.float32)
+    close = np.array([-0.5, 0.6, 0.3, 0.2, 0.0, 0.0, 1.0], np.float32)  # ends with the gripper closed
+
+    def episode(init_state, action, steps=3):
+        env.reset(init_state=init_state)
+        return np.stack([env.step(action, render=False)[0]["state"] for _ in range(steps)])
+
+    first = episode(2, push)
+    episode(5, close, steps=20)
+    np.testing.assert_array_equal(episode(2, push), first)  # a soft reset starts the gripper afresh
+
+
+def test_a_step_without_render_moves_the_same_and_returns_no_images(env):
+    action = np.array([0.5, 0.0, -0.3, 0.0, 0.0, 0.0, -1.0], np.float32)
+    env.reset(init_state=2)
+    rendered = [env.step(action)[0] for _ in range(2)]
+    env.reset(init_state=2)
+    lean = [env.step(action, render=False)[0], env.step(action)[0]]
+    assert lean[0]["images"] is None
+    np.testing.assert_array_equal(rendered[0]["state"], lean[0]["state"])
+    np.testing.assert_array_equal(rendered[1]["images"], lean[1]["images"])
+
+
 def test_bad_actions_and_init_states_are_refused(env):
     env.reset(seed=0)
     with pytest.raises(ValueError, match="shape \\(7,\\)"):
