@@ -219,10 +219,12 @@ def generate_demos(
         "camera_names": camera_names,
         "episodes_per_task": episodes_per_task,
     }
-    if (
-        suite == "aloha"
-    ):  # MetaWorld and LIBERO configs stay as they were, so that older datasets still resume
+    if suite == "aloha":  # MetaWorld configs stay as they were, so that older datasets still resume
         config["suite"] = suite
+    if suite == "libero":  # fresh placements draw the arm's start like the official states (grids.sim.libero)
+        from grids.sim.libero import ROBOT_INIT_NOISE
+
+        config["robot_init_noise"] = ROBOT_INIT_NOISE
 
     manifest_path = out / MANIFEST
     if manifest_path.exists():
@@ -230,7 +232,13 @@ def generate_demos(
         old = {k: v for k, v in manifest["config"].items() if k != "episodes_per_task"}
         new = {k: v for k, v in config.items() if k != "episodes_per_task"}
         if old != new:
-            raise ValueError(f"{out} holds a dataset generated with {old}, not {new}; use another --out")
+            why = (
+                " (it predates fresh LIBERO placements drawing the arm's initial-state noise of the official"
+                " states, so its demonstrations all start from one arm pose)"
+                if suite == "libero" and "robot_init_noise" not in old
+                else ""
+            )
+            raise ValueError(f"{out} holds a dataset generated with {old}, not {new}{why}; use another --out")
         manifest["config"] = config
     else:
         manifest = _initial_manifest(config, list(tasks), instructions)

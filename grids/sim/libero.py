@@ -13,7 +13,9 @@ Actions are float32 [7]: end-effector delta position and axis-angle (OSC_POSE, s
 Two kinds of reset:
 
 * ``reset(seed=s)`` draws a *fresh* placement of the task's objects from its own initial-state regions (the
-  BDDL file), from ``s`` alone: demonstrations come from these, never from the evaluation states.
+  BDDL file) and of the arm (each joint ~ N(init, ``robot_init_noise``²), robosuite's "default" noise, which the
+  official states carry: their joints deviate from robosuite's init by std 0.015-0.025 rad, measured over the
+  500 LIBERO-Object states), from ``s`` alone: demonstrations come from these, never from the evaluation states.
 * ``reset(init_state=i)`` loads the i-th of the 50 fixed initial states that ship with LIBERO: the official
   evaluation. ``max_steps`` defaults to openpi's limits (``MAX_STEPS``).
 
@@ -46,6 +48,7 @@ from grids.sim.perturbations import HEADLIGHT_FIELDS, MODEL_FIELDS, Perturbation
 MAX_STEPS = {"libero_spatial": 220, "libero_object": 280, "libero_goal": 300, "libero_10": 520}
 SUITES = tuple(MAX_STEPS)
 SETTLE_STEPS = 10
+ROBOT_INIT_NOISE = 0.02  # rad per arm joint, gaussian: robosuite's "default" initialization noise
 LIFT_M = 0.05  # an object counts as lifted once it rose this far (m) above its height after the settle steps
 CAMERA_NAMES = ("agentview", "robot0_eye_in_hand")
 INSTALL_HINT = (
@@ -128,8 +131,11 @@ class LiberoEnv:
         perturbation: str | Perturbation = "none",
         max_steps: int | None = None,
         render: bool = True,
+        robot_init_noise: float = ROBOT_INIT_NOISE,
     ):
         suite, index = split_task(task)
+        if not robot_init_noise >= 0:
+            raise ValueError(f"robot_init_noise must be >= 0 (rad), got {robot_init_noise!r}")
         check_image_size(image_size)
         max_steps = MAX_STEPS[suite] if max_steps is None else max_steps
         if not isinstance(max_steps, int) or not 1 <= max_steps <= 1000:
@@ -153,6 +159,7 @@ class LiberoEnv:
                 has_offscreen_renderer=False,  # we render with our own mujoco.Renderer
                 use_camera_obs=False,
                 hard_reset=False,  # set per reset (see reset)
+                initialization_noise={"magnitude": float(robot_init_noise), "type": "gaussian"},
             )
         self.robosuite = self._control.env  # the robosuite environment: privileged state for experts
         self.model: mujoco.MjModel | None = None

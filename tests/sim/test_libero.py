@@ -1,6 +1,7 @@
 """LIBERO behind the MetaWorld interface: tasks, observations, the two resets, the scripted expert, generation."""
 
 import builtins
+import json
 
 import numpy as np
 import pytest
@@ -108,6 +109,29 @@ def test_fresh_placements_are_seeded_and_differ_between_seeds(env):
     assert np.abs(other - first).max() > 1e-3
 
 
+def arm_joints(env):
+    robot = env.robosuite.robots[0]
+    return env.robosuite.sim.data.qpos[robot._ref_joint_pos_indexes] - np.asarray(robot.init_qpos)  # [7]
+
+
+def test_fresh_arm_starts_carry_the_official_states_joint_noise(env):
+    official = official_init_states(TASK)[:, 1:8] - np.asarray(env.robosuite.robots[0].init_qpos)  # [50, 7]
+    fresh = []
+    for seed in range(20):
+        env.reset(seed=seed)
+        fresh.append(arm_joints(env))
+    fresh = np.stack(fresh)  # [20, 7], after the settle steps (the arm holds its start)
+    assert 0.5 < fresh.std() / official.std() < 1.5  # ~0.02 rad both
+    with LiberoEnv(TASK, render=False, robot_init_noise=0.0) as still:
+        starts = []
+        for seed in range(3):
+            still.reset(seed=seed)
+            starts.append(arm_joints(still))
+    assert np.ptp(np.stack(starts), axis=0).max() < 1e-3  # one arm pose without the noise
+    with pytest.raises(ValueError, match="robot_init_noise"):
+        LiberoEnv(TASK, render=False, robot_init_noise=-0.1)
+
+
 def test_official_init_states_are_libero_s_own(env):
     states = official_init_states(TASK)
     assert states.shape[0] == 50
@@ -179,6 +203,16 @@ def test_generation_writes_a_readable_libero_dataset(tmp_path):
     )
     policy = build_policy(config, dataset)
     assert (policy.cfg.state_dim, policy.cfg.action_dim, policy.cfg.camera) == (8, 7, "agentview")
+
+
+def test_a_dataset_from_before_the_arm_noise_is_refused(tmp_path):
+    generate_demos([TASK], 1, tmp_path, image_size=SIZE, workers=1, progress=False)
+    manifest = tmp_path / "manifest.json"
+    meta = json.loads(manifest.read_text())
+    del meta["config"]["robot_init_noise"]  # as written before fresh placements drew the arm's noise
+    manifest.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="predates fresh LIBERO placements drawing the arm"):
+        generate_demos([TASK], 2, tmp_path, image_size=SIZE, workers=1, progress=False)
 
 
 def test_missing_libero_says_how_to_install(monkeypatch):
