@@ -133,13 +133,17 @@ def test_policy_forward_backward_every_reducer(reducer, protocol):
 def test_policy_variants(options):
     cfg = PolicyConfig(num_tokens=4, chunk_size=4, tasks=["a", "b"], **{**MICRO, **options})
     policy = Policy(cfg)
+    with torch.no_grad():  # two instructions (training fills them from the dataset; zeros would carry no gradient)
+        policy.instruction_embeddings.normal_()
     loss = policy(_batch(cfg))
     loss.backward()
     assert torch.isfinite(loss)
     if cfg.task_aware and cfg.reducer == "grids":
-        assert policy.reducer.reducers[0].sampler.context_proj.weight.grad is not None
+        grad = policy.reducer.reducers[0].sampler.context_proj.weight.grad
+        assert grad is not None and grad.abs().sum() > 0  # the instruction moves the points
     if cfg.resample_at_layer is not None:  # the blocks after the split see K tokens, and still learn
-        assert policy.encoder.blocks[1].qkv.weight.grad is not None
+        grad = policy.encoder.blocks[1].qkv.weight.grad
+        assert grad is not None and grad.abs().sum() > 0
         with pytest.raises(ValueError, match="resample_at_layer"):
             policy(_batch(cfg, features=True))
     actions, _ = policy.eval().predict(_batch(cfg))
