@@ -1,9 +1,9 @@
-# Stage 4 (after stage 3): the LIBERO-Object grid on stage 3's protocol (10,000 steps, EMA 0.999, chunks of 50),
-# seed 0. The K-token heads train in ~10 min each; an evaluation is the cost: ~4.5 episodes/min on the 2 cores, so
-# EP=20 (the first 20 of the 50 official init states per task, 200 episodes) is ~45 min per row and the rows below
-# are ~5 h: run it across sessions (every step resumes; an evaluation over more episodes reuses those over fewer).
-# The issue asks for all 50 states per task (~110 min per row); EP=50 continues from EP=20 when the clock allows.
-# Then the camera and robot-init shifts for dense and GridS-16 at EP=10 (100 episodes, ~25 min each).
+# Stage 4 (after stage 5): the LIBERO-Object grid on stage 3's protocol (10,000 steps, EMA 0.999, chunks of 50),
+# seed 0, on stage 5's data (arm starts with the official states' noise). The K-token heads train in ~10 min each;
+# since the evaluation renders only the frames the policy sees, 50 episodes take ~2.5 min (GridS-16) to ~2.8 min
+# (dense) with two workers, so EP=20 (the first 20 of the 50 official init states per task, 200 episodes) is
+# ~11 min per row: the grid below is ~2 h with dense already trained. EP=50 (the issue's protocol) continues
+# from EP=20 (~17 min more per row). Then the camera and robot-init shifts for dense and GridS-16 at EP=10.
 # Report: python benchmarks/grid_report.py --root runs/libero_object --out benchmarks/results/libero_object \
 #   --steps 10000 --episodes $EP --reference dense-ema-c50
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
