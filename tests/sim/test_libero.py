@@ -117,10 +117,10 @@ def arm_joints(env):
 def test_fresh_arm_starts_carry_the_official_states_joint_noise(env):
     official = official_init_states(TASK)[:, 1:8] - np.asarray(env.robosuite.robots[0].init_qpos)  # [50, 7]
     fresh = []
-    for seed in range(20):
+    for seed in range(8):
         env.reset(seed=seed)
         fresh.append(arm_joints(env))
-    fresh = np.stack(fresh)  # [20, 7], after the settle steps (the arm holds its start)
+    fresh = np.stack(fresh)  # [8, 7], after the settle steps (the arm holds its start)
     assert 0.5 < fresh.std() / official.std() < 1.5  # ~0.02 rad both
     with LiberoEnv(TASK, render=False, robot_init_noise=0.0) as still:
         starts = []
