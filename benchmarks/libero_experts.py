@@ -4,7 +4,8 @@ Fresh placements are drawn from each task's own initial-state regions with seeds
 demonstration seeds (``grids.sim.generate.episode_seed``) and the evaluation seeds; the official states are
 LIBERO's 50 fixed evaluation states (reported separately: demonstrations never start from them). Physics
 only (``render=False``): the expert reads privileged state, so rendering cannot change what it does.
-Resumable: tasks already in the output JSON are kept.
+Resumable: tasks already in the output JSON are kept, unless they were measured with another arm-start noise
+or expert (``robot_init_noise``, ``expert_version``: entries from before either have none).
 
     python benchmarks/libero_experts.py --suites libero_object,libero_spatial --episodes 20
         # -> benchmarks/results/libero_experts.{json,md}
@@ -20,8 +21,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from grids.sim import resolve_tasks
-from grids.sim.libero import LiberoEnv
-from grids.sim.libero_experts import expert_action
+from grids.sim.libero import ROBOT_INIT_NOISE, LiberoEnv
+from grids.sim.libero_experts import EXPERT_VERSION, expert_action
 
 OUT = Path("benchmarks/results/libero_experts")
 FRESH_SEED_BASE = 900_000
@@ -47,6 +48,8 @@ def measure(task: str, episodes: int, official: int) -> dict:
             "success_rate": sum(ok for ok, _ in fresh) / episodes,
             "mean_steps_when_successful": _mean([n for ok, n in fresh if ok]),
             "max_steps": env.max_steps,
+            "robot_init_noise": ROBOT_INIT_NOISE,  # rad per arm joint on fresh placements, as in the demonstrations
+            "expert_version": EXPERT_VERSION,
         }
     if official:
         entry["official_init_states"] = {
@@ -66,7 +69,8 @@ def write_markdown(results: dict, path: Path) -> None:
         "# The scripted LIBERO expert: success per task",
         "",
         "Fresh placements from each task's own regions (what the demonstrations are drawn from); the official",
-        "column starts from LIBERO's fixed evaluation states. Physics only. `python benchmarks/libero_experts.py`.",
+        "column starts from LIBERO's fixed evaluation states. Fresh placements draw the arm's start as the official",
+        f"states have it (each joint ~ N(init, {ROBOT_INIT_NOISE}²) rad). Physics only. `python benchmarks/libero_experts.py`.",
         "",
         "| task | instruction | fresh: success | episodes | mean steps | official states: success |",
         "|---|---|---|---|---|---|",
@@ -92,6 +96,8 @@ def main() -> None:
     out = Path(args.out)
     json_path = out.with_suffix(".json")
     results = json.loads(json_path.read_text()) if json_path.exists() else {}
+    current = {"robot_init_noise": ROBOT_INIT_NOISE, "expert_version": EXPERT_VERSION}
+    results = {t: r for t, r in results.items() if all(r.get(k) == v for k, v in current.items())}
     for task in tqdm([t for t in tasks if t not in results], desc="expert", unit="task"):
         results[task] = measure(task, args.episodes, args.official)
         tqdm.write(f"{task}: {results[task]['success_rate']:.0%} ({results[task]['instruction']})")

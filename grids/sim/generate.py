@@ -223,8 +223,10 @@ def generate_demos(
         config["suite"] = suite
     if suite == "libero":  # fresh placements draw the arm's start like the official states (grids.sim.libero)
         from grids.sim.libero import ROBOT_INIT_NOISE
+        from grids.sim.libero_experts import EXPERT_VERSION
 
         config["robot_init_noise"] = ROBOT_INIT_NOISE
+        config["expert_version"] = EXPERT_VERSION  # demonstrations of two experts are never mixed
 
     manifest_path = out / MANIFEST
     if manifest_path.exists():

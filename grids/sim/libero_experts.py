@@ -2,12 +2,12 @@
 
 No scripted LIBERO expert ships anywhere (LIBERO's demonstrations are teleoperated). This one reads the
 BDDL goal (``in <object> <container>_contain_region`` or ``on <object> <target>``), then runs a state
-machine on the end-effector position with a proportional controller::
+machine on the end-effector position with a proportional controller, the hand held pointing straight down::
 
     above -> descend -> grasp -> lift -> carry -> lower -> release -> retreat
 
 A grasp that does not lift the object sends it back to ``above`` (at most ``MAX_REGRASPS`` times). The
-gripper points down as after reset, its fingers closing along the world y axis; wide objects (bowls) are
+gripper points straight down, its fingers closing along the world y axis; wide objects (bowls) are
 pinched at the rim on the side facing the robot, with the hand turned 90 degrees (fingers along x), which
 also reaches a bowl inside a half-open drawer.
 
@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
+EXPERT_VERSION = 2  # recorded in a dataset's config; 2: the hand held straight down, not at its start tilt
 MAX_REGRASPS = 2
 GAIN = 16.0  # action per metre of error: 1.0 (robosuite: 5 cm per step) beyond ~6 cm
 CARRY_HEIGHT = 0.30  # hand height above the table while carrying (m); containers are < 0.15 m tall
 FINGER_SPAN = 0.07  # objects wider than this (both ways) are grasped at the rim
 OPEN, CLOSE = -1.0, 1.0
+# the hand pointing straight down, fingers closing along world y. Not the start's orientation: the arm's start
+# noise tilts the hand up to ~7 degrees, enough for a fingertip to stop on a 2-cm-flat box (the cream cheese)
+DOWN = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])
 
 
 def object_extent(env, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -77,9 +81,7 @@ def _orientation_action(env) -> np.ndarray:
     current = quat2mat(env.raw_obs["robot0_eef_quat"].copy())
     if "orientation" not in env.expert_state:
         turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # 90 degrees about world z
-        env.expert_state["orientation"] = (
-            turn @ current if _turned(env, env.expert_state["moved"]) else current
-        )
+        env.expert_state["orientation"] = turn @ DOWN if _turned(env, env.expert_state["moved"]) else DOWN
     goal = env.expert_state["orientation"]
     error = quat2axisangle(mat2quat(goal @ current.T))  # world-frame axis-angle that turns current into goal
     return np.clip(error / 0.5 * 0.5, -1.0, 1.0)

@@ -168,6 +168,23 @@ def test_expert_succeeds_from_a_fresh_placement_lifting_its_target_only():
         assert info["lifted"] == [info["target"]] == [env.object_names()[0]]
 
 
+def test_expert_turns_the_hand_straight_down_whatever_the_arm_start_tilt():
+    from robosuite.utils.transform_utils import quat2mat
+
+    def tilt_degrees(env) -> float:  # angle between the hand's axis and the world's -z
+        return float(np.degrees(np.arccos(-quat2mat(env.raw_obs["robot0_eef_quat"])[2, 2])))
+
+    with LiberoEnv("libero_object/1", render=False, robot_init_noise=0.05) as env:  # the flat cream cheese
+        env.reset(seed=3)
+        start = tilt_degrees(env)
+        tilts = []
+        for step in range(60):
+            env.step(expert_action(env))
+            tilts += [tilt_degrees(env)] if step >= 10 else []
+        assert start > 8.0  # the nominal start is tilted ~3.3 degrees, this one more by the noise
+        assert max(tilts) < 2.5  # the hand was turned down within 10 steps and held there while it moved
+
+
 def test_an_object_raised_off_the_table_counts_as_lifted(env):
     env.reset(seed=0)
     other = next(n for n in env.robosuite.objects_dict if n != env.object_names()[0])
@@ -205,13 +222,20 @@ def test_generation_writes_a_readable_libero_dataset(tmp_path):
     assert (policy.cfg.state_dim, policy.cfg.action_dim, policy.cfg.camera) == (8, 7, "agentview")
 
 
-def test_a_dataset_from_before_the_arm_noise_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    "missing, says",
+    [
+        ("robot_init_noise", "predates fresh LIBERO placements drawing the arm"),  # before the arm's noise
+        ("expert_version", "'expert_version': 2"),  # demonstrations of the expert before version 2
+    ],
+)
+def test_a_dataset_from_before_the_arm_noise_or_of_another_expert_is_refused(tmp_path, missing, says):
     generate_demos([TASK], 1, tmp_path, image_size=SIZE, workers=1, progress=False)
     manifest = tmp_path / "manifest.json"
     meta = json.loads(manifest.read_text())
-    del meta["config"]["robot_init_noise"]  # as written before fresh placements drew the arm's noise
+    del meta["config"][missing]
     manifest.write_text(json.dumps(meta))
-    with pytest.raises(ValueError, match="predates fresh LIBERO placements drawing the arm"):
+    with pytest.raises(ValueError, match=says):
         generate_demos([TASK], 2, tmp_path, image_size=SIZE, workers=1, progress=False)
 
 
