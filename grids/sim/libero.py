@@ -140,7 +140,7 @@ class LiberoEnv:
         max_steps = MAX_STEPS[suite] if max_steps is None else max_steps
         if not isinstance(max_steps, int) or not 1 <= max_steps <= 1000:
             raise ValueError(f"max_steps must be an int in [1, 1000], got {max_steps!r}")
-        self.task, self.suite = task, suite
+        self.task, self.suite, self.robot_init_noise = task, suite, float(robot_init_noise)
         _, self.instruction, bddl = suite_tasks(suite)[index]
         self.image_size, self.max_steps, self.render = image_size, max_steps, render
         self.camera_names = CAMERA_NAMES
@@ -203,6 +203,10 @@ class LiberoEnv:
         # put objects that stand on a fixture (a bowl on the stove) ~0.9 m too high, and they fall through it.
         # An official state overwrites every body pose, so it takes the fast soft reset.
         self.robosuite.hard_reset = init_state is None
+        # An official state brings its own noisy arm; a noise drawn here would still become the OSC controller's
+        # nullspace posture (``initial_joint``), making the episode depend on the seed: LIBERO draws none.
+        for robot in self.robosuite.robots:
+            robot.initialization_noise["magnitude"] = self.robot_init_noise if init_state is None else 0.0
         saved = np.random.get_state()  # robosuite's placement samplers draw from the global numpy stream
         try:
             np.random.seed(seed % 2**32)
