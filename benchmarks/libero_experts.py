@@ -48,7 +48,7 @@ def measure(task: str, episodes: int, official: int) -> dict:
             "success_rate": sum(ok for ok, _ in fresh) / episodes,
             "mean_steps_when_successful": _mean([n for ok, n in fresh if ok]),
             "max_steps": env.max_steps,
-            "robot_init_noise": ROBOT_INIT_NOISE,  # rad per arm joint on fresh placements, as in the demonstrations
+            "robot_init_noise": env.robot_init_noise,  # rad per arm joint on fresh placements, as in the demonstrations
             "expert_version": EXPERT_VERSION,
         }
     if official:
