@@ -11,13 +11,15 @@ EP=${EP:-20}
 . benchmarks/results/logs_libero/funcs.sh
 generate && cache
 STEPS=10000
-ROWS=("grids-16 grids 16" "grids-4 grids 4" "topk-16 topk 16" "random-16 random 16" "grids-1 grids 1")
+trained dense-ema-c50 && trained grids-16-ema-c50 || { echo 'run stage5.sh first (dense and GridS-16)'; exit 1; }
+# Each row is trained and evaluated before the next starts, so a session cut short leaves whole rows.
+for run in dense grids-16; do evaluate $ROOT/$run-ema-c50-s0 none; done
+ROWS=("grids-4 grids 4" "topk-16 topk 16" "random-16 random 16" "grids-1 grids 1")
 for row in "${ROWS[@]}"; do
   set -- $row
   trained $1-ema-c50 || train $1-ema-c50 0 $2 $3 --chunk-size 50 --ema 0.999
+  evaluate $ROOT/$1-ema-c50-s0 none
 done
-trained dense-ema-c50 || train dense-ema-c50 0 dense 256 --chunk-size 50 --ema 0.999
-for run in dense grids-16 grids-4 topk-16 random-16 grids-1; do evaluate $ROOT/$run-ema-c50-s0 none; done
 for shift in camera-small robot-init; do
   for run in dense grids-16; do EP=10 evaluate $ROOT/$run-ema-c50-s0 $shift; done
 done
