@@ -3,7 +3,8 @@
 # since the evaluation renders only the frames the policy sees, 50 episodes take ~2.5 min (GridS-16) to ~2.8 min
 # (dense) with two workers, so EP=20 (the first 20 of the 50 official init states per task, 200 episodes) is
 # ~11 min per row: the grid below is ~2 h with dense already trained. EP=50 (the issue's protocol) continues
-# from EP=20 (~17 min more per row). Then the camera and robot-init shifts for dense and GridS-16 at EP=10.
+# from EP=20 (~17 min more per row). Then the camera and robot-init shifts for dense and GridS-16 at EP=10, then
+# the heatmap head (issue 12).
 # Report: python benchmarks/grid_report.py --root runs/libero_object --out benchmarks/results/libero_object \
 #   --steps 10000 --episodes $EP --reference dense-ema-c50
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
@@ -23,3 +24,6 @@ done
 for shift in camera-small robot-init; do
   for run in dense grids-16; do EP=10 evaluate $ROOT/$run-ema-c50-s0 $shift; done
 done
+# Issue 12 on LIBERO: the heatmap coordinate head at K = 16 (MT10: 85.5 vs GridS-16 87.5).
+trained grids-heatmap-16-ema-c50 || train grids-heatmap-16-ema-c50 0 grids-heatmap 16 --chunk-size 50 --ema 0.999
+evaluate $ROOT/grids-heatmap-16-ema-c50-s0 none
