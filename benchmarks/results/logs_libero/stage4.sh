@@ -13,8 +13,16 @@ EP=${EP:-20}
 generate && cache
 STEPS=10000
 trained dense-ema-c50 && trained grids-16-ema-c50 || { echo 'run stage5.sh first (dense and GridS-16)'; exit 1; }
-# Each row is trained and evaluated before the next starts, so a session cut short leaves whole rows.
+points() {  # run: closed-loop pictures at t = 0, 60, 120 per task, point statistics and the retention map (~4 min)
+  local out=benchmarks/results/libero_object_points_$1.png
+  [ -f $out ] && return
+  echo "== $(date +%T) points $1"
+  OMP_NUM_THREADS=1 grids bench points --run $ROOT/$1-ema-c50-s0 --tasks $TASKS --at-steps 0,60,120 --data $DATA \
+    --out $out 2>&1 | grep -v "it/s\|s/it" | grep "retention\|wrote\|correlation"
+}
 for run in dense grids-16; do evaluate $ROOT/$run-ema-c50-s0 none; done
+points grids-16
+# Each row is trained and evaluated before the next starts, so a session cut short leaves whole rows.
 ROWS=("grids-4 grids 4" "topk-16 topk 16" "random-16 random 16" "grids-1 grids 1")
 for row in "${ROWS[@]}"; do
   set -- $row
@@ -27,3 +35,4 @@ done
 # Issue 12 on LIBERO: the heatmap coordinate head at K = 16 (MT10: 85.5 vs GridS-16 87.5).
 trained grids-heatmap-16-ema-c50 || train grids-heatmap-16-ema-c50 0 grids-heatmap 16 --chunk-size 50 --ema 0.999
 evaluate $ROOT/grids-heatmap-16-ema-c50-s0 none
+for run in grids-heatmap-16 grids-4 topk-16; do points $run; done
