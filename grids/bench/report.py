@@ -180,7 +180,9 @@ def points_figure(
     import matplotlib.pyplot as plt
 
     rows, cols = len(looks), max(len(v) for v in looks.values())
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 1.75 * rows + 0.4), dpi=110, squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.2 * cols, 1.75 * rows + 0.4), dpi=110, squeeze=False, layout="constrained"
+    )
     for r, (task, frames) in enumerate(looks.items()):
         for c in range(cols):
             ax = axes[r, c]
@@ -191,7 +193,7 @@ def points_figure(
                 ax.set_title(f"{task}  t={step}", fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
+    return _save_as_is(fig, path)
 
 
 def retention_figure(examples: dict, path: str | Path, *, patch_size: int, title: str = "") -> Path:
