@@ -63,6 +63,8 @@ def markdown_table(results: list[dict]) -> str:
     for r in results:
         perturbations += [p for p in r["summary"] if p not in perturbations]
     tasks = results[0]["tasks"] if results else []
+    # the interval, Δ and length columns: in distribution, or the first shift where only shifts were evaluated
+    main = "none" if "none" in perturbations or not perturbations else perturbations[0]
     head = ["run", "reducer", "tokens/view", *[f"SR {p}" for p in perturbations]]
     if "none" in perturbations:
         head += [f"{t} (none)" for t in tasks]
@@ -73,8 +75,8 @@ def markdown_table(results: list[dict]) -> str:
     lifts = any("target_lifted_rate" in r["summary"].get("none", {}) for r in results)
     if lifts:
         head += ["lifted the target (none)", "lifted another object (none)"]
-    head += ["95% CI (none)", f"Δ vs {results[0].get('name', 'first') if results else 'first'} (none; only this/only ref)",
-             "episodes/number", "mean len (none)", "policy ms/step"]  # fmt: skip
+    head += [f"95% CI ({main})", f"Δ vs {results[0].get('name', 'first') if results else 'first'} ({main}; only this/only ref)",
+             "episodes/number", f"mean len ({main})", "policy ms/step"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         cells = [r.get("name", r["reducer"]), r["reducer"], str(r["visual_tokens_per_view"])]
@@ -88,10 +90,10 @@ def markdown_table(results: list[dict]) -> str:
         if lifts:
             none = r["summary"].get("none", {})
             cells += [f"{100 * none[k]:.1f}" if k in none else "—" for k in ("target_lifted_rate", "other_lifted_rate")]
-        first = r["summary"].get("none") or next(iter(r["summary"].values()))
+        first = r["summary"].get(main) or next(iter(r["summary"].values()))
         low, high = wilson_interval(round(first["success_rate"] * first["episodes"]), first["episodes"])
         cells.append(f"{100 * low:.0f}–{100 * high:.0f}")
-        cells.append(paired_delta(r, results[0]))
+        cells.append(paired_delta(r, results[0], main))
         per_number = sorted({v["episodes"] for per in r["per_task"].values() for v in per.values()})
         cells += [
             f"{'/'.join(map(str, per_number))} per task",

@@ -320,6 +320,14 @@ def test_report_table_plot_and_points(tmp_path):
     assert "| +10.0 (2/0, p = 0.500, within noise) |" in markdown_table(
         [{**result, "episodes": episodes}, slightly]
     )
+    shifted = [  # evaluations under a shift only: the interval and Δ columns name it and use it
+        {**r, "per_task": {"light": r["per_task"]["none"]}, "summary": {"light": r["summary"]["none"]},
+         "episodes": [{**e, "perturbation": "light"} for e in r["episodes"]]}
+        for r in ({**result, "episodes": episodes}, better)
+    ]  # fmt: skip
+    table = markdown_table(shifted)
+    assert "95% CI (light)" in table and "(none)" not in table
+    assert "| +50.0 (10/0, p = 0.002) |" in table
     paths = write_report([result], tmp_path / "bench_test", command="grids bench test")
     assert paths["png"].stat().st_size > 1000
     assert json.loads(paths["json"].read_text())["command"] == "grids bench test"
