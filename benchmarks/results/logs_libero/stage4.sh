@@ -12,30 +12,18 @@ EP=${EP:-20}
 . benchmarks/results/logs_libero/funcs.sh
 generate && cache
 STEPS=10000
-trained dense-ema-c50 && trained grids-16-ema-c50 || { echo 'run stage5.sh first (dense and GridS-16)'; exit 1; }
-points() {  # run: closed-loop pictures at t = 0, 60, 120 per task, point statistics and the retention map (~4 min)
-  local out=benchmarks/results/libero_object_points_$1.png
-  [ -f $out ] && return
-  echo "== $(date +%T) points $1"
-  OMP_NUM_THREADS=1 grids bench points --run $ROOT/$1-ema-c50-s0 --tasks $TASKS --at-steps 0,60,120 --data $DATA \
-    --out $out 2>&1 | grep -v "it/s\|s/it" | grep "retention\|wrote\|correlation"
-}
+need_stage5
 for run in dense grids-16; do evaluate $ROOT/$run-ema-c50-s0 none; done
 points grids-16
-row() {  # name reducer tokens: each row is trained and evaluated before the next starts, so a session cut short
-  # leaves whole rows
-  trained $1-ema-c50 || train $1-ema-c50 0 $2 $3 --chunk-size 50 --ema 0.999
-  evaluate $ROOT/$1-ema-c50-s0 none
-}
 # GridS-16 lost 15 points to dense here (78.0 vs 93.0 on 20 states per task), so the heatmap head (issue 12: points
 # that follow the content) comes right after GridS-4, and the shifts (where the paper says GridS helps) before
 # the last two rows.
-row grids-4 grids 4
-row grids-heatmap-16 grids-heatmap 16
-row topk-16 topk 16
+row grids-4 0 grids 4
+row grids-heatmap-16 0 grids-heatmap 16
+row topk-16 0 topk 16
 for shift in camera-small robot-init; do
   for run in dense grids-16; do EP=10 evaluate $ROOT/$run-ema-c50-s0 $shift; done
 done
-row random-16 random 16
-row grids-1 grids 1
+row random-16 0 random 16
+row grids-1 0 grids 1
 for run in grids-heatmap-16 grids-4 topk-16; do points $run; done
