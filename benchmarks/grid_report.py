@@ -174,6 +174,15 @@ def curve_lines(root: Path, results: list[dict]) -> list[str]:
     return lines
 
 
+def sections(results: list[dict], root: Path, *, pairs: str, reference: str) -> str:
+    """The report's tables after the main one: training seeds, paired comparisons, the learning curve; a table
+    without rows (a report of shifts only has no seeds in distribution) is left out."""
+    tables = [("Training seeds (in distribution)", seed_lines(results, reference=reference)),
+              ("Paired comparisons (seed 0)", pair_lines(results, pairs)),
+              ("Learning curve (kept checkpoints)", curve_lines(root, results))]  # fmt: skip
+    return "".join(f"\n## {title}\n\n" + "\n".join(lines) + "\n" for title, lines in tables if len(lines) > 2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default="runs/mt10w")
@@ -207,14 +216,7 @@ def main() -> None:
     )
     paths = write_report(results, Path(args.out), command=command, notes=args.notes)
     with open(paths["md"], "a") as md:
-        seeds = seed_lines(results, reference=reference)
-        md.write("\n## Training seeds (in distribution)\n\n" + "\n".join(seeds) + "\n")
-        md.write("\n## Paired comparisons (seed 0)\n\n" + "\n".join(pair_lines(results, args.pairs)) + "\n")
-        md.write(
-            "\n## Learning curve (kept checkpoints)\n\n"
-            + "\n".join(curve_lines(Path(args.root), results))
-            + "\n"
-        )
+        md.write(sections(results, Path(args.root), pairs=args.pairs, reference=reference))
     print(paths["md"].read_text())
 
 

@@ -66,3 +66,17 @@ def test_reference_row_comes_first_and_the_seed_table_compares_with_it():
     assert "| -50.0 |" in line  # the other protocol's dense is a row like any other
     (line,) = [x for x in table.splitlines() if x.startswith("| dense-ema ")]
     assert line.endswith("| — | — |")  # the reference is not compared with itself
+
+
+def test_tables_without_rows_are_left_out_of_the_report(tmp_path):
+    script = load_script()
+    shifted = evaluation([True, False], None)
+    for e in shifted["episodes"]:
+        e["perturbation"] = "camera-small"
+    shifted["summary"] = {"camera-small": shifted["summary"].pop("none")}
+    rows = [{**shifted, "name": name, "seed": 0} for name in ("dense", "grids-16")]
+    text = script.sections(rows, tmp_path, pairs="grids-16:dense", reference="dense")
+    assert "## Paired comparisons" in text and "| grids-16 | dense | camera-small |" in text
+    assert "## Training seeds" not in text and "## Learning curve" not in text  # no in-distribution rows, no curve
+    rows = [{**evaluation([True, False], None), "name": name, "seed": 0} for name in ("dense", "grids-16")]
+    assert "## Training seeds" in script.sections(rows, tmp_path, pairs="grids-16:dense", reference="dense")
