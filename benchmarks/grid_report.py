@@ -31,10 +31,11 @@ PAIRS = "grids-16:dense,grids-16:topk-16,grids-16:random-16,grids-4:topk-16,grid
 
 
 def pair_lines(results: list[dict], pairs: str) -> list[str]:
-    """Paired comparisons beyond "vs dense": ``run:reference`` on every perturbation both were evaluated on."""
+    """Paired comparisons beyond "vs dense": ``run:reference`` on every perturbation both were evaluated on, at
+    seed 0 and pooled over the training seeds both runs have (each seed against the same seed of the other)."""
     by_name = {r["name"]: r for r in results}
-    lines = ["| run | reference | perturbation | Δ success points (only run / only reference, McNemar p) |",
-             "|---|---|---|---|"]  # fmt: skip
+    lines = ["| run | reference | perturbation | Δ success points, seed 0 (only run / only reference, McNemar p) "
+             "| seeds | Δ pooled over the seeds |", "|---|---|---|---|---|---|"]  # fmt: skip
     for pair in pairs.split(","):
         run, reference = pair.split(":")
         if run not in by_name or reference not in by_name:
@@ -42,7 +43,8 @@ def pair_lines(results: list[dict], pairs: str) -> list[str]:
         for perturbation in by_name[run]["summary"]:
             if perturbation in by_name[reference]["summary"]:
                 delta = paired_delta(by_name[run], by_name[reference], perturbation)
-                lines.append(f"| {run} | {reference} | {perturbation} | {delta} |")
+                seeds, pooled = pooled_delta(results, run, reference, perturbation)
+                lines.append(f"| {run} | {reference} | {perturbation} | {delta} | {seeds} | {pooled} |")
     return lines
 
 
@@ -83,7 +85,7 @@ def collect(root: Path, steps: int, episodes: int, max_steps: int | None) -> lis
         policy = config["policy"]
         merged.update(
             name=name if seed == 0 else f"{name} (seed {seed})",
-            label=policy["reducer"] + (" EMA" if config.get("ema") else ""),  # the plot's line
+            label=_family(policy) + (" EMA" if config.get("ema") else ""),  # the plot's line
             seed=seed,
             steps=config["steps"],
             protocol=f"pretrained frozen {policy['encoder']}, shift {policy['feature_shift']:g}, "
@@ -92,6 +94,13 @@ def collect(root: Path, steps: int, episodes: int, max_steps: int | None) -> lis
         )
         results.append(merged)
     return _ordered(results)
+
+
+def _family(policy: dict) -> str:
+    """The plot's line for a policy: its reducer, and what changes the reducer's inputs or outputs."""
+    return policy["reducer"] + (" task-aware" if policy.get("task_aware") else "") + (
+        " no coord" if "coord_embedding" in policy.get("reducer_options", {}) else ""  # only ever set to None
+    )
 
 
 def _ordered(results: list[dict], reference: str = "dense") -> list[dict]:
@@ -121,13 +130,34 @@ def with_earlier(results: list[dict], reports: list[Path], reference: str = "den
     return _ordered(rows, reference)
 
 
-def seed_lines(results: list[dict], perturbation: str = "none", reference: str = "dense") -> list[str]:
-    """Across training seeds: success per seed, mean ± std, and the difference from the reference run (dense)
-    *of the same seed* (same episodes), per seed and pooled over seeds (McNemar on all paired episodes)."""
+def _by_seed(results: list[dict], perturbation: str) -> dict[str, dict[int, dict]]:
+    """``{run name without its seed suffix: {seed: result}}`` of the results evaluated on ``perturbation``."""
     by_base: dict[str, dict[int, dict]] = {}
     for r in results:
         if perturbation in r["summary"]:
             by_base.setdefault(r["name"].split(" ")[0], {})[r["seed"]] = r
+    return by_base
+
+
+def pooled_delta(results: list[dict], run: str, reference: str, perturbation: str = "none") -> tuple[str, str]:
+    """``(seeds, Δ)``: McNemar on the episodes of every training seed both runs have, each seed's episodes
+    paired with the same seed's of the reference; ``("—", "—")`` without a shared seed."""
+    by_base = _by_seed(results, perturbation)
+    runs, refs = by_base.get(run, {}), by_base.get(reference, {})
+    seeds = sorted(runs.keys() & refs.keys())
+    if not seeds or run == reference:
+        return "—", "—"
+    a = {(s, k): v for s in seeds for k, v in _outcomes(runs[s], perturbation).items()}
+    b = {(s, k): v for s in seeds for k, v in _outcomes(refs[s], perturbation).items()}
+    only_run, only_ref, p = mcnemar_p(a, b)
+    shared = len(a.keys() & b.keys())
+    return ", ".join(map(str, seeds)), f"{100 * (only_run - only_ref) / shared:+.1f} ({only_run}/{only_ref}, p = {p:.3g})"
+
+
+def seed_lines(results: list[dict], perturbation: str = "none", reference: str = "dense") -> list[str]:
+    """Across training seeds: success per seed, mean ± std, and the difference from the reference run (dense)
+    *of the same seed* (same episodes), per seed and pooled over seeds (McNemar on all paired episodes)."""
+    by_base = _by_seed(results, perturbation)
     dense = by_base.get(reference, {})
     lines = [f"| run | seeds | success % per seed | mean ± std | Δ vs {reference} per seed | Δ vs {reference} pooled |",
              "|---|---|---|---|---|---|"]  # fmt: skip
@@ -137,13 +167,7 @@ def seed_lines(results: list[dict], perturbation: str = "none", reference: str =
         spread = f"{statistics.mean(rates):.1f} ± {statistics.stdev(rates):.1f}" if len(rates) > 1 else "—"
         paired = [s for s in seeds if s in dense and base != reference]
         per_seed = [paired_delta(runs[s], dense[s], perturbation).split(" (")[0] for s in paired]
-        pooled = "—"
-        if paired:
-            a = {(s, k): v for s in paired for k, v in _outcomes(runs[s], perturbation).items()}
-            b = {(s, k): v for s in paired for k, v in _outcomes(dense[s], perturbation).items()}
-            only_run, only_dense, p = mcnemar_p(a, b)
-            shared = len(a.keys() & b.keys())
-            pooled = f"{100 * (only_run - only_dense) / shared:+.1f} ({only_run}/{only_dense}, p = {p:.3g})"
+        pooled = pooled_delta(results, base, reference, perturbation)[1]
         lines.append(
             f"| {base} | {', '.join(map(str, seeds))} | {' / '.join(f'{x:.1f}' for x in rates)} | {spread} "
             f"| {' / '.join(per_seed) or '—'} | {pooled} |"
@@ -178,7 +202,7 @@ def sections(results: list[dict], root: Path, *, pairs: str, reference: str) -> 
     """The report's tables after the main one: training seeds, paired comparisons, the learning curve; a table
     without rows (a report of shifts only has no seeds in distribution) is left out."""
     tables = [("Training seeds (in distribution)", seed_lines(results, reference=reference)),
-              ("Paired comparisons (seed 0)", pair_lines(results, pairs)),
+              ("Paired comparisons", pair_lines(results, pairs)),
               ("Learning curve (kept checkpoints)", curve_lines(root, results))]  # fmt: skip
     return "".join(f"\n## {title}\n\n" + "\n".join(lines) + "\n" for title, lines in tables if len(lines) > 2)
 

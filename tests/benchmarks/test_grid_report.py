@@ -80,3 +80,34 @@ def test_tables_without_rows_are_left_out_of_the_report(tmp_path):
     assert "## Training seeds" not in text and "## Learning curve" not in text  # no in-distribution rows, no curve
     rows = [{**evaluation([True, False], None), "name": name, "seed": 0} for name in ("dense", "grids-16")]
     assert "## Training seeds" in script.sections(rows, tmp_path, pairs="grids-16:dense", reference="dense")
+
+
+def test_pairs_are_pooled_over_the_seeds_both_runs_have_each_against_its_own_seed():
+    script = load_script()
+    rows = [{**evaluation(outcomes, None), "name": name, "seed": seed}
+            for name, seed, outcomes in [("a", 0, [True, False]), ("a (seed 1)", 1, [True, True]),
+                                         ("a (seed 2)", 2, [True, True]), ("b", 0, [False, False]),
+                                         ("b (seed 1)", 1, [True, True])]]  # fmt: skip
+    (line,) = script.pair_lines(rows, "a:b")[2:]
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[3].startswith("+50.0 (1/0")  # seed 0 alone
+    assert cells[4] == "0, 1"  # seed 2 has no partner
+    assert cells[5].startswith("+25.0 (1/0")  # 4 paired episodes, seed 1's two are ties
+    assert script.pooled_delta(rows, "a", "a") == ("—", "—")
+
+
+def test_plot_lines_keep_the_task_aware_and_no_coordinate_variants_apart_from_their_reducer(tmp_path):
+    script = load_script()
+    base = {"reducer": "grids", "encoder": "mobilenetv2", "feature_shift": 0.5, "dim": 64, "reducer_options": {}}
+    variants = {"grids-16": {}, "grids-task-16": {"task_aware": True},
+                "grids-nocoord-16": {"reducer_options": {"coord_embedding": None}}}  # fmt: skip
+    for name, change in variants.items():
+        run = tmp_path / f"{name}-s0"
+        run.mkdir()
+        config = {"policy": {**base, **change}, "steps": 5000, "batch_size": 32, "ema": 0.999}
+        (run / "config.json").write_text(json.dumps(config))
+        (run / "eval_step5000_2ep_none.json").write_text(json.dumps(evaluation([True, False], None)))
+    rows = script.collect(tmp_path, steps=5000, episodes=2, max_steps=None)
+    assert {r["name"]: r["label"] for r in rows} == {
+        "grids-16": "grids EMA", "grids-task-16": "grids task-aware EMA", "grids-nocoord-16": "grids no coord EMA"
+    }  # fmt: skip

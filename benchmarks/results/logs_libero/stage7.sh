@@ -3,8 +3,9 @@
 # (camera-small −24, robot-init −17 at EP=10)? Then LIBERO's protocol (all 50 official states per task) for the
 # rows that have 20 (each continues from its EP=20 journal, ~8 min), then third seeds of GridS-16, random-16 and
 # the task-aware head (~13 min each). Dense's seed 1 (~66 min) is left for a later stage.
-# Reports: python benchmarks/grid_report.py --root runs/libero_object --out benchmarks/results/libero_object \
-#   --steps 10000 --episodes 20 --reference dense-ema-c50 (EP=10 → _shifts, EP=50 → _ep50)
+# Reports (pairs in each report's header): python benchmarks/grid_report.py --root runs/libero_object --out
+#   benchmarks/results/libero_object --steps 10000 --episodes 50 --reference dense-ema-c50 --pairs "..."
+#   (LIBERO's protocol; EP=20 → libero_object_ep20 with the seeds, EP=10 → libero_object_shifts)
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 EP=${EP:-20}
 . benchmarks/results/logs_libero/funcs.sh
