@@ -92,6 +92,7 @@ def collect(root: Path, steps: int, episodes: int, max_steps: int | None) -> lis
             f"batch {config['batch_size']}, preset width {policy['dim']}"
             + (f", EMA {config['ema']:g}" if config.get("ema") else ""),
         )
+        merged["curve"] = curve_points(run_dir, config["steps"], merged["summary"])
         results.append(merged)
     return _ordered(results)
 
@@ -180,30 +181,32 @@ def _outcomes(result: dict, perturbation: str) -> dict:
             if e.get("perturbation", perturbation) == perturbation}  # fmt: skip
 
 
-def curve_lines(root: Path, results: list[dict]) -> list[str]:
-    """Success against training steps for every run with ``curve_step*_*.json`` evaluations of kept checkpoints."""
+def curve_points(run_dir: Path, steps: int, summary: dict) -> list[dict]:
+    """Success against training steps from the run's ``curve_step*_none_*.json`` evaluations of kept checkpoints,
+    then its final step; kept in the report's JSON, so a report rebuilt after the run is gone keeps its curve."""
+    points = [{"step": int(re.search(r"step(\d+)", path.name).group(1)), **json.loads(path.read_text())["summary"]["none"]}
+              for path in run_dir.glob("curve_step*_none_*.json")]  # fmt: skip
+    if not points or "none" not in summary:
+        return []
+    points.append({"step": steps, **summary["none"]})
+    return [{k: p[k] for k in ("step", "success_rate", "episodes")} for p in sorted(points, key=lambda p: p["step"])]
+
+
+def curve_lines(results: list[dict]) -> list[str]:
+    """The learning curve of every row that has one (see :func:`curve_points`)."""
     lines = ["| run | step | success % | episodes |", "|---|---:|---:|---:|"]
     for r in results:
-        run_dir = root / f"{r['name'].split(' ')[0]}-s{r['seed']}"
-        points = []
-        for path in run_dir.glob("curve_step*_none_*.json"):
-            summary = json.loads(path.read_text())["summary"]["none"]
-            points.append((int(re.search(r"step(\d+)", path.name).group(1)), summary))
-        if points:
-            points.append((r["steps"], r["summary"]["none"]))
-            for step, summary in sorted(points, key=lambda p: p[0]):
-                lines.append(
-                    f"| {r['name']} | {step} | {100 * summary['success_rate']:.1f} | {summary['episodes']} |"
-                )
+        for p in r.get("curve", []):
+            lines.append(f"| {r['name']} | {p['step']} | {100 * p['success_rate']:.1f} | {p['episodes']} |")
     return lines
 
 
-def sections(results: list[dict], root: Path, *, pairs: str, reference: str) -> str:
+def sections(results: list[dict], *, pairs: str, reference: str) -> str:
     """The report's tables after the main one: training seeds, paired comparisons, the learning curve; a table
     without rows (a report of shifts only has no seeds in distribution) is left out."""
     tables = [("Training seeds (in distribution)", seed_lines(results, reference=reference)),
               ("Paired comparisons", pair_lines(results, pairs)),
-              ("Learning curve (kept checkpoints)", curve_lines(root, results))]  # fmt: skip
+              ("Learning curve (kept checkpoints)", curve_lines(results))]  # fmt: skip
     return "".join(f"\n## {title}\n\n" + "\n".join(lines) + "\n" for title, lines in tables if len(lines) > 2)
 
 
@@ -240,7 +243,7 @@ def main() -> None:
     )
     paths = write_report(results, Path(args.out), command=command, notes=args.notes)
     with open(paths["md"], "a") as md:
-        md.write(sections(results, Path(args.root), pairs=args.pairs, reference=reference))
+        md.write(sections(results, pairs=args.pairs, reference=reference))
     print(paths["md"].read_text())
 
 

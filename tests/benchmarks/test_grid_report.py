@@ -75,11 +75,11 @@ def test_tables_without_rows_are_left_out_of_the_report(tmp_path):
         e["perturbation"] = "camera-small"
     shifted["summary"] = {"camera-small": shifted["summary"].pop("none")}
     rows = [{**shifted, "name": name, "seed": 0} for name in ("dense", "grids-16")]
-    text = script.sections(rows, tmp_path, pairs="grids-16:dense", reference="dense")
+    text = script.sections(rows, pairs="grids-16:dense", reference="dense")
     assert "## Paired comparisons" in text and "| grids-16 | dense | camera-small |" in text
     assert "## Training seeds" not in text and "## Learning curve" not in text  # no in-distribution rows, no curve
     rows = [{**evaluation([True, False], None), "name": name, "seed": 0} for name in ("dense", "grids-16")]
-    assert "## Training seeds" in script.sections(rows, tmp_path, pairs="grids-16:dense", reference="dense")
+    assert "## Training seeds" in script.sections(rows, pairs="grids-16:dense", reference="dense")
 
 
 def test_pairs_are_pooled_over_the_seeds_both_runs_have_each_against_its_own_seed():
@@ -111,3 +111,20 @@ def test_plot_lines_keep_the_task_aware_and_no_coordinate_variants_apart_from_th
     assert {r["name"]: r["label"] for r in rows} == {
         "grids-16": "grids EMA", "grids-task-16": "grids task-aware EMA", "grids-nocoord-16": "grids no coord EMA"
     }  # fmt: skip
+
+
+def test_the_learning_curve_is_kept_in_the_json_and_survives_the_run_directory(tmp_path):
+    script = load_script()
+    run = tmp_path / "runs" / "dense-s0"
+    run.mkdir(parents=True)
+    policy = {"reducer": "dense", "encoder": "mobilenetv2", "feature_shift": 0.5, "dim": 64}
+    (run / "config.json").write_text(json.dumps({"policy": policy, "steps": 5000, "batch_size": 32}))
+    (run / "eval_step5000_4ep_none.json").write_text(json.dumps(evaluation([True] * 4, None)))
+    (run / "curve_step2500_4ep_none_150.json").write_text(json.dumps(evaluation([True, False, False, False], None)))
+    (row,) = script.collect(tmp_path / "runs", steps=5000, episodes=4, max_steps=None)
+    assert [(p["step"], p["success_rate"]) for p in row["curve"]] == [(2500, 0.25), (5000, 1.0)]
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"command": "", "notes": "", "results": [{**row, "name": "dense", "seed": 0}]}))
+    (earlier,) = script.with_earlier([], [report])  # the run directory is no longer read
+    lines = script.curve_lines([earlier])
+    assert lines[2:] == ["| dense | 2500 | 25.0 | 4 |", "| dense | 5000 | 100.0 | 4 |"]
