@@ -3,7 +3,7 @@
 # (--task-aware): on LIBERO-Object it kept dense's success (89.0 vs 93.0, p = 0.22) where the paper's head lost 15
 # points. Then GridS-1; the heatmap head at K = 4 and 1; the authors' centre initialisation; the other reducers at
 # K = 16 (pool, uniform, perceiver, ToMe, nearest read, no coordinate embedding). Every step resumes (this
-# checkout lacks data/mt10w: ~35 min to generate and cache first). Report: report_ema.sh (add the new pairs).
+# checkout lacks data/mt10w: ~35 min to generate and cache first). Report: report_ema.sh.
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
 grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes
