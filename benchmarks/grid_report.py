@@ -237,7 +237,7 @@ def main() -> None:
     command = (
         f"python benchmarks/grid_report.py --root {args.root} --out {args.out} --steps {args.steps} "
         f"--episodes {args.episodes}" + ("" if args.max_steps is None else f" --max-steps {args.max_steps}")
-        + "".join(f" --earlier {path}" for path in args.earlier)
+        + (f" --earlier {' '.join(map(str, args.earlier))}" if args.earlier else "")  # one flag: nargs="*"
         + (f" --reference {args.reference}" if args.reference else "")
         + ("" if args.pairs == PAIRS else f' --pairs "{args.pairs}"')
     )
