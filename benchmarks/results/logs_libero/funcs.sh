@@ -14,7 +14,10 @@ row() {  # name seed reducer tokens [flags]: trained, then evaluated in distribu
   trained $name $seed || train $name $seed $3 $4 "${@:5}" --chunk-size 50 --ema 0.999
   evaluate $ROOT/$name-s$seed none
 }
-need_stage5() {  # dense and GridS-16 (seed 0) are stage 5's
+after_stage5() {  # stages 4, 6-8: stage 5's data and cache (made where this checkout lacks them), its 10,000 steps,
+  # and its dense and GridS-16 (seed 0)
+  generate && cache
+  STEPS=10000
   trained dense-ema-c50 && trained grids-16-ema-c50 || { echo 'run stage5.sh first (dense and GridS-16)'; exit 1; }
 }
 points() {  # run: closed-loop pictures at t = 0, 60, 120 per task, point statistics and the retention map (~4 min)

@@ -10,9 +10,7 @@
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 EP=${EP:-20}
 . benchmarks/results/logs_libero/funcs.sh
-generate && cache
-STEPS=10000
-need_stage5
+after_stage5
 for run in dense grids-16; do evaluate $ROOT/$run-ema-c50-s0 none; done
 points grids-16
 # GridS-16 lost 15 points to dense here (78.0 vs 93.0 on 20 states per task), so the heatmap head (issue 12: points

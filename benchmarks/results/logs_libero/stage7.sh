@@ -9,9 +9,7 @@
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 EP=${EP:-20}
 . benchmarks/results/logs_libero/funcs.sh
-generate && cache
-STEPS=10000
-need_stage5
+after_stage5
 row grids-task-16 1 grids 16 --task-aware
 for shift in camera-small robot-init; do EP=10 evaluate $ROOT/grids-task-16-ema-c50-s0 $shift; done
 for run in grids-task-16 random-16 topk-16 grids-4 grids-1 grids-heatmap-16; do

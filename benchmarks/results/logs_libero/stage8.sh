@@ -5,7 +5,5 @@
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 EP=${EP:-20}
 . benchmarks/results/logs_libero/funcs.sh
-generate && cache
-STEPS=10000
-need_stage5
+after_stage5
 row grids-heatmap-task-16 0 grids-heatmap 16 --task-aware
