@@ -1,0 +1,26 @@
+# Stage 9 (issues 10 and 12), 2026-12-03: takes over from stage 8 once its rows for issue 12 (heatmap head at
+# K = 4 and 1, the authors' centre init) are evaluated, because the main rows' seeds come before the other
+# reducers (DEVELOPERS.md: main rows with all seeds first). Order: seed 2 of the K-token main rows (GridS-16,
+# GridS-4, top-K-16, random-16; ~9 min to train and ~4 min to evaluate each), the shifts of GridS-16 conditioned on
+# the instruction (issue 12: OOD of the heads; 200 episodes each, ~4-5 min), dense-ema seed 1 (~80 min), then
+# stage 8's remaining rows (pool, uniform, perceiver, ToMe, nearest, no coordinate embedding). Every step
+# resumes. Report: report_ema.sh.
+set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
+. benchmarks/results/logs_mt10_pretrained/funcs.sh
+STEPS=10000
+row() {  # name seed reducer tokens [extra flags]
+  local name=$1 seed=$2; shift 2
+  trained $name-ema $seed || train $name-ema $seed "$@" --ema 0.999
+  evaluate $ROOT/$name-ema-s$seed none
+}
+for name in grids-16 grids-4 topk-16 random-16; do row $name 2 ${name%-*} ${name##*-}; done
+for shift in camera-small camera-large light noise; do evaluate $ROOT/grids-task-16-ema-s0 $shift; done
+row dense 1 dense 256
+while read -r name reducer tokens extra; do row $name 0 $reducer $tokens $extra; done <<'ROWS'
+pool-16 pool 16
+uniform-16 uniform 16
+perceiver-16 perceiver 16
+tome-16 tome 16
+grids-nearest-16 grids-nearest 16
+grids-nocoord-16 grids 16 --no-coord-embedding
+ROWS
