@@ -19,6 +19,7 @@ columns of their own, "<perturbation> fresh", next to the official init states'.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import re
 import statistics
@@ -93,6 +94,7 @@ def collect(root: Path, steps: int, episodes: int, max_steps: int | None) -> lis
             + (f", EMA {config['ema']:g}" if config.get("ema") else ""),
         )
         merged["curve"] = curve_points(run_dir, config["steps"], merged["summary"])
+        merged["final_loss"] = final_loss(run_dir)
         results.append(merged)
     return _ordered(results)
 
@@ -192,6 +194,24 @@ def curve_points(run_dir: Path, steps: int, summary: dict) -> list[dict]:
     return [{k: p[k] for k in ("step", "success_rate", "episodes")} for p in sorted(points, key=lambda p: p["step"])]
 
 
+def final_loss(run_dir: Path, *, tail: float = 0.05) -> float | None:
+    """Mean training loss over the last ``tail`` of the run's logged steps (``metrics.csv``; None without one):
+    shows whether rows that differ in success fit their demonstrations alike."""
+    path = run_dir / "metrics.csv"
+    if not path.is_file():
+        return None
+    with open(path) as f:
+        losses = [float(row["loss"]) for row in csv.DictReader(f)]
+    return statistics.mean(losses[-max(1, round(tail * len(losses))):]) if losses else None
+
+
+def loss_lines(results: list[dict]) -> list[str]:
+    """The final training loss of every row that has one (see :func:`final_loss`)."""
+    lines = ["| run | steps | training loss (mean of the last 5 % of logged steps) |", "|---|---:|---:|"]
+    kept = [r for r in results if r.get("final_loss") is not None]
+    return lines + [f"| {r['name']} | {r['steps']} | {r['final_loss']:.4f} |" for r in kept]
+
+
 def curve_lines(results: list[dict]) -> list[str]:
     """The learning curve of every row that has one (see :func:`curve_points`)."""
     lines = ["| run | step | success % | episodes |", "|---|---:|---:|---:|"]
@@ -206,7 +226,8 @@ def sections(results: list[dict], *, pairs: str, reference: str) -> str:
     without rows (a report of shifts only has no seeds in distribution) is left out."""
     tables = [("Training seeds (in distribution)", seed_lines(results, reference=reference)),
               ("Paired comparisons", pair_lines(results, pairs)),
-              ("Learning curve (kept checkpoints)", curve_lines(results))]  # fmt: skip
+              ("Learning curve (kept checkpoints)", curve_lines(results)),
+              ("Final training loss", loss_lines(results))]  # fmt: skip
     return "".join(f"\n## {title}\n\n" + "\n".join(lines) + "\n" for title, lines in tables if len(lines) > 2)
 
 

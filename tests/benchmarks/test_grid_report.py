@@ -128,3 +128,16 @@ def test_the_learning_curve_is_kept_in_the_json_and_survives_the_run_directory(t
     (earlier,) = script.with_earlier([], [report])  # the run directory is no longer read
     lines = script.curve_lines([earlier])
     assert lines[2:] == ["| dense | 2500 | 25.0 | 4 |", "| dense | 5000 | 100.0 | 4 |"]
+
+
+def test_the_final_training_loss_is_the_mean_of_the_last_logged_steps_and_rows_without_it_are_skipped(tmp_path):
+    script = load_script()
+    run = tmp_path / "dense-s0"
+    run.mkdir()
+    assert script.final_loss(run) is None  # no metrics.csv
+    losses = [1.0] * 38 + [0.5, 0.3]  # 5 % of 40 logged steps: the last two
+    rows = "".join(f"{10 * (i + 1)},{loss},0.001,1.0,0.1\n" for i, loss in enumerate(losses))
+    (run / "metrics.csv").write_text("step,loss,lr,grad_norm,seconds\n" + rows)
+    assert script.final_loss(run) == 0.4
+    lines = script.loss_lines([{"name": "dense", "steps": 400, "final_loss": 0.4}, {"name": "old", "steps": 400}])
+    assert lines[2:] == ["| dense | 400 | 0.4000 |"]
