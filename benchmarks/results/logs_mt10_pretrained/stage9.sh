@@ -2,9 +2,10 @@
 # K = 4 and 1, the authors' centre init) are evaluated, because the main rows' seeds come before the other
 # reducers (DEVELOPERS.md: main rows with all seeds first). Order: seed 2 of the K-token main rows (GridS-16,
 # GridS-4, top-K-16, random-16; ~9 min to train and ~4 min to evaluate each), the shifts of GridS-16 conditioned on
-# the instruction (issue 12: OOD of the heads; 200 episodes each, ~4-5 min), dense-ema seed 1 (~80 min), then
-# stage 8's remaining rows (pool, uniform, perceiver, ToMe, nearest, no coordinate embedding). Every step
-# resumes. Report: report_ema.sh.
+# the instruction (issue 12: OOD of the heads; 200 episodes each, ~4-5 min), stage 8's remaining rows (pool,
+# uniform, perceiver, ToMe, nearest, no coordinate embedding; each lands within the session), then dense-ema seed 1
+# (~80 min; runs do not always survive between sessions, so it goes last). Every step resumes. Report:
+# report_ema.sh.
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
 STEPS=10000
@@ -15,7 +16,6 @@ row() {  # name seed reducer tokens [extra flags]
 }
 for name in grids-16 grids-4 topk-16 random-16; do row $name 2 ${name%-*} ${name##*-}; done
 for shift in camera-small camera-large light noise; do evaluate $ROOT/grids-task-16-ema-s0 $shift; done
-row dense 1 dense 256
 while read -r name reducer tokens extra; do row $name 0 $reducer $tokens $extra; done <<'ROWS'
 pool-16 pool 16
 uniform-16 uniform 16
@@ -24,3 +24,4 @@ tome-16 tome 16
 grids-nearest-16 grids-nearest 16
 grids-nocoord-16 grids 16 --no-coord-embedding
 ROWS
+row dense 1 dense 256
