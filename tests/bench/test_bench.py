@@ -290,11 +290,14 @@ def test_frozen_encoder_protocol(tmp_path, fake_data):
     expected = dense_policy.dense_features(torch.stack([FakeDemos(4)[i]["images"] for i in (3, 0, 7)]))
     torch.testing.assert_close(batch["features"], expected, atol=2e-2, rtol=1e-2)  # float16 cache
 
-    head = train(_config(tmp_path, "grids", frozen_encoder=str(dense)))
-    trained = load_policy(head)
+    config = _config(tmp_path, "grids", frozen_encoder=str(dense))
+    start = train_module.build_policy(TrainConfig.from_dict(config.to_dict()), FakeDemos(4))  # step 0
+    trained = load_policy(train(config))
     for key, value in dense_policy.encoder.state_dict().items():  # the encoder stayed frozen
         torch.testing.assert_close(trained.encoder.state_dict()[key], value, rtol=0, atol=0)
-    assert not torch.equal(trained.action_out.weight, Policy(trained.cfg).action_out.weight)
+    assert not torch.equal(trained.action_out.weight, start.action_out.weight)  # the head trained
+    sampler = trained.reducer.reducers[0].sampler  # and so did the reducer on the frozen features
+    assert not torch.equal(sampler.to_coords.weight, start.reducer.reducers[0].sampler.to_coords.weight)
 
 
 def test_report_table_plot_and_points(tmp_path):
@@ -525,8 +528,10 @@ def test_shift_maps_moves_content_by_whole_cells():
     torch.testing.assert_close(half[3, 4:6, 0], torch.tensor([0.5, 0.5]))  # bilinear between two cells
     torch.testing.assert_close(random_shift(flat, (8, 8), 0.0), flat, atol=1e-5, rtol=0)  # no shift: identity
     torch.manual_seed(0)
-    a = random_shift(flat.expand(4, 2, -1, -1), (8, 8), 1.0)
-    assert not torch.equal(a[0, 0], a[1, 1])  # each map draws its own shift
+    a = random_shift(flat.expand(4, 2, -1, -1), (8, 8), 1.0).flatten(0, 1)  # [B * V, H * W, C]
+    for i in range(len(a)):  # each map its own shift: no two of the 8 agree (nor a sample's 2 views)
+        for j in range(i):
+            assert not torch.allclose(a[i], a[j]), (i, j)
 
 
 def test_pretrained_protocol(tmp_path, fake_data):

@@ -74,5 +74,6 @@ def test_resample_inside_the_vit_unchanged(split, reducer, task_aware):
     torch.testing.assert_close(got.tokens, expected.tokens, rtol=0, atol=0)
     torch.testing.assert_close(got.coords, expected.coords, rtol=0, atol=0)
     got.tokens.square().sum().backward()  # gradients reach the encoder blocks on both sides of the split
-    assert policy.encoder.blocks[0].qkv.weight.grad is not None
-    assert policy.encoder.blocks[-1].qkv.weight.grad is not None
+    for block in (policy.encoder.blocks[0], policy.encoder.blocks[-1]):
+        grad = block.qkv.weight.grad
+        assert grad is not None and grad.abs().sum() > 0

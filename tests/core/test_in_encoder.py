@@ -94,25 +94,45 @@ def test_prefix_tokens_pass_through_and_tuple_outputs(layer):
         out = model(patches)
     assert out.shape == (3, 3, 16)
     assert hook.last.tokens.shape == (3, 3, 16) and hook.last.coords.shape == (3, 2, 2)
+    with torch.no_grad():  # the hidden states entering block `layer` (for layer 4, the last block's output)
+        x = torch.cat([model.cls.expand(3, -1, -1), patches], dim=1)
+        for block in model.blocks[:layer]:
+            x = block(x)
+        x = x[0] if isinstance(x, tuple) else x
+        expected = make_reducer("uniform", dim=16, num_tokens=2, num_prefix_tokens=1)(x, grid_hw=(4, 4))
+        rest = hook.last.tokens
+        for block in model.blocks[layer:]:  # the blocks after the hook run on the reduced tokens
+            rest = block(rest)
+        rest = rest[0] if isinstance(rest, tuple) else rest
     if layer == 0:  # the CLS token entered the blocks untouched
         torch.testing.assert_close(hook.last.tokens[:, 0], model.cls.expand(3, -1, -1)[:, 0])
+    torch.testing.assert_close(hook.last.tokens[:, 0], x[:, 0], rtol=0, atol=0)  # the prefix passed through
+    torch.testing.assert_close(hook.last.tokens, expected.tokens, rtol=0, atol=0)  # reduced what block L sees
+    torch.testing.assert_close(out, rest, rtol=0, atol=0)
 
 
 def test_module_list_target_and_context():
+    torch.manual_seed(0)
     blocks = nn.ModuleList([Block(8) for _ in range(3)])
     reducer = make_reducer("grids", dim=8, num_tokens=3, context_dim=5)
     hook = ResampleAtLayer(blocks, 1, reducer, grid_hw=(2, 2))
-    hook.context = torch.randn(2, 5)
-    x = torch.randn(2, 4, 8)
-    for block in blocks:
-        x = block(x)
-    assert x.shape == (2, 3, 8)
+    images = torch.randn(2, 4, 8)
+
+    def run(context):
+        hook.context = context
+        x = images
+        for block in blocks:
+            x = block(x)
+        return x
+
+    context = torch.randn(2, 5)
+    assert run(context).shape == (2, 3, 8)
     first = hook.last.coords
-    hook.context = torch.randn(2, 5) * 10
-    x = torch.randn(2, 4, 8)
-    for block in blocks:
-        x = block(x)
-    assert not torch.allclose(first, hook.last.coords)  # the context moved the points
+    with torch.no_grad():  # the hook hands the reducer the context it was given, with block 0's output
+        direct = reducer(blocks[0](images), grid_hw=(2, 2), context=context)
+    torch.testing.assert_close(first, direct.coords, rtol=0, atol=0)
+    run(torch.randn(2, 5) * 10)  # the same images, another context
+    assert not torch.allclose(first, hook.last.coords)  # the context (alone) moved the points
     assert find_blocks(blocks) is blocks
 
 

@@ -6,11 +6,19 @@ from grids import MultiViewReducer
 
 @pytest.mark.parametrize("shared", [True, False])
 def test_views_in_one_call(shared):
+    torch.manual_seed(0)
     reducer = MultiViewReducer("grids", num_views=2, shared=shared, dim=16, num_tokens=4, context_dim=5)
-    tokens = torch.randn(3, 2, 64, 16)
-    out = reducer(tokens, grid_hw=(8, 8), context=torch.randn(3, 5))
+    tokens, context = torch.randn(3, 2, 64, 16), torch.randn(3, 5)
+    out = reducer(tokens, grid_hw=(8, 8), context=context)
     assert out.tokens.shape == (3, 2, 4, 16) and out.coords.shape == (3, 2, 4, 2)
     assert len(reducer.reducers) == (1 if shared else 2)
+    for view in range(2):  # view v of sample b: its reducer on that view, with sample b's context
+        single = reducer.reducers[0 if shared else view](tokens[:, view], grid_hw=(8, 8), context=context)
+        torch.testing.assert_close(out.tokens[:, view], single.tokens)
+        torch.testing.assert_close(out.coords[:, view], single.coords)
+    if not shared:  # the views' reducers are distinct: view 0 read by view 1's reducer looks elsewhere
+        swapped = reducer.reducers[1](tokens[:, 0], grid_hw=(8, 8), context=context)
+        assert not torch.allclose(swapped.coords, out.coords[:, 0])
 
 
 def test_shared_equals_per_view_calls():

@@ -1,4 +1,3 @@
-import math
 import re
 
 import pytest
@@ -166,10 +165,17 @@ def test_tome_preserves_the_size_weighted_mean():
     tokens = torch.randn(2, 64, 8, dtype=torch.float64)
     out = make_reducer("tome", dim=8, num_tokens=5)(tokens, grid_hw=(8, 8))
     assert out.tokens.shape == (2, 5, 8)
-    # Every merge is a size-weighted mean, so the coordinate centroid of all patches is preserved
-    # when weighting merged coords by their sizes; the plain mean of inputs lies in the outputs' hull.
-    assert (out.tokens.min(dim=1).values <= tokens.mean(dim=1)).all()
-    assert (out.tokens.max(dim=1).values >= tokens.mean(dim=1)).all()
+    # Every output is the size-weighted mean of the patches merged into it (and its coordinate their
+    # centroid), so integer sizes s_k >= 1 with sum 64 weight the outputs back to the sum of all patch
+    # tokens and of all patch centres: 10 equations in 5 unknowns, solvable only if the means are weighted.
+    centres = patch_centers(8, 8, dtype=torch.float64)
+    for b in range(2):
+        outputs = torch.cat([out.tokens[b], out.coords[b].double()], dim=-1)  # [K, C + 2]
+        total = torch.cat([tokens[b].sum(dim=0), centres.sum(dim=0)])  # [C + 2]
+        sizes = torch.linalg.lstsq(outputs.T, total[:, None]).solution[:, 0]  # [K]
+        torch.testing.assert_close(sizes, sizes.round(), atol=1e-4, rtol=0)
+        assert (sizes.round() >= 1).all() and sizes.round().sum() == 64, sizes
+        torch.testing.assert_close(sizes.round() @ outputs, total, atol=1e-4, rtol=0)
 
 
 def test_tome_merges_identical_tokens_first():
@@ -188,9 +194,23 @@ def test_uniform_reads_the_spread_layout():
 
 
 def test_perceiver_coords_follow_attention():
-    reducer = make_reducer("perceiver", dim=8, num_tokens=2)
-    out = reducer(torch.randn(1, 64, 8), grid_hw=(8, 8))
-    assert out.coords.shape == (1, 2, 2) and math.isfinite(out.coords.sum().item())
+    """A query attending to one patch reports that patch's centre; one attending evenly, the image centre."""
+    torch.manual_seed(0)
+    grid = (6, 10)  # not square: swapped rows and columns would show
+    targets = [13, 46]  # (row 1, col 3) and (row 4, col 6)
+    reducer = make_reducer("perceiver", dim=8, num_tokens=2, num_heads=1)
+    patches = torch.randn(1, 60, 8)
+    with torch.no_grad():
+        for layer in (reducer.to_q, reducer.to_k):  # q . k = query . LayerNorm(patch)
+            layer.weight.copy_(torch.eye(8))
+            layer.bias.zero_()
+        # LayerNorm'd patches all have norm sqrt(8): a query along one of them scores it highest by far
+        reducer.queries.copy_(40 * reducer.norm(patches[0, targets]))
+        peaked = reducer(patches, grid_hw=grid)
+        reducer.queries.zero_()  # every score 0: uniform attention
+        even = reducer(patches, grid_hw=grid)
+    torch.testing.assert_close(peaked.coords[0], patch_centers(*grid)[targets], atol=1e-4, rtol=0)
+    torch.testing.assert_close(even.coords, torch.full((1, 2, 2), 0.5), atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("name", ALL)
