@@ -106,10 +106,23 @@ def test_siglip_in_encoder_placement_with_gradient_checkpointing(pixels, placeme
             torch.testing.assert_close(checkpointed, plain)
 
 
-def test_siglip_task_aware_context(pixels):
-    model = GridSVisionModel(siglip(), "grids", num_tokens=K, context_dim=8)
-    out = model(pixels, context=torch.randn(2, 8))
-    assert out.last_hidden_state.shape == (2, K, 32)
+@pytest.mark.parametrize("placement", ["output", 1])
+def test_siglip_task_aware_context(pixels, placement):
+    """The context reaches the sampler: one image with two instructions gives two sets of points."""
+    torch.manual_seed(0)
+    model = GridSVisionModel(siglip(), "grids", num_tokens=K, context_dim=8, placement=placement).eval()
+    same_image = pixels[:1].expand(2, -1, -1, -1)
+    context = torch.randn(2, 8)
+    with torch.no_grad():
+        out = model(same_image, context=context)
+        swapped = model(same_image, context=context.flip(0))
+        alone = model(same_image[:1], context=context[:1])
+    assert out.last_hidden_state.shape == (2, K, 32) and out.coords.shape == (2, K, 2)
+    assert (out.coords[0] - out.coords[1]).abs().max() > 1e-3  # same pixels, other task: other points
+    assert (out.last_hidden_state[0] - out.last_hidden_state[1]).abs().max() > 1e-3
+    # each sample's points follow its own context, not its position in the batch
+    torch.testing.assert_close(swapped.coords, out.coords.flip(0))
+    torch.testing.assert_close(alone.coords[0], out.coords[0])
 
 
 @pytest.mark.parametrize("placement", ["output", 1])

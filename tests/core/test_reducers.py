@@ -131,11 +131,37 @@ def test_grids_under_torch_compile(name):
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, parameter_name
 
 
-def test_non_square_grid():
-    for name in ALL:
-        reducer = make_reducer(name, dim=8, num_tokens=6)
-        out = reducer(torch.randn(2, 240, 8), grid_hw=(12, 20))
-        assert out.tokens.shape[1] == (240 if name == "dense" else 6), name
+@pytest.mark.parametrize("name", [n for n in ALL if n != "perceiver"])  # perceiver: see its own test below
+def test_non_square_grid(name):
+    """On a 12x20 grid every reducer reports where it read: the token it returns is the one found at its
+    coordinates, x along the 20 columns and y along the 12 rows (swapped axes would not match)."""
+    torch.manual_seed(0)
+    height, width = 12, 20
+    options = {"coord_embedding": None} if name.startswith("grids") else {}  # no geometry added to tokens
+    reducer = make_reducer(name, dim=8, num_tokens=6, **options)
+    # Channels 0 and 1 of each patch hold its own centre, written out here (not via patch_centers):
+    # x = col / (W - 1), y = row / (H - 1). Every reducer reads convex combinations of patches, so the
+    # tokens' first two channels are the positions they were read from.
+    rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    tokens = torch.randn(2, height, width, 8)
+    tokens[..., 0], tokens[..., 1] = cols / (width - 1), rows / (height - 1)
+    out = reducer(tokens.flatten(1, 2), grid_hw=(height, width))
+    k = height * width if name == "dense" else 6
+    assert out.tokens.shape == (2, k, 8) and out.coords.shape == (2, k, 2), name
+    assert out.coords.min() >= 0 and out.coords.max() <= 1
+    read = out.tokens[..., :2]
+    if name == "grids-nearest":  # reads the nearest patch: within half a patch of the point on each axis
+        step = torch.tensor([1 / (width - 1), 1 / (height - 1)])
+        assert ((read - out.coords).abs() <= step / 2 + 1e-6).all()
+    else:
+        torch.testing.assert_close(read, out.coords, atol=1e-5, rtol=0)
+    if out.indices is not None:  # flat row-major index = row * W + col
+        assert out.indices.max() < height * width
+        torch.testing.assert_close(read[..., 0], (out.indices % width) / (width - 1), atol=1e-6, rtol=0)
+        torch.testing.assert_close(read[..., 1], (out.indices // width) / (height - 1), atol=1e-6, rtol=0)
+    if name == "pool":  # K = 6 cells follow the grid's aspect: 2 rows x 3 columns, not 3 x 2
+        cells = out.coords[0].round(decimals=4)
+        assert len(cells[:, 0].unique()) == 3 and len(cells[:, 1].unique()) == 2, cells
 
 
 def test_dense_is_identity_with_patch_centres():

@@ -1,3 +1,4 @@
+import copy
 import re
 
 import pytest
@@ -105,9 +106,20 @@ def test_bad_arguments_raise():
 
 
 def test_bfloat16_module():
-    sampler = GridSampler(dim=16, num_tokens=4).to(torch.bfloat16)
-    tokens, coords = sampler(torch.randn(2, 16, 16, 16, dtype=torch.bfloat16))
+    """A bf16 copy of a sampler predicts the float32 copy's points, and reads and embeds them as float32 would."""
+    torch.manual_seed(0)
+    reference = GridSampler(dim=16, num_tokens=16)
+    sampler = copy.deepcopy(reference).to(torch.bfloat16)
+    feature_map = torch.randn(2, 32, 32, 16).to(torch.bfloat16)  # the same (rounded) input for both
+    tokens, coords = sampler(feature_map)
     assert tokens.dtype == torch.bfloat16 and torch.isfinite(tokens).all()
+    expected_tokens, expected_coords = reference(feature_map.float())
+    # bf16 keeps 8 bits of mantissa: the points move by ~0.003 of the image (~0.1 patch on 32x32)
+    torch.testing.assert_close(coords.float(), expected_coords, atol=0.01, rtol=0)
+    # at the bf16 points themselves, the tokens are float32's up to bf16 rounding of the output
+    at_points = sample_tokens(feature_map.float(), coords.float()) + reference.coord_embed(coords.float())
+    torch.testing.assert_close(tokens.float(), at_points, atol=0.03, rtol=0.016)
+    assert (tokens.float() - expected_tokens).abs().mean() < 0.08  # a patch off would give ~1
 
 
 def test_non_floating_feature_map_is_refused():

@@ -142,12 +142,33 @@ def test_bad_feature_map_raises():
 
 
 def test_value_checks_can_be_switched_off():
+    """Off, the value checks (coordinate range, NaN/Inf) are skipped and nothing else changes: valid input
+    reads the same tokens, and the free shape and dtype checks still raise. On again, they raise again."""
+    torch.manual_seed(5)
+    feature_map, valid = torch.randn(2, 4, 5, 3), torch.rand(2, 6, 2)
+    outside = torch.tensor([[[0.5, 0.5]], [[0.2, 0.3]]]) + 0.6  # (1.1, 1.1) and (0.8, 0.9)
+    non_finite = feature_map.clone()
+    non_finite[0, 1, 2, 0] = math.inf
+    valid[0, 0] = torch.tensor([2 / 4, 1 / 3])  # that patch's centre: reads the Inf
+    expected = sample_tokens(feature_map, valid)
+    with pytest.raises(ValueError, match="lie in"):
+        sample_tokens(feature_map, outside)
+    with pytest.raises(ValueError, match="NaN/Inf"):
+        sample_tokens(non_finite, valid)
     set_value_checks(False)
     try:
-        out = sample_tokens(torch.randn(1, 4, 4, 2), torch.tensor([[[0.5, 0.5]]]) + 0.6)  # y = 1.1
-        assert out.shape == (1, 1, 2)
+        assert torch.equal(sample_tokens(feature_map, valid), expected)
+        out = sample_tokens(feature_map, outside)  # would raise with the checks on
+        assert out.shape == (2, 1, 3) and torch.isfinite(out).all()
+        assert not torch.isfinite(sample_tokens(non_finite, valid)).all()  # read as is, not refused
+        with pytest.raises(ValueError, match="rank 3"):
+            sample_tokens(feature_map, torch.rand(2, 6))
+        with pytest.raises(ValueError, match="floating-point"):
+            sample_tokens(feature_map.long(), valid)
     finally:
         set_value_checks(True)
+    with pytest.raises(ValueError, match="lie in"):
+        sample_tokens(feature_map, outside)
 
 
 @pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8, torch.bool, torch.complex64])

@@ -5,8 +5,9 @@ import re
 import pytest
 
 from grids.cli import efficiency
-from grids.efficiency.flops import analytic_stages
+from grids.efficiency.flops import STAGES, analytic_stages, llm_prefix_flops
 from grids.efficiency.latency import Variant, measure_latency, summarize, time_alternating
+from grids.efficiency.shapes import get_shape
 
 
 def parse(argv):
@@ -33,11 +34,38 @@ def test_flops_prints_a_per_stage_table(capsys):
     assert "reduction vs dense: 64.6%" in out
 
 
+def flops_json(argv, capsys) -> dict:
+    args = parse(["flops", *argv, "--json"])
+    assert args.func(args) == 0
+    return json.loads(capsys.readouterr().out)
+
+
 def test_flops_json(capsys):
-    args = parse(["flops", "--model", "smolvla", "--reducer", "dense", "--formula-only", "--json"])
-    args.func(args)
-    result = json.loads(capsys.readouterr().out)
-    assert result["formula"]["total"] == pytest.approx(analytic_stages("smolvla").total)
+    """The JSON describes the variant asked for (reducer, K, layer), not the defaults: the meta-device count
+    of the built model and the formula agree on it, and K tokens per view reach the LLM prefix."""
+    shape = get_shape("pi0")
+    views, k, text = 3, 8, shape.text_tokens  # not the defaults (2 views, K=16)
+    variant = ["--model", "pi0", "--views", str(views), "--reducer", "grids", "--tokens", str(k)]
+    inside = flops_json([*variant, "--resample-at-layer", "0"], capsys)  # counted on the meta device
+    after = flops_json([*variant, "--formula-only"], capsys)
+    dense = flops_json(
+        ["--model", "pi0", "--views", str(views), "--reducer", "dense", "--formula-only"], capsys
+    )
+    counted, formula = inside["counted"], inside["formula"]
+    assert after["counted"] is None and dense["counted"] is None
+    for stage in (*STAGES, "total"):  # two independent computations of the same variant
+        assert counted[stage] == pytest.approx(formula[stage], rel=1e-9), stage
+    # the prefix holds views * K image tokens + the prompt, whether reduced before or after the projector;
+    # dense: SigLIP 224/14 gives 16x16 tokens per view
+    assert counted["llm_prefix"] == pytest.approx(llm_prefix_flops(shape, views * k + text))
+    assert after["formula"]["llm_prefix"] == pytest.approx(counted["llm_prefix"])
+    assert dense["formula"]["llm_prefix"] == pytest.approx(llm_prefix_flops(shape, views * 256 + text))
+    # grids costs something; resampling before vision block 0 shrinks the encoder, after the projector not
+    assert counted["reducer"] > 0 and after["formula"]["reducer"] > 0 and dense["formula"]["reducer"] == 0
+    assert after["formula"]["vision"] == dense["formula"]["vision"] > 10 * counted["vision"]
+    assert inside["floor"] < counted["total"] < after["formula"]["total"] < dense["formula"]["total"]
+    assert inside["dense_total"] == after["dense_total"] == dense["formula"]["total"]
+    assert dense["formula"]["total"] == pytest.approx(analytic_stages("pi0", views=views).total)
 
 
 def test_time_alternating_alternates_and_summarizes():

@@ -81,11 +81,25 @@ def test_item_schema_and_action_chunk_padding(reference):
 
 
 def test_dataloader_workers(reference):
+    """Two workers, forked after the parent opened a shard, yield every frame once, in order, as stored."""
+    import h5py
+
     ds = DemoDataset(reference, chunk_size=2)
+    first = ds[0]["images"]  # the parent holds an open handle when the workers fork
     loader = torch.utils.data.DataLoader(ds, batch_size=16, shuffle=False, num_workers=2)
-    images = torch.cat([batch["images"] for batch in loader])
-    assert images.shape == (ds.num_frames, 2, SIZE, SIZE, 3)
-    np.testing.assert_array_equal(images[-1].numpy(), ds.episode(ds.num_episodes - 1)["images"][-1])
+    batches = list(loader)
+    loaded = {key: torch.cat([batch[key] for batch in batches]) for key in batches[0]}
+    assert loaded["images"].shape == (ds.num_frames, 2, SIZE, SIZE, 3)
+    stored = {"images": [], "state": [], "episode_index": [], "frame_index": []}
+    for index, entry in enumerate(ds.episodes):  # read the shards directly, not through the dataset
+        with h5py.File(reference / entry["file"], "r") as f:
+            stored["images"].append(f["images"][:])
+            stored["state"].append(f["state"][:])
+        stored["episode_index"].append(np.full(entry["num_frames"], index))
+        stored["frame_index"].append(np.arange(entry["num_frames"]))
+    for key, arrays in stored.items():
+        np.testing.assert_array_equal(loaded[key].numpy(), np.concatenate(arrays), err_msg=key)
+    assert torch.equal(loaded["images"][0], first)
 
 
 def test_resume_after_simulated_crash_gives_the_same_dataset(reference, tmp_path):

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 
 from grids.sim import expert_action, make_env
@@ -23,8 +25,17 @@ def test_doing_nothing_does_not_succeed():
 
 
 def test_expert_action_is_a_clipped_float32_vector():
+    """The action is MetaWorld's scripted policy's, clipped to [-1, 1]: at the start of reach-v3 the raw
+    P-controller asks for more than 1 along y (far from the goal), so the clipping is exercised."""
+    from metaworld.policies import ENV_POLICY_MAP
+
     env = make_env("reach-v3", image_size=16)
     env.reset(seed=0)
     action = expert_action(env)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Constant(s) may be too high" from the P-controller
+        raw = ENV_POLICY_MAP["reach-v3"]().get_action(env.privileged_obs)
     env.close()
     assert action.shape == (4,) and action.dtype == np.float32 and np.abs(action).max() <= 1.0
+    assert np.abs(raw).max() > 1.0  # otherwise this test could not tell a clipped action from a raw one
+    np.testing.assert_array_equal(action, np.clip(raw, -1.0, 1.0).astype(np.float32))
