@@ -4,3 +4,9 @@
 # Every run, dense included, is a head on the same cached frozen ImageNet MobileNetV2 features.
 EP=${EP:-20}; MAX=${MAX:-150}; TASKS=mt10; DATA=data/mt10w; ROOT=${ROOT:-runs/mt10w}
 . benchmarks/results/pretrained_funcs.sh  # cache, train, evaluate
+row() {  # name seed reducer tokens [flags]: a row of the 10,000-step + EMA protocol (stages 8-10; set STEPS=10000),
+  # trained where it lacks its final checkpoint, then evaluated in distribution
+  local name=$1 seed=$2; shift 2
+  trained $name-ema $seed || train $name-ema $seed "$@" --ema 0.999
+  evaluate $ROOT/$name-ema-s$seed none
+}

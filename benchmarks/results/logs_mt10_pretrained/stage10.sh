@@ -7,10 +7,7 @@
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
 STEPS=10000
-for seed in 1 2; do
-  trained grids-task-16-ema $seed || train grids-task-16-ema $seed grids 16 --task-aware --ema 0.999
-  evaluate $ROOT/grids-task-16-ema-s$seed none
-done
+for seed in 1 2; do row grids-task-16 $seed grids 16 --task-aware; done
 for shift in noise light camera-large camera-small; do
   for run in grids-task-16-ema-s1 grids-task-16-ema-s2 grids-16-ema-s2; do evaluate $ROOT/$run $shift; done
 done

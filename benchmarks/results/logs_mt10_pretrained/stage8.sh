@@ -9,10 +9,7 @@ set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes
 cache
 STEPS=10000
-while read -r name reducer tokens extra; do
-  trained $name-ema || train $name-ema 0 $reducer $tokens --ema 0.999 $extra
-  evaluate $ROOT/$name-ema-s0 none
-done <<'ROWS'
+while read -r name reducer tokens extra; do row $name 0 $reducer $tokens $extra; done <<'ROWS'
 grids-task-16 grids 16 --task-aware
 grids-1 grids 1
 grids-heatmap-4 grids-heatmap 4

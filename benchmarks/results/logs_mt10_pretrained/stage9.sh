@@ -10,20 +10,8 @@
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
 STEPS=10000
-row() {  # name seed reducer tokens [extra flags]
-  local name=$1 seed=$2; shift 2
-  trained $name-ema $seed || train $name-ema $seed "$@" --ema 0.999
-  evaluate $ROOT/$name-ema-s$seed none
-}
 for name in grids-16 grids-4 topk-16 random-16; do row $name 2 ${name%-*} ${name##*-}; done
 for shift in camera-small camera-large light noise; do evaluate $ROOT/grids-task-16-ema-s0 $shift; done
-while read -r name reducer tokens extra; do row $name 0 $reducer $tokens $extra; done <<'ROWS'
-pool-16 pool 16
-uniform-16 uniform 16
-perceiver-16 perceiver 16
-tome-16 tome 16
-grids-nearest-16 grids-nearest 16
-grids-nocoord-16 grids 16 --no-coord-embedding
-ROWS
+bash benchmarks/results/logs_mt10_pretrained/stage8.sh  # its remaining rows: it skips the finished ones
 RUNS="grids-task-16-ema grids-center-16-ema grids-heatmap-4-ema" bash benchmarks/results/logs_mt10_pretrained/points.sh
 row dense 1 dense 256
