@@ -103,11 +103,15 @@ def compile_blocks(policy: VLAShapedPolicy) -> None:
     reused by every block of its stack. Glue (projector, reducer outside the encoder, time MLP) stays eager."""
     import torch._dynamo.config as dynamo
 
-    # one specialisation per (block type, token count, batch): dense, K, prefix lengths, batch 1/8
-    dynamo.recompile_limit = max(dynamo.recompile_limit, 64)
-    dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, 4096)
+    blocks = policy.blocks()
+    # One graph per block type, token count and batch, and, for HF decoder layers, per layer too: a layer's
+    # index (for the K/V cache) is an int attribute that dynamo specialises on. The LLM's and the expert's layers
+    # share one code object, so full-depth π0 needs (18 + 18) layers × 3 prefix lengths × 2 batches = 216 graphs
+    # of it (a limit of 64 failed there). Each re-trace hits Inductor's cache: about a second on the CPU.
+    dynamo.recompile_limit = max(dynamo.recompile_limit, 16 * len(blocks))
+    dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, 4096, 32 * len(blocks))
     dynamo.fail_on_recompile_limit_hit = True  # never time a block that silently fell back to eager
-    for block in policy.blocks():
+    for block in blocks:
         block.compile(dynamic=False)
 
 

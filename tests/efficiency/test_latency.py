@@ -310,6 +310,23 @@ def test_render_flags_the_target_at_batch_one_only():
     assert "REDUCED depth" in reduced
 
 
+def test_compile_leaves_room_for_a_graph_per_decoder_layer():
+    """HF decoder layers carry their index (K/V cache), on which dynamo specialises, and the LLM's and the expert's
+    layers share one code object: full-depth π0 timed at two batch sizes needs one graph per layer (18 + 18), prefix
+    length (dense, K = 16, K = 4) and batch. The limit of 64 set before failed on the full model after 64."""
+    import torch._dynamo.config as dynamo
+
+    policy = build_policy(SHAPES["pi0"], device="meta", num_views=2, attn="sdpa")
+    decoder_layers = len(policy.llm.layers) + len(policy.expert.layers)
+    assert decoder_layers == 36
+    # dynamo's defaults inside, restored on exit
+    with dynamo.patch(recompile_limit=8, accumulated_recompile_limit=256, fail_on_recompile_limit_hit=False):
+        latency.compile_blocks(policy)  # lazy: nothing is compiled before a call
+        assert dynamo.recompile_limit >= decoder_layers * 3 * 2
+        assert dynamo.accumulated_recompile_limit >= dynamo.recompile_limit
+        assert dynamo.fail_on_recompile_limit_hit
+
+
 @pytest.mark.slow
 def test_compiled_variants_match_eager(tiny_base):
     eager = latency.build_variants(tiny_base, VARIANTS[:3])
