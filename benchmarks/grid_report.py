@@ -41,11 +41,15 @@ def pair_lines(results: list[dict], pairs: str) -> list[str]:
         run, reference = pair.split(":")
         if run not in by_name or reference not in by_name:
             continue
-        for perturbation in by_name[run]["summary"]:
-            if perturbation in by_name[reference]["summary"]:
-                delta = paired_delta(by_name[run], by_name[reference], perturbation)
-                seeds, pooled = pooled_delta(results, run, reference, perturbation)
-                lines.append(f"| {run} | {reference} | {perturbation} | {delta} | {seeds} | {pooled} |")
+        # every perturbation any seed of the run has: a shift evaluated at seed 2 only is compared at seed 2
+        perturbations = dict.fromkeys(p for r in results if r["name"].split(" ")[0] == run for p in r["summary"])
+        for perturbation in perturbations:
+            seeds, pooled = pooled_delta(results, run, reference, perturbation)
+            if seeds == "—":
+                continue
+            both = all(perturbation in by_name[name]["summary"] for name in (run, reference))
+            delta = paired_delta(by_name[run], by_name[reference], perturbation) if both else "—"
+            lines.append(f"| {run} | {reference} | {perturbation} | {delta} | {seeds} | {pooled} |")
     return lines
 
 

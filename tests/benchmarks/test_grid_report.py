@@ -96,6 +96,22 @@ def test_pairs_are_pooled_over_the_seeds_both_runs_have_each_against_its_own_see
     assert script.pooled_delta(rows, "a", "a") == ("—", "—")
 
 
+def test_a_shift_evaluated_at_a_later_seed_only_is_still_compared():
+    script = load_script()
+    noise = {**evaluation([True, True], None), "name": "a (seed 2)", "seed": 2}
+    noise["summary"] = {**noise["summary"], "noise": noise["summary"]["none"]}
+    noise["episodes"] += [{**e, "perturbation": "noise"} for e in noise["episodes"]]
+    ref = {**evaluation([False, True], None), "name": "b (seed 2)", "seed": 2}
+    ref["summary"] = {**ref["summary"], "noise": ref["summary"]["none"]}
+    ref["episodes"] += [{**e, "perturbation": "noise"} for e in ref["episodes"]]
+    rows = [{**evaluation([True], None), "name": "a", "seed": 0}, {**evaluation([True], None), "name": "b", "seed": 0},
+            noise, ref]  # fmt: skip
+    lines = script.pair_lines(rows, "a:b")[2:]
+    (line,) = [line for line in lines if "| noise |" in line]
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[3] == "—" and cells[4] == "2" and cells[5].startswith("+50.0 (1/0")
+
+
 def test_plot_lines_keep_the_task_aware_and_no_coordinate_variants_apart_from_their_reducer(tmp_path):
     script = load_script()
     base = {"reducer": "grids", "encoder": "mobilenetv2", "feature_shift": 0.5, "dim": 64, "reducer_options": {}}

@@ -16,3 +16,6 @@ for shift in noise light camera-large camera-small table-color; do evaluate $ROO
 # on top of the 20 each already has (the evaluation reuses them; ~3 min per K-token row).
 EP=50
 for run in dense-ema-s1 grids-16-ema-s2 grids-4-ema-s2 topk-16-ema-s2 random-16-ema-s2; do evaluate $ROOT/$run none; done
+# Then dense-ema seed 2 (~50 min on the quiet CPU), the main rows' last missing seed.
+EP=20
+row dense 2 dense 256
