@@ -41,9 +41,8 @@ def pair_lines(results: list[dict], pairs: str) -> list[str]:
         run, reference = pair.split(":")
         if run not in by_name or reference not in by_name:
             continue
-        # every perturbation any seed of the run has: a shift evaluated at seed 2 only is compared at seed 2
-        perturbations = dict.fromkeys(p for r in results if r["name"].split(" ")[0] == run for p in r["summary"])
-        for perturbation in perturbations:
+        # every perturbation of the grid: one evaluated at a later seed only is compared at that seed
+        for perturbation in dict.fromkeys(p for r in results for p in r["summary"]):
             seeds, pooled = pooled_delta(results, run, reference, perturbation)
             if seeds == "—":
                 continue

@@ -97,15 +97,15 @@ def test_pairs_are_pooled_over_the_seeds_both_runs_have_each_against_its_own_see
 
 
 def test_a_shift_evaluated_at_a_later_seed_only_is_still_compared():
+    def with_noise(success: list[bool], name: str) -> dict:  # seed 2, evaluated in distribution and under noise
+        row = {**evaluation(success, None), "name": name, "seed": 2}
+        row["summary"] = {**row["summary"], "noise": row["summary"]["none"]}
+        row["episodes"] += [{**e, "perturbation": "noise"} for e in row["episodes"]]
+        return row
+
     script = load_script()
-    noise = {**evaluation([True, True], None), "name": "a (seed 2)", "seed": 2}
-    noise["summary"] = {**noise["summary"], "noise": noise["summary"]["none"]}
-    noise["episodes"] += [{**e, "perturbation": "noise"} for e in noise["episodes"]]
-    ref = {**evaluation([False, True], None), "name": "b (seed 2)", "seed": 2}
-    ref["summary"] = {**ref["summary"], "noise": ref["summary"]["none"]}
-    ref["episodes"] += [{**e, "perturbation": "noise"} for e in ref["episodes"]]
     rows = [{**evaluation([True], None), "name": "a", "seed": 0}, {**evaluation([True], None), "name": "b", "seed": 0},
-            noise, ref]  # fmt: skip
+            with_noise([True, True], "a (seed 2)"), with_noise([False, True], "b (seed 2)")]  # fmt: skip
     lines = script.pair_lines(rows, "a:b")[2:]
     (line,) = [line for line in lines if "| noise |" in line]
     cells = [c.strip() for c in line.strip("|").split("|")]
