@@ -410,6 +410,57 @@ def point_statistics(
     return {"frames": len(indices), "tokens_per_view": coords.shape[2], "views": out}
 
 
+@torch.no_grad()
+def shift_statistics(
+    policy, dataset, perturbation: str, *, frames: int = 512, seed: int = 0, batch_size: int = 64
+) -> dict:
+    """What a pixel-level perturbation (sensor noise) does to the reducer's input, per view, over ``frames``
+    random training frames and their perturbed copies (the env's ``corrupt``, drawn from ``seed``).
+
+    ``points_matched`` / ``points_set``: how far the points move, in cells (:func:`point_shift`);
+    ``read_cosine``: cosine of the features read clean and perturbed (each at its own points: what the policy
+    is given, less the coordinate embedding); ``read_cosine_same_points``: the same with the perturbed
+    features read at the clean points (the features' share of the change); ``dense_cosine``: the encoder's
+    cells, clean vs perturbed (what dense is given).
+    """
+    from torch.utils.data import DataLoader, Subset
+
+    from grids.core.diagnostics import point_shift, token_cosine
+    from grids.core.sampling import sample_tokens
+    from grids.errors import UserError
+    from grids.sim.perturbations import get_perturbation
+
+    corruption = get_perturbation(perturbation)
+    if not corruption.pixel_level:
+        raise UserError(
+            f"{perturbation!r} does not change the pixels of a recorded frame (it needs the simulator: camera, "
+            "light and colours change the scene); pixel-level perturbations: noise"
+        )
+    rng = np.random.default_rng(seed)
+    indices = np.sort(rng.choice(len(dataset), min(frames, len(dataset)), replace=False))
+    sums: dict = {}
+    for batch in DataLoader(Subset(dataset, indices.tolist()), batch_size=batch_size):
+        language = policy.instruction_embeddings[batch["task_index"]]
+        noisy = torch.from_numpy(corruption.corrupt(batch["images"].numpy(), rng))
+        dense, points = _dense_and_coords(policy, batch["images"], language)  # [B, V, N, C], [B, V, K, 2]
+        dense_p, points_p = _dense_and_coords(policy, noisy, language)
+        for v in range(points.shape[1]):
+            maps, maps_p = (d[:, v].unflatten(1, policy.cfg.grid_hw).float() for d in (dense, dense_p))
+            read = sample_tokens(maps, points[:, v])
+            moved = point_shift(points[:, v], points_p[:, v], policy.cfg.grid_hw)
+            values = {
+                **{f"points_{k}": x for k, x in moved.items()},
+                "read_cosine": token_cosine(read, sample_tokens(maps_p, points_p[:, v])),
+                "read_cosine_same_points": token_cosine(read, sample_tokens(maps_p, points[:, v])),
+                "dense_cosine": token_cosine(dense[:, v], dense_p[:, v]),
+            }
+            for k, x in values.items():  # every value is a mean over the batch: weight by its size
+                sums.setdefault(f"view{v}", {}).setdefault(k, 0.0)
+                sums[f"view{v}"][k] += x * len(points)
+    views = {v: {k: x / len(indices) for k, x in s.items()} for v, s in sums.items()}
+    return {"perturbation": perturbation, "frames": len(indices), "views": views}
+
+
 def _plan_jobs(tasks, perturbations, seeds: list[int], *, workers: int, record: bool) -> list[tuple]:
     """(task, perturbation, seeds, record) jobs of <= JOB_EPISODES consecutive seeds, at least one per worker and
     (task, perturbation): the first N seeds of a longer evaluation are whole jobs (``reuse``). A worker builds

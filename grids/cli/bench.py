@@ -153,7 +153,8 @@ def _points_args(commands) -> None:
         "--data",
         default=None,
         help="also measure how the points move over this dataset's frames and what they retain (OUT.json, "
-        "OUT_retention.png: the information-retention map)",
+        "OUT_retention.png: the information-retention map); with a pixel-level --perturbation (noise), also how "
+        "it moves the points and changes the features they read (OUT.json's 'shift')",
     )
     pts.add_argument("--frames", type=int, default=512, help="frames sampled for --data")
     pts.set_defaults(func=run_points)
@@ -196,9 +197,26 @@ def run_points(args: argparse.Namespace) -> int:
                 f"moved from init {moved}, std over frames {s['std_over_frames']:.4f}, "
                 f"within a task {s['std_within_task']:.4f}, std between tasks {s['std_between_tasks']:.4f} (one patch = {1 / (policy.cfg.grid_hw[0] - 1):.3f})"
             )
+        _shift_statistics(args, policy, dataset, stats)
     stats_path.write_text(json.dumps(stats, indent=1))
     print(f"wrote {stats_path}")
     return 0
+
+
+def _shift_statistics(args, policy, dataset, stats: dict) -> None:
+    """With a pixel-level ``--perturbation`` (noise): how it moves the points and changes what they read."""
+    from grids.bench.evaluate import shift_statistics
+    from grids.sim.perturbations import get_perturbation
+
+    if not get_perturbation(args.perturbation).pixel_level:
+        return
+    stats["shift"] = shift_statistics(policy, dataset, args.perturbation, frames=args.frames)
+    for view, s in stats["shift"]["views"].items():
+        print(
+            f"{view} under {args.perturbation}: points move {s['points_matched']:.2f} cells (as a set "
+            f"{s['points_set']:.2f}); cosine of the read features {s['read_cosine']:.3f} "
+            f"({s['read_cosine_same_points']:.3f} at the clean points), of the dense cells {s['dense_cosine']:.3f}"
+        )
 
 
 def _print_content(content: dict) -> None:

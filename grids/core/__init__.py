@@ -6,8 +6,10 @@ from grids.core.diagnostics import (
     border_saturation,
     check_points,
     follows_content,
+    point_shift,
     point_spread,
     retention_map,
+    token_cosine,
 )
 from grids.core.multiview import MultiViewReducer
 from grids.core.reducers import Reduced, TokenReducer, list_reducers, make_reducer, register_reducer
@@ -29,10 +31,12 @@ __all__ = [
     "list_reducers",
     "make_reducer",
     "patch_centers",
+    "point_shift",
     "point_spread",
     "register_reducer",
     "retention_map",
     "sample_tokens",
     "set_value_checks",
     "spread_layout",
+    "token_cosine",
 ]

@@ -145,3 +145,31 @@ def check_points(
     if problems:
         warnings.warn(f"sampler points {'; '.join(problems)}", PointsWarning, stacklevel=2)
     return stats
+
+
+def point_shift(clean: Tensor, shifted: Tensor, grid_hw: tuple[int, int]) -> dict[str, float]:
+    """How far a perturbation of the image moves the points: the same N frames, clean and perturbed.
+
+    Args:
+        clean, shifted: ``[N, K, 2]`` (or ``[K, 2]``) the points read from each frame and its perturbed copy.
+        grid_hw: the ``(H, W)`` grid the points were read from.
+
+    Returns (in cells): ``matched`` the mean distance between point k clean and point k perturbed (what
+    the coordinate embedding sees: GridS's points keep their index); ``set`` the symmetric mean distance
+    from each point to the nearest point of the other set (order-free: top-K's ranks may swap).
+    """
+    a, b = _in_cells(_as_batch(clean), grid_hw), _in_cells(_as_batch(shifted), grid_hw)
+    if a.shape != b.shape:
+        raise ValueError(f"clean {tuple(a.shape)} and shifted {tuple(b.shape)}: not the same shape")
+    nearest = torch.cdist(a, b)  # [N, K, K]
+    return {
+        "matched": (a - b).norm(dim=-1).mean().item(),
+        "set": 0.5 * (nearest.amin(dim=2).mean() + nearest.amin(dim=1).mean()).item(),
+    }
+
+
+def token_cosine(clean: Tensor, shifted: Tensor) -> float:
+    """Mean cosine similarity of matched features ``[..., C]`` (tokens or dense cells), clean vs perturbed."""
+    if clean.shape != shifted.shape:
+        raise ValueError(f"clean {tuple(clean.shape)} and shifted {tuple(shifted.shape)}: not the same shape")
+    return F.cosine_similarity(clean.detach().float(), shifted.detach().float(), dim=-1).mean().item()

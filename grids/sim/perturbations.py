@@ -56,6 +56,13 @@ class Perturbation:
     def reword(self, instruction: str, rng: np.random.Generator) -> str:
         return instruction
 
+    @property
+    def pixel_level(self) -> bool:
+        """Only ``corrupt`` changes anything: the perturbation applies to recorded frames as well."""
+        hooks = ("apply", "move", "reword", "corrupt")
+        overridden = [h for h in hooks if getattr(type(self), h) is not getattr(Perturbation, h)]
+        return overridden == ["corrupt"]
+
 
 @dataclass(frozen=True, kw_only=True)
 class RobotInit(Perturbation):

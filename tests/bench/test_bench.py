@@ -482,6 +482,30 @@ def test_point_statistics(tmp_path):
     assert fixed["views"]["view0"]["retention_p10"] < fixed["views"]["view0"]["retention_mean"] < 0.999
 
 
+def test_shift_statistics_separates_moving_points_from_changed_features():
+    from grids.bench.evaluate import shift_statistics
+    from grids.errors import UserError
+
+    torch.manual_seed(0)
+    data = FakeDemos(4)
+    grids_policy = Policy(
+        PolicyConfig(reducer="grids", num_tokens=4, chunk_size=4, tasks=data.tasks, **MICRO)
+    ).eval()
+    fresh = shift_statistics(grids_policy, data, "noise", frames=8)
+    assert fresh["frames"] == 8 and sorted(fresh["views"]) == ["view0", "view1"]
+    view = fresh["views"]["view0"]
+    assert view["points_matched"] < 0.05  # a fresh head: the spread layout, whatever the image
+    assert view["dense_cosine"] < 0.999  # the noise reaches the features
+    assert view["read_cosine"] == pytest.approx(view["read_cosine_same_points"], abs=1e-3)
+    with torch.no_grad():  # points that follow the image: the noise now moves them too
+        grids_policy.reducer.reducers[0].sampler.to_coords.weight.normal_(std=1.0)
+    moving = shift_statistics(grids_policy, data, "noise", frames=8)["views"]["view0"]
+    assert moving["points_matched"] > 0.1 and moving["points_set"] <= moving["points_matched"] + 1e-6
+    assert shift_statistics(grids_policy, data, "noise", frames=8)["views"]["view0"] == moving  # seeded
+    with pytest.raises(UserError, match="needs the simulator"):
+        shift_statistics(grids_policy, data, "light", frames=8)
+
+
 def test_retention_is_one_where_a_point_reads_a_cell():
     from grids.bench.evaluate import retention
 

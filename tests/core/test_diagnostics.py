@@ -10,10 +10,12 @@ from grids import (
     check_points,
     follows_content,
     patch_centers,
+    point_shift,
     point_spread,
     retention_map,
     sample_tokens,
     spread_layout,
+    token_cosine,
 )
 
 GRID = (16, 16)
@@ -106,3 +108,23 @@ def test_a_fresh_sampler_passes_the_check():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             check_points(coords, GRID)
+
+
+def test_point_shift_matched_and_as_a_set():
+    clean = torch.tensor([[0.0, 0.0], [1.0, 1.0]]).expand(3, -1, -1)  # [N, K, 2]
+    assert point_shift(clean, clean, GRID) == {"matched": 0.0, "set": 0.0}
+    swapped = clean.flip(1)  # the same set, the indices exchanged: top-K's ranks swapping
+    stats = point_shift(clean, swapped, GRID)
+    assert stats["matched"] == pytest.approx(15 * 2**0.5) and stats["set"] == 0.0
+    nudged = clean + torch.tensor([1 / 15, 0.0])  # one cell to the right, every point
+    assert point_shift(clean, nudged, GRID) == pytest.approx({"matched": 1.0, "set": 1.0})
+    with pytest.raises(ValueError, match="not the same shape"):
+        point_shift(clean, clean[:, :1], GRID)
+
+
+def test_token_cosine():
+    torch.manual_seed(0)
+    tokens = torch.randn(4, 5, 8)
+    assert token_cosine(tokens, 3 * tokens) == pytest.approx(1.0)
+    assert token_cosine(tokens, -tokens) == pytest.approx(-1.0)
+    assert abs(token_cosine(tokens, torch.randn(4, 5, 8))) < 0.3

@@ -174,3 +174,9 @@ def test_cameras_are_named_recorded_and_checked(tmp_path):
     assert DemoDataset(out).camera_names == ["corner3", "gripperPOV"]
     with pytest.raises(ValueError, match="holds a dataset generated with"):  # never mixed with another camera
         generate_demos(["reach-v3"], 2, out, image_size=16, workers=1, progress=False, camera="workspace")
+
+
+def test_only_sensor_noise_is_pixel_level():
+    from grids.sim.perturbations import PERTURBATIONS
+
+    assert [name for name, p in PERTURBATIONS.items() if p.pixel_level] == ["noise"]
