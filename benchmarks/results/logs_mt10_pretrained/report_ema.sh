@@ -1,4 +1,4 @@
-# The report of the EMA grid (stages 5-11): benchmarks/results/metaworld_mt10_ema.{md,json,png}. The rows without
+# The report of the EMA grid (stages 5-12): benchmarks/results/metaworld_mt10_ema.{md,json,png}. The rows without
 # -ema come from the committed metaworld_mt10.json (5000 steps, no EMA); the EMA rows of stages 5-7 from the
 # committed metaworld_mt10_ema.json itself (their runs were lost with a machine; the JSON keeps every episode and
 # the learning curve), so stage 8's and 9's rows are paired with them on the same episodes. A run on disk wins.
@@ -12,10 +12,11 @@ PAIRS+=",grids-heatmap-1-ema:grids-1-ema,grids-heatmap-4-ema:dense-ema,pool-16-e
 PAIRS+=",perceiver-16-ema:grids-16-ema,tome-16-ema:grids-16-ema,grids-nearest-16-ema:grids-16-ema"
 PAIRS+=",grids-nocoord-16-ema:grids-16-ema,grids-4-ema:topk-4-ema,grids-4-ema:random-4-ema,grids-1-ema:topk-1-ema"
 PAIRS+=",grids-1-ema:random-1-ema,grids-heatmap-4-ema:topk-4-ema,grids-heatmap-1-ema:topk-1-ema"
+PAIRS+=",topk-16-ema:dense-ema,random-16-ema:dense-ema"
 python benchmarks/grid_report.py --root runs/mt10w --out benchmarks/results/metaworld_mt10_ema --steps 10000 \
   --episodes 20 --max-steps 150 --earlier benchmarks/results/metaworld_mt10_ema.json \
   benchmarks/results/metaworld_mt10.json --reference dense-ema \
-  --pairs "$PAIRS" --notes "Stages 5-11 of issue 10 (logs_mt10_pretrained/stage{5,...,11}.sh, 2026-12-02 and 03; stages 8-11 on \
+  --pairs "$PAIRS" --notes "Stages 5-12 of issue 10 (logs_mt10_pretrained/stage{5,...,12}.sh, 2026-12-02 and 03; stages 8-11 on \
 data and features regenerated after a machine was lost): every main row trained with stage 5's protocol (10,000 steps = 8.5 passes over the frames, an EMA \
 of the weights with decay 0.999, evaluated with the EMA weights) on the same cached MobileNetV2 features and the \
 same 200 episode seeds as every other row, so every comparison is paired; the rows without -ema are \
