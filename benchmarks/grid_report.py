@@ -124,6 +124,11 @@ def _ordered(results: list[dict], reference: str = "dense") -> list[dict]:
     return sorted(results, key=key)
 
 
+def leads(results: list[dict], reference: str) -> bool:
+    """Whether the ordered rows start with a seed of ``reference`` (its lowest: seed 0 need not be on disk)."""
+    return bool(results) and results[0]["name"].split(" ")[0] == reference
+
+
 def with_earlier(results: list[dict], reports: list[Path], reference: str = "dense") -> list[dict]:
     """Add the rows of earlier reports' JSON (runs trained in earlier sessions, gone from disk) that ``results``
     lacks, so that new runs are compared with them on the same episodes; a run found under ``--root`` wins."""
@@ -256,8 +261,8 @@ def main() -> None:
         raise SystemExit(f"--earlier: no such report JSON: {', '.join(missing)}")
     reference = args.reference or "dense"  # only a named reference must exist
     results = with_earlier(results, args.earlier, reference)
-    if args.reference and results[0]["name"] != args.reference:
-        raise SystemExit(f"--reference {args.reference}: no such run (seed 0) under {args.root} or in --earlier")
+    if args.reference and not leads(results, args.reference):
+        raise SystemExit(f"--reference {args.reference}: no such run under {args.root} or in --earlier")
     command = (
         f"python benchmarks/grid_report.py --root {args.root} --out {args.out} --steps {args.steps} "
         f"--episodes {args.episodes}" + ("" if args.max_steps is None else f" --max-steps {args.max_steps}")

@@ -68,6 +68,16 @@ def test_reference_row_comes_first_and_the_seed_table_compares_with_it():
     assert line.endswith("| — | — |")  # the reference is not compared with itself
 
 
+def test_a_reference_whose_seed_0_is_gone_still_leads_the_report():
+    script = load_script()
+    rows = [{**evaluation([True] * 4, None), "name": name, "seed": seed}
+            for name, seed in [("grids-16-ema (seed 2)", 2), ("dense-ema (seed 2)", 2), ("dense-ema (seed 1)", 1)]]  # fmt: skip
+    ordered = script.with_earlier(rows, [], reference="dense-ema")
+    assert ordered[0]["name"] == "dense-ema (seed 1)" and script.leads(ordered, "dense-ema")
+    assert not script.leads(ordered, "dense") and not script.leads(ordered[:1], "dense-ema (seed 1)")
+    assert not script.leads(script.with_earlier(rows[:1], [], reference="dense-ema"), "dense-ema")
+
+
 def test_tables_without_rows_are_left_out_of_the_report(tmp_path):
     script = load_script()
     shifted = evaluation([True, False], None)

@@ -5,6 +5,7 @@
 # report of the 50-episode evaluations, report_ep50.sh, and report_ema.sh. Every step resumes.
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
+STEPS=10000
 for shift in noise light camera-large camera-small table-color; do evaluate $ROOT/dense-ema-s2 $shift; done
 EP=50
 for run in dense-ema-s2 grids-16-ema-s2 grids-4-ema-s2 topk-16-ema-s2 random-16-ema-s2 dense-ema-s1; do
