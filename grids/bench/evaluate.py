@@ -353,6 +353,14 @@ def _dense_and_coords(policy, images, language) -> tuple[torch.Tensor, torch.Ten
     return dense, reduced.coords
 
 
+def _sampled_frames(dataset, frames: int, rng: np.random.Generator, batch_size: int):
+    """``frames`` distinct random frames of ``dataset`` (all if fewer), in order: their indices and a DataLoader."""
+    from torch.utils.data import DataLoader, Subset
+
+    indices = np.sort(rng.choice(len(dataset), min(frames, len(dataset)), replace=False))
+    return indices, DataLoader(Subset(dataset, indices.tolist()), batch_size=batch_size)
+
+
 @torch.no_grad()
 def point_statistics(
     policy, dataset, *, frames: int = 512, seed: int = 0, batch_size: int = 64, examples: dict | None = None
@@ -368,15 +376,11 @@ def point_statistics(
     One patch of the 16 x 16 grid is 1/15 = 0.067. ``examples``, if given, receives ``{task: (views uint8
     [V, S, S, 3], retention [V, H, W], coords [V, K, 2])}`` for the first sampled frame of each task.
     """
-    from torch.utils.data import DataLoader, Subset
-
     from grids.core.sampling import spread_layout
 
-    indices = np.sort(
-        np.random.default_rng(seed).choice(len(dataset), min(frames, len(dataset)), replace=False)
-    )
+    indices, batches = _sampled_frames(dataset, frames, np.random.default_rng(seed), batch_size)
     coords, tasks, retained = [], [], []
-    for batch in DataLoader(Subset(dataset, indices.tolist()), batch_size=batch_size):
+    for batch in batches:
         language = policy.instruction_embeddings[batch["task_index"]]
         dense, points = _dense_and_coords(policy, batch["images"], language)
         coords.append(points)
@@ -423,8 +427,6 @@ def shift_statistics(
     features read at the clean points (the features' share of the change); ``dense_cosine``: the encoder's
     cells, clean vs perturbed (what dense is given).
     """
-    from torch.utils.data import DataLoader, Subset
-
     from grids.core.diagnostics import point_shift, token_cosine
     from grids.core.sampling import sample_tokens
     from grids.errors import UserError
@@ -437,9 +439,9 @@ def shift_statistics(
             "light and colours change the scene); pixel-level perturbations: noise"
         )
     rng = np.random.default_rng(seed)
-    indices = np.sort(rng.choice(len(dataset), min(frames, len(dataset)), replace=False))
+    indices, batches = _sampled_frames(dataset, frames, rng, batch_size)
     sums: dict = {}
-    for batch in DataLoader(Subset(dataset, indices.tolist()), batch_size=batch_size):
+    for batch in batches:
         language = policy.instruction_embeddings[batch["task_index"]]
         noisy = torch.from_numpy(corruption.corrupt(batch["images"].numpy(), rng))
         dense, points = _dense_and_coords(policy, batch["images"], language)  # [B, V, N, C], [B, V, K, 2]
