@@ -131,14 +131,39 @@ def leads(results: list[dict], reference: str) -> bool:
 
 def with_earlier(results: list[dict], reports: list[Path], reference: str = "dense") -> list[dict]:
     """Add the rows of earlier reports' JSON (runs trained in earlier sessions, gone from disk) that ``results``
-    lacks, so that new runs are compared with them on the same episodes; a run found under ``--root`` wins."""
-    rows, names = list(results), {r["name"] for r in results}
+    lacks, so that new runs are compared with them on the same episodes. A run found under ``--root`` wins; when
+    it is the same policy as the earlier row (a deterministic retraining, ``_same_policy``), the earlier row's
+    perturbations that the run lacks join it, so that retraining a run loses none of its shift evaluations."""
+    rows, by_name = list(results), {r["name"]: r for r in results}
     for report in reports:
         for row in json.loads(report.read_text())["results"]:
-            if row["name"] not in names:
-                rows.append({**row, "from_report": str(report)})
-                names.add(row["name"])
+            run = by_name.get(row["name"])
+            if run is None:
+                rows.append(by_name.setdefault(row["name"], {**row, "from_report": str(report)}))
+            elif _same_policy(run, row):
+                _add_perturbations(run, row, report)
     return _ordered(rows, reference)
+
+
+def _same_policy(run: dict, row: dict) -> bool:
+    """Same steps and protocol, and every episode both hold (task, perturbation, episode seed) has the same
+    outcome (success, length): an earlier evaluation of this very policy, not of another one under its name."""
+    def key(e: dict) -> tuple:
+        return e["task"], e["perturbation"], e["seed"]
+
+    mine = {key(e): (e["success"], e.get("length")) for e in run["episodes"]}
+    shared = [(mine[key(e)], (e["success"], e.get("length"))) for e in row["episodes"] if key(e) in mine]
+    same_run = (run.get("steps"), run.get("protocol")) == (row.get("steps"), row.get("protocol"))
+    return same_run and bool(shared) and all(a == b for a, b in shared)
+
+
+def _add_perturbations(run: dict, row: dict, report: Path) -> None:
+    """Copy into ``run`` (in place) the perturbations that only ``row`` was evaluated on."""
+    extra = [p for p in row["summary"] if p not in run["summary"]]
+    for p in extra:
+        run["per_task"][p], run["summary"][p] = row["per_task"][p], row["summary"][p]
+        run.setdefault("perturbations_from_report", {})[p] = str(report)
+    run["episodes"] = run["episodes"] + [e for e in row["episodes"] if e["perturbation"] in extra]
 
 
 def _by_seed(results: list[dict], perturbation: str) -> dict[str, dict[int, dict]]:

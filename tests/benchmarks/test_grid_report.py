@@ -49,6 +49,29 @@ def test_earlier_reports_rows_join_unless_the_run_is_on_disk(tmp_path):
     assert rows[1]["from_report"] == str(report) and rows[1]["summary"]["none"]["success_rate"] == 0.5
 
 
+def test_a_retrained_run_keeps_the_earlier_rows_shifts_only_if_it_is_the_same_policy(tmp_path):
+    script = load_script()
+
+    def row(success: list[bool], shifts: dict | None = None) -> dict:
+        result = {**evaluation(success, None), "name": "grids-16", "seed": 0, "steps": 10, "protocol": "p"}
+        for perturbation, outcome in (shifts or {}).items():
+            summary = {"episodes": len(outcome), "success_rate": sum(outcome) / len(outcome)}
+            result["per_task"][perturbation] = {"t": summary}
+            result["summary"][perturbation] = summary
+            result["episodes"] += [{"task": "t", "perturbation": perturbation, "seed": 100_000 + i, "success": s}
+                                   for i, s in enumerate(outcome)]  # fmt: skip
+        return result
+
+    report = tmp_path / "earlier.json"
+    report.write_text(json.dumps({"results": [row([True, False], {"noise": [False, False]})]}))
+    (same,) = script.with_earlier([row([True, False])], [report])  # retrained: the same episodes, one for one
+    assert list(same["summary"]) == ["none", "noise"] and same["summary"]["noise"]["success_rate"] == 0.0
+    assert sorted(e["perturbation"] for e in same["episodes"]) == ["noise", "noise", "none", "none"]
+    assert same["perturbations_from_report"] == {"noise": str(report)} and "from_report" not in same
+    (other,) = script.with_earlier([row([False, True])], [report])  # another policy under the same name
+    assert list(other["summary"]) == ["none"] and len(other["episodes"]) == 2
+
+
 def test_reference_row_comes_first_and_the_seed_table_compares_with_it():
     script = load_script()
     rows = [{**evaluation(outcomes, None), "name": name, "seed": seed}
