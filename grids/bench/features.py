@@ -6,7 +6,11 @@ encoder). Layout of a cache directory::
 
     features.npy   float16 [N, V, H*W, C]   encoder output (ViT: after its final LayerNorm), memory-mapped
     lowdim.npz     state [N, 4], actions [N, chunk, 4], action_is_pad [N, chunk], task_index [N]
-    meta.json      encoder (name, checkpoint), camera, chunk size, shapes (written last: marks a complete cache)
+    meta.json      encoder (name, checkpoint), camera, chunk size, shapes, the pixel corruption if any (written
+                   last: marks a complete cache)
+
+A cache of corrupted frames (``corrupt``: a pixel-level perturbation such as sensor noise, frame i drawn from
+``seed`` and i) is a training augmentation: ``CorruptedCopies`` indexes it beside the clean cache.
 
 While it is written the cache lives in ``<dir>.tmp`` with ``progress.json``: an interrupted run resumes there.
 """
@@ -28,9 +32,12 @@ LOWDIM_KEYS = ("state", "actions", "action_is_pad", "task_index")
 @torch.no_grad()
 def cache_features(
     policy, dataset, out_dir: str | Path, *, batch_size: int = 64, source: str = "", progress: bool = True,
-    flush_every: int = 20,
+    flush_every: int = 20, corrupt=None, seed: int = 0,
 ) -> Path:
     """Run ``policy``'s encoder over every frame of ``dataset`` (a ``DemoDataset``) and write the cache.
+
+    ``corrupt``: a pixel-level ``grids.sim.perturbations.Perturbation`` (e.g. ``PERTURBATIONS["noise"]``) applied
+    to every frame before the encoder, frame i with its own generator ``(seed, i)`` (independent of batching).
 
     Resumable: the arrays are memory maps in ``<out>.tmp`` and ``progress.json`` there records how many frames
     are on disk (every ``flush_every`` batches); a rerun with the same dataset and encoder continues from there.
@@ -45,14 +52,19 @@ def cache_features(
     cfg = policy.cfg
     n, views, patches = len(dataset), cfg.num_views, cfg.grid_hw[0] * cfg.grid_hw[1]
     width = getattr(policy.encoder, "out_dim", cfg.dim)
-    job = {"dataset": str(dataset.root), "encoder": cfg.encoder, "shape": [n, views, patches, width]}
+    if corrupt is not None and not corrupt.pixel_level:
+        raise ValueError(f"perturbation {corrupt.name!r} changes the scene, not the pixels: it cannot corrupt recorded frames")
+    corruption = None if corrupt is None else {"perturbation": corrupt.name, "seed": seed}
+    job = {"dataset": str(dataset.root), "encoder": cfg.encoder, "shape": [n, views, patches, width],
+           "corruption": corruption}  # fmt: skip
     start = _resume_point(tmp, job)
     arrays = _open_arrays(tmp, job, resume=start > 0)
     loader = DataLoader(torch.utils.data.Subset(dataset, range(start, n)), batch_size=batch_size, shuffle=False)
     bar = tqdm(loader, desc="caching features", disable=not progress, initial=start // batch_size,
                total=-(-n // batch_size))
     for i, batch in enumerate(bar, 1):
-        dense = policy.dense_features(batch["images"])  # [B, V, N, C]
+        images = batch["images"] if corrupt is None else _corrupted(batch["images"], corrupt, seed, start)
+        dense = policy.dense_features(images)  # [B, V, N, C]
         stop = start + len(dense)
         arrays["features"][start:stop] = dense.numpy().astype(np.float16)
         for key in LOWDIM_KEYS:
@@ -72,6 +84,7 @@ def cache_features(
         "num_frames": n,
         "chunk_size": dataset.chunk_size,
         "shape": [n, views, patches, width],
+        "corruption": corruption,
     }
     (tmp / "progress.json").unlink()
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -79,6 +92,12 @@ def cache_features(
         shutil.rmtree(out)
     os.replace(tmp, out)
     return out
+
+
+def _corrupted(images: torch.Tensor, corrupt, seed: int, start: int) -> torch.Tensor:
+    """``images`` (uint8 [B, V, S, S, 3], frames ``start``...) through ``corrupt``, frame i with generator (seed, i)."""
+    frames = [corrupt.corrupt(f.numpy(), np.random.default_rng([seed, start + i])) for i, f in enumerate(images)]
+    return torch.from_numpy(np.stack(frames))
 
 
 def _resume_point(tmp: Path, job: dict) -> int:
@@ -174,3 +193,42 @@ class FeatureDataset(Dataset):
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.features = np.load(self.root / "features.npy", mmap_mode="r")
+
+
+class CorruptedCopies(Dataset):
+    """A clean feature cache and caches of the same frames through a pixel corruption, one after the other:
+    index ``i + k * N`` is frame i of copy k (k = 0: the clean cache). The trainer's batch plan picks the copy
+    (``_BatchPlan``: each frame of a batch is corrupted with probability ``corrupted_p``)."""
+
+    def __init__(self, clean: FeatureDataset, corrupted: list[FeatureDataset]):
+        for copy in corrupted:
+            if len(copy) != len(clean) or copy.meta.get("encoder") != clean.meta.get("encoder"):
+                raise ValueError(f"feature cache {copy.root} is not a copy of {clean.root}: "
+                                 f"{len(copy)} vs {len(clean)} frames, encoder {copy.meta.get('encoder')!r}")  # fmt: skip
+            if not copy.meta.get("corruption"):
+                raise ValueError(f"feature cache {copy.root} holds clean frames (cache-features --perturbation)")
+        self.copies = [clean, *corrupted]
+
+    @property
+    def chunk_size(self) -> int:
+        return self.copies[0].chunk_size
+
+    def rechunk(self, dataset) -> CorruptedCopies:
+        for copy in self.copies:
+            copy.rechunk(dataset)
+        return self
+
+    def __len__(self) -> int:
+        return len(self.copies[0]) * len(self.copies)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: list[int]) -> list[dict[str, torch.Tensor]]:
+        n, items = len(self.copies[0]), [None] * len(indices)
+        for k, copy in enumerate(self.copies):
+            slots = [j for j, i in enumerate(indices) if i // n == k]
+            if slots:
+                for j, item in zip(slots, copy.__getitems__([indices[j] - k * n for j in slots]), strict=True):
+                    items[j] = item
+        return items

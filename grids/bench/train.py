@@ -33,7 +33,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from grids.bench.features import FeatureDataset
+from grids.bench.features import CorruptedCopies, FeatureDataset
 from grids.bench.language import embed_instructions, hash_embedding
 from grids.bench.policy import Policy, PolicyConfig
 
@@ -63,6 +63,10 @@ class TrainConfig:
     # (``frozen_encoder``: copied and frozen; cache default ``<frozen_encoder>/features``).
     frozen_encoder: str | None = None
     features: str | None = None
+    # Augmentation: the same frames cached through a pixel corruption (``cache-features --perturbation noise``);
+    # each frame of a batch is read from it with probability ``corrupted_p``.
+    corrupted_features: str | None = None
+    corrupted_p: float = 0.5
     language_cache: str | None = None
     language_model: str = "minilm"  # "hash": a fixed random vector per instruction (tests)
     num_workers: int = 0
@@ -88,6 +92,10 @@ class TrainConfig:
             raise ValueError(f"ema must be a decay in [0, 1), got {self.ema!r}")
         if self.language_model not in LANGUAGE_MODELS:
             raise ValueError(f"language_model must be one of {LANGUAGE_MODELS}, got {self.language_model!r}")
+        if self.corrupted_features and not (self.features or self.frozen_encoder):
+            raise ValueError("corrupted_features is a copy of a feature cache: it needs features or frozen_encoder")
+        if not 0 < self.corrupted_p <= 1:
+            raise ValueError(f"corrupted_p must be a probability in (0, 1], got {self.corrupted_p!r}")
         if self.frozen_encoder and self.policy.split_layer != self.policy.encoder_depth:
             raise ValueError(
                 f"frozen_encoder trains on cached final-layer features; resample_at_layer="
@@ -223,11 +231,23 @@ def batch_indices(step: int, num_frames: int, batch_size: int, seed: int) -> np.
     return order[i * batch_size : (i + 1) * batch_size]
 
 
+def with_copies(indices: np.ndarray, step: int, num_frames: int, seed: int, *, copies: int, p: float) -> np.ndarray:
+    """Each frame of ``step``'s batch read from a corrupted copy with probability ``p`` (``CorruptedCopies``:
+    index + k·num_frames, k uniform in 1..copies-1), drawn from ``(seed, step)`` so that a resumed run reads the
+    same copies."""
+    if copies == 1:
+        return indices
+    rng = np.random.default_rng([seed, step, 1])
+    corrupted = rng.random(len(indices)) < p
+    return indices + num_frames * rng.integers(1, copies, size=len(indices)) * corrupted
+
+
 class _BatchPlan:
     """Per-process batches from ``start`` on, for a DataLoader's ``batch_sampler``."""
 
-    def __init__(self, start, steps, num_frames, batch_size, seed, rank, world):
+    def __init__(self, start, steps, num_frames, batch_size, seed, rank, world, *, copies=1, corrupted_p=0.0):
         self.args = start, steps, num_frames, batch_size, seed, rank, world
+        self.copies, self.corrupted_p = copies, corrupted_p
 
     def __len__(self):
         return self.args[1] - self.args[0]
@@ -235,7 +255,9 @@ class _BatchPlan:
     def __iter__(self):
         start, steps, num_frames, batch_size, seed, rank, world = self.args
         for step in range(start, steps):
-            yield batch_indices(step, num_frames, batch_size, seed)[rank::world].tolist()
+            indices = batch_indices(step, num_frames, batch_size, seed)
+            indices = with_copies(indices, step, num_frames, seed, copies=self.copies, p=self.corrupted_p)
+            yield indices[rank::world].tolist()
 
 
 def _step_seed(seed: int, step: int) -> int:
@@ -316,6 +338,8 @@ def open_training_data(config: TrainConfig):
     features = FeatureDataset(config.features or Path(config.frozen_encoder) / "features")
     if len(features) != len(dataset):
         raise ValueError(f"feature cache {features.root} does not match dataset {config.data}")
+    if config.corrupted_features:
+        features = CorruptedCopies(features, [FeatureDataset(config.corrupted_features)])
     if features.chunk_size != config.policy.chunk_size:  # the cache's action chunks are another length
         features.rechunk(dataset)
     return dataset, features
@@ -382,7 +406,9 @@ def _setup(config: TrainConfig) -> _Run:
     if frames is not dataset:  # the frozen encoder is not trained (it does not even run: features are cached)
         policy.encoder.eval()
     rank, world = accelerator.process_index, accelerator.num_processes
-    plan = _BatchPlan(start, config.steps, len(dataset), config.batch_size, config.seed, rank, world)
+    copies = len(frames.copies) if isinstance(frames, CorruptedCopies) else 1
+    plan = _BatchPlan(start, config.steps, len(dataset), config.batch_size, config.seed, rank, world,
+                      copies=copies, corrupted_p=config.corrupted_p)  # fmt: skip
     batches = iter(DataLoader(frames, batch_sampler=plan, num_workers=config.num_workers))
     if accelerator.is_main_process:
         print(

@@ -78,6 +78,14 @@ def register(subparsers) -> None:
         help="run dir of a dense policy: freeze its encoder, train on cached features",
     )
     tr.add_argument("--features", default=None, help="a feature cache (`grids bench cache-features`)")
+    tr.add_argument(
+        "--corrupted-features",
+        default=None,
+        help="augmentation: the same frames' cache through a pixel corruption (cache-features --perturbation)",
+    )
+    tr.add_argument(
+        "--corrupted-p", type=float, default=0.5, help="probability that a frame is read from --corrupted-features"
+    )
     _training_args(
         tr,
         steps=300,
@@ -109,6 +117,12 @@ def register(subparsers) -> None:
     cache.add_argument("--data", required=True)
     cache.add_argument("--out", default=None, help="cache directory (default: RUN/features)")
     cache.add_argument("--threads", type=int, default=None)
+    cache.add_argument(
+        "--perturbation",
+        default="none",
+        help="cache frames through this pixel-level perturbation (e.g. noise), for --corrupted-features",
+    )
+    cache.add_argument("--seed", type=int, default=0, help="seed of the perturbation's draws (frame i: seed, i)")
     cache.set_defaults(func=run_cache)
 
     ev = commands.add_parser("eval", help="closed-loop success rate of a trained run")
@@ -402,6 +416,8 @@ def run_train(args: argparse.Namespace) -> int:
         keep_every=args.keep_every,
         frozen_encoder=args.frozen_encoder,
         features=args.features,
+        corrupted_features=args.corrupted_features,
+        corrupted_p=args.corrupted_p,
         num_workers=args.num_workers,
         resample_at_layer=args.resample_at_layer,
         action_head=args.action_head,
@@ -417,6 +433,7 @@ def run_cache(args: argparse.Namespace) -> int:
     from grids.bench.features import cache_features
     from grids.bench.policy import Policy, PolicyConfig
     from grids.bench.train import latest_checkpoint, load_policy, open_dataset
+    from grids.sim.perturbations import get_perturbation
 
     _set_threads(args.threads)
     if args.run:
@@ -429,7 +446,11 @@ def run_cache(args: argparse.Namespace) -> int:
         policy, out, source = Policy(PolicyConfig(encoder=args.encoder)), args.out, args.encoder
     else:
         raise SystemExit("grids bench cache-features: --encoder needs --out")
-    print(cache_features(policy, open_dataset(args.data, policy.cfg.chunk_size), out, source=source))
+    corrupt = None if args.perturbation == "none" else get_perturbation(args.perturbation)
+    if corrupt is not None and not corrupt.pixel_level:
+        raise SystemExit(f"--perturbation {args.perturbation}: not pixel-level (it changes the scene, not the frames)")
+    dataset = open_dataset(args.data, policy.cfg.chunk_size)
+    print(cache_features(policy, dataset, out, source=source, corrupt=corrupt, seed=args.seed))
     return 0
 
 

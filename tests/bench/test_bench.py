@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 import grids
 from grids.bench import train as train_module
 from grids.bench.experiments import DENSE, Plan, Run, gif_from_run, run_plan
-from grids.bench.features import FeatureDataset, cache_features
+from grids.bench.features import CorruptedCopies, FeatureDataset, cache_features
 from grids.bench.policy import Policy, PolicyConfig
 from grids.bench.report import draw_points, markdown_table, retention_figure, write_report
 from grids.bench.train import TrainConfig, latest_checkpoint, load_policy, train
@@ -277,6 +277,66 @@ def test_a_feature_cache_serves_any_action_chunk_length(tmp_path, fake_data):
     config.frozen_encoder, config.features = None, str(cache)
     _, frames = train_module.open_training_data(config)
     assert frames.chunk_size == 6 and frames[6]["actions"].shape == (6, 4)
+
+
+def _perturbation(name: str):
+    from grids.sim.perturbations import PERTURBATIONS  # MuJoCo: imported only where needed
+
+    return PERTURBATIONS[name]
+
+
+def test_a_cache_of_noisy_frames_encodes_each_frame_through_its_own_noise(tmp_path):
+    policy = Policy(PolicyConfig(**MICRO, chunk_size=4, tasks=FakeDemos().tasks))
+    clean = FeatureDataset(cache_features(policy, FakeDemos(4), tmp_path / "clean", batch_size=8, progress=False))
+    noise = _perturbation("noise")
+    noisy, rebatched = (
+        FeatureDataset(cache_features(policy, FakeDemos(4), tmp_path / name, batch_size=size, progress=False,
+                                      corrupt=noise, seed=3))  # fmt: skip
+        for name, size in (("noisy", 8), ("rebatched", 5))
+    )
+    assert noisy.meta["corruption"] == {"perturbation": "noise", "seed": 3} and clean.meta["corruption"] is None
+    np.testing.assert_array_equal(noisy.features, rebatched.features)  # frame i's noise does not depend on batching
+    frame = FakeDemos(4)[7]["images"].numpy()
+    expected = policy.dense_features(torch.from_numpy(noise.corrupt(frame, np.random.default_rng([3, 7])))[None])
+    torch.testing.assert_close(noisy[7]["features"], expected[0], atol=2e-2, rtol=1e-2)  # float16 cache
+    assert not np.allclose(noisy.features[7], clean.features[7], atol=0.05)
+    with pytest.raises(ValueError, match="changes the scene"):
+        cache_features(policy, FakeDemos(4), tmp_path / "light", corrupt=_perturbation("light"), progress=False)
+
+
+def test_training_reads_a_corrupted_copy_with_its_probability_and_resumes_exactly(tmp_path, fake_data):
+    torch.set_num_threads(1)
+    policy = Policy(PolicyConfig(**MICRO, chunk_size=4, tasks=FakeDemos().tasks))
+    clean = cache_features(policy, FakeDemos(4), tmp_path / "clean", progress=False)
+    noisy = cache_features(policy, FakeDemos(4), tmp_path / "noisy", progress=False,
+                           corrupt=_perturbation("noise"), seed=0)  # fmt: skip
+    config = _config(tmp_path, "straight", features=str(clean), corrupted_features=str(noisy), corrupted_p=0.5)
+    _, frames = train_module.open_training_data(config)
+    assert len(frames) == 36  # 18 clean frames, then the same 18 noisy
+    torch.testing.assert_close(frames[18 + 5]["features"], FeatureDataset(noisy)[5]["features"], rtol=0, atol=0)
+    mixed = frames.__getitems__([20, 1, 19])  # batch order kept across the copies
+    torch.testing.assert_close(mixed[1]["features"], FeatureDataset(clean)[1]["features"], rtol=0, atol=0)
+    torch.testing.assert_close(mixed[2]["features"], FeatureDataset(noisy)[1]["features"], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="holds clean frames"):
+        CorruptedCopies(FeatureDataset(clean), [FeatureDataset(clean)])
+
+    indices = np.arange(4000) % 18
+    for p in (0.25, 1.0):
+        picked = train_module.with_copies(indices, 7, 18, 0, copies=2, p=p)
+        assert set(picked % 18 == indices) == {True} and abs((picked >= 18).mean() - p) < 0.03
+        np.testing.assert_array_equal(picked, train_module.with_copies(indices, 7, 18, 0, copies=2, p=p))
+    np.testing.assert_array_equal(train_module.with_copies(indices, 7, 18, 0, copies=1, p=0.5), indices)
+
+    straight = train(config)  # killed at step 12 and resumed: the same copies are read, the same weights result
+    resumed = _config(tmp_path, "resumed", features=str(clean), corrupted_features=str(noisy), corrupted_p=0.5)
+    train(resumed, stop_after=12)
+    train(resumed)
+    for key, value in load_file(str(latest_checkpoint(straight) / "model.safetensors")).items():
+        torch.testing.assert_close(
+            load_file(str(latest_checkpoint(resumed.out) / "model.safetensors"))[key], value, rtol=0, atol=0
+        )
+    with pytest.raises(ValueError, match="needs features"):
+        _config(tmp_path, "x", corrupted_features=str(noisy))
 
 
 def test_frozen_encoder_protocol(tmp_path, fake_data):
