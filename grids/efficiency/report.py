@@ -254,7 +254,10 @@ def run_plan(settings: Settings, runs: list[Run], *, out: Path, check_memory: bo
         log(
             f"{out}: {len(runs) - len(todo)} run(s) already done, skipped (use a new --out for fresh numbers)"
         )
-    results["environment"] = _environment(settings, device)
+    environment = _environment(settings, device)
+    for finished in results["runs"]:  # runs of earlier invocations keep the environment their file was saved with
+        finished.setdefault("environment", results.get("environment", environment))
+    results["environment"] = environment
     variants = settings.parsed_variants()
     for model in dict.fromkeys(r.model for r in todo):
         model_runs = [r for r in todo if r.model == model]
@@ -304,6 +307,7 @@ def run_plan(settings: Settings, runs: list[Run], *, out: Path, check_memory: bo
                     "load_max_1min": max(loads, default=load_before[0]),
                     "peak_memory_gib": _peak_memory_gib(device),
                     "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+                    "environment": environment,
                 }
             )
             save_results(out, results)
@@ -338,7 +342,7 @@ def render(results: dict) -> str:
         "",
         f"{depth}, random weights, {s['dtype']} weights, {s['views']} views, attention `{s['attn']}`; device: "
         f"{device}, {env.get('threads', '?')} torch threads; timer: {timer}; torch {env.get('torch', '?')}, "
-        f"transformers {env.get('transformers', '?')}.",
+        f"transformers {env.get('transformers', '?')} (the last invocation's; each run names its own below).",
         f"Variants share one copy of the backbone weights and run interleaved (order reversed every other "
         f"round): {s['warmup']} warm-up + {s['repeats']} timed rounds per run; cells are medians. "
         "`@L`: resampled inside the vision encoder before block L; no `@`: after the projector (the paper's "
@@ -368,7 +372,10 @@ def render(results: dict) -> str:
             "",
             f"Shape {run['shape']}; 1-min load average before / max / after: {load}; peak memory "
             f"{run['peak_memory_gib']:.1f} GiB; warm-up {run['warmup_seconds']:.0f} s; run {run['seconds']:.0f} s; "
-            f"finished {run['finished']}."
+            f"finished {run['finished']}"
+            + (f" (torch {env_run['torch']}, transformers {env_run['transformers']})"
+               if (env_run := run.get("environment")) else "")  # fmt: skip
+            + "."
             + (
                 f" Dynamo graphs so far: {run['dynamo_unique_graphs']}."
                 if "dynamo_unique_graphs" in run

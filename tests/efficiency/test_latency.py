@@ -238,6 +238,14 @@ def test_plan_resumes_and_refuses_other_settings(tiny_pi0, tmp_path, monkeypatch
         "tiny/training/batch2/eager",
     ]
     assert results["runs"][0] == run  # the finished run was kept, not timed again
+    assert run["environment"]["torch"] == torch.__version__
+    earlier = json.loads((tmp_path / "latency.json").read_text())  # a file written before runs named their versions
+    del earlier["runs"][0]["environment"], earlier["runs"][1]["environment"]
+    earlier["environment"]["transformers"] = "0.0-earlier"
+    (tmp_path / "latency.json").write_text(json.dumps(earlier))
+    kept = report.run_plan(settings, both, out=tmp_path, log=lambda *_: None)["runs"][0]
+    assert kept["environment"]["transformers"] == "0.0-earlier"  # the version its file was saved with
+    assert "(torch" in (tmp_path / "latency.md").read_text() and "transformers 0.0-earlier)" in (tmp_path / "latency.md").read_text()
     assert any("1 run(s) already done" in line for line in logged)
     saved = json.loads((tmp_path / "latency.json").read_text())
     assert saved["runs"][1]["ratios"]["grids-4@0"]["flop_ratio"] > 1
