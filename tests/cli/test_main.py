@@ -37,6 +37,14 @@ EXPECTED_ERRORS = {
     ),
     "train-zero-tokens": ([*TRAIN, "--tokens", "0"], "num_tokens must be an int >= 1, got 0"),
     "train-zero-steps": ([*TRAIN, "--steps", "0"], "steps must be an int >= 1, got 0"),
+    "train-corrupted-without-features": (
+        [*TRAIN, "--corrupted-features", "{tmp}/noisy"],
+        "corrupted_features is a copy of a feature cache: it needs features or frozen_encoder",
+    ),
+    "train-corrupted-p": (
+        [*TRAIN, "--features", "{tmp}/f", "--corrupted-features", "{tmp}/noisy", "--corrupted-p", "0"],
+        "corrupted_p must be a probability in (0, 1], got 0.0",
+    ),
     "train-bad-json": ([*TRAIN, "--reducer-options", "{bad"], "--reducer-options is not valid JSON"),
     "train-bad-option": (
         [*TRAIN, "--reducer", "pool", "--reducer-options", '{"score": "query"}'],
