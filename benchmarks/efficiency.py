@@ -408,11 +408,11 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "efficiency.json"
     results = json.loads(path.read_text()) if path.exists() else {}
-    import transformers
+    if args.part in ("all", "flops"):  # the versions and machine are the FLOP count's (latency runs name their own)
+        import transformers
 
-    results.update(torch=torch.__version__, transformers=transformers.__version__)
-    results["machine"] = f"{platform.machine()} CPU, {os.cpu_count()} cores"
-    if args.part in ("all", "flops"):
+        results.update(torch=torch.__version__, transformers=transformers.__version__)
+        results["machine"] = f"{platform.machine()} CPU, {os.cpu_count()} cores"
         results["flops"] = json.loads(json.dumps(flops_part()))  # str keys, as when re-read
     if args.latency_from:
         folder = Path(args.latency_from).resolve().relative_to(Path(__file__).resolve().parent.parent)
