@@ -139,7 +139,7 @@ def with_earlier(results: list[dict], reports: list[Path], reference: str = "den
         for row in json.loads(report.read_text())["results"]:
             run = by_name.get(row["name"])
             if run is None:
-                rows.append(by_name.setdefault(row["name"], {**row, "from_report": str(report)}))
+                rows.append(by_name.setdefault(row["name"], {"from_report": str(report), **row}))  # the first source
             elif _same_policy(run, row):
                 _add_perturbations(run, row, report)
     return _ordered(rows, reference)
@@ -278,8 +278,9 @@ def main() -> None:
     parser.add_argument("--reference", default=None,
                         help="the run every row is compared with (first row, seeds table; default dense), e.g. dense-ema")
     args = parser.parse_args()
-    results = collect(Path(args.root), args.steps, args.episodes, args.max_steps)
-    if not results:
+    root = Path(args.root)  # may be gone: a report is rebuilt from its own JSON with --earlier
+    results = collect(root, args.steps, args.episodes, args.max_steps) if root.is_dir() else []
+    if not results and not args.earlier:
         raise SystemExit(f"no evaluations under {args.root} for step {args.steps}, {args.episodes} episodes")
     missing = [str(path) for path in args.earlier if not path.is_file()]
     if missing:

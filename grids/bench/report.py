@@ -55,7 +55,8 @@ def paired_delta(run: dict, reference: dict, perturbation: str = "none") -> str:
 
 def markdown_table(results: list[dict]) -> str:
     """One row per run: success per perturbation (ID first), episodes, mean length, policy ms/step, and the
-    paired difference from the first run (dense) with its McNemar p-value. Where the evaluations carry the
+    paired difference from the first run (dense; its row of the same training seed where the rows carry seeds and
+    it has one) with its McNemar p-value. Where the evaluations carry the
     maximum reward (ALOHA), also the lenient success (max reward >= 0.5) and the mean max reward ("env reward"),
     overall and per task, in distribution; where they carry the lifted objects (LIBERO), the share of episodes that
     lifted the task's target and that lifted another object."""
@@ -75,7 +76,9 @@ def markdown_table(results: list[dict]) -> str:
     lifts = any("target_lifted_rate" in r["summary"].get("none", {}) for r in results)
     if lifts:
         head += ["lifted the target (none)", "lifted another object (none)"]
-    head += [f"95% CI ({main})", f"Δ vs {results[0].get('name', 'first') if results else 'first'} ({main}; only this/only ref)",
+    reference = results[0].get("name", "first").split(" ")[0] if results else "first"
+    same_seed = "same training seed, " if len({r.get("seed") for r in _seeds_of(results, reference)}) > 1 else ""
+    head += [f"95% CI ({main})", f"Δ vs {reference} ({main}; {same_seed}only this/only ref)",
              "episodes/number", f"mean len ({main})", "policy ms/step"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
@@ -93,7 +96,7 @@ def markdown_table(results: list[dict]) -> str:
         first = r["summary"].get(main) or next(iter(r["summary"].values()))
         low, high = wilson_interval(round(first["success_rate"] * first["episodes"]), first["episodes"])
         cells.append(f"{100 * low:.0f}–{100 * high:.0f}")
-        cells.append(paired_delta(r, results[0], main))
+        cells.append(paired_delta(r, _reference_row(r, results, reference), main))
         per_number = sorted({v["episodes"] for per in r["per_task"].values() for v in per.values()})
         cells += [
             f"{'/'.join(map(str, per_number))} per task",
@@ -102,6 +105,18 @@ def markdown_table(results: list[dict]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _seeds_of(results: list[dict], reference: str) -> list[dict]:
+    """The rows of the reference run, one per training seed (names ``dense``, ``dense (seed 1)``...)."""
+    return [r for r in results if r.get("name", "").split(" ")[0] == reference]
+
+
+def _reference_row(result: dict, results: list[dict], reference: str) -> dict:
+    """The row a run is compared with: the reference's row of the same training seed, else the first row (so the
+    reference's other seeds show its seed-to-seed spread)."""
+    same = [r for r in _seeds_of(results, reference) if "seed" in r and r["seed"] == result.get("seed")]
+    return same[0] if same and result not in _seeds_of(results, reference) else results[0]
 
 
 def _reward_cells(result: dict, tasks: list[str]) -> list[str]:

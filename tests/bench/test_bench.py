@@ -400,6 +400,25 @@ def test_report_table_plot_and_points(tmp_path):
     assert drawn[4, 4].tolist() == [255, 230, 0] and drawn[123, 128 + 123].tolist() == [40, 255, 255]
 
 
+def test_report_table_pairs_each_seed_with_the_references_same_seed():
+    def row(name: str, seed: int, solved: int) -> dict:
+        episodes = [{"task": "reach-v3", "seed": i, "perturbation": "none", "success": i < solved} for i in range(20)]
+        return {"name": name if seed == 0 else f"{name} (seed {seed})", "seed": seed, "reducer": name,
+                "visual_tokens_per_view": 16, "tasks": ["reach-v3"], "episodes": episodes,
+                "per_task": {"none": {"reach-v3": {"episodes": 20, "success_rate": solved / 20}}},
+                "summary": {"none": {"episodes": 20, "success_rate": solved / 20, "mean_length": 50.0,
+                                     "policy_ms_per_step": 3.0}}}  # fmt: skip
+
+    rows = [row("dense", 0, 10), row("dense", 1, 20), row("grids", 0, 10), row("grids", 1, 10)]
+    lines = markdown_table(rows).splitlines()
+    assert "Δ vs dense (none; same training seed, only this/only ref)" in lines[0]
+    assert "| +50.0 (10/0, p = 0.002) |" in lines[3]  # dense seed 1 against dense seed 0: the seeds' spread
+    assert "| +0.0 (0/0, p = 1.000, within noise) |" in lines[4]  # grids seed 0 against dense seed 0
+    assert "| -50.0 (0/10, p = 0.002) |" in lines[5]  # grids seed 1 against dense seed 1, not seed 0
+    assert "same training seed" not in markdown_table(rows[:1] + rows[2:3])
+
+
+
 def test_evaluate_one_short_episode(tmp_path, demos):
     from grids.bench.evaluate import evaluate
     from grids.bench.report import write_gif

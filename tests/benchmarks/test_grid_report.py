@@ -179,6 +179,29 @@ def test_the_learning_curve_is_kept_in_the_json_and_survives_the_run_directory(t
     assert lines[2:] == ["| dense | 2500 | 25.0 | 4 |", "| dense | 5000 | 100.0 | 4 |"]
 
 
+def test_a_report_is_rebuilt_from_its_own_json_when_its_runs_are_gone(tmp_path, monkeypatch):
+    script = load_script()
+    rows = [{**evaluation([True, False], None), "name": "dense", "seed": 0, "from_report": "first.json"},
+            {**evaluation([True, True], None), "name": "grids-16", "seed": 0}]  # fmt: skip
+    for row in rows:
+        row["summary"]["none"] |= {"mean_length": 50.0, "policy_ms_per_step": 3.0}
+    out = tmp_path / "report"
+    out.with_suffix(".json").write_text(json.dumps({"command": "", "notes": "", "results": rows}))
+    argv = ["grid_report.py", "--root", str(tmp_path / "gone"), "--out", str(out), "--earlier", str(out) + ".json"]
+    monkeypatch.setattr("sys.argv", argv)
+    script.main()
+    rebuilt = json.loads(out.with_suffix(".json").read_text())["results"]
+    assert [(r["name"], r["summary"]) for r in rebuilt] == [(r["name"], r["summary"]) for r in rows]
+    assert [r["from_report"] for r in rebuilt] == ["first.json", str(out) + ".json"]  # the first source is kept
+    monkeypatch.setattr("sys.argv", argv[:5])  # no runs and no earlier report: nothing to report
+    try:
+        script.main()
+    except SystemExit as error:
+        assert "no evaluations under" in str(error)
+    else:
+        raise AssertionError("a report without runs or earlier rows was written")
+
+
 def test_the_final_training_loss_is_the_mean_of_the_last_logged_steps_and_rows_without_it_are_skipped(tmp_path):
     script = load_script()
     run = tmp_path / "dense-s0"
