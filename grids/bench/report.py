@@ -77,7 +77,9 @@ def markdown_table(results: list[dict]) -> str:
     if lifts:
         head += ["lifted the target (none)", "lifted another object (none)"]
     reference = results[0].get("name", "first").split(" ")[0] if results else "first"
-    same_seed = "same training seed, " if len({r.get("seed") for r in _seeds_of(results, reference)}) > 1 else ""
+    references = [r for r in results if _base(r) == reference]  # its rows, one per training seed
+    by_seed = {r["seed"]: r for r in reversed(references) if "seed" in r}  # the first row of a seed wins
+    same_seed = "same training seed, " if len({r.get("seed") for r in references}) > 1 else ""
     head += [f"95% CI ({main})", f"Δ vs {reference} ({main}; {same_seed}only this/only ref)",
              "episodes/number", f"mean len ({main})", "policy ms/step"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -96,7 +98,9 @@ def markdown_table(results: list[dict]) -> str:
         first = r["summary"].get(main) or next(iter(r["summary"].values()))
         low, high = wilson_interval(round(first["success_rate"] * first["episodes"]), first["episodes"])
         cells.append(f"{100 * low:.0f}–{100 * high:.0f}")
-        cells.append(paired_delta(r, _reference_row(r, results, reference), main))
+        # the reference's own seeds against its first row (the spread between seeds), the others against its same seed
+        same = None if _base(r) == reference or "seed" not in r else by_seed.get(r["seed"])
+        cells.append(paired_delta(r, same or results[0], main))
         per_number = sorted({v["episodes"] for per in r["per_task"].values() for v in per.values()})
         cells += [
             f"{'/'.join(map(str, per_number))} per task",
@@ -107,16 +111,9 @@ def markdown_table(results: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _seeds_of(results: list[dict], reference: str) -> list[dict]:
-    """The rows of the reference run, one per training seed (names ``dense``, ``dense (seed 1)``...)."""
-    return [r for r in results if r.get("name", "").split(" ")[0] == reference]
-
-
-def _reference_row(result: dict, results: list[dict], reference: str) -> dict:
-    """The row a run is compared with: the reference's row of the same training seed, else the first row (so the
-    reference's other seeds show its seed-to-seed spread)."""
-    same = [r for r in _seeds_of(results, reference) if "seed" in r and r["seed"] == result.get("seed")]
-    return same[0] if same and result not in _seeds_of(results, reference) else results[0]
+def _base(result: dict) -> str:
+    """A row's run without its seed suffix: ``dense (seed 1)`` -> ``dense``."""
+    return result.get("name", "").split(" ")[0]
 
 
 def _reward_cells(result: dict, tasks: list[str]) -> list[str]:

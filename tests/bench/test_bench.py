@@ -418,7 +418,6 @@ def test_report_table_pairs_each_seed_with_the_references_same_seed():
     assert "same training seed" not in markdown_table(rows[:1] + rows[2:3])
 
 
-
 def test_evaluate_one_short_episode(tmp_path, demos):
     from grids.bench.evaluate import evaluate
     from grids.bench.report import write_gif
