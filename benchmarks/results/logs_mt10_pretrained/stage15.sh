@@ -1,12 +1,12 @@
-# Stage 15 (issue 12 item 4; not run yet, for the sessions after stage 14): each coordinate head at K = 16, 4, 1
-# against top-K and random at equal K, on the main rows' seeds and episodes (three training seeds, 50 episodes per
-# task). Today only seed 0 has them, over 20 episodes per task (the pooled head at K = 16 and 4 and the
-# instruction-conditioned head at K = 16 already have three seeds). On the quiet 2 cores a row takes ~7 min to
-# train, ~2.5 min for 20 episodes per task, ~3.5 min for 30 more: seven seed-0 runs, where still on disk, need only
-# their 30 more (~25 min; else retrained, ~13 min each), 17 rows are trained (~13 min each): ~4 h over two sessions. The order puts the K = 4 comparisons
-# first, then K = 1, then the heatmap head at K = 16 (its seed-0 run is gone: retrained runs reproduce the earlier
-# ones episode for episode, repro_check.py). Every step resumes. Reports: report_ema.sh (20 episodes), then a
-# 50-episode report like report_ep50.sh.
+# Stage 15 (issue 12 item 4; started 2026-12-04, for the sessions after stage 14): each coordinate head at K = 16, 4,
+# 1 against top-K and random at equal K, on the main rows' seeds and episodes (three training seeds, 50 episodes per
+# task). The pooled head at K = 16 and 4, dense, top-K-16 and random-16 have them (metaworld_mt10_ep50.md); the
+# other rows have seed 0 over 20 episodes per task only, and their runs are gone. On the quiet 2 cores a row takes ~7
+# min to train, ~2.5 min for 20 episodes per task and ~3.5 min for 30 more: 24 rows of ~13 min, ~5 h over three
+# sessions. The order completes one comparison at all three seeds before the next: K = 4 (heatmap head, top-K,
+# random), then K = 1 (pooled and heatmap heads, top-K, random), then the heatmap head at K = 16. Seed-0 rows are
+# retrained (retrained runs reproduce the earlier ones episode for episode, repro_check.py). Every step resumes: rerun
+# the script. Reports: report_ema.sh (20 episodes per task), report_heads_ep50.sh (50).
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
 grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes
@@ -16,13 +16,12 @@ head_row() {  # name seed reducer tokens: 20 episodes per task (the 20-episode r
   EP=20; row "$@"
   EP=50; evaluate $ROOT/$1-ema-s$2 none
 }
-for name in grids-heatmap-4 topk-4 random-4 grids-1 grids-heatmap-1 topk-1 random-1; do
-  head_row $name 0 ${name%-*} ${name##*-}
+for seed in 0 1 2; do
+  for name in grids-heatmap-4 topk-4 random-4; do head_row $name $seed ${name%-*} ${name##*-}; done
 done
-for seed in 1 2; do
-  for name in grids-heatmap-4 topk-4 random-4 grids-1 grids-heatmap-1 topk-1 random-1 grids-heatmap-16; do
-    head_row $name $seed ${name%-*} ${name##*-}
-  done
+for seed in 0 1 2; do
+  for name in grids-1 grids-heatmap-1 topk-1 random-1; do head_row $name $seed ${name%-*} ${name##*-}; done
 done
-head_row grids-heatmap-16 0 grids-heatmap 16
+for seed in 0 1 2; do head_row grids-heatmap-16 $seed grids-heatmap 16; done
 bash benchmarks/results/logs_mt10_pretrained/report_ema.sh
+bash benchmarks/results/logs_mt10_pretrained/report_heads_ep50.sh

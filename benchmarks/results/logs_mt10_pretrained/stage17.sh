@@ -1,4 +1,4 @@
-# Stage 17 (issues 10 and 12; not run yet): training under sensor noise as a lever on the noise collapse. Under the
+# Stage 17 (issues 10 and 12; run 2026-12-04, stage17.log; seeds 1 and 2: stage18.sh): training under sensor noise as a lever on the noise collapse. Under the
 # `noise` shift dense falls to 30.0 / 17.5 / 15.5 % (three seeds) and GridS-16 with it, while top-K-16 and random-16
 # hold ~54 %. Here the heads train on the clean cache and, with probability 0.5 per frame, on the same frames cached
 # through the evaluation's noise (sigma 12; `cache-features --perturbation noise`, `train --corrupted-features`).
