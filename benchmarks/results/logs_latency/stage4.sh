@@ -1,4 +1,4 @@
-# Stage 4 of the full-depth latency plan (issue 14; benchmarks/efficiency_notes.md; not run yet): inference with
+# Stage 4 of the full-depth latency plan (issue 14; benchmarks/efficiency_notes.md; run 2026-12-04 12:34-14:02, stage4.log): inference with
 # regional torch.compile at batch 8, π0 then π0.5, same settings as the rest of the folder (1 warm-up + 5 rounds, two
 # threads, fp32; the folder refuses other settings), on the quiet 2 cores (nothing else running). Eager batch 8 took
 # 36 min (π0) and 47 min (π0.5) in stage 2; compiled batch 1 was no faster than eager, so expect about the same plus
