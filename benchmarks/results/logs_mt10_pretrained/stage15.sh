@@ -6,13 +6,23 @@
 # sessions. The order completes one comparison at all three seeds before the next: K = 4 (heatmap head, top-K,
 # random), then K = 1 (pooled and heatmap heads, top-K, random), then the heatmap head at K = 16. Seed-0 rows are
 # retrained (retrained runs reproduce the earlier ones episode for episode, repro_check.py). Every step resumes: rerun
-# the script. Reports: report_ema.sh (20 episodes per task), report_heads_ep50.sh (50).
+# the script; a row already in metaworld_mt10_heads_ep50.json whose run is gone is skipped. Reports: report_ema.sh (20 episodes per task), report_heads_ep50.sh (50).
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
 grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes
 cache  # a new checkout: ~5 min of data, ~27 min of features
 STEPS=10000
+reported() {  # name seed: the row is already in the committed 50-episode report (its run may be gone)
+  python - "$1-ema" "$2" <<'PY'
+import json, sys
+from pathlib import Path
+path = Path("benchmarks/results/metaworld_mt10_heads_ep50.json")
+rows = json.loads(path.read_text())["results"] if path.is_file() else []
+sys.exit(0 if any(r["name"].split(" (seed")[0] == sys.argv[1] and r["seed"] == int(sys.argv[2]) for r in rows) else 1)
+PY
+}
 head_row() {  # name seed reducer tokens: 20 episodes per task (the 20-episode report's), then 30 more
+  if [ ! -d $ROOT/$1-ema-s$2 ] && reported $1 $2; then echo "reported: $1-ema seed $2"; return; fi
   EP=20; row "$@"
   EP=50; evaluate $ROOT/$1-ema-s$2 none
 }
