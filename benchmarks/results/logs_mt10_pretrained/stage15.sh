@@ -1,12 +1,13 @@
 # Stage 15 (issue 12 item 4; started 2026-12-04, for the sessions after stage 14): each coordinate head at K = 16, 4,
 # 1 against top-K and random at equal K, on the main rows' seeds and episodes (three training seeds, 50 episodes per
-# task). The pooled head at K = 16 and 4, dense, top-K-16 and random-16 have them (metaworld_mt10_ep50.md); the
-# other rows have seed 0 over 20 episodes per task only, and their runs are gone. On the quiet 2 cores a row takes ~7
-# min to train, ~2.5 min for 20 episodes per task and ~3.5 min for 30 more: 24 rows of ~13 min, ~5 h over three
-# sessions. The order completes one comparison at all three seeds before the next: K = 4 (heatmap head, top-K,
-# random), then K = 1 (pooled and heatmap heads, top-K, random), then the heatmap head at K = 16. Seed-0 rows are
-# retrained (retrained runs reproduce the earlier ones episode for episode, repro_check.py). Every step resumes: rerun
-# the script; a row already in metaworld_mt10_heads_ep50.json whose run is gone is skipped. Reports: report_ema.sh (20 episodes per task), report_heads_ep50.sh (50).
+# task). The pooled head at K = 16 and 4, dense, top-K-16 and random-16 have them (metaworld_mt10_ep50.md); the other
+# rows have seed 0 over 20 episodes per task only, and their runs are gone. On the quiet 2 cores a row takes ~7 min to
+# train, ~2.5 min for 20 episodes per task and ~3.5 min for 30 more: 24 rows of ~13 min, ~5 h over three sessions. The
+# order completes one comparison at all three seeds before the next: K = 4 (heatmap head, top-K, random), then K = 1
+# (pooled and heatmap heads, top-K, random), then the heatmap head at K = 16. Seed-0 rows are retrained (retrained
+# runs reproduce the earlier ones episode for episode, repro_check.py). Every step resumes: rerun the script; a row
+# already in metaworld_mt10_heads_ep50.json whose run is gone is skipped. Reports: report_ema.sh (20 episodes per
+# task), report_heads_ep50.sh (50).
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
 grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes
