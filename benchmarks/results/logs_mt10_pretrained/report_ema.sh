@@ -13,6 +13,7 @@ PAIRS+=",perceiver-16-ema:grids-16-ema,tome-16-ema:grids-16-ema,grids-nearest-16
 PAIRS+=",grids-nocoord-16-ema:grids-16-ema,grids-4-ema:topk-4-ema,grids-4-ema:random-4-ema,grids-1-ema:topk-1-ema"
 PAIRS+=",grids-1-ema:random-1-ema,grids-heatmap-4-ema:topk-4-ema,grids-heatmap-1-ema:topk-1-ema"
 PAIRS+=",topk-16-ema:dense-ema,random-16-ema:dense-ema"
+PAIRS+=",grids-heatmap-16-ema:topk-16-ema,grids-heatmap-16-ema:random-16-ema"  # stage 19 (shifts)
 PAIRS+=",grids-16-noiseaug-ema:grids-16-ema,topk-16-noiseaug-ema:topk-16-ema,dense-noiseaug-ema:dense-ema"  # stage 17
 PAIRS+=",grids-16-noiseaug-ema:dense-noiseaug-ema,grids-16-noiseaug-ema:topk-16-noiseaug-ema"
 python benchmarks/grid_report.py --root runs/mt10w --out benchmarks/results/metaworld_mt10_ema --steps 10000 \
