@@ -6,6 +6,9 @@ BEFORE: metaworld_mt10_ema.json at commit a688cac (its runs were deleted later).
 so the 200 in-distribution episodes should agree one for one (success and length).
 Run from the repository root:
     python benchmarks/results/logs_mt10_pretrained/repro_check.py [--after REPORT.json | --runs runs/mt10w]
+Stage 15's retrained seed-0 rows (against the EMA report as committed before this session's runs replaced them):
+    python benchmarks/results/logs_mt10_pretrained/repro_check.py --runs runs/mt10w --before \
+      d2a3713:benchmarks/results/metaworld_mt10_ema.json --rows grids-1-ema:0,grids-heatmap-1-ema:0,topk-1-ema:0,random-1-ema:0
 """
 import argparse
 import json
@@ -35,10 +38,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--after", type=Path, default=Path("benchmarks/results/metaworld_mt10_ep50.json"))
     parser.add_argument("--runs", type=Path, help="read the retrained runs' evaluations instead of a report")
+    parser.add_argument("--before", default=BEFORE, help="COMMIT:REPORT.json holding the rows that were replaced")
+    parser.add_argument("--rows", help="name:seed,... (default: stage 14's retrained rows)")
     args = parser.parse_args()
-    earlier = json.loads(subprocess.run(["git", "show", BEFORE], capture_output=True, check=True).stdout)["results"]
+    retrained = RETRAINED
+    if args.rows:
+        retrained = [(name, int(seed)) for name, seed in (row.rsplit(":", 1) for row in args.rows.split(","))]
+    earlier = json.loads(subprocess.run(["git", "show", args.before], capture_output=True, check=True).stdout)["results"]
     later = [] if args.runs else json.loads(args.after.read_text())["results"]
-    for name, seed in RETRAINED:
+    for name, seed in retrained:
         old = rows(earlier, name, seed)
         if args.runs:
             path = args.runs / f"{name}-s{seed}/eval_step10000_20ep_none_150.json"
