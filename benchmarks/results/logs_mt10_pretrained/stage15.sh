@@ -10,8 +10,7 @@
 # task), report_heads_ep50.sh (50).
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
-grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes
-cache  # a new checkout: ~5 min of data, ~27 min of features
+prepare  # the data and the feature cache, resumed
 STEPS=10000
 reported() {  # name seed: the row is already in the committed 50-episode report (its run may be gone)
   python - "$1-ema" "$2" <<'PY'

@@ -8,8 +8,7 @@
 # retrained to the same episodes (grid_report.with_earlier), so nothing committed is lost.
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
-grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes
-cache
+prepare  # the data and the feature cache, resumed
 STEPS=10000; EP=20
 for name in grids-4 topk-16 random-16 grids-16; do
   row $name 0 ${name%-*} ${name##*-}

@@ -9,8 +9,7 @@
 # pairs name these rows).
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
-grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes
-cache
+prepare  # the data and the feature cache, resumed
 echo "== $(date +%T) cache $ROOT/features_noise"
 grids bench cache-features --encoder mobilenetv2 --data $DATA --out $ROOT/features_noise --perturbation noise \
   2>&1 | tr '\r' '\n' | tail -1

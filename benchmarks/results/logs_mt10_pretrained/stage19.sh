@@ -8,8 +8,7 @@
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
 SEEDS=${SEEDS:-2 0}
-grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes
-cache
+prepare  # the data and the feature cache, resumed
 STEPS=10000; EP=20
 for seed in $SEEDS; do
   for tokens in 4 16; do

@@ -6,8 +6,7 @@
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
 echo "== $(date +%T) generate $DATA"
-grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1
-cache
+prepare  # the data and the feature cache, resumed
 STEPS=10000 train dense-ema 0 dense 256 --ema 0.999 --keep-every 5000
 for step in 5000 10000; do
   out=$ROOT/dense-ema-s0/eval_step${step}_${EP}ep_none_${MAX}.json

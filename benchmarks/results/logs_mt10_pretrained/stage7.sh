@@ -5,8 +5,7 @@
 # Report: report_ema.sh.
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
-grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes
-cache
+prepare  # the data and the feature cache, resumed
 STEPS=10000
 SHIFTS="camera-small camera-large light noise table-color"
 for row in "grids-16 grids 16" "grids-4 grids 4" "topk-16 topk 16" "random-16 random 16"; do

@@ -6,8 +6,7 @@
 # checkout lacks data/mt10w: ~35 min to generate and cache first). Report: report_ema.sh.
 set -u; cd "$(dirname "$0")/../../.."; export PATH=$PWD/.venv/bin:$PATH
 . benchmarks/results/logs_mt10_pretrained/funcs.sh
-grids data generate --tasks mt10 --episodes-per-task 50 --out $DATA --workers 2 2>&1 | tr '\r' '\n' | tail -1  # resumes
-cache
+prepare  # the data and the feature cache, resumed
 STEPS=10000
 while read -r name reducer tokens extra; do row $name 0 $reducer $tokens $extra; done <<'ROWS'
 grids-task-16 grids 16 --task-aware
