@@ -125,30 +125,43 @@ def _reward_cells(result: dict, tasks: list[str]) -> list[str]:
     return cells + [f"{per_task[t]['mean_max_reward']:.2f}" if t in per_task else "—" for t in tasks]
 
 
+def success_by_tokens(results: list[dict], *, perturbation: str = "none") -> dict[str, list[tuple[int, list]]]:
+    """``{label: [(tokens per view, [success % of each run]), ...]}`` sorted by tokens: one point per reducer and
+    K, its runs (training seeds) gathered, since a row's label names the reducer, not the seed."""
+    lines: dict[str, dict[int, list[float]]] = {}
+    for r in results:
+        s = r["summary"].get(perturbation)
+        if s is not None:
+            label = r.get("label", r["reducer"])
+            points = lines.setdefault(label, {})
+            points.setdefault(r["visual_tokens_per_view"], []).append(100 * s["success_rate"])
+    return {label: sorted(points.items()) for label, points in sorted(lines.items())}
+
+
 def plot_success_vs_tokens(results: list[dict], path: str | Path, *, perturbation: str = "none") -> Path:
-    """Success rate vs visual tokens per view (log scale), one line per reducer family."""
+    """Success rate vs visual tokens per view (log scale), one line per reducer through the mean of its runs (the
+    training seeds), each run a faint dot, the bar their range."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    lines: dict[str, list[tuple[int, float, int]]] = {}
-    for r in results:
-        s = r["summary"].get(perturbation)
-        if s is None:
-            continue
-        label = r.get("label", r["reducer"])
-        lines.setdefault(label, []).append((r["visual_tokens_per_view"], s["success_rate"], s["episodes"]))
     fig, ax = plt.subplots(figsize=(7.5, 4.0), dpi=110)
     colours = plt.get_cmap("tab20").colors
-    for i, (label, points) in enumerate(sorted(lines.items())):
-        points.sort()
-        xs, ys = [p[0] for p in points], [100 * p[1] for p in points]
-        ax.plot(xs, ys, marker="osD^v<>ph*"[i % 10], color=colours[(2 * i) % 20 + (i // 10)], label=label,
-                linestyle="-" if len(points) > 1 else "none")  # fmt: skip
+    for i, (label, points) in enumerate(success_by_tokens(results, perturbation=perturbation).items()):
+        colour, marker = colours[(2 * i) % 20 + (i // 10)], "osD^v<>ph*"[i % 10]
+        xs = [k for k, _ in points]
+        means = np.array([np.mean(v) for _, v in points])
+        spread = [means - [min(v) for _, v in points], [max(v) for _, v in points] - means]  # [2, points]
+        runs = max(len(v) for _, v in points)
+        ax.errorbar(xs, means, yerr=spread, marker=marker, color=colour, capsize=3, linestyle="-" if len(xs) > 1
+                    else "none", label=label + (f" (≤{runs} runs)" if runs > 1 else ""))  # fmt: skip
+        for k, v in points:
+            ax.scatter([k] * len(v), v, color=colour, alpha=0.35, s=12, zorder=1)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("visual tokens per view")
     ax.set_ylabel(f"success rate (%), {perturbation}")
+    ax.set_title("mean of each reducer's runs (seeds); dots: the runs, bars: their range", fontsize=8)
     ax.set_ylim(-3, 103)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))

@@ -18,7 +18,7 @@ from grids.bench import train as train_module
 from grids.bench.experiments import DENSE, Plan, Run, gif_from_run, run_plan
 from grids.bench.features import CorruptedCopies, FeatureDataset, cache_features
 from grids.bench.policy import Policy, PolicyConfig
-from grids.bench.report import draw_points, markdown_table, retention_figure, write_report
+from grids.bench.report import draw_points, markdown_table, retention_figure, success_by_tokens, write_report
 from grids.bench.train import TrainConfig, latest_checkpoint, load_policy, train
 
 MICRO = {"image_size": 32, "patch_size": 2, "dim": 32, "encoder_depth": 2, "policy_depth": 1, "num_heads": 2}
@@ -398,6 +398,20 @@ def test_report_table_plot_and_points(tmp_path):
     drawn = draw_points(views, np.array([[[0.0, 0.0]], [[1.0, 1.0]]]), patch_size=8)
     assert drawn.shape == (128, 256, 3)
     assert drawn[4, 4].tolist() == [255, 230, 0] and drawn[123, 128 + 123].tolist() == [40, 255, 255]
+
+
+def test_success_by_tokens_gathers_a_reducers_seeds_into_one_point_per_k():
+    def row(label, tokens, seed, success, perturbation="none"):
+        return {"label": label, "reducer": label, "visual_tokens_per_view": tokens, "seed": seed,
+                "summary": {perturbation: {"success_rate": success}}}  # fmt: skip
+
+    rows = [row("grids", 4, 0, 0.8), row("grids", 4, 1, 0.6), row("grids", 16, 0, 0.9), row("topk", 4, 0, 0.5)]
+    rows.append(row("grids", 1, 0, 0.2, perturbation="light"))  # another shift: not on the clean plot
+    lines = success_by_tokens(rows)
+    assert list(lines) == ["grids", "topk"]
+    assert [k for k, _ in lines["grids"]] == [4, 16]  # sorted by K, seeds gathered, not a point per row
+    assert lines["grids"][0][1] == pytest.approx([80.0, 60.0]) and lines["topk"] == [(4, [50.0])]
+    assert success_by_tokens(rows, perturbation="light") == {"grids": [(1, [20.0])]}
 
 
 def test_report_table_pairs_each_seed_with_the_references_same_seed():
