@@ -2,6 +2,7 @@
 
 from grids.core.coord_heads import HeatmapHead, PooledHead
 from grids.core.diagnostics import (
+    NonFiniteWarning,
     PointsWarning,
     border_saturation,
     check_points,
@@ -21,6 +22,7 @@ __all__ = [
     "GridSampler",
     "HeatmapHead",
     "MultiViewReducer",
+    "NonFiniteWarning",
     "PointsWarning",
     "PooledHead",
     "Reduced",

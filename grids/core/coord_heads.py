@@ -13,13 +13,14 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import torch
 from torch import Tensor, nn
 
 from grids.core.sampling import patch_centers, spread_layout
-from grids.core.validation import check_rank
+from grids.core.validation import check_context, check_int, check_options
 
 COORD_HEADS = ("pooled", "heatmap")
 INITS = ("spread", "center")
@@ -30,13 +31,22 @@ def _check_init(init: str) -> None:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
 
 
-def _context_term(proj: nn.Module | None, norm: nn.Module, context: Tensor | None, like: Tensor):
-    if context is None:
-        return None
+def _check_sizes(dim, num_tokens, context_dim, **sizes) -> None:
+    check_int(dim, "dim", minimum=1)
+    check_int(num_tokens, "num_tokens", minimum=1)
+    check_int(context_dim, "context_dim", minimum=1, optional=True)
+    for name, value in sizes.items():
+        check_int(value, name, minimum=1)
+
+
+def _context_term(head: nn.Module, context: Tensor | None, feature_map: Tensor, like: Tensor):
+    """The context's term, or None for a head built without ``context_dim`` (given a context: an error)."""
+    proj = head.context_proj
+    context_dim = None if proj is None else proj.in_features
+    check_context(context, context_dim, feature_map.shape[0], f"{type(head).__name__}")
     if proj is None:
-        raise ValueError("context was given but the sampler was built with context_dim=None")
-    check_rank(context, 2, "context", "[B, context_dim]")
-    return proj(norm(context.to(like.dtype)))
+        return None
+    return proj(head.context_norm(context.to(like.dtype)))
 
 
 class PooledHead(nn.Module):
@@ -70,6 +80,7 @@ class PooledHead(nn.Module):
     ):
         super().__init__()
         _check_init(init)
+        _check_sizes(dim, num_tokens, context_dim, hidden_dim=hidden_dim)
         self.num_tokens, self.margin, self.init = num_tokens, margin, init
         self.norm = nn.LayerNorm(dim) if normalize_input else nn.Identity()
         self.hidden = nn.Linear(dim, hidden_dim)
@@ -92,7 +103,7 @@ class PooledHead(nn.Module):
     def forward(self, feature_map: Tensor, context: Tensor | None = None) -> Tensor:
         pooled = self.norm(feature_map.mean(dim=(1, 2)))  # [B, C]
         hidden = self.hidden(pooled)  # [B, hidden]
-        task = _context_term(self.context_proj, self.context_norm, context, hidden)
+        task = _context_term(self, context, feature_map, hidden)
         if task is not None:
             hidden = hidden + task
         logits = self.to_coords(torch.relu(hidden)).unflatten(-1, (self.num_tokens, 2))  # [B, K, 2]
@@ -142,8 +153,14 @@ class HeatmapHead(nn.Module):
     ):
         super().__init__()
         _check_init(init)
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+        _check_sizes(dim, num_tokens, context_dim, key_dim=key_dim)
+        if not temperature > 0:  # NaN too
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        if prior_width is not None and init != "spread":
+            raise ValueError(
+                f"prior_width={prior_width!r} is the width of the spread prior: it is read only with "
+                f"init='spread', got init={init!r}"
+            )
         self.num_tokens, self.key_dim, self.margin, self.init = num_tokens, key_dim, margin, init
         self.norm = nn.LayerNorm(dim) if normalize_input else nn.Identity()
         self.to_keys = nn.Linear(dim, key_dim)
@@ -157,8 +174,8 @@ class HeatmapHead(nn.Module):
             self.register_buffer("log_temperature", log_temperature)
         if init == "spread":
             width = 0.5 / math.ceil(math.sqrt(num_tokens)) if prior_width is None else prior_width
-            if width <= 0:
-                raise ValueError(f"prior_width must be > 0, got {prior_width}")
+            if not width > 0:  # NaN too
+                raise ValueError(f"prior_width must be > 0, got {prior_width!r}")
             self.prior_centers = nn.Parameter(spread_layout(num_tokens))  # [K, 2]
             self.prior_log_width = nn.Parameter(torch.full((num_tokens,), math.log(width)))
         else:
@@ -169,7 +186,7 @@ class HeatmapHead(nn.Module):
         batch, height, width, _ = feature_map.shape
         keys = self.to_keys(self.norm(feature_map)).flatten(1, 2)  # [B, HW, D]
         queries = self.queries.expand(batch, -1, -1)  # [B, K, D]
-        task = _context_term(self.context_proj, self.context_norm, context, keys)
+        task = _context_term(self, context, feature_map, keys)
         if task is not None:
             queries = queries + task.unflatten(-1, (self.num_tokens, self.key_dim))
         logits = torch.einsum("bnd,bkd->bkn", keys, queries.to(keys.dtype)).float() / math.sqrt(self.key_dim)
@@ -189,10 +206,15 @@ class HeatmapHead(nn.Module):
         return f"key_dim={self.key_dim}, init={self.init!r}"
 
 
+def head_option_names(head: type[nn.Module]) -> tuple[str, ...]:
+    """The keyword arguments of a head's constructor."""
+    return tuple(p.name for p in inspect.signature(head.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY)
+
+
 def make_coord_head(kind: str, **options) -> nn.Module:
     """``"pooled"`` -> :class:`PooledHead`, ``"heatmap"`` -> :class:`HeatmapHead` (``options``: theirs)."""
-    if kind == "pooled":
-        return PooledHead(**options)
-    if kind == "heatmap":
-        return HeatmapHead(**options)
-    raise ValueError(f"coord_head must be one of {COORD_HEADS}, got {kind!r}")
+    heads = {"pooled": PooledHead, "heatmap": HeatmapHead}
+    if kind not in heads:
+        raise ValueError(f"coord_head must be one of {COORD_HEADS}, got {kind!r}")
+    check_options(f"coord_head={kind!r}", options, head_option_names(heads[kind]))
+    return heads[kind](**options)

@@ -5,6 +5,11 @@ centres), so one cell of an ``H x W`` grid is ``1 / (W - 1)`` along x and ``1 / 
 Distances below are measured in cells, so the thresholds mean the same on any grid.
 
     stats = check_points(coords, grid_hw=(16, 16))  # warns PointsWarning on collapse / border saturation
+
+Bad input: ``grid_hw`` must be two ints >= 1 and coordinates must lie in ``[0, 1]`` (a point outside
+would give distances larger than the grid): both raise ``ValueError``. NaN/Inf input is not an error here
+(a diagnostic should report a diverged sampler, not crash the log), but it makes the statistics NaN, so it
+warns :class:`NonFiniteWarning` naming how many values are bad.
 """
 
 from __future__ import annotations
@@ -15,24 +20,51 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from grids.core.validation import check_rank
+from grids.core.validation import check_grid_hw, check_rank
+
+RANGE_TOLERANCE = 1e-4  # weighted means of patch centres (ToMe, Perceiver) may round a hair past 0 or 1
 
 
 class PointsWarning(UserWarning):
     """The sampler's points have collapsed onto each other or sit on the image border."""
 
 
-def _as_batch(coords: Tensor) -> Tensor:  # [K, 2] or [N, K, 2] -> [N, K, 2], float32
+class NonFiniteWarning(UserWarning):
+    """A diagnostic was given NaN/Inf values: the statistics it returns are NaN."""
+
+
+def _warn_non_finite(x: Tensor, name: str) -> None:
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        warnings.warn(
+            f"{name} contains {bad} NaN/Inf value(s) of {x.numel()} (shape {tuple(x.shape)}): the statistics "
+            "computed from it are NaN",
+            NonFiniteWarning,
+            stacklevel=3,
+        )
+
+
+def _as_batch(coords: Tensor, name: str = "coords", *, unit_square: bool = True) -> Tensor:
+    """``[K, 2]`` or ``[N, K, 2]`` -> ``[N, K, 2]`` float32; warns on NaN, refuses points outside ``[0, 1]``."""
     if isinstance(coords, Tensor) and coords.dim() == 2:
         coords = coords.unsqueeze(0)
-    check_rank(coords, 3, "coords", "[N, K, 2]")
+    check_rank(coords, 3, name, "[N, K, 2]")
     if coords.shape[-1] != 2:
-        raise ValueError(f"coords must have shape [N, K, 2], got {tuple(coords.shape)}")
-    return coords.detach().float()
+        raise ValueError(f"{name} must have shape [N, K, 2], got {tuple(coords.shape)}")
+    coords = coords.detach().float()
+    _warn_non_finite(coords, name)
+    outside = (coords < -RANGE_TOLERANCE) | (coords > 1 + RANGE_TOLERANCE)  # NaN is neither
+    if unit_square and bool(outside.any()):
+        bad = coords[outside.any(-1)][0].tolist()
+        raise ValueError(
+            f"{name} must lie in [0, 1] (x, y as fractions of the grid); got e.g. (x, y) = {bad}, "
+            f"{int(outside.any(-1).sum())} such point(s)"
+        )
+    return coords
 
 
 def _in_cells(coords: Tensor, grid_hw: tuple[int, int]) -> Tensor:  # [0, 1] -> patch units
-    height, width = grid_hw
+    height, width = check_grid_hw(grid_hw)
     return coords * coords.new_tensor([max(width - 1, 1), max(height - 1, 1)])
 
 
@@ -48,7 +80,10 @@ def point_spread(coords: Tensor, grid_hw: tuple[int, int], *, tie_cells: float =
         ``mean_distance`` and ``min_distance`` (in cells, over all pairs and images; NaN when K = 1),
         ``tied_fraction`` (of the pairs; 0 when K = 1).
     """
-    points = _in_cells(_as_batch(coords), grid_hw)
+    return _spread(_in_cells(_as_batch(coords), grid_hw), tie_cells)
+
+
+def _spread(points: Tensor, tie_cells: float) -> dict[str, float]:  # points [N, K, 2] in cells
     num_points = points.shape[1]
     if num_points < 2:
         return {"mean_distance": float("nan"), "min_distance": float("nan"), "tied_fraction": 0.0}
@@ -63,7 +98,10 @@ def point_spread(coords: Tensor, grid_hw: tuple[int, int], *, tie_cells: float =
 
 def border_saturation(coords: Tensor, grid_hw: tuple[int, int]) -> float:
     """Fraction of points within half a cell of the border (x or y), over all N x K points."""
-    points = _in_cells(_as_batch(coords), grid_hw)
+    return _border(_in_cells(_as_batch(coords), grid_hw), check_grid_hw(grid_hw))
+
+
+def _border(points: Tensor, grid_hw: tuple[int, int]) -> float:  # points [N, K, 2] in cells
     height, width = grid_hw
     last = points.new_tensor([width - 1, height - 1])
     return ((points < 0.5) | (points > last - 0.5)).any(dim=-1).float().mean().item()
@@ -83,7 +121,8 @@ def follows_content(coords: Tensor, positions: Tensor, *, eps: float = 1e-6) -> 
         ``correlation`` ``[K]``: the best over m of the mean over the axes along which m moves.
         ``best`` ``[K]``: that m (-1 where no position moves at all).
     """
-    coords, positions = _as_batch(coords), _as_batch(positions)
+    # positions are image fractions of things that may leave the view: not held to [0, 1]
+    coords, positions = _as_batch(coords), _as_batch(positions, "positions", unit_square=False)
     if coords.shape[0] != positions.shape[0] or coords.shape[0] < 2:
         raise ValueError(
             f"coords {tuple(coords.shape)} and positions {tuple(positions.shape)} need the same N >= 2 frames"
@@ -117,6 +156,8 @@ def retention_map(feature_map: Tensor, tokens: Tensor) -> Tensor:
         raise ValueError(
             f"tokens {tuple(tokens.shape)} must be [B, K, C] for feature_map {tuple(feature_map.shape)}"
         )
+    _warn_non_finite(feature_map.detach(), "feature_map")
+    _warn_non_finite(tokens.detach(), "tokens")
     dense = F.normalize(feature_map.detach().float().flatten(1, 2), dim=-1)  # [B, HW, C]
     kept = F.normalize(tokens.detach().float(), dim=-1)  # [B, K, C]
     similarity = dense @ kept.transpose(1, 2)  # [B, HW, K]
@@ -131,9 +172,12 @@ def check_points(
     max_border_fraction: float = 0.5,
     tie_cells: float = 0.1,
 ) -> dict[str, float]:
-    """:func:`point_spread` and :func:`border_saturation`; warns :class:`PointsWarning` past a threshold."""
-    stats = point_spread(coords, grid_hw, tie_cells=tie_cells)
-    stats["border_fraction"] = border_saturation(coords, grid_hw)
+    """:func:`point_spread` and :func:`border_saturation`; warns :class:`PointsWarning` past a threshold
+    (and :class:`NonFiniteWarning` on NaN/Inf coordinates, whose statistics are NaN)."""
+    grid_hw = check_grid_hw(grid_hw)
+    points = _in_cells(_as_batch(coords), grid_hw)
+    stats = _spread(points, tie_cells)
+    stats["border_fraction"] = _border(points, grid_hw)
     problems = []
     if stats["tied_fraction"] > max_tied_fraction:
         problems.append(
@@ -158,7 +202,7 @@ def point_shift(clean: Tensor, shifted: Tensor, grid_hw: tuple[int, int]) -> dic
     the coordinate embedding sees: GridS's points keep their index); ``set`` the symmetric mean distance
     from each point to the nearest point of the other set (order-free: top-K's ranks may swap).
     """
-    a, b = _in_cells(_as_batch(clean), grid_hw), _in_cells(_as_batch(shifted), grid_hw)
+    a, b = _in_cells(_as_batch(clean, "clean"), grid_hw), _in_cells(_as_batch(shifted, "shifted"), grid_hw)
     if a.shape != b.shape:
         raise ValueError(f"clean {tuple(a.shape)} and shifted {tuple(b.shape)}: not the same shape")
     nearest = torch.cdist(a, b)  # [N, K, K]
@@ -172,4 +216,6 @@ def token_cosine(clean: Tensor, shifted: Tensor) -> float:
     """Mean cosine similarity of matched features ``[..., C]`` (tokens or dense cells), clean vs perturbed."""
     if clean.shape != shifted.shape:
         raise ValueError(f"clean {tuple(clean.shape)} and shifted {tuple(shifted.shape)}: not the same shape")
+    _warn_non_finite(clean.detach(), "clean")
+    _warn_non_finite(shifted.detach(), "shifted")
     return F.cosine_similarity(clean.detach().float(), shifted.detach().float(), dim=-1).mean().item()

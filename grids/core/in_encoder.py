@@ -21,6 +21,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from grids.core.reducers import Reduced
+from grids.core.validation import check_grid_hw, check_int
 
 # Where common ViTs keep their blocks: timm, HF SigLIP/CLIP/ViT (vision model or its wrapper), open_clip.
 BLOCK_PATHS = (
@@ -72,6 +73,7 @@ class ResampleAtLayer:
     ):
         blocks = find_blocks(model)
         depth = len(blocks)
+        check_int(layer, "layer")
         if not 0 <= layer <= depth:
             raise ValueError(f"layer must be in [0, {depth}] for a {depth}-block encoder, got {layer}")
         reducer_prefix = getattr(reducer, "num_prefix_tokens", num_prefix_tokens)
@@ -81,7 +83,7 @@ class ResampleAtLayer:
                 f"num_prefix_tokens={reducer_prefix}"
             )
         self.layer, self.depth, self.reducer = layer, depth, reducer
-        self.grid_hw, self.num_prefix_tokens = tuple(grid_hw), num_prefix_tokens
+        self.grid_hw, self.num_prefix_tokens = check_grid_hw(grid_hw), num_prefix_tokens
         self.context: Tensor | None = None
         self.last: Reduced | None = None
         if layer < depth:

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from grids.core.reducers import Reduced, make_reducer
-from grids.core.validation import check_rank
+from grids.core.validation import check_grid_hw, check_int, check_rank
 
 
 class MultiViewReducer(nn.Module):
@@ -20,8 +20,7 @@ class MultiViewReducer(nn.Module):
         self, name: str, *, num_views: int, shared: bool = True, dim: int, num_tokens: int = 16, **options
     ):
         super().__init__()
-        if num_views < 1:
-            raise ValueError(f"num_views must be >= 1, got {num_views}")
+        check_int(num_views, "num_views", minimum=1)
         self.num_views, self.shared = num_views, shared
         count = 1 if shared else num_views
         self.reducers = nn.ModuleList(
@@ -36,6 +35,11 @@ class MultiViewReducer(nn.Module):
         batch, views = tokens.shape[:2]
         if views != self.num_views:
             raise ValueError(f"tokens has V={views} views, reducer built with num_views={self.num_views}")
+        grid_hw = check_grid_hw(grid_hw)
+        if context is not None:  # the views share their sample's context: its batch is B, not B * V
+            check_rank(context, 2, "context", "[B, context_dim]")
+            if context.shape[0] != batch:
+                raise ValueError(f"context must have shape [B={batch}, context_dim], got {tuple(context.shape)}")
         if self.shared:
             view_context = None if context is None else context.repeat_interleave(views, dim=0)
             out = self.reducers[0](tokens.flatten(0, 1), grid_hw=grid_hw, context=view_context)

@@ -7,10 +7,16 @@ for discrete reducers, the chosen flat patch ``indices [B, K']``.
 
     reducer = make_reducer("grids", dim=768, num_tokens=16)
     out = reducer(tokens, grid_hw=(16, 16))          # out.tokens [B, 16, 768], out.coords [B, 16, 2]
+
+Every reducer takes a ``context`` (``[B, context_dim]``, e.g. the instruction embedding): the uniform
+interface. Those that can read one (``grids*``, ``topk`` with ``score="query"``) read it exactly when
+built with ``context_dim`` (a context missing, or given to one built without it, is an error); the others
+accept it and ignore it. Options a reducer does not read are an error too (``make_reducer``).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,11 +28,15 @@ from torch import Tensor, nn
 from grids.core.sampler import GridSampler
 from grids.core.sampling import patch_centers, sample_tokens, spread_layout
 from grids.core.validation import (
+    check_context,
     check_finite,
     check_floating,
-    check_grid_size,
+    check_grid_hw,
+    check_int,
     check_num_tokens,
+    check_options,
     check_rank,
+    check_same_dtype,
 )
 
 
@@ -38,31 +48,46 @@ class Reduced:
 
 
 class TokenReducer(nn.Module):
-    """Base class: validates input, splits off prefix tokens, calls :meth:`reduce`."""
+    """Base class: validates input, splits off prefix tokens, calls :meth:`reduce`.
+
+    A subclass that reads the context sets ``reads_context`` and ``context_dim`` (the base class then
+    checks the context against it); one whose parameters read the tokens sets ``matches_dtype`` (tokens of
+    another dtype than its parameters are refused, naming both).
+    """
 
     discrete = False  # True: K may not exceed H * W
+    reads_context = False
+    matches_dtype = False
+    context_dim: int | None = None
 
     def __init__(self, *, dim: int, num_tokens: int, num_prefix_tokens: int = 0):
         super().__init__()
+        check_int(dim, "dim", minimum=1)
         check_num_tokens(num_tokens)
-        if num_prefix_tokens < 0:
-            raise ValueError(f"num_prefix_tokens must be >= 0, got {num_prefix_tokens}")
+        check_int(num_prefix_tokens, "num_prefix_tokens", minimum=0)
         self.dim, self.num_tokens, self.num_prefix_tokens = dim, num_tokens, num_prefix_tokens
+
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        """The options :func:`make_reducer` passes on (every keyword of ``__init__`` but ``dim``, ``num_tokens``)."""
+        return _keywords(cls.__init__)
 
     def num_output_tokens(self, grid_hw: tuple[int, int]) -> int:
         """K': patch tokens out for an ``H x W`` grid (prefix tokens not counted)."""
         return self.num_tokens
 
     def check_grid(self, grid_hw: tuple[int, int]) -> None:
-        """Raise ``ValueError`` if this reducer cannot reduce an ``H x W`` grid (empty, or K > H * W)."""
-        height, width = grid_hw
-        check_grid_size(height, width, where=f"grid_hw={tuple(grid_hw)}")
+        """Raise ``ValueError`` if this reducer cannot reduce an ``H x W`` grid (not two ints, empty, K > H * W)."""
+        height, width = check_grid_hw(grid_hw)
         if self.discrete:
             check_num_tokens(self.num_tokens, maximum=height * width, what=f"of a {height}x{width} grid")
 
     def forward(self, tokens: Tensor, *, grid_hw: tuple[int, int], context: Tensor | None = None) -> Reduced:
         """``tokens [B, N, C]`` (floating point; ``B = 0`` gives empty outputs) -> :class:`Reduced`."""
         self._check_tokens(tokens, grid_hw)
+        grid_hw = check_grid_hw(grid_hw)
+        if self.reads_context:
+            check_context(context, self.context_dim, tokens.shape[0], f"reducer {type(self).__name__}")
         prefix, patches = tokens[:, : self.num_prefix_tokens], tokens[:, self.num_prefix_tokens :]
         out = self.reduce(patches, tuple(grid_hw), context)
         if self.num_prefix_tokens:
@@ -82,6 +107,8 @@ class TokenReducer(nn.Module):
             )
         if tokens.shape[2] != self.dim:
             raise ValueError(f"tokens has C={tokens.shape[2]}, reducer built with dim={self.dim}")
+        if self.matches_dtype:
+            check_same_dtype(tokens, self, "tokens")
         check_finite(tokens, "tokens")
 
     def reduce(self, patches: Tensor, grid_hw: tuple[int, int], context: Tensor | None) -> Reduced:
@@ -107,10 +134,23 @@ def list_reducers() -> list[str]:
 
 
 def make_reducer(name: str, *, dim: int, num_tokens: int = 16, **options) -> TokenReducer:
-    """Build a registered reducer by name (see :func:`list_reducers`)."""
+    """Build a registered reducer by name (see :func:`list_reducers`); an option it does not read is an error."""
     if name not in _REGISTRY:
         raise ValueError(f"unknown reducer {name!r}; registered: {', '.join(list_reducers())}")
-    return _REGISTRY[name](dim=dim, num_tokens=num_tokens, **options)
+    factory = _REGISTRY[name]
+    accepted = factory.option_names() if hasattr(factory, "option_names") else _keywords(factory)
+    if accepted is not None:
+        check_options(f"reducer {name!r}", options, accepted)
+    return factory(dim=dim, num_tokens=num_tokens, **options)
+
+
+def _keywords(function: Callable) -> tuple[str, ...] | None:
+    """The keywords ``function`` takes besides ``dim`` and ``num_tokens``; None if it takes any (``**kwargs``)."""
+    parameters = list(inspect.signature(function).parameters.values())
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    named = (p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+    return tuple(name for name in named if name not in ("self", "dim", "num_tokens"))
 
 
 def _gather_patches(patches: Tensor, indices: Tensor) -> Tensor:  # [B, N, C], [B, K] -> [B, K, C]
@@ -123,7 +163,7 @@ def _index_coords(indices: Tensor, grid_hw: tuple[int, int]) -> Tensor:  # [B, K
 
 @register_reducer("dense")
 class Dense(TokenReducer):
-    """Identity: every patch token (the baseline). ``num_tokens`` is ignored."""
+    """Identity: every patch token (the baseline). ``num_tokens`` and a context are accepted and ignored."""
 
     def __init__(self, *, dim: int, num_tokens: int = 1, num_prefix_tokens: int = 0):
         super().__init__(dim=dim, num_tokens=max(num_tokens, 1), num_prefix_tokens=num_prefix_tokens)
@@ -138,11 +178,19 @@ class Dense(TokenReducer):
 
 @register_reducer("grids")
 class GridS(TokenReducer):
-    """The differentiable grid sampler (:class:`GridSampler`) as a reducer."""
+    """The differentiable grid sampler (:class:`GridSampler`) as a reducer; reads a context iff ``context_dim``."""
+
+    reads_context = True
+    matches_dtype = True
 
     def __init__(self, *, dim: int, num_tokens: int = 16, num_prefix_tokens: int = 0, **sampler_options):
         super().__init__(dim=dim, num_tokens=num_tokens, num_prefix_tokens=num_prefix_tokens)
         self.sampler = GridSampler(dim=dim, num_tokens=num_tokens, **sampler_options)
+        self.context_dim = self.sampler.context_dim
+
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        return ("num_prefix_tokens", *GridSampler.option_names())
 
     def reduce(self, patches, grid_hw, context):
         feature_map = patches.unflatten(1, grid_hw)  # [B, H, W, C]
@@ -157,6 +205,10 @@ class GridSNearest(GridS):
     def __init__(self, **options):
         super().__init__(mode="nearest", **options)
 
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        return tuple(name for name in super().option_names() if name != "mode")
+
 
 @register_reducer("grids-heatmap")
 class GridSHeatmap(GridS):
@@ -165,10 +217,14 @@ class GridSHeatmap(GridS):
     def __init__(self, **options):
         super().__init__(coord_head="heatmap", **options)
 
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        return tuple(name for name in super().option_names() if name not in ("coord_head", "hidden_dim"))
+
 
 @register_reducer("uniform")
 class Uniform(TokenReducer):
-    """K fixed points spread evenly over the image, read bilinearly (no parameters)."""
+    """K fixed points spread evenly over the image, read bilinearly (no parameters; a context is ignored)."""
 
     def reduce(self, patches, grid_hw, context):
         coords = spread_layout(self.num_tokens).to(patches.device).expand(patches.shape[0], -1, -1)
@@ -177,12 +233,13 @@ class Uniform(TokenReducer):
 
 @register_reducer("random")
 class RandomSelect(TokenReducer):
-    """K random patches: fresh per sample in training, the same fixed draw (``seed``) in eval."""
+    """K random patches: fresh per sample in training, the same fixed draw (``seed``) in eval; a context is ignored."""
 
     discrete = True
 
     def __init__(self, *, dim: int, num_tokens: int = 16, num_prefix_tokens: int = 0, seed: int = 0):
         super().__init__(dim=dim, num_tokens=num_tokens, num_prefix_tokens=num_prefix_tokens)
+        check_int(seed, "seed", minimum=0)
         self.seed = seed
 
     def reduce(self, patches, grid_hw, context):
@@ -202,9 +259,11 @@ class TopK(TokenReducer):
     The query is a learned vector, plus a projection of ``context`` (e.g. the instruction embedding)
     when ``context_dim`` is set: FastV-style text-to-image attention. Kept tokens are scaled by
     ``1 + s - s.detach()`` (value unchanged) so the scorer receives a straight-through gradient.
+    ``context_dim`` needs ``score="query"``; the context is then required, and refused without it.
     """
 
     discrete = True
+    reads_context = True
 
     def __init__(
         self,
@@ -218,7 +277,12 @@ class TopK(TokenReducer):
         super().__init__(dim=dim, num_tokens=num_tokens, num_prefix_tokens=num_prefix_tokens)
         if score not in ("norm", "query"):
             raise ValueError(f"score must be 'norm' or 'query', got {score!r}")
-        self.score = score
+        check_int(context_dim, "context_dim", minimum=1, optional=True)
+        if context_dim is not None and score != "query":
+            raise ValueError(
+                f"context_dim={context_dim} is read by the query; score={score!r} has none: use score='query'"
+            )
+        self.score, self.context_dim = score, context_dim
         self.query = nn.Parameter(torch.randn(dim) / math.sqrt(dim)) if score == "query" else None
         self.context_proj = nn.Linear(context_dim, dim) if score == "query" and context_dim else None
 
@@ -227,7 +291,7 @@ class TopK(TokenReducer):
             scores = patches.float().norm(dim=-1)  # [B, N]
         else:
             query = self.query.expand(patches.shape[0], -1)
-            if self.context_proj is not None and context is not None:
+            if self.context_proj is not None:  # the context is there: forward checked it
                 query = query + self.context_proj(context.to(query.dtype))
             scores = torch.einsum("bnc,bc->bn", patches, query.to(patches.dtype)).float() / math.sqrt(
                 self.dim
@@ -252,7 +316,7 @@ def _pool_shape(num_tokens: int, grid_hw: tuple[int, int]) -> tuple[int, int]:
 
 @register_reducer("pool")
 class Pool(TokenReducer):
-    """Adaptive average pooling of the grid to h x w = K cells."""
+    """Adaptive average pooling of the grid to h x w = K cells (a context is ignored)."""
 
     discrete = True
 
@@ -278,6 +342,7 @@ class ToMe(TokenReducer):
     """Token Merging (Bolya et al., 2023): bipartite soft matching, repeated until K tokens remain.
 
     Merged tokens are size-weighted means; the reported coordinate is the size-weighted centroid.
+    A context is ignored.
     """
 
     discrete = True
@@ -329,13 +394,17 @@ class ToMe(TokenReducer):
 class Perceiver(TokenReducer):
     """K learned queries cross-attending to the patch tokens (Perceiver-resampler style).
 
-    The reported coordinate is the attention-weighted mean patch centre of each query.
+    The reported coordinate is the attention-weighted mean patch centre of each query. A context is
+    ignored (the queries are learned, not conditioned).
     """
+
+    matches_dtype = True
 
     def __init__(
         self, *, dim: int, num_tokens: int = 16, num_prefix_tokens: int = 0, num_heads: int | None = None
     ):
         super().__init__(dim=dim, num_tokens=num_tokens, num_prefix_tokens=num_prefix_tokens)
+        check_int(num_heads, "num_heads", minimum=1, optional=True)
         self.num_heads = num_heads or next(h for h in (8, 4, 2, 1) if dim % h == 0)
         if dim % self.num_heads:
             raise ValueError(f"dim={dim} is not divisible by num_heads={self.num_heads}")

@@ -12,14 +12,22 @@ head predicts K score maps and takes their soft-argmax (see ``grids/core/coord_h
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import torch
 from torch import Tensor, nn
 
-from grids.core.coord_heads import PooledHead, make_coord_head
+from grids.core.coord_heads import HeatmapHead, PooledHead, head_option_names, make_coord_head
 from grids.core.sampling import MODES, sample_tokens
-from grids.core.validation import check_feature_map, check_num_tokens
+from grids.core.validation import (
+    check_context,
+    check_feature_map,
+    check_finite,
+    check_int,
+    check_num_tokens,
+    check_same_dtype,
+)
 
 COORD_EMBEDDINGS = ("mlp", "fourier", None)
 
@@ -60,7 +68,7 @@ class GridSampler(nn.Module):
             (K score maps -> soft-argmax; points can follow content). See ``grids.core.coord_heads``.
         init: ``"spread"`` (ours: the K points start spread over the image) or ``"center"`` (the
             authors': they all start at the centre).
-        hidden_dim: width of the pooled head's MLP (the authors use 512).
+        hidden_dim: width of the pooled head's MLP (default 512, the authors'); the heatmap head has none.
         coord_embedding: ``"mlp"`` (authors'), ``"fourier"``, or ``None`` (ablation: no geometry).
         margin: keep points in ``[margin, 1 - margin]``.
         normalize_input: LayerNorm on the features (and on the context) before the head. For the
@@ -69,6 +77,11 @@ class GridSampler(nn.Module):
         mode: ``"bilinear"`` or ``"nearest"`` (ablation).
         head_options: passed to the head (heatmap: ``key_dim``, ``temperature``,
             ``learn_temperature``, ``prior_width``).
+
+    An option the chosen head does not read (``hidden_dim`` or ``key_dim`` with the other head) is an
+    error, and so is a context that does not match ``context_dim`` (given without it, missing with it,
+    or of another shape). ``feature_map`` must have the dtype of the sampler's parameters (or run under
+    ``torch.autocast``).
     """
 
     def __init__(
@@ -79,7 +92,7 @@ class GridSampler(nn.Module):
         context_dim: int | None = None,
         coord_head: str = "pooled",
         init: str = "spread",
-        hidden_dim: int = 512,
+        hidden_dim: int | None = None,
         coord_embedding: str | None = "mlp",
         margin: float = 0.0,
         normalize_input: bool = True,
@@ -87,15 +100,22 @@ class GridSampler(nn.Module):
         **head_options,
     ):
         super().__init__()
+        check_int(dim, "dim", minimum=1)
         check_num_tokens(num_tokens)
+        check_int(context_dim, "context_dim", minimum=1, optional=True)
         if not 0.0 <= margin < 0.5:
-            raise ValueError(f"margin must be in [0, 0.5), got {margin}")
+            raise ValueError(f"margin must be in [0, 0.5), got {margin!r}")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.dim, self.num_tokens, self.margin, self.mode = dim, num_tokens, margin, mode
         self.context_dim, self.coord_head = context_dim, coord_head
         if coord_head == "pooled":
-            head_options.update(hidden_dim=hidden_dim, reset=False)
+            head_options.update(hidden_dim=512 if hidden_dim is None else hidden_dim, reset=False)
+        elif hidden_dim is not None:
+            raise ValueError(
+                f"hidden_dim={hidden_dim!r} is the width of the pooled head's MLP; coord_head={coord_head!r} "
+                "has none (its options: key_dim, temperature, learn_temperature, prior_width)"
+            )
         self.head = make_coord_head(
             coord_head,
             dim=dim,
@@ -110,22 +130,36 @@ class GridSampler(nn.Module):
         if coord_head == "pooled":  # drawn last, as before coordinate heads: same seed, same sampler
             self.head.reset_coords()
 
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        """Every keyword it takes besides ``dim`` and ``num_tokens``, its heads' options included."""
+        own = tuple(p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY)
+        heads = {*head_option_names(PooledHead), *head_option_names(HeatmapHead)}
+        return tuple(sorted({*own, *heads} - {"dim", "num_tokens", "reset"}))
+
     def predict_coords(self, feature_map: Tensor, context: Tensor | None = None) -> Tensor:
         """``[B, H, W, C]`` (+ ``[B, context_dim]``) -> ``[B, K, 2]`` coordinates in ``[0, 1]``."""
+        self._check_inputs(feature_map, context)
         return self.head(feature_map, context)
 
     def forward(self, feature_map: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``feature_map: [B, H, W, C]`` (floating point, H, W >= 1) -> ``(tokens [B, K, C], coords [B, K, 2])``."""
-        check_feature_map(feature_map)  # before pooling: an empty or integer map must not reach the MLP
-        if feature_map.shape[-1] != self.dim:
-            raise ValueError(
-                f"feature_map has {feature_map.shape[-1]} channels, the sampler expects dim={self.dim}"
-            )
         coords = self.predict_coords(feature_map, context)
         tokens = sample_tokens(feature_map, coords, mode=self.mode)
         if self.coord_embed is not None:
             tokens = tokens + self.coord_embed(coords.to(tokens.dtype)).to(tokens.dtype)
         return tokens, coords
+
+    def _check_inputs(self, feature_map: Tensor, context: Tensor | None) -> None:
+        check_feature_map(feature_map)  # before pooling: an empty or integer map must not reach the MLP
+        if feature_map.shape[-1] != self.dim:
+            raise ValueError(
+                f"feature_map has {feature_map.shape[-1]} channels, the sampler expects dim={self.dim}"
+            )
+        check_same_dtype(feature_map, self, "feature_map")
+        # NaN features would reach the head and surface as points outside [0, 1]: name the cause instead.
+        check_finite(feature_map, "feature_map")
+        check_context(context, self.context_dim, feature_map.shape[0], "GridSampler")
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, num_tokens={self.num_tokens}, mode={self.mode!r}, margin={self.margin}"

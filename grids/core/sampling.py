@@ -42,12 +42,12 @@ def sample_tokens(feature_map: Tensor, coords: Tensor, *, mode: str = "bilinear"
         )
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    check_finite(feature_map, "feature_map")
     if value_checks_enabled():
         outside = ~((coords >= 0) & (coords <= 1))  # also catches NaN
         if bool(outside.any()):
             bad = coords[outside.any(-1)][0].tolist()
             raise ValueError(f"coords must lie in [0, 1]; got e.g. (x, y) = {bad}")
-    check_finite(feature_map, "feature_map")
 
     batch, height, width, channels = feature_map.shape
     # Index arithmetic in at least float32, so bf16 coords do not land on the wrong patch.

@@ -116,8 +116,9 @@ def test_point_shift_matched_and_as_a_set():
     swapped = clean.flip(1)  # the same set, the indices exchanged: top-K's ranks swapping
     stats = point_shift(clean, swapped, GRID)
     assert stats["matched"] == pytest.approx(15 * 2**0.5) and stats["set"] == 0.0
-    nudged = clean + torch.tensor([1 / 15, 0.0])  # one cell to the right, every point
-    assert point_shift(clean, nudged, GRID) == pytest.approx({"matched": 1.0, "set": 1.0})
+    inside = torch.tensor([[0.0, 0.0], [14 / 15, 1.0]]).expand(3, -1, -1)  # room for a cell to the right
+    nudged = inside + torch.tensor([1 / 15, 0.0])  # one cell to the right, every point
+    assert point_shift(inside, nudged, GRID) == pytest.approx({"matched": 1.0, "set": 1.0})
     with pytest.raises(ValueError, match="not the same shape"):
         point_shift(clean, clean[:, :1], GRID)
 
