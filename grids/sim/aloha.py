@@ -32,7 +32,15 @@ from typing import Any
 import numpy as np
 
 from grids.errors import UserError
-from grids.sim.env import check_image_size, close_at_exit, open_renderer
+from grids.sim.env import (
+    check_action,
+    check_image_size,
+    check_max_steps,
+    check_open,
+    check_seed,
+    close_at_exit,
+    open_renderer,
+)
 
 
 class MissingDependency(ImportError, UserError):
@@ -97,6 +105,8 @@ STATE_DIM = ACTION_DIM = 14
 
 def resolve_aloha_tasks(spec: str) -> list[str]:
     """``"all"`` or comma-separated ALOHA task names -> task names."""
+    if not isinstance(spec, str):
+        raise ValueError(f"the ALOHA task list must be a str such as 'all' or 'insertion', got {spec!r}")
     names = list(ALOHA_TASKS) if spec.strip() == "all" else [n.strip() for n in spec.split(",") if n.strip()]
     unknown = [name for name in names if name not in ALOHA_TASKS]
     if not names or unknown or len(set(names)) != len(names):
@@ -150,9 +160,10 @@ class AlohaEnv:
         if task not in ALOHA_TASKS:
             raise ValueError(f"unknown ALOHA task {task!r}; known ALOHA tasks: {sorted(ALOHA_TASKS)}")
         check_image_size(image_size)
-        max_steps = DEFAULT_MAX_STEPS if max_steps is None else max_steps
-        if not isinstance(max_steps, int) or isinstance(max_steps, bool) or not 1 <= max_steps <= 1000:
-            raise ValueError(f"max_steps must be an int in [1, 1000], got {max_steps!r}")
+        max_steps = check_max_steps(DEFAULT_MAX_STEPS if max_steps is None else max_steps, 1000)
+        seed = check_seed(seed)
+        if isinstance(cameras, str):  # tuple("top") would be five one-letter cameras
+            raise ValueError(f"cameras must be a tuple of camera names, got {cameras!r}")
         cameras = tuple(cameras)
         unknown = [name for name in cameras if name not in KNOWN_CAMERAS]
         if unknown or len(set(cameras)) != len(cameras):
@@ -163,8 +174,9 @@ class AlohaEnv:
         self.image_size = image_size
         self.camera_names = cameras
         self.max_steps = max_steps
-        self._next_seed = int(seed)
+        self._next_seed = seed
         self.episode_seed: int | None = None
+        self._closed = False
         self._env = control_env(ALOHA_TASKS[task].xml, _JOINT_TASKS[task]())
         self._physics = self._env.physics
         self._renderer = open_renderer(self._physics.model.ptr, image_size) if cameras else None
@@ -178,9 +190,8 @@ class AlohaEnv:
         return self._env
 
     def reset(self, seed: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        seed = self._next_seed if seed is None else int(seed)
-        if not 0 <= seed < 2**32:
-            raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+        check_open(self, self._closed)
+        seed = self._next_seed if seed is None else check_seed(seed)
         self.episode_seed, self._next_seed = seed, seed + 1
         # gym-aloha's joint tasks read the object poses from this module global in initialize_episode.
         joint_tasks.BOX_POSE[0] = object_poses(self.task, seed)
@@ -191,11 +202,10 @@ class AlohaEnv:
     def step(
         self, action: np.ndarray, *, render: bool = True
     ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        check_open(self, self._closed)
         if not self._started:
             raise RuntimeError("call reset() before step()")
-        action = np.asarray(action, dtype=np.float64)
-        if action.shape != (ACTION_DIM,) or not np.all(np.isfinite(action)):
-            raise ValueError(f"action must be a finite array of shape ({ACTION_DIM},), got {action!r}")
+        action = check_action(action, ACTION_DIM, np.float64)
         timestep = self._env.step(action)
         self._steps += 1
         reward = float(timestep.reward)
@@ -227,6 +237,7 @@ class AlohaEnv:
         }
 
     def close(self) -> None:
+        self._closed = True
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None

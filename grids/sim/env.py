@@ -15,7 +15,12 @@ MetaWorld observation (which the scripted experts need) stays inside the env as 
 
 Seeding: ``reset(seed=s)`` draws the task's object/goal placement and the perturbation from ``s`` alone, so
 equal seeds give equal episodes. ``reset()`` without a seed uses ``make_env(seed=...)`` the first time and
-then the previous episode's seed + 1.
+then the previous episode's seed + 1. A seed is an int in ``[0, 2**32)``: a float or a bool is refused
+(``1.5`` would otherwise run and report seed 1).
+
+Bad input (shared by the MetaWorld, LIBERO and ALOHA envs): ``check_seed``, ``check_action`` (an action
+that is not numbers of the right shape) and ``check_open`` (``reset``/``step`` after ``close()``) raise one
+line naming the value; ``make_env`` names an unknown task with the names of every suite.
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from grids.core.validation import is_int
 from grids.errors import UserError
 from grids.sim.perturbations import HEADLIGHT_FIELDS, MODEL_FIELDS, Perturbation, get_perturbation
-from grids.sim.tasks import INSTRUCTIONS
+from grids.sim.tasks import INSTRUCTIONS, check_task
 
 # Third-person cameras. "workspace" (the default) frames the region where MetaWorld's objects and goals
 # are drawn (x in [-0.3, 0.3], y in [0.4, 0.95], z below 0.35) from the front right, so that a 4 cm goal
@@ -57,9 +63,57 @@ class RendererError(RuntimeError, UserError):
     """MuJoCo's offscreen renderer cannot start (no GL libraries, a bad MUJOCO_GL)."""
 
 
+class EnvClosedError(RuntimeError, UserError):
+    """``reset`` or ``step`` on an environment after its ``close()``."""
+
+
 def check_image_size(image_size) -> None:
-    if not isinstance(image_size, int) or isinstance(image_size, bool) or not 16 <= image_size <= 1024:
+    if not is_int(image_size) or not 16 <= image_size <= 1024:
         raise ValueError(f"image_size must be an int in [16, 1024], got {image_size!r}")
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """An episode seed: an int in ``[0, 2**32)`` (numpy ints too), not a float or a bool; returns it as an int."""
+    if not is_int(seed) or not 0 <= seed < 2**32:
+        raise ValueError(f"{name} must be an int in [0, 2**32), got {seed!r}")
+    return int(seed)
+
+
+def check_max_steps(max_steps, limit: int) -> int:
+    if not is_int(max_steps) or not 1 <= max_steps <= limit:
+        raise ValueError(f"max_steps must be an int in [1, {limit}], got {max_steps!r}")
+    return int(max_steps)
+
+
+def check_action(action, size: int, dtype=np.float32) -> np.ndarray:
+    """``action`` as a finite ``dtype`` array of shape ``(size,)``; anything else is named in one line."""
+    try:
+        array = np.asarray(action, dtype=dtype)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.shape != (size,) or not np.all(np.isfinite(array)):
+        raise ValueError(f"action must be a finite array of shape ({size},), got {action!r}")
+    return array
+
+
+def check_open(env, closed: bool) -> None:
+    if closed:
+        raise EnvClosedError(f"this {type(env).__name__} ({env.task}) was closed; make a new one with make_env")
+
+
+def check_perturbation(task: str, perturbation: str | Perturbation) -> Perturbation:
+    """The perturbation, if ``task``'s simulator can apply it (what ``make_env`` checks, without building)."""
+    from grids.sim.tasks import is_aloha, is_libero
+
+    if is_aloha(task):
+        if perturbation != "none":
+            raise ValueError(f"ALOHA tasks have no perturbations yet, got perturbation={perturbation!r} for {task}")
+        return get_perturbation("none")
+    found = get_perturbation(perturbation)
+    if found.libero_only and not is_libero(task):
+        reason = getattr(found, "libero_only_reason", "moves LIBERO's initial state; MetaWorld has no such hook")
+        raise ValueError(f"perturbation {found.name!r} {reason} ({task} is a MetaWorld task)")
+    return found
 
 
 def open_renderer(model: mujoco.MjModel, image_size: int) -> mujoco.Renderer:
@@ -97,14 +151,13 @@ class MetaWorldEnv:
         max_steps: int | None = None,
         camera: str = DEFAULT_CAMERA,
     ):
-        if task not in INSTRUCTIONS:
-            raise ValueError(f"unknown task {task!r}; known MetaWorld v3 tasks: {sorted(INSTRUCTIONS)}")
+        if check_task(task) != "metaworld":
+            raise ValueError(f"{task!r} is not a MetaWorld task: make it with make_env, which knows every suite")
         check_image_size(image_size)
         if camera not in CAMERAS:
             raise ValueError(f"unknown camera {camera!r}; known third-person cameras: {sorted(CAMERAS)}")
-        max_steps = DEFAULT_MAX_STEPS if max_steps is None else max_steps
-        if not isinstance(max_steps, int) or not 1 <= max_steps <= 500:
-            raise ValueError(f"max_steps must be an int in [1, 500], got {max_steps!r}")
+        max_steps = check_max_steps(DEFAULT_MAX_STEPS if max_steps is None else max_steps, 500)
+        seed = check_seed(seed)
         from metaworld.env_dict import ALL_V3_ENVIRONMENTS, ML1_ARGS_KWARGS
 
         self.task = task
@@ -112,12 +165,9 @@ class MetaWorldEnv:
         self.image_size = image_size
         self.camera_names = (camera, GRIPPER_CAMERA)
         self.max_steps = max_steps
-        self.perturbation = get_perturbation(perturbation)
-        if self.perturbation.libero_only:
-            raise ValueError(
-                f"perturbation {self.perturbation.name!r} moves LIBERO's initial state; MetaWorld has no such hook"
-            )
-        self._next_seed = int(seed)
+        self.perturbation = check_perturbation(task, perturbation)
+        self._next_seed = seed
+        self._closed = False
         self.episode_seed: int | None = None
 
         self._mw = ALL_V3_ENVIRONMENTS[task]()
@@ -150,7 +200,8 @@ class MetaWorldEnv:
         return self._mw
 
     def reset(self, seed: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        seed = self._next_seed if seed is None else int(seed)
+        check_open(self, self._closed)
+        seed = self._next_seed if seed is None else check_seed(seed)
         self.episode_seed, self._next_seed = seed, seed + 1
         model = self._mw.model
         for field, value in self._model_defaults.items():
@@ -169,11 +220,10 @@ class MetaWorldEnv:
     def step(
         self, action: np.ndarray, *, render: bool = True
     ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        check_open(self, self._closed)
         if self.privileged_obs is None:
             raise RuntimeError("call reset() before step()")
-        action = np.asarray(action, dtype=np.float32)
-        if action.shape != (4,) or not np.all(np.isfinite(action)):
-            raise ValueError(f"action must be a finite array of shape (4,), got {action!r}")
+        action = check_action(action, 4)
         self.privileged_obs, reward, _, _, mw_info = self._mw.step(np.clip(action, -1.0, 1.0))
         self._steps += 1
         success = bool(mw_info["success"])
@@ -212,6 +262,7 @@ class MetaWorldEnv:
         }
 
     def close(self) -> None:
+        self._closed = True
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
@@ -274,17 +325,15 @@ def make_env(
     """A MetaWorld task with two camera views (``camera`` + the gripper's), a LIBERO task
     (``"libero_object/0"``: agentview + eye-in-hand, see ``grids.sim.libero``) or an ALOHA task
     (``"transfer-cube"``, ``"insertion"``: top + angle, see ``grids.sim.aloha``); see the module docstring."""
-    from grids.sim.tasks import is_aloha, is_libero
-
-    if is_aloha(task):
+    suite = check_task(task)
+    if suite == "aloha":
         if camera not in (DEFAULT_CAMERA, "top"):
             raise ValueError(f"ALOHA tasks render gym-aloha's top and angle cameras, not {camera!r}")
-        if perturbation != "none":
-            raise ValueError(f"ALOHA tasks have no perturbations yet, got {perturbation!r}")
+        check_perturbation(task, perturbation)
         from grids.sim.aloha import make_aloha_env
 
         return make_aloha_env(task, image_size=image_size, seed=seed, max_steps=max_steps)
-    if is_libero(task):
+    if suite == "libero":
         if camera not in (DEFAULT_CAMERA, "agentview"):
             raise ValueError(f"LIBERO tasks render LIBERO's own agentview camera, not {camera!r}")
         from grids.sim.libero import LiberoEnv

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from grids.core.validation import check_int
+from grids.errors import check_output_dir
 from grids.sim.dataset import (
     FORMAT_NAME,
     MANIFEST,
@@ -195,7 +197,14 @@ def generate_demos(
     default 200), ``"libero"`` (agentview + eye-in-hand; ``max_steps`` the suite's evaluation limit,
     ``grids.sim.libero.MAX_STEPS``; chosen by itself when every task is a LIBERO task such as
     ``"libero_object/0"``) or ``"aloha"`` (its cameras ``top`` and ``angle``; ``max_steps`` default 300).
+
+    Every argument is checked before anything is written (``out`` a directory, ``seed`` an int >= 0,
+    ``workers`` None or an int >= 1): a refused value never reaches the manifest.
     """
+    if isinstance(tasks, str) or not all(isinstance(t, str) for t in tasks):
+        raise ValueError(f"tasks must be a list of task names, got {tasks!r} (grids.sim.resolve_tasks makes one)")
+    if suite not in SUITES:
+        raise ValueError(f"unknown suite {suite!r}; known suites: {list(SUITES)}")
     if suite == "metaworld" and tasks and all(is_libero(t) for t in tasks):
         suite = "libero"
     instructions = suite_instructions(suite)
@@ -204,12 +213,13 @@ def generate_demos(
         raise ValueError(
             f"unknown or empty task list: {unknown or tasks}; known {suite} tasks: {sorted(instructions)}"
         )
-    if not isinstance(episodes_per_task, int) or episodes_per_task < 1:
-        raise ValueError(f"episodes_per_task must be a positive int, got {episodes_per_task!r}")
+    check_int(episodes_per_task, "episodes_per_task", minimum=1)
+    check_int(seed, "seed", minimum=0)
+    check_int(workers, "workers", minimum=1, optional=True)
     check_image_size(image_size)
     camera_names, max_steps = _suite_views_and_steps(suite, camera, max_steps, list(tasks))
     workers = workers or os.cpu_count() or 1
-    out = Path(out)
+    out = check_output_dir(out, "out")
     out.mkdir(parents=True, exist_ok=True)
     config = {
         "tasks": list(tasks),

@@ -6,6 +6,8 @@ names the object and what to do with it, so that a policy conditioned on languag
 
 from __future__ import annotations
 
+import difflib
+
 INSTRUCTIONS: dict[str, str] = {
     "assembly-v3": "put the ring onto the peg",
     "basketball-v3": "dunk the ball into the basket",
@@ -97,6 +99,26 @@ def suite_of(task: str) -> str:
     return "libero" if is_libero(task) else "aloha" if is_aloha(task) else "metaworld"
 
 
+KNOWN_TASKS = (
+    f"MetaWorld v3 tasks such as 'reach-v3' ({len(INSTRUCTIONS)}, grids.sim.INSTRUCTIONS), LIBERO tasks "
+    f"'<suite>/<index>' with a suite of {list(LIBERO_SUITES)} (e.g. 'libero_object/0'), ALOHA tasks "
+    f"{list(ALOHA_TASK_NAMES)}"
+)
+
+
+def check_task(task) -> str:
+    """The suite of one task name (``"metaworld"``, ``"libero"``, ``"aloha"``); an unknown name is named with
+    the closest known ones and the names of every suite (a LIBERO index is checked when its env is made)."""
+    if not isinstance(task, str):
+        raise ValueError(f"task must be a task name (str), got {task!r}; known: {KNOWN_TASKS}")
+    if is_libero(task) or is_aloha(task) or task in INSTRUCTIONS:
+        return suite_of(task)
+    names = [*INSTRUCTIONS, *ALOHA_TASK_NAMES, *(f"{suite}/0" for suite in LIBERO_SUITES)]
+    close = difflib.get_close_matches(task, names, n=3, cutoff=0.6)
+    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+    raise ValueError(f"unknown task {task!r}{hint}; known: {KNOWN_TASKS}")
+
+
 def task_instruction(task: str) -> str:
     """The instruction of a MetaWorld or ALOHA task (ours) or a LIBERO task (LIBERO's own, read from its BDDL file)."""
     if is_libero(task):
@@ -107,8 +129,7 @@ def task_instruction(task: str) -> str:
         from grids.sim.aloha import ALOHA_INSTRUCTIONS
 
         return ALOHA_INSTRUCTIONS[task]
-    if task not in INSTRUCTIONS:
-        raise ValueError(f"unknown task {task!r}")
+    check_task(task)
     return INSTRUCTIONS[task]
 
 
@@ -119,6 +140,11 @@ def resolve_tasks(spec: str) -> list[str]:
     ``"aloha"`` (both ALOHA tasks); names: MetaWorld v3 tasks (``"reach-v3"``), LIBERO tasks as
     ``"<suite>/<index>"`` (``"libero_object/3"``) or ALOHA tasks (``"transfer-cube"``, ``"insertion"``).
     """
+    if not isinstance(spec, str) or not spec.strip(" ,"):
+        raise ValueError(
+            f"the task list is empty ({spec!r}); use a set name {sorted(TASK_SETS)}, a LIBERO suite "
+            f"{list(LIBERO_SUITES)}, 'aloha', or comma-separated task names"
+        )
     spec = spec.strip()
     if spec in TASK_SETS:
         return list(TASK_SETS[spec])
