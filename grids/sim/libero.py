@@ -41,7 +41,16 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from grids.sim.env import check_image_size, close_at_exit, open_renderer, project_points
+from grids.sim.env import (
+    check_action,
+    check_image_size,
+    check_max_steps,
+    check_open,
+    check_seed,
+    close_at_exit,
+    open_renderer,
+    project_points,
+)
 from grids.sim.perturbations import HEADLIGHT_FIELDS, MODEL_FIELDS, Perturbation, get_perturbation
 
 # openpi's LIBERO evaluation: steps per episode after the settle steps (LeRobot: 280 for spatial too)
@@ -137,15 +146,13 @@ class LiberoEnv:
         if not robot_init_noise >= 0:
             raise ValueError(f"robot_init_noise must be >= 0 (rad), got {robot_init_noise!r}")
         check_image_size(image_size)
-        max_steps = MAX_STEPS[suite] if max_steps is None else max_steps
-        if not isinstance(max_steps, int) or not 1 <= max_steps <= 1000:
-            raise ValueError(f"max_steps must be an int in [1, 1000], got {max_steps!r}")
+        max_steps = check_max_steps(MAX_STEPS[suite] if max_steps is None else max_steps, 1000)
         self.task, self.suite, self.robot_init_noise = task, suite, float(robot_init_noise)
         _, self.instruction, bddl = suite_tasks(suite)[index]
         self.image_size, self.max_steps, self.render = image_size, max_steps, render
         self.camera_names = CAMERA_NAMES
         self.perturbation = get_perturbation(perturbation)
-        self._next_seed = int(seed)
+        self._next_seed = check_seed(seed)
         self.episode_seed: int | None = None
         self.init_state: int | None = None
         self.instruction_shown = self.instruction  # what obs["instruction"] says (reworded by "language")
@@ -193,7 +200,8 @@ class LiberoEnv:
 
     def reset(self, seed: int | None = None, *, init_state: int | None = None) -> tuple[dict, dict]:
         """A fresh placement drawn from ``seed`` or, with ``init_state=i``, LIBERO's i-th evaluation state."""
-        seed = self._next_seed if seed is None else int(seed)
+        check_open(self, self._control is None)
+        seed = self._next_seed if seed is None else check_seed(seed)
         self.episode_seed, self._next_seed, self.init_state = seed, seed + 1, init_state
         for field, value in self._model_defaults.items():
             getattr(self.model, field)[:] = value
@@ -241,11 +249,10 @@ class LiberoEnv:
     def step(
         self, action: np.ndarray, *, render: bool = True
     ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        check_open(self, self._control is None)
         if self.raw_obs is None:
             raise RuntimeError("call reset() before step()")
-        action = np.asarray(action, dtype=np.float32)
-        if action.shape != (7,) or not np.all(np.isfinite(action)):
-            raise ValueError(f"action must be a finite array of shape (7,), got {action!r}")
+        action = check_action(action, 7)
         self.raw_obs, reward, _, _ = self._control.step(np.clip(action, -1.0, 1.0).astype(np.float64))
         self._steps += 1
         success = bool(self._control.check_success())
