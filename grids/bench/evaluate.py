@@ -160,6 +160,37 @@ def _run_job(job: tuple[str, str, list[int], bool]) -> list[dict]:
     return results
 
 
+def check_evaluation(
+    tasks: list[str],
+    perturbations: tuple[str, ...],
+    *,
+    episodes: int,
+    workers: int,
+    max_steps: int | None,
+    journal: str | Path | None = None,
+) -> None:
+    """Refuse what would fail (or run nothing) only after some episodes have run: an unknown task or
+    perturbation, one a task's simulator cannot apply, no episode, a journal path that cannot be written."""
+    from grids.core.validation import check_int
+    from grids.errors import check_output_file
+    from grids.sim.env import check_perturbation
+    from grids.sim.tasks import check_task
+
+    check_int(episodes, "episodes", minimum=1)
+    check_int(workers, "workers", minimum=1)
+    check_int(max_steps, "max_steps", minimum=1, optional=True)
+    if isinstance(tasks, str) or not tasks:
+        raise ValueError(f"tasks must be a non-empty list of task names, got {tasks!r}")
+    if isinstance(perturbations, str) or not perturbations:
+        raise ValueError(f"perturbations must be a non-empty list of names (e.g. ('none',)), got {perturbations!r}")
+    for task in tasks:
+        check_task(task)
+        for perturbation in perturbations:
+            check_perturbation(task, perturbation)
+    if journal is not None:
+        check_output_file(journal, "journal")
+
+
 def evaluate(
     policy_path: str | Path,
     tasks: list[str],
@@ -179,12 +210,16 @@ def evaluate(
 
     Returns ``{"per_task": {perturbation: {task: {...}}}, "summary": {perturbation: {...}}, "episodes": [...],
     "recording": {...}}`` (``recording`` only with ``record``: first episode of the first task, unperturbed).
+    Every argument is checked before the first episode runs (:func:`check_evaluation`).
     """
     from tqdm import tqdm
 
     from grids.bench.train import load_policy
     from grids.sim.tasks import is_libero
 
+    check_evaluation(tasks, perturbations, episodes=episodes, workers=workers, max_steps=max_steps, journal=journal)
+    if not isinstance(threads_per_worker, int) or isinstance(threads_per_worker, bool) or threads_per_worker < 1:
+        raise ValueError(f"threads_per_worker must be an int >= 1, got {threads_per_worker!r}")
     if starts not in STARTS:
         raise ValueError(f"starts must be one of {STARTS}, got {starts!r}")
     if episodes > 50 and starts == "official" and any(is_libero(task) for task in tasks):

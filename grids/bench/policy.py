@@ -101,6 +101,12 @@ class PolicyConfig:
             raise ValueError(f"num_tokens must be an int >= 1, got {self.num_tokens!r}")
         if not isinstance(self.reducer_options, dict):
             raise ValueError(f"reducer_options must be a dict, got {self.reducer_options!r}")
+        if "context_dim" in self.reducer_options:  # the policy gives a context exactly when task_aware
+            raise ValueError(
+                f"reducer_options context_dim={self.reducer_options['context_dim']!r}: the policy's context is the "
+                f"instruction embedding, given only with task_aware=True (--task-aware), which sets context_dim="
+                f"{self.language_dim}; drop context_dim from the options"
+            )
         options = self.reducer_kwargs()
         with torch.random.fork_rng(devices=[]):  # checking must not shift the seeded initialisation
             try:

@@ -8,13 +8,20 @@ Reproducible and resumable by construction: the frames of step ``s`` are a slice
 from ``(seed, epoch)``, and torch's RNG is re-seeded from ``(seed, s)`` at every step (flow-matching noise,
 the ``random`` reducer), so a run killed after checkpoint ``s`` and resumed gives the same weights as
 an uninterrupted one. Checkpoints (safetensors: model, optimizer, RNG states for the record, the EMA weights
-when ``ema`` > 0; JSON: step and config) are written to a temporary directory and renamed into place;
-``checkpoints/latest`` names the newest one. ``load_policy`` gives the EMA weights where a run kept them.
+when ``ema`` > 0; JSON: step, config and the dataset's fingerprint) are written to a temporary directory and
+renamed into place; ``checkpoints/latest`` names the newest one. ``load_policy`` gives the EMA weights where a
+run kept them.
+
+Resuming is refused, naming what differs, when the run directory holds a run of other settings (a changed
+flag would otherwise be ignored: the saved config wins) or of another dataset. A damaged checkpoint (a file cut
+short, say) is set aside as ``checkpoints/damaged_step_*`` and the run resumes from the previous intact one,
+saying so; ``load_policy`` names the damaged file.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
@@ -36,8 +43,15 @@ from tqdm import tqdm
 from grids.bench.features import CorruptedCopies, FeatureDataset
 from grids.bench.language import embed_instructions, hash_embedding
 from grids.bench.policy import Policy, PolicyConfig
+from grids.errors import UserError, check_output_dir
 
 LANGUAGE_MODELS = ("minilm", "hash")
+# Fields that may change between the sessions of one run: where things are, and how it is shown or loaded.
+RESUME_FREE_FIELDS = ("data", "out", "progress", "num_workers", "language_cache", "log_every")
+
+
+class CheckpointError(UserError):
+    """A checkpoint file is missing, cut short or unreadable; the message names it."""
 
 
 @dataclass
@@ -81,13 +95,20 @@ class TrainConfig:
             "log_every": 1,
             "warmup": 0,
             "num_workers": 0,
+            "seed": 0,
         }
         for name, minimum in minimums.items():
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
                 raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+        if self.keep_every is not None and (not isinstance(self.keep_every, int) or self.keep_every < 1):
+            raise ValueError(f"keep_every must be an int >= 1 or None, got {self.keep_every!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if not self.grad_clip > 0:
+            raise ValueError(f"grad_clip must be > 0, got {self.grad_clip!r}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema must be a decay in [0, 1), got {self.ema!r}")
         if self.language_model not in LANGUAGE_MODELS:
@@ -136,9 +157,18 @@ def _load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
 
 
 def save_checkpoint(
-    run_dir: Path, step: int, policy: Policy, optimizer, config: TrainConfig, keep: int = 2, ema=None
+    run_dir: Path,
+    step: int,
+    policy: Policy,
+    optimizer,
+    config: TrainConfig,
+    keep: int = 2,
+    ema=None,
+    dataset: str | None = None,
 ) -> Path:
-    """Write checkpoint ``step`` atomically; keep the newest ``keep`` and those at multiples of ``config.keep_every``."""
+    """Write checkpoint ``step`` atomically; keep the newest ``keep`` and those at multiples of ``config.keep_every``.
+
+    ``dataset``: the fingerprint of the training data (:func:`dataset_fingerprint`), checked on resume."""
     root = run_dir / "checkpoints"
     final = root / f"step_{step:07d}"
     tmp = root / f".tmp_step_{step:07d}"
@@ -154,7 +184,8 @@ def save_checkpoint(
     if torch.cuda.is_available():
         rng.update({f"cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
     save_file(rng, str(tmp / "rng.safetensors"))
-    (tmp / "state.json").write_text(json.dumps({"step": step, "train_config": config.to_dict()}, indent=1))
+    state = {"step": step, "train_config": config.to_dict(), "dataset": dataset}
+    (tmp / "state.json").write_text(json.dumps(state, indent=1))
     for file in tmp.iterdir():  # durable before the rename makes it visible
         with open(file, "rb") as f:
             os.fsync(f.fileno())
@@ -177,22 +208,82 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return path if (path / "state.json").is_file() else None
 
 
+def checkpoints_newest_first(run_dir: str | Path) -> list[Path]:
+    """The run's checkpoint directories, the one ``latest`` names first, then the others by step, newest first."""
+    root = Path(run_dir) / "checkpoints"
+    found = sorted(root.glob("step_*"), reverse=True) if root.is_dir() else []
+    latest = latest_checkpoint(run_dir)
+    return ([latest] if latest is not None else []) + [path for path in found if path != latest]
+
+
+def read_state(path: Path) -> dict:
+    """A checkpoint's ``state.json`` (step, config, dataset fingerprint); :class:`CheckpointError` names it if damaged."""
+    file = path / "state.json"
+    try:
+        state = json.loads(file.read_text())
+        state["step"], state["train_config"]  # noqa: B018  (both must be there)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"checkpoint file {file} is damaged or missing ({type(err).__name__}: {err})") from None
+    return state
+
+
+def read_tensors(file: Path, device: str = "cpu") -> dict[str, Tensor]:
+    """A checkpoint's safetensors file; :class:`CheckpointError` names it if it is cut short or unreadable."""
+    try:
+        return load_file(str(file), device=device)
+    except Exception as err:  # safetensors raises SafetensorError (header), OSError (missing) ...
+        reason = str(err).strip() or type(err).__name__
+        raise CheckpointError(f"checkpoint file {file} is damaged or missing ({reason})") from None
+
+
 def load_policy(path: str | Path, map_location: str = "cpu", *, ema: bool = True) -> Policy:
     """A trained policy from a run directory (its latest checkpoint) or a checkpoint directory: its EMA
-    weights where the run kept an average (``ema=False``: the raw weights)."""
+    weights where the run kept an average (``ema=False``: the raw weights). A damaged file is named
+    (:class:`CheckpointError`), with the run's other checkpoints to load instead."""
     path = Path(path)
     if not (path / "model.safetensors").is_file():
         found = latest_checkpoint(path)
         if found is None:
             raise FileNotFoundError(f"no checkpoint under {path}")
         path = found
-    config = TrainConfig.from_dict(json.loads((path / "state.json").read_text())["train_config"])
-    policy = Policy(config.policy)
-    weights = path / (
-        "ema.safetensors" if ema and (path / "ema.safetensors").is_file() else "model.safetensors"
-    )
-    policy.load_state_dict(load_file(str(weights), device=map_location))
+    try:
+        config = TrainConfig.from_dict(read_state(path)["train_config"])
+        policy = Policy(config.policy)
+        weights = path / (
+            "ema.safetensors" if ema and (path / "ema.safetensors").is_file() else "model.safetensors"
+        )
+        policy.load_state_dict(read_tensors(weights, map_location))
+    except CheckpointError as err:
+        others = [str(p) for p in checkpoints_newest_first(path.parent.parent) if p != path]
+        hint = f"; the run's other checkpoints: {', '.join(others)} (pass one as the run to load it)" if others else ""
+        raise CheckpointError(f"{err}{hint}") from None
     return policy.eval()
+
+
+def dataset_fingerprint(dataset) -> str | None:
+    """A hash of what a dataset holds (its episodes' shard hashes), to tell another dataset from a moved one;
+    None for a dataset without a manifest."""
+    episodes = getattr(dataset, "meta", {}).get("episodes") if isinstance(getattr(dataset, "meta", None), dict) else None
+    if not episodes:
+        return None
+    listing = json.dumps([[e["task"], e["episode_in_task"], e["sha256"]] for e in episodes])
+    return hashlib.sha256(listing.encode()).hexdigest()[:16]
+
+
+def config_differences(saved: TrainConfig, asked: TrainConfig) -> dict[str, tuple[Any, Any]]:
+    """``{field: (saved, asked)}`` for every field that differs, but those free to change on resume."""
+    old, new = saved.to_dict(), asked.to_dict()
+    differences = {}
+    for name in old:
+        if name in RESUME_FREE_FIELDS:
+            continue
+        if name == "policy":
+            differences.update(
+                {f"policy.{k}": (v, new["policy"][k]) for k, v in old["policy"].items() if v != new["policy"][k]}
+            )
+        elif old[name] != new[name]:
+            differences[name] = (old[name], new[name])
+    return differences
 
 
 class EMA:
@@ -271,10 +362,8 @@ def learning_rate(step: int, config: TrainConfig) -> float:
     return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
-def build_policy(config: TrainConfig, dataset) -> Policy:
-    """A fresh policy for ``dataset``: its tasks' instruction embeddings, state (and where the actions leave
-    [-1, 1], action) statistics, camera, frozen encoder."""
-    cfg = config.policy
+def fill_from_dataset(cfg: PolicyConfig, dataset) -> None:
+    """Set what the policy's config takes from the dataset: tasks, state and action widths, action statistics, camera."""
     cfg.tasks = list(dataset.tasks)
     if cfg.image_size != dataset.image_size:
         raise ValueError(f"policy image_size={cfg.image_size} but the dataset has {dataset.image_size}")
@@ -288,6 +377,14 @@ def build_policy(config: TrainConfig, dataset) -> Policy:
     if dataset.camera_names[0] in ("agentview", "top"):  # LIBERO's and ALOHA's own first camera
         cfg.camera = dataset.camera_names[0]
     check_camera(cfg, dataset)
+
+
+def build_policy(config: TrainConfig, dataset) -> Policy:
+    """A fresh policy for ``dataset``: its tasks' instruction embeddings, state (and where the actions leave
+    [-1, 1], action) statistics, camera, frozen encoder."""
+    cfg = config.policy
+    fill_from_dataset(cfg, dataset)
+    low_dim = dataset.low_dim()
     torch.manual_seed(config.seed)
     policy = Policy(cfg)
     policy.instruction_embeddings.copy_(
@@ -360,6 +457,7 @@ class _Run:
     batches: Iterator[dict[str, Tensor]]
     start: int
     ema: EMA | None = None
+    dataset: str | None = None  # the training data's fingerprint, saved with every checkpoint
 
 
 def train(config: TrainConfig, *, stop_after: int | None = None) -> Path:
@@ -368,7 +466,9 @@ def train(config: TrainConfig, *, stop_after: int | None = None) -> Path:
     ``stop_after`` ends the process-local loop after that many steps (tests use it to simulate a kill).
     """
     run = _setup(config)
-    config = run.config  # a resumed run keeps its saved config
+    config = run.config
+    if run.start >= config.steps and run.accelerator.is_main_process:
+        print(f"{run.run_dir} is already trained ({config.steps} steps): nothing to do", flush=True)
     log = _Log(run)
     end = config.steps if stop_after is None else min(config.steps, run.start + stop_after)
     for step in range(run.start, end):
@@ -386,21 +486,21 @@ def _setup(config: TrainConfig) -> _Run:
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs
 
-    run_dir = Path(config.out)
+    run_dir = check_output_dir(config.out, "out")
     # Some reducers leave parameters unused on some batches (e.g. a context projection without context).
     ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp])
     dataset, frames = open_training_data(config)
-    resume = latest_checkpoint(run_dir)
-    if resume is not None:  # the saved config wins: a resumed run is the same run
-        config = TrainConfig.from_dict(json.loads((resume / "state.json").read_text())["train_config"])
+    fill_from_dataset(config.policy, dataset)  # before comparing with a saved config, which has them filled
+    fingerprint = dataset_fingerprint(dataset)
+    resume = _resume_point(run_dir, config, fingerprint)
     policy = build_policy(config, dataset)
     trainable = [p for p in policy.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
-    start = 0 if resume is None else _load_checkpoint(resume, policy, optimizer)
     ema = EMA(policy, config.ema) if config.ema else None
-    if ema is not None and resume is not None:
-        ema.load(resume / "ema.safetensors")
+    start = 0
+    if resume is not None:
+        start = _load_checkpoint(resume, policy, optimizer, ema, accelerator)
     model, optimizer = accelerator.prepare(policy, optimizer)
     model.train()
     if frames is not dataset:  # the frozen encoder is not trained (it does not even run: features are cached)
@@ -417,17 +517,85 @@ def _setup(config: TrainConfig) -> _Run:
         )
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
-    return _Run(config, run_dir, accelerator, model, policy, optimizer, trainable, batches, start, ema)
+    return _Run(config, run_dir, accelerator, model, policy, optimizer, trainable, batches, start, ema, fingerprint)
 
 
-def _load_checkpoint(path: Path, policy: Policy, optimizer: torch.optim.Optimizer) -> int:
-    """Load weights and optimizer state; returns the step to resume from.
+def _resume_point(run_dir: Path, config: TrainConfig, fingerprint: str | None) -> Path | None:
+    """The checkpoint to resume from, or None for a new run; refuses a run of other settings or another dataset.
 
-    The saved RNG states are not restored: every step re-seeds torch from ``(seed, step)``.
+    A resumed run is the same run: a flag that differs from the saved config would be ignored, so it is an
+    error naming the fields (those of ``RESUME_FREE_FIELDS`` may differ).
     """
-    policy.load_state_dict(load_file(str(path / "model.safetensors")))
-    _load_optimizer(optimizer, path / "optimizer.safetensors")
-    return json.loads((path / "state.json").read_text())["step"]
+    candidates = checkpoints_newest_first(run_dir)
+    states = []
+    for candidate in candidates:  # a damaged one is set aside by _load_checkpoint, which says so
+        try:
+            states.append(read_state(candidate))
+            break
+        except CheckpointError:
+            continue
+    if not states:
+        return candidates[0] if candidates else None  # nothing readable: _load_checkpoint names every file
+    state = states[0]
+    saved = TrainConfig.from_dict(state["train_config"])
+    differences = config_differences(saved, config)
+    if differences:
+        listed = "; ".join(f"{name} {old!r} (asked {new!r})" for name, (old, new) in differences.items())
+        from_data = {f"policy.{f}" for f in ("tasks", "state_dim", "action_dim", "action_stats", "camera")}
+        if from_data & set(differences):
+            listed += f" (these come from the dataset: {config.data} is not the run's {saved.data})"
+        raise UserError(
+            f"{run_dir} holds a run trained with other settings, which a resume would ignore: {listed}. "
+            f"Give another --out for a new run, or the run's own settings ({run_dir / 'config.json'}) to resume it"
+        )
+    if state.get("dataset") and fingerprint and state["dataset"] != fingerprint:
+        raise UserError(
+            f"{run_dir} was trained on another dataset ({saved.data}, fingerprint {state['dataset']}) than "
+            f"{config.data} (fingerprint {fingerprint}): give another --out for a new run, or --data {saved.data}"
+        )
+    return candidates[0]
+
+
+def _load_checkpoint(path: Path, policy: Policy, optimizer: torch.optim.Optimizer, ema, accelerator) -> int:
+    """Load weights, optimizer state (and the EMA); returns the step to resume from.
+
+    A damaged checkpoint is set aside (``damaged_step_*``, the main process renames it) and the previous intact
+    one is loaded instead, saying which; none intact is an error. The saved RNG states are not restored: every
+    step re-seeds torch from ``(seed, step)``.
+    """
+    damaged = []
+    for candidate in [path] + [p for p in checkpoints_newest_first(path.parent.parent) if p != path]:
+        try:
+            step = read_state(candidate)["step"]
+            weights = read_tensors(candidate / "model.safetensors")
+            optimizer_file = candidate / "optimizer.safetensors"
+            read_tensors(optimizer_file)  # the whole file is readable before any of it is loaded
+            average = read_tensors(candidate / "ema.safetensors") if ema is not None else None
+        except CheckpointError as err:
+            damaged.append((candidate, str(err)))
+            continue
+        policy.load_state_dict(weights)
+        _load_optimizer(optimizer, optimizer_file)
+        if ema is not None:
+            ema.average = [average[name].clone() for name in ema.names]
+        break
+    else:
+        listed = "; ".join(reason for _, reason in damaged)
+        raise CheckpointError(
+            f"no intact checkpoint in {path.parent}: {listed}. Delete {path.parent} to train this run from scratch"
+        )
+    accelerator.wait_for_everyone()  # every process has read its checkpoint before one is renamed
+    if damaged and accelerator.is_main_process:
+        for bad, reason in damaged:
+            aside = bad.with_name(f"damaged_{bad.name}")
+            shutil.rmtree(aside, ignore_errors=True)
+            os.replace(bad, aside)
+            print(f"{reason}; set it aside as {aside}", flush=True)
+        pointer = path.parent / "latest.tmp"
+        pointer.write_text(candidate.name)
+        os.replace(pointer, path.parent / "latest")
+        print(f"resuming from the previous intact checkpoint {candidate} (step {step})", flush=True)
+    return step
 
 
 def _train_step(run: _Run, step: int) -> tuple[Tensor, Tensor]:
@@ -454,7 +622,7 @@ def _save(run: _Run, step: int) -> None:
     run.accelerator.wait_for_everyone()
     if run.accelerator.is_main_process:
         optimizer = getattr(run.optimizer, "optimizer", run.optimizer)  # accelerate's wrapper -> AdamW
-        save_checkpoint(run.run_dir, step, run.policy, optimizer, run.config, ema=run.ema)
+        save_checkpoint(run.run_dir, step, run.policy, optimizer, run.config, ema=run.ema, dataset=run.dataset)
 
 
 class _Log:
