@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from grids.cli.argtypes import non_negative_int, positive_int
+
 QUICK_STEPS = 600
 
 
@@ -58,7 +60,12 @@ def register(subparsers) -> None:
     tr.add_argument(
         "--data", default=None, help="a dataset from `grids data generate` (required without --config)"
     )
-    tr.add_argument("--out", default=None, help="run directory (required without --config)")
+    tr.add_argument(
+        "--out",
+        default=None,
+        help="run directory (required without --config); an existing run resumes, and a flag that differs from "
+        "its saved settings is refused, naming them",
+    )
     tr.add_argument(
         "--config",
         default=None,
@@ -70,7 +77,9 @@ def register(subparsers) -> None:
         "--task-aware", action="store_true", help="the instruction embedding is the reducer's context"
     )
     tr.add_argument("--no-coord-embedding", action="store_true")
-    tr.add_argument("--reducer-options", default="{}", help='JSON, e.g. \'{"score": "query"}\'')
+    tr.add_argument(
+        "--reducer-options", default="{}", help='a JSON object, e.g. \'{"score": "query"}\'; an option the reducer does not read is refused'
+    )
     tr.add_argument("--resample-at-layer", type=int, default=None, help="reduce after this encoder block")
     tr.add_argument(
         "--frozen-encoder",
@@ -104,7 +113,7 @@ def register(subparsers) -> None:
         default=0.0,
         help="keep an EMA of the weights with this decay (e.g. 0.999); eval uses it",
     )
-    tr.add_argument("--num-workers", type=int, default=0)
+    tr.add_argument("--num-workers", type=non_negative_int, default=0)
     tr.set_defaults(func=run_train)
 
     cache = commands.add_parser(
@@ -116,22 +125,24 @@ def register(subparsers) -> None:
     source.add_argument("--encoder", choices=ENCODER_CHOICES[:1], help="a pretrained encoder; needs --out")
     cache.add_argument("--data", required=True)
     cache.add_argument("--out", default=None, help="cache directory (default: RUN/features)")
-    cache.add_argument("--threads", type=int, default=None)
+    cache.add_argument("--threads", type=positive_int, default=None)
     cache.add_argument(
         "--perturbation",
         default="none",
         help="cache frames through this pixel-level perturbation (e.g. noise), for --corrupted-features",
     )
-    cache.add_argument("--seed", type=int, default=0, help="seed of the perturbation's draws (frame i: seed, i)")
+    cache.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed of the perturbation's draws (frame i: seed, i)"
+    )
     cache.set_defaults(func=run_cache)
 
     ev = commands.add_parser("eval", help="closed-loop success rate of a trained run")
     ev.add_argument("--run", required=True)
     ev.add_argument("--tasks", default="quick")
-    ev.add_argument("--episodes", type=int, default=20)
-    ev.add_argument("--perturbations", default="none")
-    ev.add_argument("--workers", type=int, default=2)
-    ev.add_argument("--max-steps", type=int, default=None)
+    ev.add_argument("--episodes", type=positive_int, default=20)
+    ev.add_argument("--perturbations", default="none", help="comma-separated; every name is checked before any episode runs")
+    ev.add_argument("--workers", type=positive_int, default=2)
+    ev.add_argument("--max-steps", type=positive_int, default=None)
     ev.add_argument("--gif", default=None, help="write a rollout GIF here")
     ev.add_argument(
         "--starts",
@@ -385,11 +396,19 @@ def run_full(args: argparse.Namespace) -> int:
 def run_train(args: argparse.Namespace) -> int:
     from grids.bench.experiments import Run, train_config
     from grids.bench.train import TrainConfig, train
-    from grids.errors import UserError
+    from grids.errors import UserError, check_output_dir
 
     _set_threads(args.threads)
+    if args.out:
+        check_output_dir(args.out, "--out")
     if args.config:
-        config = TrainConfig.from_dict(json.loads(Path(args.config).read_text()))
+        try:
+            saved = json.loads(Path(args.config).read_text())
+        except json.JSONDecodeError as err:
+            raise UserError(f"--config {args.config} is not valid JSON ({err})") from None
+        if not isinstance(saved, dict):
+            raise UserError(f"--config {args.config} must hold a JSON object (a TrainConfig), got {saved!r:.80}")
+        config = TrainConfig.from_dict(saved)
         config.data, config.out = args.data or config.data, args.out or config.out
         print(f"trained: {train(config)}")
         return 0
@@ -399,6 +418,10 @@ def run_train(args: argparse.Namespace) -> int:
         options = json.loads(args.reducer_options)
     except json.JSONDecodeError as err:
         raise UserError(f"--reducer-options is not valid JSON ({err}): {args.reducer_options}") from err
+    if not isinstance(options, dict):
+        raise UserError(
+            f"--reducer-options must be a JSON object such as '{{\"score\": \"query\"}}', got {args.reducer_options!r}"
+        )
     if args.no_coord_embedding:
         options["coord_embedding"] = None
     run = Run(Path(args.out).name, args.reducer, args.tokens, args.reducer, options, args.task_aware)
@@ -433,9 +456,12 @@ def run_cache(args: argparse.Namespace) -> int:
     from grids.bench.features import cache_features
     from grids.bench.policy import Policy, PolicyConfig
     from grids.bench.train import latest_checkpoint, load_policy, open_dataset
+    from grids.errors import UserError, check_output_dir
     from grids.sim.perturbations import get_perturbation
 
     _set_threads(args.threads)
+    if args.out:
+        check_output_dir(args.out, "--out")
     if args.run:
         policy, out, source = (
             load_policy(args.run),
@@ -445,10 +471,10 @@ def run_cache(args: argparse.Namespace) -> int:
     elif args.out:
         policy, out, source = Policy(PolicyConfig(encoder=args.encoder)), args.out, args.encoder
     else:
-        raise SystemExit("grids bench cache-features: --encoder needs --out")
+        raise UserError("bench cache-features: --encoder needs --out")
     corrupt = None if args.perturbation == "none" else get_perturbation(args.perturbation)
     if corrupt is not None and not corrupt.pixel_level:
-        raise SystemExit(f"--perturbation {args.perturbation}: not pixel-level (it changes the scene, not the frames)")
+        raise UserError(f"--perturbation {args.perturbation}: not pixel-level (it changes the scene, not the frames)")
     dataset = open_dataset(args.data, policy.cfg.chunk_size)
     print(cache_features(policy, dataset, out, source=source, corrupt=corrupt, seed=args.seed))
     return 0
@@ -465,7 +491,12 @@ def _reused_episodes(paths: str | None, *, run: str, max_steps: int | None, star
 
     episodes = []
     for path in (p for p in (paths or "").split(",") if p):
-        result = json.loads(Path(path).read_text())
+        try:
+            result = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as err:
+            raise UserError(f"--reuse {path} is not valid JSON ({err})") from None
+        if not isinstance(result, dict) or not {"policy", "episodes"} <= set(result):
+            raise UserError(f"--reuse {path} is not the --out file of a `grids bench eval` (no policy and episodes)")
         theirs = (result.get("max_steps"), result.get("starts", "official"))
         if Path(result["policy"]).resolve() != Path(run).resolve() or theirs != (max_steps, starts):
             raise UserError(
@@ -479,13 +510,17 @@ def _reused_episodes(paths: str | None, *, run: str, max_steps: int | None, star
 def run_eval(args: argparse.Namespace) -> int:
     from grids.bench.evaluate import evaluate
     from grids.bench.report import write_gif
+    from grids.errors import check_output_file
     from grids.sim import resolve_tasks
 
+    for flag, path in (("--out", args.out), ("--gif", args.gif)):  # before the evaluation, not after it
+        if path:
+            check_output_file(path, flag)
     result = evaluate(
         args.run,
         resolve_tasks(args.tasks),
         episodes=args.episodes,
-        perturbations=tuple(p for p in args.perturbations.split(",") if p),
+        perturbations=tuple(p.strip() for p in args.perturbations.split(",") if p.strip()),
         workers=args.workers,
         max_steps=args.max_steps,
         record=args.gif is not None,
