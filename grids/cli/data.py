@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from grids.cli.argtypes import non_negative_int, positive_int
+
 
 def register(subparsers) -> None:
     data = subparsers.add_parser("data", help="demonstration datasets (generate, info, export)")
@@ -24,7 +26,7 @@ def register(subparsers) -> None:
         "suite (libero_object, libero_spatial, ...) or tasks such as libero_object/0; ALOHA: all (the default) "
         "or transfer-cube, insertion",
     )
-    gen.add_argument("--episodes-per-task", type=int, default=50)
+    gen.add_argument("--episodes-per-task", type=positive_int, default=50)
     gen.add_argument("--out", required=True, help="output folder; rerun the same command to resume")
     gen.add_argument("--image-size", type=int, default=128)
     gen.add_argument(
@@ -33,8 +35,8 @@ def register(subparsers) -> None:
         help="MetaWorld's third-person camera: workspace (default, close) or corner3 "
         "(LIBERO: agentview + eye-in-hand; ALOHA: top + angle)",
     )
-    gen.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--workers", type=positive_int, default=None, help="processes (default: every core)")
+    gen.add_argument("--seed", type=non_negative_int, default=0)
     gen.add_argument("--no-progress", action="store_true")
     gen.set_defaults(func=generate)
 
@@ -58,7 +60,7 @@ def register(subparsers) -> None:
     )
     export.add_argument("--repo-id", default=None, help="the dataset's repo_id (default local/<OUT's name>)")
     export.add_argument(
-        "--fps", type=int, default=None, help="frames per second (default 80, MetaWorld's rate)"
+        "--fps", type=positive_int, default=None, help="frames per second (default 80, MetaWorld's rate)"
     )
     export.add_argument(
         "--tasks",
@@ -66,21 +68,24 @@ def register(subparsers) -> None:
         help="comma-separated task names to export (default: every task of the dataset)",
     )
     export.add_argument(
-        "--episodes-per-task", type=int, default=None, help="export only the first N episodes of each task"
+        "--episodes-per-task", type=positive_int, default=None, help="export only the first N episodes of each task"
     )
     export.add_argument("--no-progress", action="store_true")
     export.set_defaults(func=export_lerobot)
 
 
 def generate(args: argparse.Namespace) -> int:
+    from grids.errors import check_output_dir
     from grids.sim import generate_demos, resolve_tasks
 
+    check_output_dir(args.out, "--out")
+    # Only a missing --tasks takes the default: an empty one (--tasks "") is an error, not the default set.
     if args.suite == "aloha":
         from grids.sim.aloha import resolve_aloha_tasks
 
-        tasks = resolve_aloha_tasks(args.tasks or "all")
+        tasks = resolve_aloha_tasks("all" if args.tasks is None else args.tasks)
     else:
-        tasks = resolve_tasks(args.tasks or "quick")
+        tasks = resolve_tasks("quick" if args.tasks is None else args.tasks)
     out = generate_demos(
         tasks,
         args.episodes_per_task,
@@ -129,10 +134,14 @@ def show_info(args: argparse.Namespace) -> int:
 
 
 def export_lerobot(args: argparse.Namespace) -> int:
+    from grids.errors import UserError, check_output_dir
     from grids.sim.lerobot_export import METAWORLD_FPS, export_to_lerobot
 
+    check_output_dir(args.to_lerobot, "--to-lerobot")
     fps = METAWORLD_FPS if args.fps is None else args.fps
     tasks = None if args.tasks is None else [task.strip() for task in args.tasks.split(",") if task.strip()]
+    if tasks == []:
+        raise UserError(f"--tasks {args.tasks!r} names no task; leave it out to export every task")
     out = export_to_lerobot(
         args.path, args.to_lerobot, repo_id=args.repo_id, fps=fps, tasks=tasks,
         episodes_per_task=args.episodes_per_task, progress=not args.no_progress,

@@ -11,6 +11,8 @@ import json
 import time
 from pathlib import Path
 
+from grids.cli.argtypes import non_negative_int, positive_int
+
 MODELS = ("pi0", "pi05", "smolvla")
 LATENCY_HELP = """Time dense and reduced variants of a full-depth VLA shape (random weights), per stage.
 
@@ -29,10 +31,12 @@ def _add_variant_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--views", type=int, default=2, help="camera views per sample (default: 2)")
     parser.add_argument("--reducer", default="grids", help="registered reducer name (default: grids)")
     parser.add_argument("--tokens", type=int, default=16, help="K, tokens kept per view (default: 16)")
-    parser.add_argument("--text-tokens", type=int, default=None, help="prompt length (default: the model's)")
+    parser.add_argument(
+        "--text-tokens", type=positive_int, default=None, help="prompt length (default: the model's)"
+    )
     parser.add_argument(
         "--resample-at-layer",
-        type=int,
+        type=non_negative_int,
         default=None,
         metavar="L",
         help="reduce inside the vision encoder, before block L (default: after the projector, as the paper)",
@@ -94,14 +98,32 @@ def register(subparsers) -> None:
 
 
 def _check_variant(args) -> None:
-    """Bad flags fail here: before a wrong table is printed, or a full-width model is built (seconds)."""
+    """Bad flags fail here, for ``--formula-only`` too: before a wrong table is printed, or a full-width
+    model is built (seconds)."""
     from grids.core import list_reducers
+    from grids.efficiency.flops import check_variant
+    from grids.efficiency.shapes import get_shape
 
     if args.reducer not in list_reducers():
         raise ValueError(f"unknown reducer {args.reducer!r}; registered: {', '.join(list_reducers())}")
     for flag, value in (("--tokens", args.tokens), ("--views", args.views), ("--batch", args.batch)):
         if value < 1:
             raise ValueError(f"{flag} must be >= 1, got {value}")
+    shuffle = get_shape(args.model).pixel_shuffle
+    if args.resample_at_layer is not None and shuffle != 1:  # the formula would price a model that cannot be built
+        raise ValueError(
+            f"--resample-at-layer needs a connector without pixel shuffle; {args.model} shuffles {shuffle}x{shuffle} patches"
+        )
+    try:
+        check_variant(
+            args.model, views=args.views, reducer=args.reducer, num_tokens=args.tokens,
+            text_tokens=args.text_tokens, resample_at_layer=args.resample_at_layer, batch=args.batch,
+        )  # fmt: skip
+    except ValueError as err:  # name the flag: resample_at_layer -> --resample-at-layer
+        message = str(err).replace("num_tokens=", "--tokens ").replace("num_tokens", "--tokens")
+        for name in ("resample_at_layer", "text_tokens"):
+            message = message.replace(name, f"--{name.replace('_', '-')}")
+        raise ValueError(message) from None
 
 
 def run_flops(args) -> int:
@@ -241,7 +263,9 @@ def run_latency(args) -> int:
             "plus compilation"
         )
         return 0
-    out = args.out or Path(time.strftime("grids-latency-%Y%m%d-%H%M%S"))
+    from grids.errors import check_output_dir
+
+    out = check_output_dir(args.out or Path(time.strftime("grids-latency-%Y%m%d-%H%M%S")), "--out")
     results = run_plan(settings, runs, out=out, check_memory=not args.no_memory_check)
     if args.json:
         print(json.dumps(results))

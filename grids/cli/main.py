@@ -5,10 +5,12 @@ sub-parser and sets ``func`` to the callable that runs it. Modules are imported 
 argparse wiring happens at import, heavy imports (torch, mujoco) happen inside the command functions.
 
 Errors: bad input the user can fix (``grids.errors.UserError``, which includes the dataset's
-``ShardError``, and ``ValueError`` / ``FileNotFoundError``, which the library raises for bad names,
-values and paths) print one line, ``grids: error: ...``, and exit with status 2, as argparse does for a
-bad flag; ``grids --debug COMMAND ...`` prints the traceback too. Anything else is a bug: its
-traceback is printed and the status is 1. Ctrl-C exits with 130.
+``ShardError`` and a damaged checkpoint's ``CheckpointError``; ``ValueError``, which the library raises for
+bad names and values; and the ``OSError``s of a path that cannot be used: missing, a file where a folder is
+needed or the reverse, not permitted) print one line, ``grids: error: ...``, and exit with status 2, as
+argparse does for a bad flag (bad numbers are refused by argparse itself, ``grids.cli.argtypes``);
+``grids --debug COMMAND ...`` prints the traceback too. Anything else is a bug: its traceback is printed
+and the status is 1. Ctrl-C exits with 130.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ COMMAND_MODULES = [
     "grids.cli.bench",
     "grids.cli.efficiency",
 ]
-EXPECTED_ERRORS = (UserError, ValueError, FileNotFoundError)
+PATH_ERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+EXPECTED_ERRORS = (UserError, ValueError, *PATH_ERRORS)
 EXIT_USER_ERROR = 2  # argparse's status for a usage error: one status for every "fix your input"
 
 

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from grids.core import set_value_checks
-from grids.core.validation import value_checks_enabled
+from grids.core import list_reducers, make_reducer, set_value_checks
+from grids.core.validation import check_int, value_checks_enabled
 from grids.efficiency.shapes import VLAShape, get_shape
 from grids.efficiency.vla import VLAShapedPolicy
 
@@ -106,6 +106,37 @@ def count_stages(policy: VLAShapedPolicy, *, batch: int = 1, text_tokens: int | 
         set_value_checks(checks)
 
 
+def check_variant(
+    shape: str | VLAShape,
+    *,
+    views: int = 2,
+    reducer: str = "dense",
+    num_tokens: int = 16,
+    text_tokens: int | None = None,
+    resample_at_layer: int | None = None,
+    batch: int = 1,
+) -> VLAShape:
+    """Refuse a variant that cannot be built, for the count and the formula alike (the formula would
+    otherwise print a number for a layer outside the encoder or a negative prompt); returns the shape."""
+    shape = get_shape(shape) if isinstance(shape, str) else shape
+    if reducer not in list_reducers():
+        raise ValueError(f"unknown reducer {reducer!r}; registered: {', '.join(list_reducers())}")
+    check_int(views, "views", minimum=1)
+    check_int(batch, "batch", minimum=1)
+    check_int(num_tokens, "num_tokens", minimum=1)
+    check_int(text_tokens, "text_tokens", minimum=1, optional=True)
+    check_int(resample_at_layer, "resample_at_layer", minimum=0, optional=True)
+    depth = shape.vision.depth
+    if resample_at_layer is not None and resample_at_layer > depth:
+        raise ValueError(
+            f"resample_at_layer must be in [0, {depth}] for {shape.name}'s {depth}-block vision encoder, "
+            f"got {resample_at_layer}"
+        )
+    grid_hw = shape.vision.grid_hw if resample_at_layer is not None else shape.grid_hw
+    make_reducer(reducer, dim=8, num_tokens=num_tokens).check_grid(grid_hw)  # K too large, a pool that cannot tile
+    return shape
+
+
 def count_model(
     shape: str | VLAShape,
     *,
@@ -117,6 +148,10 @@ def count_model(
     batch: int = 1,
 ) -> StageFlops:
     """Meta-device count of a full-size shape (about a second, no weight memory)."""
+    check_variant(
+        shape, views=views, reducer=reducer, num_tokens=num_tokens, text_tokens=text_tokens,
+        resample_at_layer=resample_at_layer, batch=batch,
+    )  # fmt: skip
     policy = build_policy(
         shape, num_views=views, reducer=reducer, num_tokens=num_tokens, resample_at_layer=resample_at_layer
     )
@@ -189,7 +224,10 @@ def analytic_stages(
     batch: int = 1,
 ) -> StageFlops:
     """Per-stage FLOPs by formula. Reducer cost is modelled for dense/grids/uniform/pool/random only."""
-    shape = get_shape(shape) if isinstance(shape, str) else shape
+    shape = check_variant(
+        shape, views=views, reducer=reducer, num_tokens=num_tokens, text_tokens=text_tokens,
+        resample_at_layer=resample_at_layer, batch=batch,
+    )  # fmt: skip
     text_tokens = text_tokens or shape.text_tokens
     v, d = shape.vision, shape.llm
     patches = v.grid_hw[0] * v.grid_hw[1]
@@ -217,5 +255,7 @@ def floor_flops(shape: str | VLAShape, *, text_tokens: int | None = None, batch:
     """What no visual-token reducer can go below: no image tokens at all, only text (+ state) in the
     prefix, and the full action expert over that prefix."""
     shape = get_shape(shape) if isinstance(shape, str) else shape
+    check_int(text_tokens, "text_tokens", minimum=1, optional=True)
+    check_int(batch, "batch", minimum=1)
     prefix = (text_tokens or shape.text_tokens) + int(shape.state_in_prefix)
     return batch * (llm_prefix_flops(shape, prefix) + action_expert_flops(shape, prefix))
