@@ -37,6 +37,8 @@ def check_output_file(path, name: str = "out"):
     for folder in path.parents:
         if folder.exists():
             if not folder.is_dir():
-                raise UserError(f"{name} {path} is under {folder}, which is a file; give a path in a directory")
+                raise UserError(
+                    f"{name} {path} is under {folder}, which is a file; give a path in a directory"
+                )
             break
     return path

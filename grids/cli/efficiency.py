@@ -110,7 +110,9 @@ def _check_variant(args) -> None:
         if value < 1:
             raise ValueError(f"{flag} must be >= 1, got {value}")
     shuffle = get_shape(args.model).pixel_shuffle
-    if args.resample_at_layer is not None and shuffle != 1:  # the formula would price a model that cannot be built
+    if (
+        args.resample_at_layer is not None and shuffle != 1
+    ):  # the formula would price a model that cannot be built
         raise ValueError(
             f"--resample-at-layer needs a connector without pixel shuffle; {args.model} shuffles {shuffle}x{shuffle} patches"
         )

@@ -208,7 +208,9 @@ class HeatmapHead(nn.Module):
 
 def head_option_names(head: type[nn.Module]) -> tuple[str, ...]:
     """The keyword arguments of a head's constructor."""
-    return tuple(p.name for p in inspect.signature(head.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY)
+    return tuple(
+        p.name for p in inspect.signature(head.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY
+    )
 
 
 def make_coord_head(kind: str, **options) -> nn.Module:

@@ -39,7 +39,9 @@ class MultiViewReducer(nn.Module):
         if context is not None:  # the views share their sample's context: its batch is B, not B * V
             check_rank(context, 2, "context", "[B, context_dim]")
             if context.shape[0] != batch:
-                raise ValueError(f"context must have shape [B={batch}, context_dim], got {tuple(context.shape)}")
+                raise ValueError(
+                    f"context must have shape [B={batch}, context_dim], got {tuple(context.shape)}"
+                )
         if self.shared:
             view_context = None if context is None else context.repeat_interleave(views, dim=0)
             out = self.reducers[0](tokens.flatten(0, 1), grid_hw=grid_hw, context=view_context)

@@ -133,7 +133,9 @@ class GridSampler(nn.Module):
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
         """Every keyword it takes besides ``dim`` and ``num_tokens``, its heads' options included."""
-        own = tuple(p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY)
+        own = tuple(
+            p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY
+        )
         heads = {*head_option_names(PooledHead), *head_option_names(HeatmapHead)}
         return tuple(sorted({*own, *heads} - {"dim", "num_tokens", "reset"}))
 

@@ -133,7 +133,9 @@ def check_variant(
             f"got {resample_at_layer}"
         )
     grid_hw = shape.vision.grid_hw if resample_at_layer is not None else shape.grid_hw
-    make_reducer(reducer, dim=8, num_tokens=num_tokens).check_grid(grid_hw)  # K too large, a pool that cannot tile
+    make_reducer(reducer, dim=8, num_tokens=num_tokens).check_grid(
+        grid_hw
+    )  # K too large, a pool that cannot tile
     return shape
 
 

@@ -202,7 +202,9 @@ def generate_demos(
     ``workers`` None or an int >= 1): a refused value never reaches the manifest.
     """
     if isinstance(tasks, str) or not all(isinstance(t, str) for t in tasks):
-        raise ValueError(f"tasks must be a list of task names, got {tasks!r} (grids.sim.resolve_tasks makes one)")
+        raise ValueError(
+            f"tasks must be a list of task names, got {tasks!r} (grids.sim.resolve_tasks makes one)"
+        )
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; known suites: {list(SUITES)}")
     if suite == "metaworld" and tasks and all(is_libero(t) for t in tasks):

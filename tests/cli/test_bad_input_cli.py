@@ -188,7 +188,7 @@ def test_cache_features_without_out_is_one_line(tmp_path, capsys):
 def run_config(tmp_path) -> Path:
     """The TrainConfig JSON of a 4-step run on the tiny demos, trained once."""
     pytest.importorskip("h5py")
-    from tests.bench.test_bad_input import tiny_config
+    from tests.bench.test_bad_input_bench import tiny_config
     from tests.conftest import write_tiny_demos
 
     config = tiny_config(write_tiny_demos(tmp_path / "demos"), tmp_path / "run")
