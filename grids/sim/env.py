@@ -98,7 +98,9 @@ def check_action(action, size: int, dtype=np.float32) -> np.ndarray:
 
 def check_open(env, closed: bool) -> None:
     if closed:
-        raise EnvClosedError(f"this {type(env).__name__} ({env.task}) was closed; make a new one with make_env")
+        raise EnvClosedError(
+            f"this {type(env).__name__} ({env.task}) was closed; make a new one with make_env"
+        )
 
 
 def check_perturbation(task: str, perturbation: str | Perturbation) -> Perturbation:
@@ -107,11 +109,15 @@ def check_perturbation(task: str, perturbation: str | Perturbation) -> Perturbat
 
     if is_aloha(task):
         if perturbation != "none":
-            raise ValueError(f"ALOHA tasks have no perturbations yet, got perturbation={perturbation!r} for {task}")
+            raise ValueError(
+                f"ALOHA tasks have no perturbations yet, got perturbation={perturbation!r} for {task}"
+            )
         return get_perturbation("none")
     found = get_perturbation(perturbation)
     if found.libero_only and not is_libero(task):
-        reason = getattr(found, "libero_only_reason", "moves LIBERO's initial state; MetaWorld has no such hook")
+        reason = getattr(
+            found, "libero_only_reason", "moves LIBERO's initial state; MetaWorld has no such hook"
+        )
         raise ValueError(f"perturbation {found.name!r} {reason} ({task} is a MetaWorld task)")
     return found
 
@@ -152,7 +158,9 @@ class MetaWorldEnv:
         camera: str = DEFAULT_CAMERA,
     ):
         if check_task(task) != "metaworld":
-            raise ValueError(f"{task!r} is not a MetaWorld task: make it with make_env, which knows every suite")
+            raise ValueError(
+                f"{task!r} is not a MetaWorld task: make it with make_env, which knows every suite"
+            )
         check_image_size(image_size)
         if camera not in CAMERAS:
             raise ValueError(f"unknown camera {camera!r}; known third-person cameras: {sorted(CAMERAS)}")
