@@ -280,14 +280,15 @@ def write_gif(
 
 
 def write_report(
-    results: list[dict], out_prefix: str | Path, *, command: str = "", notes: str = ""
+    results: list[dict], out_prefix: str | Path, *, command: str = "", notes: str = "", meta: dict | None = None
 ) -> dict[str, Path]:
-    """``<prefix>.json``, ``<prefix>.md`` (table + command), ``<prefix>.png`` (plot)."""
+    """``<prefix>.json``, ``<prefix>.md`` (table + command), ``<prefix>.png`` (plot); ``meta`` (the spec that made
+    the report, its hash) leads the JSON."""
     prefix = Path(out_prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     clean = [{k: v for k, v in r.items() if k != "recording"} for r in results]
     json_path = prefix.with_suffix(".json")
-    json_path.write_text(json.dumps({"command": command, "notes": notes, "results": clean}, indent=1))
+    json_path.write_text(json.dumps({**(meta or {}), "command": command, "notes": notes, "results": clean}, indent=1))
     md = [f"# {prefix.name}\n"]
     if command:
         md.append(f"Command: `{command}`\n")

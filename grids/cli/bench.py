@@ -1,7 +1,7 @@
 """``grids bench``: train and evaluate the miniature VLA with every token reducer (issue 4).
 
-grids bench quick                      # data -> dense + grids-4 -> eval -> table, plot, GIF
-grids bench full --tasks quick         # the reducer grid (frozen-encoder protocol)
+grids bench run benchmarks/specs/metaworld_mt10_ep50.toml [--dry-run]   # make a table from its spec
+grids bench quick                      # the quick job: grids bench run benchmarks/specs/bench_quick_pretrained.toml
 grids bench train --data D --out runs/x --reducer grids --tokens 16
 grids bench eval --run runs/x --tasks quick --episodes 20 --perturbations none,light
 grids bench points --run runs/x --tasks quick --out where.png   # where the reducer reads, one episode per task
@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import sys
 import time
 from pathlib import Path
 
 from grids.cli.argtypes import non_negative_int, positive_int
 
-QUICK_STEPS = 600
+QUICK_SPEC = "benchmarks/specs/bench_quick_pretrained.toml"
 
 
 ENCODER_CHOICES = ("mobilenetv2", "vit")
@@ -28,29 +27,15 @@ def register(subparsers) -> None:
     bench = subparsers.add_parser("bench", help="benchmark token reducers in a miniature VLA on MetaWorld")
     commands = bench.add_subparsers(dest="bench_command", required=True, metavar="SUBCOMMAND")
 
-    quick = commands.add_parser("quick", help="the 15-minute CPU path: data, dense + grids-4, eval, report")
-    _plan_args(quick, steps=QUICK_STEPS, episodes=20, data="data/bench-quick", out_root="runs/bench-quick")
-    quick.add_argument("--demos", type=int, default=8, help="expert episodes per task to generate")
-    quick.add_argument("--name", default="bench_quick", help="report file prefix (in --report-dir)")
-    quick.set_defaults(func=run_quick)
-
-    full = commands.add_parser(
-        "full", help="the reducer grid: dense, grids K=1/4/16, task-aware, baselines at K=16"
+    run = commands.add_parser(
+        "run", help="make a table from its experiment spec: data, cache, training, evaluation, report (resumable)"
     )
-    _plan_args(full, steps=300, episodes=20, data="data/bench-full", out_root="runs/bench-full")
-    full.add_argument("--demos", type=int, default=20, help="expert episodes per task to generate")
-    full.add_argument("--runs", default="all", help="comma-separated run names (default: the whole grid)")
-    full.add_argument("--perturbations", default="none,camera-small,camera-large,light,noise,table-color")
-    full.add_argument(
-        "--ood-runs",
-        default="dense,grids-16,random-16,topk-16",
-        help="runs also evaluated OOD ('all' for every run)",
-    )
-    full.add_argument("--name", default="bench_full", help="report file prefix (in --report-dir)")
-    full.add_argument(
-        "--only-cached", action="store_true", help="report the evaluations already done; run nothing"
-    )
-    full.set_defaults(func=run_full)
+    run.add_argument("spec", help="a spec file, e.g. benchmarks/specs/metaworld_mt10_ep50.toml")
+    _run_args(run)
+    run.set_defaults(func=run_spec)
+    quick = commands.add_parser("quick", help=f"the ~10-minute CPU job: grids bench run {QUICK_SPEC}")
+    _run_args(quick)
+    quick.set_defaults(func=run_spec, spec=QUICK_SPEC)
 
     tr = commands.add_parser(
         "train",
@@ -186,102 +171,13 @@ def _points_args(commands) -> None:
 
 
 def run_points(args: argparse.Namespace) -> int:
-    from grids.bench.evaluate import content_statistics, looks
-    from grids.bench.report import points_figure, retention_figure
-    from grids.bench.train import load_policy
-    from grids.errors import UserError
+    from grids.bench.points import write_points
     from grids.sim import resolve_tasks
 
-    policy = load_policy(args.run)
-    if policy.num_visual_tokens() > 64:
-        raise UserError(f"{args.run}: {policy.num_visual_tokens()} tokens per view, too many points to draw")
     at_steps = tuple(int(t) for t in args.at_steps.split(","))
-    episodes: dict = {}
-    seen = looks(
-        policy, resolve_tasks(args.tasks), at_steps=at_steps, perturbation=args.perturbation, keep=episodes
-    )
-    title = f"{Path(args.run).name}: {policy.cfg.reducer}, {policy.num_visual_tokens()} tokens/view ({args.perturbation})"
-    print(points_figure(seen, args.out, patch_size=policy.cfg.patch_size, title=title))
-    content = {task: content_statistics(ep, policy.cfg.grid_hw) for task, ep in episodes.items()}
-    _print_content(content)
-    stats_path = Path(args.out).with_suffix(".json")
-    stats = {"run": args.run, "closed_loop": content}
-    if args.data:
-        from grids.bench.evaluate import point_statistics
-        from grids.bench.train import open_dataset
-
-        examples: dict = {}
-        dataset = open_dataset(args.data, policy.cfg.chunk_size)
-        stats.update(point_statistics(policy, dataset, frames=args.frames, examples=examples))
-        retention_png = Path(args.out).with_name(Path(args.out).stem + "_retention.png")
-        print(retention_figure(examples, retention_png, patch_size=policy.cfg.patch_size, title=title))
-        for view, s in stats["views"].items():
-            moved = "—" if s["moved_from_init"] is None else f"{s['moved_from_init']:.3f}"
-            print(
-                f"{view}: retention mean {s['retention_mean']:.3f} (10th percentile {s['retention_p10']:.3f}), "
-                f"moved from init {moved}, std over frames {s['std_over_frames']:.4f}, "
-                f"within a task {s['std_within_task']:.4f}, std between tasks {s['std_between_tasks']:.4f} (one patch = {1 / (policy.cfg.grid_hw[0] - 1):.3f})"
-            )
-        _shift_statistics(args, policy, dataset, stats)
-    stats_path.write_text(json.dumps(stats, indent=1))
-    print(f"wrote {stats_path}")
+    write_points(args.run, resolve_tasks(args.tasks), args.out, at_steps=at_steps, perturbation=args.perturbation,
+                 data=args.data, frames=args.frames)  # fmt: skip
     return 0
-
-
-def _shift_statistics(args, policy, dataset, stats: dict) -> None:
-    """With a pixel-level ``--perturbation`` (noise): how it moves the points and changes what they read."""
-    from grids.bench.evaluate import shift_statistics
-    from grids.sim.perturbations import get_perturbation
-
-    if not get_perturbation(args.perturbation).pixel_level:
-        return
-    stats["shift"] = shift_statistics(policy, dataset, args.perturbation, frames=args.frames)
-    for view, s in stats["shift"]["views"].items():
-        print(
-            f"{view} under {args.perturbation}: points move {s['points_matched']:.2f} cells (as a set "
-            f"{s['points_set']:.2f}); cosine of the read features {s['read_cosine']:.3f} "
-            f"({s['read_cosine_same_points']:.3f} at the clean points), of the dense cells {s['dense_cosine']:.3f}"
-        )
-
-
-def _print_content(content: dict) -> None:
-    """One line per task: how well the best point follows gripper / object / goal, and collapse."""
-    for task, c in content.items():
-        cells = [  # — where it did not move, or the env has no privileged positions (ALOHA)
-            f"{name} {c[name]['best']:+.2f}" if c.get(name, {}).get("best") is not None else f"{name} —"
-            for name in ("gripper", "object", "goal")
-        ]
-        view = c["view0"]
-        print(
-            f"{task}: best point-position correlation {', '.join(cells)}; third-person points: tied "
-            f"{view['tied_fraction']:.0%}, at the border {view['border_fraction']:.0%} ({c['frames']} frames)"
-        )
-
-
-def _plan_args(p, *, steps: int, episodes: int, data: str, out_root: str) -> None:
-    p.add_argument("--tasks", default="quick")
-    p.add_argument("--data", default=data)
-    p.add_argument("--out-root", default=out_root, help="run directories (resumable)")
-    p.add_argument(
-        "--report-dir", default=None, help="where the table, plot and GIF go (default: --out-root)"
-    )
-    _training_args(
-        p,
-        steps=steps,
-        encoder="mobilenetv2",
-        feature_shift=0.5,
-        threads=1,
-        encoder_help="mobilenetv2: frozen pretrained local features, every run a head on them (default); "
-        "vit: our ViT trained end to end with the dense reducer, the others on its frozen features",
-    )
-    p.add_argument(
-        "--episodes", type=int, default=episodes, help="evaluation episodes per task (and perturbation)"
-    )
-    p.add_argument(
-        "--eval-max-steps", type=int, default=100, help="episode step limit (quick-set experts need <= 79)"
-    )
-    p.add_argument("--workers", type=int, default=2)
-
 
 def _training_args(
     p, *, steps: int, encoder: str, feature_shift: float, threads: int | None, encoder_help: str
@@ -309,88 +205,58 @@ def _set_threads(n: int | None) -> None:
         torch.set_num_threads(n)
 
 
-def _command() -> str:
-    return "grids " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+def _run_args(p) -> None:
+    p.add_argument("--only", default="", help="comma-separated rows to make (default: every row)")
+    p.add_argument("--seeds", default="", help="comma-separated training seeds to make (default: every seed)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and its estimated CPU time; run nothing")
+    p.add_argument("--report-only", action="store_true", help="write the report from what exists; run nothing")
+    p.add_argument("--force", action="store_true", help="retrain rows whose runs were made under another protocol")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
-def _execute(args, runs, *, perturbations=("none",), ood_runs=()) -> int:
-    from grids.bench.experiments import Plan, gif_from_run, run_plan
-    from grids.bench.report import write_report
-    from grids.sim import generate_demos, resolve_tasks
+def _csv(text: str, cast=str) -> tuple:
+    return tuple(cast(x) for x in text.split(",") if x)
 
-    _set_threads(args.threads)
-    start = time.perf_counter()
-    tasks = resolve_tasks(args.tasks)
-    plan = Plan(
-        data=args.data,
-        out_root=args.out_root,
-        runs=runs,
-        tasks=tasks,
-        preset=args.preset,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        action_head=args.action_head,
-        episodes=args.episodes,
-        perturbations=tuple(perturbations),
-        ood_runs=tuple(ood_runs),
-        eval_max_steps=args.eval_max_steps,
-        workers=args.workers,
-        only_cached=getattr(args, "only_cached", False),
-        encoder=args.encoder,
-        feature_shift=args.feature_shift,
-    )
-    if not getattr(args, "only_cached", False):
-        generate_demos(tasks, args.demos, args.data, workers=args.workers, seed=args.seed, progress=True)
-    data_s = time.perf_counter() - start
-    results = run_plan(plan)
-    wall = time.perf_counter() - start
-    protocol = (
-        f"every run a head on the frozen pretrained {args.encoder} features, random shift {args.feature_shift:g} cells"
-        if plan.pretrained
-        else "dense end to end, the others on the dense run's frozen encoder"
-    )
-    notes = (
-        f"Tasks: {', '.join(tasks)}; {args.demos} expert demos per task; preset `{args.preset}`; {args.steps} steps at "
-        f"batch {args.batch_size} for every run ({protocol}); "
-        f"{args.episodes} evaluation episodes per task and perturbation, max {args.eval_max_steps} steps; "
-        f"SR = success rate (%). "
-        + (
-            "Assembled from the cached evaluations of the runs (per-evaluation seconds in the JSON)."
-            if plan.only_cached
-            else f"Wall-clock {wall / 60:.1f} min including {data_s / 60:.1f} min of data generation."
-        )
-    )
-    report_dir = Path(args.report_dir or args.out_root)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    paths = write_report(results, report_dir / args.name, command=_command(), notes=notes)
-    by_name = {r["name"]: r for r in results}
-    grids_run = by_name.get("grids-16") or by_name.get("grids-4") or results[-1]
-    gif = gif_from_run(
-        Path(args.out_root) / grids_run["name"], report_dir / f"{args.name}_{grids_run['name']}.gif"
-    )
+
+def run_spec(args: argparse.Namespace) -> int:
+    from grids.bench import runner
+    from grids.bench.spec import SpecError, load_spec
+
+    spec = load_spec(args.spec)
+    only, seeds = _csv(args.only), _csv(args.seeds, int)
+    for name in only:
+        if name not in [r.name for r in spec.rows]:
+            raise SpecError(f"--only: {spec.path} has no row {name!r}; rows: {', '.join(r.name for r in spec.rows)}")
+    steps = runner.plan(spec, only=only, seeds=seeds, progress=not args.no_progress)
+    if args.dry_run:
+        print(runner.describe(spec, steps))
+        return 0
+    command = "grids bench run " + " ".join(shlex.quote(a) for a in [spec.path, *_scope(args)])
+    if spec.kind == "script":
+        if not args.report_only:
+            runner.execute(spec, steps)
+        for output in spec.script.outputs:
+            if output.endswith(".json"):
+                runner.stamp(Path(output), spec)
+        print(f"{spec.path}: {', '.join(spec.script.outputs)}")
+        return 0
+    with runner.RunLock(spec.root):
+        if not args.report_only:
+            runner.check_unchanged(spec, force=args.force)
+            steps = runner.plan(spec, only=only, seeds=seeds, progress=not args.no_progress)
+            print(runner.describe(spec, steps))
+            start = time.perf_counter()
+            runner.execute(spec, steps)
+            print(f"ran in {(time.perf_counter() - start) / 60:.1f} min")
+        paths = runner.write_spec_report(spec, command=command)
     print(Path(paths["md"]).read_text())
-    print(f"wrote {', '.join(str(p) for p in [*paths.values(), gif] if p)}")
-    print(f"total wall-clock: {wall:.0f} s ({wall / 60:.1f} min)")
+    print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0
 
 
-def run_quick(args: argparse.Namespace) -> int:
-    from grids.bench.experiments import QUICK_GRID
-
-    return _execute(args, QUICK_GRID)
-
-
-def run_full(args: argparse.Namespace) -> int:
-    from grids.bench.experiments import FULL_GRID, RUNS
-
-    runs = FULL_GRID if args.runs == "all" else [RUNS[name] for name in args.runs.split(",")]
-    if args.encoder != "vit":  # every run is a head on the frozen features: dense-frozen would repeat dense
-        runs = [run for run in runs if run.name != "dense-frozen"]
-    perturbations = [p for p in args.perturbations.split(",") if p]
-    ood = [r.name for r in runs] if args.ood_runs == "all" else args.ood_runs.split(",")
-    return _execute(args, runs, perturbations=perturbations, ood_runs=ood)
+def _scope(args: argparse.Namespace) -> list[str]:
+    """The flags that change what a report holds (a partial run names them in its header)."""
+    return [f"--{k.replace('_', '-')}={getattr(args, k)}" for k in ("only", "seeds") if getattr(args, k)]
 
 
 def run_train(args: argparse.Namespace) -> int:

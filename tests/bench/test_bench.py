@@ -15,7 +15,6 @@ from safetensors.torch import load_file
 
 import grids
 from grids.bench import train as train_module
-from grids.bench.experiments import DENSE, Plan, Run, gif_from_run, run_plan
 from grids.bench.features import CorruptedCopies, FeatureDataset, cache_features
 from grids.bench.policy import Policy, PolicyConfig
 from grids.bench.report import draw_points, markdown_table, retention_figure, success_by_tokens, write_report
@@ -608,26 +607,6 @@ def test_retention_is_one_where_a_point_reads_a_cell():
     assert maps.shape == (2, 3, 4, 5)
     torch.testing.assert_close(maps[..., 3, 2], torch.ones(2, 3))
     assert (maps.flatten(2).sort(-1).values[..., -2] < 1 - 1e-3).all()  # no other cell equals it
-
-
-def test_quick_path_reduced(tmp_path, demos):
-    """``grids bench quick`` in miniature: dense end to end, grids-4 on its frozen encoder, eval, report, GIF."""
-    torch.set_num_threads(1)
-    plan = Plan(
-        data=str(demos), out_root=str(tmp_path / "runs"), runs=[DENSE, Run("grids-4", "grids", 4, "grids")],
-        tasks=["reach-v3"], steps=4, batch_size=4, episodes=1, eval_max_steps=4, workers=1, progress=False,
-        perturbations=("none", "light"), ood_runs=("grids-4",),
-        policy_overrides=MICRO, language_model="hash",
-    )  # fmt: skip
-    results = run_plan(plan, log=lambda *_: None)
-    assert [r["name"] for r in results] == ["dense", "grids-4"]
-    assert [r["visual_tokens_per_view"] for r in results] == [256, 4]
-    assert results[1]["protocol"] == "frozen encoder"
-    assert list(results[0]["summary"]) == ["none"] and list(results[1]["summary"]) == ["none", "light"]
-    paths = write_report(results, tmp_path / "bench_quick")
-    assert "| grids-4 | grids | 4 |" in paths["md"].read_text()
-    assert gif_from_run(tmp_path / "runs" / "grids-4", tmp_path / "q.gif").is_file()
-    assert run_plan(plan, log=lambda *_: None)[1]["summary"] == results[1]["summary"]  # cached, not redone
 
 
 def test_shift_maps_moves_content_by_whole_cells():

@@ -52,13 +52,10 @@ EXPECTED_ERRORS = {
     ),
     "train-no-out": (["bench", "train", "--data", "{missing}"], "bench train: --data and --out are required"),
     "train-missing-config": (["bench", "train", "--config", "{missing}"], "No such file or directory"),
-    "quick-zero-steps": (
-        ["bench", "quick", "--steps", "0", "--data", "{tmp}/data", "--out-root", "{tmp}/runs"],
-        "steps must be an int >= 1, got 0",  # before generating any demonstration
-    ),
-    "full-zero-batch": (
-        ["bench", "full", "--batch-size", "0", "--data", "{tmp}/data", "--out-root", "{tmp}/runs"],
-        "batch_size must be an int >= 1, got 0",
+    "run-missing-spec": (["bench", "run", "{missing}.toml"], "{missing}.toml: no such spec file"),
+    "run-unknown-row": (
+        ["bench", "run", "benchmarks/specs/bench_quick_pretrained.toml", "--only", "nope", "--dry-run"],
+        "--only: benchmarks/specs/bench_quick_pretrained.toml has no row 'nope'; rows: dense, grids-4",
     ),
     "generate-unknown-task": (
         ["data", "generate", "--tasks", "nope-v3", "--out", "{tmp}/ds"],
@@ -137,11 +134,3 @@ def test_eval_reuses_only_the_same_runs_episodes(tmp_path):
         _reused_episodes(str(earlier), **{**same, "max_steps": 150})
     with pytest.raises(UserError, match="not runs/a with None, fresh"):  # LIBERO's fresh placements
         _reused_episodes(str(earlier), **{**same, "starts": "fresh"})
-
-
-def test_points_summary_prints_without_privileged_positions(capsys):
-    from grids.cli.bench import _print_content
-
-    view = {"tied_fraction": 0.0, "border_fraction": 0.25}
-    _print_content({"transfer-cube": {"frames": 5, "view0": view, "view1": view}})  # ALOHA: no positions
-    assert "transfer-cube: best point-position correlation gripper —, object —, goal —" in capsys.readouterr().out

@@ -1,0 +1,528 @@
+"""``grids bench run SPEC``: make whatever a spec's table lacks, in order, then write the report.
+
+The plan is a list of steps — the data, the feature cache, each row x seed's training, each evaluation, the
+figures — each idempotent (a finished step is found on disk and skipped) and resumable (data generation, the
+cache, training and evaluation all continue where a killed process stopped). One process owns a run root at a
+time (``<root>/.lock``). ``dry_run`` prints the plan with the CPU time it will take, from the rates measured on
+this machine (``<root>/timings.jsonl``, written by every step) or the defaults below.
+
+Layout: ``<root>/<row>-s<seed>/`` (a training run: config.json, checkpoints/, metrics.csv) holding its
+evaluations ``eval_<perturbation>_<episodes>ep_<max steps>_<starts>.json``; ``<root>/features`` (the cache).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from grids.bench.spec import Evaluation, Points, Row, Spec, SpecError, evaluated
+from grids.errors import UserError
+
+# Seconds per unit measured on the project's 2-core CPU (closing notes of the stage runs): a first estimate,
+# replaced by this machine's own rates once a step of the kind has run here.
+DEFAULT_RATES = {
+    ("data", "metaworld"): 0.6,  # per episode
+    ("data", "libero"): 7.2,
+    ("data", "aloha"): 6.0,
+    ("features", "metaworld"): 3.2,  # per episode of data
+    ("features", "libero"): 5.4,
+    ("features", "aloha"): 6.0,
+    ("train-dense", "metaworld"): 0.25,  # per step at batch 32
+    ("train-dense", "libero"): 0.40,
+    ("train-dense", "aloha"): 0.40,
+    ("train-head", "metaworld"): 0.042,
+    ("train-head", "libero"): 0.06,
+    ("train-head", "aloha"): 0.06,
+    ("eval", "metaworld"): 0.75,  # per episode, two workers
+    ("eval", "libero"): 2.0,
+    ("eval", "aloha"): 3.0,
+    ("points", "metaworld"): 60.0,  # per figure
+    ("points", "libero"): 240.0,
+    ("points", "aloha"): 120.0,
+}
+# How a run is watched, and what training fills in from the data (tasks, state / action sizes, camera): not
+# what the spec decides.
+IGNORED_CONFIG_FIELDS = ("progress", "num_workers", "tasks", "state_dim", "action_dim", "action_stats", "camera")
+
+
+@dataclass
+class Step:
+    kind: str  # data, features, train, eval, points, script
+    label: str
+    done: bool
+    units: float  # what the rate multiplies (episodes, steps, ...)
+    action: Callable[[], None]
+    rate_key: str = ""
+
+    def seconds(self, rates: dict) -> float:
+        return 0.0 if self.done else self.units * rates.get(self.rate_key or self.kind, 0.0)
+
+
+# --- where things are ---------------------------------------------------------------------------------
+def suite(spec: Spec) -> str:
+    from grids.sim.tasks import is_aloha, is_libero
+
+    tasks = resolved_tasks(spec)
+    return "libero" if is_libero(tasks[0]) else "aloha" if is_aloha(tasks[0]) else "metaworld"
+
+
+def resolved_tasks(spec: Spec) -> list[str]:
+    from grids.bench.spec import _tasks
+
+    return _tasks(spec.tasks)
+
+
+def run_dir(spec: Spec, row: Row, seed: int) -> Path:
+    return Path(spec.root) / f"{row.name}-s{seed}"
+
+
+def features_dir(spec: Spec) -> Path:
+    """The cache every row trains on: the frozen pretrained encoder's feature maps of every training frame."""
+    return Path(spec.protocol.features or Path(spec.root) / "features")
+
+
+def eval_path(spec: Spec, row: Row, seed: int, evaluation: Evaluation, perturbation: str) -> Path:
+    name = f"eval_{perturbation}_{evaluation.episodes}ep_{evaluation.max_steps}_{evaluation.starts}.json"
+    return run_dir(spec, row, seed) / name
+
+
+def train_config(spec: Spec, row: Row, *, seed: int):
+    """The row's ``TrainConfig`` at ``seed``: the one builder ``grids bench train`` uses too."""
+    from grids.bench.experiments import Run
+    from grids.bench.experiments import train_config as build
+
+    p = spec.row_protocol(row)
+    options = dict(row.options) | ({"seed": seed} if row.seed_option else {})
+    options |= {} if row.coord_embedding else {"coord_embedding": None}
+    return build(
+        Run(row.name, row.reducer, row.tokens, row.label or row.reducer, options, row.task_aware),
+        data=spec.data.path,
+        out=run_dir(spec, row, seed),
+        preset=p.preset,
+        steps=p.steps,
+        batch_size=p.batch_size,
+        lr=p.lr,
+        ema=p.ema,
+        seed=seed,
+        save_every=p.save_every,
+        keep_every=p.keep_every,
+        features=features_dir(spec),
+        language_model=p.language_model,
+        chunk_size=p.chunk_size,
+        action_head=p.action_head,
+        encoder=p.encoder,
+        feature_shift=p.feature_shift,
+        resample_at_layer=None,
+        **p.policy,
+    )
+
+
+# --- the plan -----------------------------------------------------------------------------------------
+def plan(spec: Spec, *, only: tuple[str, ...] = (), seeds: tuple[int, ...] = (), progress: bool = True) -> list[Step]:
+    """Every step of ``spec`` (restricted to rows ``only`` and training ``seeds``), finished or not, in order."""
+    if spec.kind == "script":
+        return [_script_step(spec)]
+    rows = [r for r in spec.rows if not only or r.name in only]
+    wanted = [(r, s) for r in rows for s in r.seeds if not seeds or s in seeds]
+    if not wanted:
+        return []  # a table kept from its archive alone
+    steps = [_data_step(spec, progress), _features_step(spec, progress)]
+    steps += [_train_step(spec, row, seed, progress) for row, seed in wanted]
+    for evaluation in spec.evaluations:
+        for row, seed, perturbation in evaluated(spec, evaluation):
+            if (row, seed) in wanted:
+                steps.append(_eval_step(spec, row, seed, evaluation, perturbation, progress))
+    for points in spec.report.points:
+        if (spec.row(points.row), points.seed) in wanted:
+            steps.append(_points_step(spec, points))
+    return _unique(steps)
+
+
+def _unique(steps: list[Step]) -> list[Step]:
+    seen, kept = set(), []
+    for step in steps:
+        if step.label not in seen:
+            seen.add(step.label)
+            kept.append(step)
+    return kept
+
+
+def _data_step(spec: Spec, progress: bool) -> Step:
+    tasks, data = resolved_tasks(spec), spec.data
+
+    def make() -> None:
+        from grids.sim import generate_demos
+
+        generate_demos(tasks, data.episodes_per_task, data.path, image_size=data.image_size, workers=data.workers,
+                       seed=data.seed, camera=data.camera, suite=suite(spec), progress=progress)  # fmt: skip
+
+    return Step("data", f"data {data.path}", _data_complete(data.path), len(tasks) * data.episodes_per_task, make,
+                rate_key="data")  # fmt: skip
+
+
+def _data_complete(path: str) -> bool:
+    manifest = Path(path) / "manifest.json"
+    return manifest.is_file() and json.loads(manifest.read_text()).get("complete", False)
+
+
+def _features_step(spec: Spec, progress: bool) -> Step:
+    out = features_dir(spec)
+
+    def make() -> None:
+        from grids.bench.features import cache_features
+        from grids.bench.policy import Policy
+        from grids.bench.train import open_dataset
+
+        dataset = open_dataset(spec.data.path, spec.protocol.chunk_size)
+        encoder = Policy(train_config(spec, spec.rows[0], seed=0).policy)
+        cache_features(encoder, dataset, out, source=spec.protocol.encoder, progress=progress)
+
+    episodes = len(resolved_tasks(spec)) * spec.data.episodes_per_task
+    return Step("features", f"features {out}", (out / "meta.json").is_file(), episodes, make)
+
+
+def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
+    config = train_config(spec, row, seed=seed)
+    config.progress = progress
+    directory = run_dir(spec, row, seed)
+
+    threads = spec.row_protocol(row).threads
+
+    def make() -> None:
+        import torch
+
+        from grids.bench.train import train
+
+        torch.set_num_threads(threads)  # float sums depend on it: part of the protocol
+        train(config)
+
+    kind = "train-dense" if row.reducer == "dense" else "train-head"
+    return Step("train", f"train {directory}", _finished(directory, config.steps), config.steps, make, kind)
+
+
+def _finished(directory: Path, steps: int) -> bool:
+    from grids.bench.train import latest_checkpoint
+
+    checkpoint = latest_checkpoint(directory) if directory.is_dir() else None
+    return checkpoint is not None and json.loads((checkpoint / "state.json").read_text())["step"] >= steps
+
+
+def _eval_step(spec: Spec, row: Row, seed: int, evaluation: Evaluation, perturbation: str, progress: bool) -> Step:
+    out = eval_path(spec, row, seed, evaluation, perturbation)
+    tasks = resolved_tasks(spec)
+    record = perturbation == "none" and spec.report.gif == row.name and seed == 0
+
+    def make() -> None:
+        from grids.bench.evaluate import evaluate
+
+        result = evaluate(out.parent, tasks, episodes=evaluation.episodes, perturbations=(perturbation,),
+                          workers=evaluation.workers, max_steps=evaluation.max_steps, record=record,
+                          progress=progress, journal=out.with_suffix(".journal.jsonl"),
+                          reuse=_fewer_episodes(out, evaluation), starts=evaluation.starts)  # fmt: skip
+        recording = result.pop("recording", None)
+        if recording is not None:
+            import numpy as np
+
+            np.savez_compressed(out.parent / "recording.npz", frames=recording["frames"], coords=recording["coords"])
+        _write_json(out, result)
+        out.with_suffix(".journal.jsonl").unlink(missing_ok=True)
+
+    units = len(tasks) * evaluation.episodes
+    return Step("eval", f"eval {out}", out.is_file(), units, make)
+
+
+def _fewer_episodes(out: Path, evaluation: Evaluation) -> list[dict]:
+    """The episodes of this run's evaluations over fewer episodes (same perturbation, limit, starts): a table
+    over 50 episodes per task reuses the one over 20, whose episodes are its first 20."""
+    head, tail = out.name.split("_", 2)[1], out.name.split("ep_", 1)[1]
+    episodes = []
+    for path in out.parent.glob(f"eval_{head}_*ep_{tail}"):
+        if path != out and int(path.name.split("_")[2].removesuffix("ep")) < evaluation.episodes:
+            episodes += json.loads(path.read_text())["episodes"]
+    return episodes
+
+
+def _points_step(spec: Spec, points: Points) -> Step:
+    row = spec.row(points.row)
+    png = points_png(spec, points)
+
+    def make() -> None:
+        from grids.bench.points import write_points
+
+        write_points(run_dir(spec, row, points.seed), resolved_tasks(spec), png, at_steps=points.at_steps,
+                     perturbation=points.perturbation, data=spec.data.path, frames=points.frames)  # fmt: skip
+        stamp(png.with_suffix(".json"), spec)
+
+    return Step("points", f"points {png}", png.is_file(), 1, make)
+
+
+def points_png(spec: Spec, points: Points) -> Path:
+    if points.file:
+        return Path(points.file)
+    prefix = spec.report.points_prefix or spec.name
+    shift = "" if points.perturbation == "none" else f"{points.perturbation}_"
+    return Path(spec.results) / f"{prefix}_points_{shift}{points.row}.png"
+
+
+def _script_step(spec: Spec) -> Step:
+    script = spec.script
+
+    def make() -> None:
+        completed = subprocess.run(list(script.command), check=False)
+        if completed.returncode != 0:
+            raise UserError(f"{spec.path}: `{shlex.join(script.command)}` exited with {completed.returncode}")
+
+    done = all(Path(o).is_file() for o in script.outputs)
+    return Step("script", f"script {shlex.join(script.command)}", done, script.minutes * 60, make)
+
+
+# --- running it ---------------------------------------------------------------------------------------
+def rates(spec: Spec) -> dict[str, float]:
+    """Seconds per unit of each step kind: measured on this machine where a step of the kind has run."""
+    measured: dict[str, list[float]] = {}
+    log = Path(spec.root or ".") / "timings.jsonl"
+    if spec.kind == "grid" and log.is_file():
+        for line in log.read_text().splitlines():
+            entry = json.loads(line)
+            measured.setdefault(entry["kind"], []).append(entry["seconds"] / max(entry["units"], 1e-9))
+    name = suite(spec) if spec.kind == "grid" else "metaworld"
+    defaults = {kind: rate for (kind, s), rate in DEFAULT_RATES.items() if s == name} | {"script": 1.0}
+    return defaults | {kind: sum(v) / len(v) for kind, v in measured.items()}
+
+
+def describe(spec: Spec, steps: list[Step]) -> str:
+    """The plan as text: each step, done or to run with its estimated time, and the total."""
+    r = rates(spec)
+    lines = [f"plan for {spec.path} (sha256 {spec.sha256[:12]}):"]
+    for step in steps:
+        state = "done" if step.done else f"to run, ~{step.seconds(r) / 60:.0f} min"
+        lines.append(f"  [{state}] {step.label}")
+    todo = [s for s in steps if not s.done]
+    total = sum(s.seconds(r) for s in todo)
+    lines.append(f"{len(todo)} of {len(steps)} steps to run, ~{total / 3600:.1f} h of CPU on this machine's rates")
+    return "\n".join(lines)
+
+
+def execute(spec: Spec, steps: list[Step], *, log=print) -> None:
+    """Run every unfinished step in order, timing each into ``<root>/timings.jsonl``."""
+    import torch
+
+    if spec.kind == "grid":
+        torch.set_num_threads(spec.protocol.threads)  # threads change float sums: part of the protocol
+    for step in steps:
+        if step.done:
+            continue
+        log(f"== {time.strftime('%H:%M:%S')} {step.label}")
+        tic = time.perf_counter()
+        step.action()
+        seconds = time.perf_counter() - tic
+        if spec.kind == "grid":
+            entry = {"kind": step.rate_key or step.kind, "units": step.units, "seconds": round(seconds, 1)}
+            Path(spec.root).mkdir(parents=True, exist_ok=True)
+            with open(Path(spec.root) / "timings.jsonl", "a") as f:
+                f.write(json.dumps(entry) + "\n")
+        step.done = True
+
+
+class RunLock:
+    """One ``grids bench run`` per run root: a second one fails at once, naming the holder."""
+
+    def __init__(self, root: str | Path):
+        self.path = Path(root) / ".lock"
+
+    def __enter__(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.path, "a+")
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0)
+            holder = self.file.read().strip() or "another process"
+            self.file.close()
+            raise UserError(f"{self.path.parent} is in use by {holder}; wait for it to finish") from None
+        self.file.truncate(0)
+        self.file.write(f"pid {os.getpid()}: {' '.join(sys.argv)}\n")
+        self.file.flush()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.file.close()
+
+
+def check_unchanged(spec: Spec, *, force: bool = False, log=print) -> None:
+    """A row whose run exists under another protocol is refused, naming the row and the difference; with
+    ``force`` the old run moves aside (``<run>.replaced-<time>``) and the row trains anew."""
+    for row in spec.rows:
+        for seed in row.seeds:
+            saved = run_dir(spec, row, seed) / "config.json"
+            if not saved.is_file():
+                continue
+            diff = _config_diff(json.loads(saved.read_text()), train_config(spec, row, seed=seed).to_dict())
+            if not diff:
+                continue
+            if not force:
+                raise SpecError(
+                    f"{spec.path}: row {row.name} seed {seed} already has a run at {saved.parent} trained with "
+                    f"{'; '.join(diff)}; restore the spec, or pass --force to move that run aside and retrain"
+                )
+            aside = saved.parent.with_name(f"{saved.parent.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
+            shutil.move(saved.parent, aside)
+            log(f"--force: {saved.parent} ({'; '.join(diff)}) moved to {aside}")
+
+
+def _config_diff(saved: dict, wanted: dict, prefix: str = "") -> list[str]:
+    diff = []
+    for key in sorted(set(saved) | set(wanted)):
+        if key in IGNORED_CONFIG_FIELDS:
+            continue
+        a, b = saved.get(key), wanted.get(key)
+        if isinstance(a, dict) and isinstance(b, dict) and key != "reducer_options":
+            diff += _config_diff(a, b, f"{prefix}{key}.")
+        elif a != b:
+            diff.append(f"{prefix}{key} = {a!r} (the spec says {b!r})")
+    return diff
+
+
+def stamp(path: Path, spec: Spec) -> None:
+    """Record in a JSON output the spec that makes it."""
+    if path.is_file():
+        data = json.loads(path.read_text())
+        if isinstance(data, dict):
+            _write_json(path, {"spec": spec.path, **{k: v for k, v in data.items() if k != "spec"}})
+
+
+def _write_json(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+# --- the report ---------------------------------------------------------------------------------------
+def collect(spec: Spec) -> list[dict]:
+    """One result per row and training seed, in the spec's order (the reference's seeds first): the run's
+    evaluations where it has any, else the archived row of the same name (marked), else nothing."""
+    from grids.bench.tables import curve_points, family, final_loss, label_starts
+
+    archived = _archived_rows(spec)
+    reference = spec.report.reference or (spec.rows[0].name if spec.rows else "")
+    ordered = sorted(spec.rows, key=lambda r: r.name != reference)
+    results = []
+    for row in ordered:
+        for seed in row.seeds:
+            name = row.name if seed == 0 else f"{row.name} (seed {seed})"
+            files = [eval_path(spec, row, seed, e, p) for e in spec.evaluations for r, s, p in evaluated(spec, e)
+                     if r is row and s == seed]  # fmt: skip
+            files = sorted((f for f in files if f.is_file()), key=lambda f: not f.name.startswith("eval_none_"))
+            if not files:
+                if name in archived:
+                    results.append(archived[name])
+                continue
+            merged = None
+            for path in files:
+                result = label_starts(json.loads(path.read_text()))
+                merged = merged or {**result, "per_task": {}, "summary": {}, "episodes": []}
+                merged["per_task"].update(result["per_task"])
+                merged["summary"].update(result["summary"])
+                merged["episodes"] += result["episodes"]
+            config = json.loads((run_dir(spec, row, seed) / "config.json").read_text())
+            directory = run_dir(spec, row, seed)
+            merged.update(name=name, seed=seed, steps=config["steps"], protocol=_protocol(config),
+                          label=row.label or family(config["policy"]) + (" EMA" if config.get("ema") else ""))  # fmt: skip
+            merged["curve"] = curve_points(directory, config["steps"], merged["summary"])
+            merged["final_loss"] = final_loss(directory)
+            if name in archived:
+                merged["reproduces"] = reproduction(merged, archived[name])
+            results.append(merged)
+    names = {r["name"] for r in results}
+    results += [row for name, row in archived.items() if name not in names and _is_extra(spec, name)]
+    return results
+
+
+def reproduction(row: dict, archived: dict) -> dict:
+    """How many of the episodes a remade row shares with its archived twin (same task, perturbation, episode
+    seed) have the same outcome (success and length): a deterministic retraining reproduces all of them."""
+    def key(e: dict) -> tuple:
+        return e["task"], e["perturbation"], e["seed"]
+
+    theirs = {key(e): (e["success"], e.get("length")) for e in archived["episodes"]}
+    shared = [(theirs[key(e)], (e["success"], e.get("length"))) for e in row["episodes"] if key(e) in theirs]
+    return {"commit": archived["archived"]["commit"], "same": sum(a == b for a, b in shared), "of": len(shared)}
+
+
+def _is_extra(spec: Spec, name: str) -> bool:
+    """An archived row that is no row x seed of the spec (an earlier protocol's row the table keeps)."""
+    base, _, seed = name.partition(" (seed ")
+    rows = {r.name: r.seeds for r in spec.rows}
+    return base not in rows or int(seed.rstrip(")") or 0) not in rows[base]
+
+
+def _archived_rows(spec: Spec) -> dict[str, dict]:
+    rows: dict[str, dict] = {}
+    for archived in spec.archived:
+        for row in json.loads(Path(archived.report).read_text())["results"]:
+            if (not archived.rows or row["name"] in archived.rows) and row["name"] not in rows:
+                marks = {"archived": {"report": archived.report, "commit": archived.commit, "reason": archived.reason}}
+                seed = int(row["name"].partition(" (seed ")[2].rstrip(")") or 0)
+                rows[row["name"]] = {"seed": seed, **row, **marks}
+    return rows
+
+
+def _protocol(config: dict) -> str:
+    policy = config["policy"]
+    return (f"pretrained frozen {policy['encoder']}, shift {policy['feature_shift']:g}, batch {config['batch_size']}, "
+            f"preset width {policy['dim']}" + (f", EMA {config['ema']:g}" if config.get("ema") else ""))  # fmt: skip
+
+
+def write_spec_report(spec: Spec, *, command: str) -> dict[str, Path]:
+    """``<results>/<name>.{json,md,png}`` from the runs and the archived rows; the header names the spec."""
+    from grids.bench.experiments import gif_from_run
+    from grids.bench.report import write_report
+    from grids.bench.tables import sections
+
+    results = collect(spec)
+    if not results:
+        raise UserError(f"{spec.path}: nothing to report yet (no evaluation on disk, no archived row); run it first")
+    reference = spec.report.reference or results[0]["name"].split(" ")[0]
+    notes = _notes(spec, results)
+    meta = {"spec": spec.path, "spec_sha256": spec.sha256}
+    paths = write_report(results, spec.report_prefix, command=command, notes=notes, meta=meta)
+    with open(paths["md"], "a") as md:
+        md.write(sections(results, pairs=list(spec.report.pairs), reference=reference))
+    for points in spec.report.points:  # a figure remade by its step is stamped there; one kept from before here
+        stamp(points_png(spec, points).with_suffix(".json"), spec)
+    if spec.report.gif:
+        gif = gif_from_run(run_dir(spec, spec.row(spec.report.gif), 0), f"{spec.report_prefix}_{spec.report.gif}.gif")
+        if gif is not None:
+            paths["gif"] = gif
+    return paths
+
+
+def _notes(spec: Spec, results: list[dict]) -> str:
+    lines = [f"Spec: `{spec.path}` (sha256 {spec.sha256[:12]}). {spec.title}".strip(), spec.report.notes.strip()]
+    remade = [r for r in results if "reproduces" in r]
+    if remade:
+        lines.append("Remade rows against their archived twins (episodes with the same task, perturbation and seed that "
+                     "have the same success and length): " + ", ".join(
+                         f"{r['name']} {r['reproduces']['same']} / {r['reproduces']['of']} (commit {r['reproduces']['commit']})"
+                         for r in remade) + ".")  # fmt: skip
+    kept = [r for r in results if "archived" in r]
+    if kept:
+        by_source: dict[tuple, list[str]] = {}
+        for r in kept:
+            a = r["archived"]
+            by_source.setdefault((a["report"], a["commit"], a["reason"]), []).append(r["name"])
+        lines.append("Archived rows (their runs are gone; kept from an earlier report, not remade by this run):")
+        lines += [f"- {', '.join(names)}: `{report}` at commit {commit}; {reason}"
+                  for (report, commit, reason), names in by_source.items()]  # fmt: skip
+    paragraphs, bullets = [x for x in lines if x and not x.startswith("- ")], [x for x in lines if x.startswith("- ")]
+    return "\n\n".join(paragraphs) + "".join(f"\n{b}" for b in bullets)  # the archived rows' list comes last

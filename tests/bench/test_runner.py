@@ -1,0 +1,185 @@
+"""grids.bench.runner: a miniature spec made end to end (data -> cache -> train -> eval -> report), a run killed
+mid-training that resumes to the same weights, idempotence, the lock and an edited spec refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from grids.bench import runner
+from grids.bench.spec import SpecError, load_spec
+from grids.errors import UserError
+
+pytest.importorskip("grids.sim")
+
+MINI = """
+tasks = "reach-v3"
+root = "{root}"
+results = "{results}"
+
+[data]
+path = "{data}"
+episodes_per_task = 1
+image_size = 32
+workers = 1
+
+[protocol]
+steps = {steps}
+batch_size = 4
+save_every = 2
+threads = 1
+language_model = "hash"
+policy = {{ image_size = 32, patch_size = 2, dim = 32, encoder_depth = 2, policy_depth = 1, num_heads = 2 }}
+
+[[rows]]
+name = "dense"
+reducer = "dense"
+tokens = 256
+seeds = [0]
+
+[[rows]]
+name = "grids-4"
+reducer = "grids"
+tokens = 4
+seeds = [0]
+
+[[evaluations]]
+episodes = 1
+max_steps = 4
+workers = 1
+
+[[evaluations]]
+episodes = 1
+max_steps = 4
+workers = 1
+rows = ["grids-4"]
+perturbations = ["light"]
+
+[report]
+pairs = [["grids-4", "dense"]]
+"""
+
+
+def write_spec(tmp_path: Path, name: str = "mini", *, data: Path | None = None, steps: int = 4) -> Path:
+    fields = {"root": tmp_path / f"runs-{name}", "results": tmp_path / "results", "steps": steps,
+              "data": data or tmp_path / "data"}  # fmt: skip
+    path = tmp_path / f"{name}.toml"
+    path.write_text(MINI.format(**{k: str(v) for k, v in fields.items()}))
+    return path
+
+
+def run(path: Path) -> runner.Spec:
+    spec = load_spec(path)
+    with runner.RunLock(spec.root):
+        runner.check_unchanged(spec)
+        runner.execute(spec, runner.plan(spec, progress=False), log=lambda *_: None)
+        runner.write_spec_report(spec, command=f"grids bench run {path}")
+    return spec
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """The miniature spec run once, its first training killed after 2 of 4 steps and the spec run again."""
+    tmp_path = tmp_path_factory.mktemp("mini")
+    path = write_spec(tmp_path)
+    spec = load_spec(path)
+    from grids.bench import train as train_module
+
+    original = train_module.train
+
+    def killed(config, **_):  # the process dies after 2 steps: its step-2 checkpoint is on disk
+        original(config, stop_after=2)
+        raise KeyboardInterrupt
+
+    train_module.train = killed
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.execute(spec, runner.plan(spec, progress=False), log=lambda *_: None)
+    finally:
+        train_module.train = original
+    assert not runner._finished(runner.run_dir(spec, spec.rows[0], 0), 4)
+    return tmp_path, run(path)
+
+
+def test_a_miniature_spec_runs_end_to_end_and_its_report_names_the_spec(made):
+    tmp_path, spec = made
+    report = json.loads((tmp_path / "results" / "mini.json").read_text())
+    assert report["spec"] == spec.path and report["spec_sha256"] == spec.sha256
+    assert report["command"] == f"grids bench run {spec.path}"
+    assert [r["name"] for r in report["results"]] == ["dense", "grids-4"]
+    assert list(report["results"][1]["summary"]) == ["none", "light"]  # in distribution first, then the shift
+    md = (tmp_path / "results" / "mini.md").read_text()
+    assert f"Spec: `{spec.path}`" in md and "| grids-4 | grids | 4 |" in md and "## Paired comparisons" in md
+    assert (tmp_path / "results" / "mini.png").is_file()
+
+
+def test_a_run_killed_mid_training_resumes_to_the_weights_of_an_uninterrupted_one(made, tmp_path):
+    made_dir, spec = made
+    straight = load_spec(write_spec(tmp_path, "straight", data=made_dir / "data"))
+    steps = [s for s in runner.plan(straight, progress=False) if s.kind in ("features", "train")]
+    runner.execute(straight, steps[:2], log=lambda *_: None)  # the cache and dense, in one go
+    for name in ("dense-s0",):
+        a = load_file(next((Path(spec.root) / name / "checkpoints").glob("step_0000004")) / "model.safetensors")
+        b = load_file(next((Path(straight.root) / name / "checkpoints").glob("step_0000004")) / "model.safetensors")
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_finished_spec_plans_nothing_and_a_dry_run_names_every_step(made):
+    _, spec = made
+    steps = runner.plan(spec, progress=False)
+    assert [s.kind for s in steps] == ["data", "features", "train", "train", "eval", "eval", "eval"]
+    assert all(s.done for s in steps)
+    text = runner.describe(spec, steps)
+    assert "0 of 7 steps to run" in text and "[done] train" in text
+
+
+def test_one_process_owns_a_run_root(tmp_path):
+    with runner.RunLock(tmp_path):
+        with pytest.raises(UserError, match="is in use by pid"):
+            with runner.RunLock(tmp_path):
+                pass
+    with runner.RunLock(tmp_path):  # released
+        pass
+
+
+def test_a_spec_edited_after_its_runs_exist_is_refused_unless_forced(made):
+    tmp_path, spec = made
+    edited = tmp_path / "edited.toml"
+    edited.write_text(Path(spec.path).read_text().replace("batch_size = 4", "batch_size = 8"))
+    changed = load_spec(edited)
+    with pytest.raises(SpecError, match=r"row dense seed 0 already has a run .* batch_size = 4 \(the spec says 8\)"):
+        runner.check_unchanged(changed)
+    runner.check_unchanged(load_spec(spec.path))  # the spec as it was: nothing to refuse
+
+
+def test_force_moves_the_old_run_aside(tmp_path):
+    run_dir = tmp_path / "runs-mini" / "dense-s0"
+    run_dir.mkdir(parents=True)
+    spec = load_spec(write_spec(tmp_path))
+    config = runner.train_config(spec, spec.rows[0], seed=0).to_dict()
+    (run_dir / "config.json").write_text(json.dumps({**config, "lr": 0.5}))
+    messages = []
+    runner.check_unchanged(spec, force=True, log=messages.append)
+    assert not run_dir.exists() and len(list(run_dir.parent.glob("dense-s0.replaced-*"))) == 1
+    assert "lr = 0.5 (the spec says 0.001)" in messages[0]
+
+
+def test_archived_rows_fill_in_for_runs_that_are_gone_and_are_marked(tmp_path):
+    archive = tmp_path / "archive.json"
+    row = {"name": "dense", "seed": 0, "reducer": "dense", "visual_tokens_per_view": 256, "tasks": ["reach-v3"],
+           "per_task": {"none": {"reach-v3": {"episodes": 2, "success_rate": 0.5}}},
+           "summary": {"none": {"episodes": 2, "success_rate": 0.5, "mean_length": 3.0, "policy_ms_per_step": 1.0}},
+           "episodes": [{"task": "reach-v3", "perturbation": "none", "seed": s, "success": s == 0} for s in (0, 1)]}  # fmt: skip
+    archive.write_text(json.dumps({"results": [row, {**row, "name": "old-row"}]}))
+    path = write_spec(tmp_path)
+    path.write_text(path.read_text() + f'\n[[archived]]\nreport = "{archive}"\ncommit = "abc1234"\nreason = "runs lost"\n')
+    spec = load_spec(path)
+    paths = runner.write_spec_report(spec, command="c")
+    results = json.loads(paths["json"].read_text())["results"]
+    assert [r["name"] for r in results] == ["dense", "old-row"]
+    assert results[0]["archived"] == {"report": str(archive), "commit": "abc1234", "reason": "runs lost"}
+    assert "Archived rows" in paths["md"].read_text() and "at commit abc1234; runs lost" in paths["md"].read_text()

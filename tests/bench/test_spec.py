@@ -1,0 +1,97 @@
+"""grids.bench.spec: every committed spec loads and plans; a bad spec fails before any work, naming the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grids.bench import runner
+from grids.bench.spec import SpecError, load_spec
+
+SPECS = sorted((Path(__file__).parents[2] / "benchmarks" / "specs").glob("*.toml"))
+
+GOOD = """
+tasks = "quick"
+root = "runs/x"
+[data]
+path = "data/x"
+[[rows]]
+name = "dense"
+reducer = "dense"
+tokens = 256
+seeds = [0]
+[[evaluations]]
+episodes = 2
+"""
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
+def test_every_committed_spec_loads_and_its_dry_run_plans(path, monkeypatch):
+    monkeypatch.chdir(path.parents[2])  # specs name repository paths
+    spec = load_spec(path.relative_to(path.parents[2]))
+    steps = runner.plan(spec, progress=False)
+    assert (steps or spec.kind == "grid" and not spec.rows) and "plan for" in runner.describe(spec, steps)
+    if spec.kind == "grid":
+        assert spec.report_prefix == Path("benchmarks/results") / path.stem  # spec X writes results/X.*
+
+
+def test_the_committed_specs_cover_the_published_tables():
+    assert len(SPECS) >= 10
+    results = Path(__file__).parents[2] / "benchmarks" / "results"
+    for path in SPECS:
+        assert any((results / f"{path.stem}{suffix}").exists() for suffix in (".md", ".json", "")), path.stem
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("[data]", "[data]\ncolour = 1"), "data.colour: unknown key; allowed: camera, episodes_per_task"),
+        (('reducer = "dense"', 'reducer = "densest"'), "rows[0] (dense).reducer: 'densest' is not allowed; allowed:"),
+        (('tasks = "quick"', 'tasks = "reach-v9"'), "tasks: unknown task(s) ['reach-v9']"),
+        (("episodes = 2", 'episodes = 2\nperturbations = ["fog"]'), "evaluations[0].perturbations: unknown perturbation 'fog'"),
+        (("seeds = [0]", "seeds = []"), "rows[0] (dense).seeds: empty"),
+        (("tokens = 256", 'tokens = "many"'), "rows[0].tokens: must be an integer, got 'many'"),
+        (("[[evaluations]]", 'nonsense = 1\n[[evaluations]]'), "rows[0].nonsense: unknown key; allowed: coord_embedding, label"),
+        (("episodes = 2", 'episodes = 2\nrows = ["grids-16"]'), "evaluations[0].rows: 'grids-16' is not allowed; allowed: dense"),
+        (("seeds = [0]", 'seeds = [0]\nprotocol = { steps = 0 }'), "rows[0] (dense): steps must be an int >= 1, got 0"),
+        (('root = "runs/x"', ""), "root: missing"),
+    ],
+    ids=["unknown-key", "reducer", "task", "perturbation", "no-seeds", "type", "nested-unknown", "eval-row", "protocol", "missing"],
+)
+def test_a_bad_spec_names_the_field_and_the_allowed_values(tmp_path, change, message):
+    path = tmp_path / "bad.toml"
+    old, new = change
+    assert old in GOOD
+    path.write_text(GOOD.replace(old, new, 1))
+    with pytest.raises(SpecError) as error:
+        load_spec(path)
+    assert str(error.value).startswith(f"{path}: ") and message in str(error.value)
+    load_spec_ok = tmp_path / "good.toml"
+    load_spec_ok.write_text(GOOD)
+    assert load_spec(load_spec_ok).rows[0].name == "dense"
+
+
+def test_a_row_evaluated_twice_under_one_perturbation_is_refused(tmp_path):
+    path = tmp_path / "twice.toml"
+    path.write_text(GOOD + "[[evaluations]]\nepisodes = 5\n")
+    with pytest.raises(SpecError, match=r"row dense seed 0 is already evaluated under 'none' \(official starts\) by evaluations"):
+        load_spec(path)
+
+
+def test_a_missing_spec_file_and_bad_toml_are_named(tmp_path):
+    with pytest.raises(SpecError, match="no such spec file"):
+        load_spec(tmp_path / "nope.toml")
+    (tmp_path / "broken.toml").write_text("rows = [")
+    with pytest.raises(SpecError, match="broken.toml: not valid TOML"):
+        load_spec(tmp_path / "broken.toml")
+
+
+def test_every_report_json_names_the_spec_that_makes_it():
+    root = Path(__file__).parents[2]
+    reports = [p for p in (root / "benchmarks" / "results").rglob("*.json") if "archive" not in p.parts]
+    assert reports
+    for path in reports:
+        spec = json.loads(path.read_text()).get("spec")
+        assert spec and (root / spec).is_file(), f"{path.relative_to(root)} names no spec ({spec!r})"
