@@ -205,7 +205,8 @@ def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
         torch.set_num_threads(threads)  # float sums depend on it: part of the protocol
         train(config)
 
-    kind = "train-dense" if row.reducer == "dense" else "train-head"
+    dense = row.reducer == "dense" and not row.options.get("train_tokens")  # every token through the transformer
+    kind = "train-dense" if dense else "train-head"
     return Step("train", f"train {directory}", _finished(directory, config.steps), config.steps, make, kind)
 
 
@@ -445,7 +446,7 @@ def collect(spec: Spec) -> list[dict]:
             results.append(merged)
     names = {r["name"] for r in results}
     results += [row for name, row in archived.items() if name not in names and _is_extra(spec, name)]
-    return results
+    return sorted(results, key=lambda r: r["name"].split(" (seed ")[0] != reference)  # the reference's rows first
 
 
 def reproduction(row: dict, archived: dict) -> dict:

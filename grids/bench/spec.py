@@ -354,13 +354,14 @@ def _validate_report(spec: Spec) -> None:
     names = [row.name for row in spec.rows]
     archived = [r["name"].split(" (seed ")[0] for a in spec.archived for r in json.loads(Path(a.report).read_text())["results"]
                 if not a.rows or r["name"] in a.rows]  # fmt: skip
+    known = names + [n for n in dict.fromkeys(archived) if n not in names]  # rows, then archived rows
     if spec.report.reference is not None:
-        _one_of(spec.report.reference, names, "report.reference")
+        _one_of(spec.report.reference, known, "report.reference")
     for i, pair in enumerate(spec.report.pairs):
         if len(pair) != 2:
             raise SpecError(f"report.pairs[{i}]: must be [row, reference], got {list(pair)}")
         for name in pair:
-            _one_of(name, names + [n for n in dict.fromkeys(archived) if n not in names], f"report.pairs[{i}]")
+            _one_of(name, known, f"report.pairs[{i}]")
     for i, points in enumerate(spec.report.points):
         _one_of(points.row, names, f"report.points[{i}].row")
         _one_of(points.seed, spec.row(points.row).seeds, f"report.points[{i}].seed")

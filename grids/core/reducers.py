@@ -163,16 +163,28 @@ def _index_coords(indices: Tensor, grid_hw: tuple[int, int]) -> Tensor:  # [B, K
 
 @register_reducer("dense")
 class Dense(TokenReducer):
-    """Identity: every patch token (the baseline). ``num_tokens`` and a context are accepted and ignored."""
+    """Identity: every patch token (the baseline). ``num_tokens`` and a context are accepted and ignored.
 
-    def __init__(self, *, dim: int, num_tokens: int = 1, num_prefix_tokens: int = 0):
+    ``train_tokens``: token dropout — in training each sample keeps a fresh random subset of that many patch
+    tokens (in grid order), as ``random`` does with the same K; in evaluation every token. The control that
+    tells a reducer's own merit from the regularisation of drawing new patches for every sample.
+    """
+
+    def __init__(self, *, dim: int, num_tokens: int = 1, num_prefix_tokens: int = 0, train_tokens: int | None = None):
         super().__init__(dim=dim, num_tokens=max(num_tokens, 1), num_prefix_tokens=num_prefix_tokens)
+        check_int(train_tokens, "train_tokens", minimum=1, optional=True)
+        self.train_tokens = train_tokens
 
     def num_output_tokens(self, grid_hw: tuple[int, int]) -> int:
         return grid_hw[0] * grid_hw[1]
 
     def reduce(self, patches, grid_hw, context):
-        coords = patch_centers(*grid_hw, device=patches.device).expand(patches.shape[0], -1, -1)
+        batch, num_patches, _ = patches.shape
+        if self.training and self.train_tokens is not None and self.train_tokens < num_patches:
+            scores = torch.rand(batch, num_patches, device=patches.device)
+            indices = scores.topk(self.train_tokens, dim=1).indices.sort(dim=1).values  # [B, K]
+            return Reduced(_gather_patches(patches, indices), _index_coords(indices, grid_hw), indices)
+        coords = patch_centers(*grid_hw, device=patches.device).expand(batch, -1, -1)
         return Reduced(patches, coords)
 
 

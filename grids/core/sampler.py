@@ -75,6 +75,9 @@ class GridSampler(nn.Module):
             context it matters: a unit-norm sentence embedding (MiniLM: 384 values of ~0.05) would
             otherwise reach the head ~20x weaker than the normalised visual features.
         mode: ``"bilinear"`` or ``"nearest"`` (ablation).
+        jitter: training only — Gaussian noise of this standard deviation, in cells of the grid, added to
+            every predicted point before it reads (stochastic points, a regulariser akin to the fresh draws of
+            ``random``); evaluation reads at the predicted points.
         head_options: passed to the head (heatmap: ``key_dim``, ``temperature``,
             ``learn_temperature``, ``prior_width``).
 
@@ -97,6 +100,7 @@ class GridSampler(nn.Module):
         margin: float = 0.0,
         normalize_input: bool = True,
         mode: str = "bilinear",
+        jitter: float = 0.0,
         **head_options,
     ):
         super().__init__()
@@ -107,6 +111,9 @@ class GridSampler(nn.Module):
             raise ValueError(f"margin must be in [0, 0.5), got {margin!r}")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not 0.0 <= jitter < float("inf"):
+            raise ValueError(f"jitter must be a number of cells >= 0, got {jitter!r}")
+        self.jitter = float(jitter)
         self.dim, self.num_tokens, self.margin, self.mode = dim, num_tokens, margin, mode
         self.context_dim, self.coord_head = context_dim, coord_head
         if coord_head == "pooled":
@@ -147,10 +154,17 @@ class GridSampler(nn.Module):
     def forward(self, feature_map: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``feature_map: [B, H, W, C]`` (floating point, H, W >= 1) -> ``(tokens [B, K, C], coords [B, K, 2])``."""
         coords = self.predict_coords(feature_map, context)
+        if self.training and self.jitter:
+            coords = self._jittered(coords, feature_map.shape[1:3])
         tokens = sample_tokens(feature_map, coords, mode=self.mode)
         if self.coord_embed is not None:
             tokens = tokens + self.coord_embed(coords.to(tokens.dtype)).to(tokens.dtype)
         return tokens, coords
+
+    def _jittered(self, coords: Tensor, grid_hw: tuple[int, int]) -> Tensor:  # [B, K, 2] -> [B, K, 2]
+        height, width = grid_hw
+        cell = coords.new_tensor([1 / max(width - 1, 1), 1 / max(height - 1, 1)])  # one cell in (x, y)
+        return (coords + torch.randn_like(coords) * self.jitter * cell).clamp(self.margin, 1 - self.margin)
 
     def _check_inputs(self, feature_map: Tensor, context: Tensor | None) -> None:
         check_feature_map(feature_map)  # before pooling: an empty or integer map must not reach the MLP
@@ -164,7 +178,8 @@ class GridSampler(nn.Module):
         check_context(context, self.context_dim, feature_map.shape[0], "GridSampler")
 
     def extra_repr(self) -> str:
-        return f"dim={self.dim}, num_tokens={self.num_tokens}, mode={self.mode!r}, margin={self.margin}"
+        jitter = f", jitter={self.jitter}" if self.jitter else ""
+        return f"dim={self.dim}, num_tokens={self.num_tokens}, mode={self.mode!r}, margin={self.margin}{jitter}"
 
     # Before coordinate heads, the pooled head's layers lived on the sampler itself: keep reading
     # ``sampler.to_coords`` and loading checkpoints with keys ``...sampler.to_coords.weight``.

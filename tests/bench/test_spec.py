@@ -37,13 +37,6 @@ def test_every_committed_spec_loads_and_its_dry_run_plans(path, monkeypatch):
         assert spec.report_prefix == Path("benchmarks/results") / path.stem  # spec X writes results/X.*
 
 
-def test_the_committed_specs_cover_the_published_tables():
-    assert len(SPECS) >= 10
-    results = Path(__file__).parents[2] / "benchmarks" / "results"
-    for path in SPECS:
-        assert any((results / f"{path.stem}{suffix}").exists() for suffix in (".md", ".json", "")), path.stem
-
-
 @pytest.mark.parametrize(
     "change, message",
     [

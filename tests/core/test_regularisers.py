@@ -1,0 +1,49 @@
+"""Training-only regularisers behind the reducer interface: token dropout on dense, stochastic GridS points."""
+
+import pytest
+import torch
+
+import grids
+
+
+def test_dense_token_dropout_keeps_a_fresh_random_subset_in_training_and_every_token_in_evaluation():
+    torch.manual_seed(0)
+    tokens = torch.randn(3, 16 * 16, 8)  # [B, N, C] on a 16 x 16 grid
+    dense = grids.make_reducer("dense", dim=8, train_tokens=16)
+    first, second = dense(tokens, grid_hw=(16, 16)), dense(tokens, grid_hw=(16, 16))
+    assert first.tokens.shape == (3, 16, 8) and first.indices.shape == (3, 16)
+    assert not torch.equal(first.indices, second.indices)  # a new draw every call, as random's training draws
+    assert not torch.equal(first.indices[0], first.indices[1])  # and every sample its own
+    torch.testing.assert_close(first.tokens, torch.gather(tokens, 1, first.indices[..., None].expand(-1, -1, 8)))
+    torch.testing.assert_close(first.coords, grids.patch_centers(16, 16)[first.indices])
+    dense.eval()
+    out = dense(tokens, grid_hw=(16, 16))
+    assert torch.equal(out.tokens, tokens) and out.indices is None
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, True])
+def test_dense_token_dropout_needs_a_positive_int(value):
+    with pytest.raises(ValueError, match=f"train_tokens.*{value!r}"):
+        grids.make_reducer("dense", dim=8, train_tokens=value)
+
+
+def test_grids_jitter_moves_the_points_in_training_only_by_about_its_width_in_cells():
+    torch.manual_seed(0)
+    sampler = grids.GridSampler(dim=8, num_tokens=16, jitter=1.0)
+    feature_map = torch.randn(64, 9, 9, 8)  # one cell = 1/8 of the image
+    predicted = sampler.predict_coords(feature_map)
+    _, jittered = sampler(feature_map)
+    offset = (jittered - predicted) * 8  # in cells
+    assert 0.8 < offset.std().item() < 1.2 and (jittered >= 0).all() and (jittered <= 1).all()
+    tokens, _ = sampler(feature_map)
+    tokens.sum().backward()
+    assert sampler.head.to_coords.weight.grad.abs().sum() > 0  # the points still learn through the read
+    sampler.eval()
+    _, evaluated = sampler(feature_map)
+    torch.testing.assert_close(evaluated, predicted)
+
+
+@pytest.mark.parametrize("value", [-0.5, float("nan"), "1", True])
+def test_grids_jitter_must_be_a_nonnegative_number(value):
+    with pytest.raises(ValueError, match="jitter must be a number of cells >= 0"):
+        grids.make_reducer("grids", dim=8, num_tokens=4, jitter=value)
