@@ -484,10 +484,22 @@ def _texture_image(name: str, width: int, height: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Surface:
-    geoms: tuple[int, ...]  # the visible geoms that show it
-    plain: tuple[int, ...]  # those of them without a texture (given TABLE_MATERIAL's)
+    plain: tuple[int, ...]  # the geoms that show it without a texture (they get TABLE_MATERIAL's)
     textures: tuple[int, ...]  # the textures to rewrite
     colour: np.ndarray  # [3] its mean colour now, 0-255
+
+
+def _copy_of(model: mujoco.MjModel, geom: int, others: list[int]) -> bool:
+    """``geom`` has the shape and place of one of ``others`` (a tabletop's collision box under its textured
+    twin: the textured one is what shows)."""
+    return any(
+        model.geom_bodyid[geom] == model.geom_bodyid[other]
+        and model.geom_type[geom] == model.geom_type[other]
+        and np.allclose(model.geom_size[geom], model.geom_size[other])
+        and np.allclose(model.geom_pos[geom], model.geom_pos[other])
+        and np.allclose(model.geom_quat[geom], model.geom_quat[other])
+        for other in others
+    )
 
 
 def _surfaces(model: mujoco.MjModel) -> list[Surface]:
@@ -508,7 +520,7 @@ def _surfaces(model: mujoco.MjModel) -> list[Surface]:
         textured = [
             g for g in geoms if model.geom_matid[g] >= 0 and model.mat_texid[model.geom_matid[g], rgb] >= 0
         ]
-        plain = tuple(g for g in geoms if g not in textured)
+        plain = tuple(g for g in geoms if g not in textured and not _copy_of(model, g, textured))
         if plain and TABLE_MATERIAL in material:
             textured_ids = [int(model.mat_texid[material[TABLE_MATERIAL], rgb])]
             colour = model.geom_rgba[list(plain), :3].mean(0) * 255  # what shows is the boxes' colour
@@ -518,7 +530,7 @@ def _surfaces(model: mujoco.MjModel) -> list[Surface]:
             if not textured_ids:
                 continue
             colour = texture_pixels(model, textured_ids[0])[..., :3].reshape(-1, 3).mean(0)
-        surfaces.append(Surface(tuple(geoms), plain, tuple(dict.fromkeys(textured_ids)), colour))
+        surfaces.append(Surface(plain, tuple(dict.fromkeys(textured_ids)), colour))
     return surfaces
 
 

