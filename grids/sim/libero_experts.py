@@ -1,20 +1,30 @@
-"""A scripted pick-and-place expert for LIBERO, from privileged state (object poses and collision geometry).
+"""Scripted LIBERO experts from privileged state (object poses, joints and collision geometry).
 
-No scripted LIBERO expert ships anywhere (LIBERO's demonstrations are teleoperated). This one reads the
-BDDL goal (``in <object> <container>_contain_region`` or ``on <object> <target>``), then runs a state
-machine on the end-effector position with a proportional controller, the hand held pointing straight down::
+No scripted LIBERO expert ships anywhere (LIBERO's demonstrations are teleoperated). ``expert_action(env)`` reads
+the BDDL goal (``parse_goal``) and acts with a proportional controller on the end-effector position and the hand's
+orientation. Two experts behind it:
 
-    above -> descend -> grasp -> lift -> carry -> lower -> release -> retreat
+* LIBERO-Object and -Spatial (one ``in`` / ``on`` goal): a pick-and-place state machine, the hand pointing
+  straight down::
 
-A grasp that does not lift the object sends it back to ``above`` (at most ``MAX_REGRASPS`` times). The
-gripper points straight down, its fingers closing along the world y axis; wide objects (bowls) are
-pinched at the rim on the side facing the robot, with the hand turned 90 degrees (fingers along x), which
-also reaches a bowl inside a half-open drawer.
+      above -> descend -> grasp -> lift -> carry -> lower -> release -> retreat
+
+  A grasp that does not lift the object sends it back to ``above`` (at most ``MAX_REGRASPS`` times). The fingers
+  close along the world y axis; wide objects (bowls) are pinched at the rim on the side facing the robot, with the
+  hand turned 90 degrees (fingers along x), which also reaches a bowl inside a half-open drawer. Its demonstrations
+  are committed: ``EXPERT_VERSION`` names this behaviour and it stays bit for bit as it is.
+* LIBERO-Goal and LIBERO-10 (``in``, ``on``, ``open``, ``close``, ``turnon``, up to three at once): a plan of
+  skills, one per goal predicate, in the order open, turn on, put, close (``_plan``): pick-and-place as above (a
+  drawer opened first when the object goes in it), a drawer pulled by its handle or pushed shut, a stove knob
+  grasped and twisted, a hinged door swung shut, a plate pushed along the table. Every skill has a bounded number
+  of tries; one that fails them gives up, and the episode runs out (the demonstration generator drops it).
 
 The expert keeps its state in ``env.expert_state`` (cleared by ``env.reset``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -24,6 +34,9 @@ GAIN = 16.0  # action per metre of error: 1.0 (robosuite: 5 cm per step) beyond 
 CARRY_HEIGHT = 0.30  # hand height above the table while carrying (m); containers are < 0.15 m tall
 FINGER_SPAN = 0.07  # objects wider than this (both ways) are grasped at the rim
 OPEN, CLOSE = -1.0, 1.0
+# one In/On goal each: the version-2 pick-and-place state machine, unchanged
+PICK_PLACE_SUITES = ("libero_object", "libero_spatial")
+ARITY = {"in": 2, "on": 2, "open": 1, "close": 1, "turnon": 1}
 # the hand pointing straight down, fingers closing along world y. Not the start's orientation: the arm's start
 # noise tilts the hand up to ~7 degrees, enough for a fingertip to stop on a 2-cm-flat box (the cream cheese)
 DOWN = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])
@@ -45,12 +58,24 @@ def object_extent(env, name: str) -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
-def parse_goal(env) -> tuple[str, str, str]:
-    """``(relation, moved, target_body)`` from the BDDL goal, e.g. ``("in", "milk_1", "basket_1")``."""
-    goal = env.robosuite.parsed_problem["goal_state"]
-    if len(goal) != 1 or goal[0][0].lower() not in ("in", "on"):
-        raise NotImplementedError(f"the scripted expert handles one 'in'/'on' goal, not {goal} ({env.task})")
-    relation, moved, target = goal[0][0].lower(), goal[0][1], goal[0][2]
+def parse_goal(env) -> list[tuple[str, ...]]:
+    """The BDDL goal as predicates, lower-cased: ``[("in", "milk_1", "basket_1_contain_region")]``, or
+    ``[("turnon", "flat_stove_1"), ("on", "moka_pot_1", "flat_stove_1_cook_region")]``; all must hold at once."""
+    predicates = [(p[0].lower(), *p[1:]) for p in env.robosuite.parsed_problem["goal_state"]]
+    for predicate in predicates:
+        if ARITY.get(predicate[0]) != len(predicate) - 1:
+            raise NotImplementedError(f"the scripted expert has no skill for {predicate} ({env.task})")
+    return predicates
+
+
+def _pick_place_goal(env) -> tuple[str, str, str]:
+    """``(relation, moved, target_body)`` of a one-predicate goal, e.g. ``("in", "milk_1", "basket_1")``."""
+    goal = parse_goal(env)
+    if len(goal) != 1 or goal[0][0] not in ("in", "on"):
+        raise NotImplementedError(
+            f"the pick-and-place expert handles one 'in'/'on' goal, not {goal} ({env.task})"
+        )
+    relation, moved, target = goal[0]
     bodies = env.robosuite.obj_body_id
     while target not in bodies:  # "basket_1_contain_region" -> "basket_1"
         target = target.rsplit("_", 1)[0]
@@ -95,9 +120,23 @@ def expert_action(env) -> np.ndarray:
     """The expert's action for ``env``'s current state: float32 [7] in [-1, 1]."""
     if env.raw_obs is None:
         raise RuntimeError("call env.reset() before expert_action(env)")
+    if env.suite in PICK_PLACE_SUITES:
+        return _pick_place_action(env)
+    state = env.expert_state
+    if "plan" not in state:
+        state["plan"] = _plan(env)
+    target, grip, orientation = next(state["plan"])
+    action = np.zeros(7, dtype=np.float32)
+    action[:3] = np.clip((target - env.raw_obs["robot0_eef_pos"]) * GAIN, -1.0, 1.0)
+    action[3:6] = _rotation_action(env, orientation)
+    action[6] = grip
+    return action
+
+
+def _pick_place_action(env) -> np.ndarray:
     state = env.expert_state
     if "relation" not in state:
-        state["relation"], state["moved"], state["target"] = parse_goal(env)
+        state["relation"], state["moved"], state["target"] = _pick_place_goal(env)
         state["regrasps"], state["t"] = 0, 0
         # the table (or floor) top: where the moved object rests; LIBERO scenes put it at z = 0 or ~0.9
         state["carry_z"] = object_extent(env, state["moved"])[0][2] + CARRY_HEIGHT
@@ -163,3 +202,487 @@ def _step_goal(env, state: dict, t: int, eef: np.ndarray) -> tuple[np.ndarray, f
             _phase(state, "retreat", t)
         return eef, OPEN
     return np.array([eef[0], eef[1], state["carry_z"]]), OPEN  # retreat
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# LIBERO-Goal and LIBERO-10: a plan of skills, one per goal predicate.
+#
+# Each skill is a generator: it yields one command per step, ``(end-effector target [3], gripper, hand orientation
+# [3, 3])``, reads the simulator afresh whenever it is resumed, and returns whether its predicate holds. Handles,
+# knobs and doors come from the articulated objects' own joints and collision geoms. A skill that fails its bounded
+# tries makes the plan give up: the hand rests open until the episode runs out, and the generator drops it.
+
+Command = tuple[np.ndarray, float, np.ndarray]
+SKILL_ORDER = ("open", "turnon", "on", "in", "close")  # "in a drawer" opens it first; "close" comes last
+MAX_TRIES = 2  # attempts per predicate (each pick also regrasps up to MAX_REGRASPS times)
+ROBOT_PREFIXES = ("robot0_", "gripper0_", "mount0_")
+TURNED = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]) @ DOWN  # fingers along world x
+RELEASE_GAP = 0.015  # the object's bottom above its support when released (m)
+
+
+def _plan(env) -> Iterator[Command]:
+    goal = sorted(parse_goal(env), key=lambda p: SKILL_ORDER.index(p[0]))
+    for _ in range(2):  # a second round redoes what a later step undid
+        for predicate in goal:
+            if _holds(env, predicate):
+                continue
+            if predicate[0] in ("open", "close"):
+                done = yield from _articulate(env, predicate[1], predicate[0])
+            elif predicate[0] == "turnon":
+                done = yield from _turn_on(env, predicate[1])
+            else:
+                done = yield from _put(env, predicate, _slot(goal, predicate))
+            env.expert_state.setdefault("log", []).append((predicate, done))
+            if not done:
+                break
+        if all(_holds(env, p) for p in goal):
+            break
+    rest = np.array(_eef(env))
+    while True:  # done, or given up: rest with the hand open
+        yield rest, OPEN, _hand_rotation(env)
+
+
+def _holds(env, predicate: tuple[str, ...]) -> bool:
+    return bool(env.robosuite._eval_predicate(list(predicate)))
+
+
+def _slot(goal: list[tuple[str, ...]], predicate: tuple[str, ...]) -> tuple[int, int]:
+    """``(i, n)``: ``predicate`` puts the i-th of n objects on or in its target (both moka pots on the stove)."""
+    sharing = [p for p in goal if p[0] in ("in", "on") and p[2] == predicate[2]]
+    return sharing.index(predicate), len(sharing)
+
+
+# --- geometry from privileged state ---
+
+
+def _eef(env) -> np.ndarray:
+    return env.raw_obs["robot0_eef_pos"].copy()
+
+
+def _hand_rotation(env) -> np.ndarray:
+    from robosuite.utils.transform_utils import quat2mat
+
+    return quat2mat(env.raw_obs["robot0_eef_quat"].copy())
+
+
+def _rotation_action(env, goal: np.ndarray) -> np.ndarray:
+    from robosuite.utils.transform_utils import mat2quat, quat2axisangle
+
+    error = quat2axisangle(mat2quat(goal @ _hand_rotation(env).T))  # world-frame axis-angle, current -> goal
+    return np.clip(error, -1.0, 1.0)
+
+
+def _turn_error(env, goal: np.ndarray) -> float:
+    return float(np.linalg.norm(_rotation_action(env, goal)))
+
+
+def _rot_z(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def _body_id(env, name: str) -> int:
+    return env.robosuite.obj_body_id[name]
+
+
+def _subtree(model, root: int) -> set[int]:
+    bodies = {root}
+    for b in range(root + 1, model.nbody):  # MuJoCo numbers a body after its parent
+        if model.body_parentid[b] in bodies:
+            bodies.add(b)
+    return bodies
+
+
+def _corners(env, bodies: set[int] | int) -> np.ndarray:
+    """World corners ``[G, 8, 3]`` of the bounding boxes of the collision geoms of ``bodies`` (an id: its subtree)."""
+    model, data = env.model, env.data
+    bodies = _subtree(model, bodies) if isinstance(bodies, int) else bodies
+    signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)  # [8, 3]
+    out = []
+    for g in range(model.ngeom):
+        if model.geom_bodyid[g] in bodies and (model.geom_contype[g] or model.geom_conaffinity[g]):
+            rotation = data.geom_xmat[g].reshape(3, 3)
+            local = model.geom_aabb[g, :3] + signs * model.geom_aabb[g, 3:]  # [8, 3]
+            out.append(data.geom_xpos[g] + local @ rotation.T)
+    return np.asarray(out).reshape(-1, 8, 3)
+
+
+def _extent(env, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    points = corners.reshape(-1, 3)
+    return points.min(0), points.max(0)
+
+
+def _narrowest(corners: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """The horizontal direction across which ``corners`` are narrowest: ``(width, yaw, centre xy)``."""
+    points = corners.reshape(-1, 3)[:, :2]
+    best = None
+    for yaw in np.linspace(0.0, np.pi, 36, endpoint=False):
+        across, along = np.array([np.cos(yaw), np.sin(yaw)]), np.array([-np.sin(yaw), np.cos(yaw)])
+        a, b = points @ across, points @ along
+        width = a.max() - a.min()
+        if best is None or width < best[0] - 1e-6:
+            centre = across * (a.max() + a.min()) / 2 + along * (b.max() + b.min()) / 2
+            best = (width, yaw, centre)
+    return best
+
+
+def _fingers_across(yaw: float, wrist: np.ndarray | None = None) -> np.ndarray:
+    """The hand pointing down with its fingers closing along the horizontal direction ``yaw`` (mod pi). Of the
+    two such hands, the one whose wrist (the arm's last links, on the hand's +x side) leans away from the robot,
+    or toward ``wrist`` [2] (pushing: over the pushed object, not into what stands behind it)."""
+    turn = (yaw + np.pi) % np.pi - np.pi / 2  # DOWN closes along y: yaw pi/2 is no turn
+    if wrist is not None and np.cos(turn) * wrist[0] + np.sin(turn) * wrist[1] < 0:
+        turn += np.pi
+    return _rot_z(turn) @ DOWN
+
+
+def _surface_z(env, xy: np.ndarray, z_from: float, skip: set[int]) -> float:
+    """Height of the first collision surface straight below ``(xy, z_from)``, past the robot and ``skip``."""
+    import mujoco
+
+    model, data = env.model, env.data
+    point, geom = np.array([xy[0], xy[1], z_from]), np.zeros(1, np.int32)
+    for _ in range(20):
+        distance = mujoco.mj_ray(model, data, point, np.array([0.0, 0.0, -1.0]), None, 1, -1, geom)
+        if distance < 0:
+            return -np.inf
+        hit, body = point[2] - distance, model.geom_bodyid[geom[0]]
+        name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body) or ""
+        g = geom[0]
+        if (
+            body in skip
+            or name.startswith(ROBOT_PREFIXES)
+            or not (model.geom_contype[g] or model.geom_conaffinity[g])
+        ):
+            point[2] = hit - 1e-4
+            continue
+        return float(hit)
+    return -np.inf
+
+
+def _site(env, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A BDDL region's ``(position [3], rotation [3, 3], world half-size [3])``."""
+    import mujoco
+
+    sid = mujoco.mj_name2id(env.model, mujoco.mjtObj.mjOBJ_SITE, name)
+    rotation = env.data.site_xmat[sid].reshape(3, 3).copy()
+    size = np.asarray(env.robosuite.object_sites_dict[name].size, dtype=float)
+    return env.data.site_xpos[sid].copy(), rotation, np.abs(rotation @ size)
+
+
+def _joint(env, name: str) -> int:
+    """The joint that articulates a region (a drawer) or a fixture (a microwave door, a stove knob)."""
+    import mujoco
+
+    if name in env.robosuite.object_sites_dict:
+        joints = env.robosuite.object_sites_dict[name].joints
+    else:
+        joints = env.robosuite.get_object(name).joints
+    if not joints:
+        raise NotImplementedError(f"{name!r} has no joint to articulate ({env.task})")
+    return mujoco.mj_name2id(env.model, mujoco.mjtObj.mjOBJ_JOINT, joints[0])
+
+
+def _articulation(env, name: str) -> dict:
+    parent = (
+        env.robosuite.object_sites_dict[name].parent_name if name in env.robosuite.object_sites_dict else name
+    )
+    return env.robosuite.get_object(parent).object_properties["articulation"]
+
+
+def _qpos(env, joint: int) -> float:
+    return float(env.data.qpos[env.model.jnt_qposadr[joint]])
+
+
+# --- motion primitives ---
+
+
+def _go(
+    env, target, grip: float, orientation: np.ndarray, *, tol: float = 0.01, steps: int = 60, turn_tol=None
+):
+    """Head for ``target`` until within ``tol`` (and the hand turned within ``turn_tol`` rad); False on timeout."""
+    target = np.asarray(target, dtype=float)
+    for _ in range(steps):
+        near = np.linalg.norm(target - _eef(env)) < tol
+        if near and (turn_tol is None or _turn_error(env, orientation) < turn_tol):
+            return True
+        yield target, grip, orientation
+    return False
+
+
+def _stay(env, target, grip: float, orientation: np.ndarray, steps: int):
+    for _ in range(steps):
+        yield np.asarray(target, dtype=float), grip, orientation
+
+
+def _lift_clear(env, orientation: np.ndarray, z: float, grip: float = OPEN):
+    eef = _eef(env)
+    yield from _go(env, [eef[0], eef[1], max(z, eef[2])], grip, orientation, tol=0.02, steps=30)
+
+
+# --- skills ---
+
+
+def _grasp_pose(env, moved: str) -> tuple[np.ndarray, np.ndarray]:
+    """Where and how to grasp ``moved``: a point [3] and a hand orientation [3, 3].
+
+    Across its narrowest side near the top if that fits between the fingers (boxes, cans, bottles); else by a
+    small part on top (a moka pot's lid knob); else pinching the rim that faces the robot (bowls, mugs).
+    """
+    corners = _corners(env, _body_id(env, moved))
+    low, high = _extent(env, corners)
+    width, yaw, centre = _narrowest(corners)
+    if width <= FINGER_SPAN:
+        return np.array([*centre, max(high[2] - 0.03, low[2] + 0.012)]), _fingers_across(yaw)
+    top = corners[corners[:, :, 2].max(1) > high[2] - 0.015]
+    width, yaw, centre = _narrowest(top)
+    if width <= FINGER_SPAN / 2:
+        return np.array([*centre, high[2] - 0.012]), _fingers_across(yaw)
+    body = env.body_position(moved)
+    return np.array([low[0] + 0.012, body[1], max(high[2] - 0.015, low[2] + 0.015)]), TURNED
+
+
+def _pick(env, moved: str, lift_z: float):
+    """Grasp ``moved`` and lift the hand to ``lift_z``; returns the hand orientation, or None after the regrasps."""
+    for _ in range(MAX_REGRASPS + 1):
+        grasp, orientation = _grasp_pose(env, moved)
+        low, high = _extent(env, _corners(env, _body_id(env, moved)))
+        above = np.array([grasp[0], grasp[1], max(high[2] + 0.07, grasp[2] + 0.07)])
+        yield from _lift_clear(env, _hand_rotation(env), above[2])
+        yield from _go(env, above, OPEN, orientation, steps=80, turn_tol=0.1)
+        yield from _go(env, grasp, OPEN, orientation, tol=0.008, steps=40)
+        yield from _stay(env, grasp, CLOSE, orientation, 10)
+        yield from _go(env, [grasp[0], grasp[1], lift_z], CLOSE, orientation, tol=0.03, steps=40)
+        if _extent(env, _corners(env, _body_id(env, moved)))[0][2] > low[2] + 0.04:
+            return orientation
+        yield from _stay(env, _eef(env), OPEN, orientation, 5)
+    return None
+
+
+def _place_spot(env, predicate: tuple[str, ...], slot: tuple[int, int]) -> tuple[np.ndarray, float]:
+    """Where ``moved``'s body goes: ``(xy [2], height of the surface it rests on)``."""
+    relation, moved, target = predicate
+    skip = _subtree(env.model, _body_id(env, moved))
+    if target in env.robosuite.obj_body_id:  # on an object: LIBERO wants the two bodies within 3 cm
+        xy = env.body_position(target)[:2]
+        return xy, _surface_z(env, xy, _extent(env, _corners(env, _body_id(env, target)))[1][2] + 0.05, skip)
+    position, _, half = _site(env, target)
+    xy = position[:2].copy()
+    i, n = slot
+    if n > 1:  # side by side along x, inside the region
+        xy[0] += (i - (n - 1) / 2) * min(0.09, 2 * half[0] / n)
+    if relation == "in":
+        z_from = position[2]
+        drawer = env.robosuite.object_sites_dict[target].joints
+        if drawer:  # well out of the cabinet: the hand must not meet the drawer above
+            joint = _joint(env, target)
+            xy += _open_direction(env, target, joint)[:2] * min(0.03, half[:2].min())
+    else:
+        z_from = position[2] + half[2] + 0.05
+    return xy, _surface_z(env, xy, z_from, skip)
+
+
+def _put(env, predicate: tuple[str, ...], slot: tuple[int, int]):
+    """``on`` / ``in``: pick the object up and set it down on or in the target (or push a plate there)."""
+    relation, moved, target = predicate
+    corners = _corners(env, _body_id(env, moved))
+    low, high = _extent(env, corners)
+    if _narrowest(corners)[0] > FINGER_SPAN and high[2] - low[2] < 0.03:  # a plate: too flat to pinch
+        return (yield from _push(env, predicate))
+    for _ in range(MAX_TRIES):
+        if relation == "in" and target in env.robosuite.object_sites_dict:
+            if env.robosuite.object_sites_dict[target].joints and not _holds(env, ("open", target)):
+                if not (yield from _articulate(env, target, "open")):
+                    return False
+        low, high = _extent(env, _corners(env, _body_id(env, moved)))
+        spot, support = _place_spot(env, predicate, slot)
+        carry_z = max(low[2] + CARRY_HEIGHT, support + (high[2] - low[2]) + 0.10)
+        orientation = yield from _pick(env, moved, carry_z)
+        if orientation is None:
+            return False
+        eef = _eef(env)
+        offset = env.body_position(moved)[:2] - eef[:2]  # where the object hangs from the hand
+        depth = eef[2] - _extent(env, _corners(env, _body_id(env, moved)))[0][2]  # hand to object bottom
+        spot, support = _place_spot(env, predicate, slot)
+        over = np.array([*(spot - offset), carry_z])
+        yield from _go(env, over, CLOSE, orientation, steps=80)
+        yield from _go(
+            env, [*over[:2], support + RELEASE_GAP + depth], CLOSE, orientation, tol=0.015, steps=40
+        )
+        yield from _stay(env, _eef(env), OPEN, orientation, 8)
+        yield from _lift_clear(env, orientation, carry_z)
+        if _holds(env, predicate):
+            return True
+    return False
+
+
+def _push(env, predicate: tuple[str, ...]):
+    """Push a flat object (a plate) over the table onto the target region, one axis at a time, the larger move
+    first, with the closed fingertips just behind its rim and the hand's narrow side forward (a drawer's handle
+    may stand right behind the plate: the hand must reach back as little as it can)."""
+    _, moved, target = predicate
+    goal = _site(env, target)[0][:2]
+    error = goal - env.body_position(moved)[:2]
+    for axis in np.argsort(-np.abs(error)):
+        for _ in range(150):
+            corners = _corners(env, _body_id(env, moved))
+            low, high = _extent(env, corners)
+            body = env.body_position(moved)[:2]
+            error = goal[axis] - body[axis]
+            if abs(error) < 0.01 or _holds(env, predicate) and abs(error) < 0.02:
+                break
+            direction = np.eye(2)[axis] * np.sign(error)
+            orientation = _fingers_across(np.arctan2(direction[1], direction[0]) + np.pi / 2, wrist=direction)
+            start = body + direction * (((corners.reshape(-1, 3)[:, :2] - body) @ direction).min() - 0.013)
+            push_z, eef = low[2] + 0.016, _eef(env)
+            offset = eef[:2] - start
+            if abs(offset @ direction) > 0.015 or abs(offset[1 - axis]) > 0.02 or eef[2] > push_z + 0.015:
+                # set down again, coming over the bowls and cans around
+                yield from _lift_clear(env, orientation, low[2] + 0.12, CLOSE)
+                yield from _go(env, [*start, low[2] + 0.12], CLOSE, orientation, steps=60, turn_tol=0.1)
+                yield from _go(env, [*start, push_z], CLOSE, orientation, tol=0.008, steps=30)
+                continue
+            yield np.array([*(start + direction * min(0.03, abs(error) + 0.01)), push_z]), CLOSE, orientation
+    yield from _lift_clear(env, _hand_rotation(env), _eef(env)[2] + 0.08, CLOSE)
+    return _holds(env, predicate)
+
+
+def _open_direction(env, name: str, joint: int) -> np.ndarray:
+    """The world direction a drawer moves when it opens."""
+    axis = env.data.xmat[env.model.jnt_bodyid[joint]].reshape(3, 3) @ env.model.jnt_axis[joint]
+    ranges = _articulation(env, name)
+    return axis * np.sign(np.mean(ranges["default_open_ranges"]) - np.mean(ranges["default_close_ranges"]))
+
+
+def _goal_qpos(env, name: str, relation: str) -> float:
+    """A joint position that makes ``relation`` ("open", "close", "turnon") hold: the far end of LIBERO's range for
+    a drawer or a door (all the way), a quarter into it for a knob (turning on is a threshold)."""
+    ranges = _articulation(env, name)
+    opposite = {"open": "close", "close": "open", "turnon": "turnoff"}[relation]
+    inside, other = (
+        np.asarray(ranges[f"default_{relation}_ranges"]),
+        np.asarray(ranges[f"default_{opposite}_ranges"]),
+    )
+    near, far = (inside.min(), inside.max()) if inside.mean() > other.mean() else (inside.max(), inside.min())
+    return float(near + (far - near) * (0.25 if relation == "turnon" else 1.0))
+
+
+def _articulate(env, name: str, relation: str):
+    """``open`` / ``close`` a drawer (by its handle) or a hinged door."""
+    joint = _joint(env, name)
+    if env.model.jnt_type[joint] == 2:  # slide: a drawer
+        return (yield from _slide(env, name, joint, relation))
+    return (yield from _swing(env, name, joint, relation))
+
+
+def _handle(env, name: str, joint: int) -> tuple[np.ndarray, np.ndarray]:
+    """A drawer's handle: the centre [3] of its front-most collision geom, and the drawer's opening direction [3]."""
+    outward = _open_direction(env, name, joint)
+    corners = _corners(env, {int(env.model.jnt_bodyid[joint])})
+    front = corners[np.argmax(corners.mean(1) @ outward)]
+    return front.mean(0), outward
+
+
+def _slide(env, name: str, joint: int, relation: str):
+    """Open a drawer by pulling its handle (hand level, fingers closing on the bar from above and below), or
+    close it by pushing the handle with the closed fingertips (hand level, fingers side by side)."""
+    predicate = (relation, name)
+    for _ in range(MAX_TRIES):
+        handle, outward = _handle(env, name, joint)
+        travel = abs(_goal_qpos(env, name, relation) - _qpos(env, joint))
+        if relation == "open":
+            up = np.array([0.0, 0.0, 1.0])
+            orientation = np.column_stack([np.cross(up, -outward), up, -outward])
+            grip, stop = CLOSE, handle + outward * (travel + 0.01)
+        else:
+            side = np.cross(np.array([0.0, 0.0, 1.0]), outward)
+            orientation = np.column_stack([np.cross(side, -outward), side, -outward])
+            grip, stop = CLOSE, handle - outward * (travel + 0.01)
+        before = handle + outward * 0.10
+        yield from _lift_clear(env, _hand_rotation(env), before[2] + 0.05)
+        yield from _go(
+            env, [*before[:2], max(before[2], _eef(env)[2])], OPEN, orientation, steps=60, turn_tol=0.1
+        )
+        yield from _go(
+            env, before, OPEN if relation == "open" else CLOSE, orientation, steps=40, turn_tol=0.1
+        )
+        if relation == "open":
+            yield from _go(env, handle, OPEN, orientation, tol=0.008, steps=40)
+            yield from _stay(env, handle, CLOSE, orientation, 10)
+        for _ in range(80):
+            if _holds(env, predicate):
+                break
+            yield stop, grip, orientation
+        yield from _stay(env, stop, grip, orientation, 3)
+        yield from _stay(env, _eef(env), OPEN, orientation, 6)
+        yield from _go(env, _eef(env) + outward * 0.08, OPEN, orientation, tol=0.02, steps=30)
+        if _holds(env, predicate):
+            return True
+    return False
+
+
+def _swing(env, name: str, joint: int, relation: str):
+    """Swing a hinged door (the microwave's) by pushing near its free edge with the side of the closed hand."""
+    predicate = (relation, name)
+    model, data = env.model, env.data
+    door = int(model.jnt_bodyid[joint])
+    hinge = data.xanchor[joint].copy()
+    axis = data.xmat[door].reshape(3, 3) @ model.jnt_axis[joint]
+    sense = np.sign(_goal_qpos(env, name, relation) - _qpos(env, joint)) * np.sign(axis[2])
+    for _ in range(MAX_TRIES):
+        corners = _corners(env, {door})
+        low, high = _extent(env, corners)
+        radial = corners.reshape(-1, 3)[:, :2] - hinge[:2]
+        length = np.linalg.norm(radial, axis=1).max()
+        mid_z = (low[2] + high[2]) / 2
+        for step in range(140):
+            if _holds(env, predicate):
+                break
+            centre = _corners(env, {door}).reshape(-1, 3)[:, :2].mean(0) - hinge[:2]
+            along = centre / np.linalg.norm(centre)
+            ahead = np.array([-along[1], along[0]]) * sense  # where the free edge goes
+            contact = hinge[:2] + along * 0.75 * length
+            if step == 0:
+                start = contact - ahead * 0.07
+                yield from _lift_clear(env, DOWN, high[2] + 0.05, CLOSE)
+                yield from _go(env, [*start, high[2] + 0.05], CLOSE, DOWN, steps=80, turn_tol=0.15)
+                yield from _go(env, [*start, mid_z], CLOSE, DOWN, steps=40)
+            lead = _rot_z(sense * 0.35)[:2, :2] @ (along * 0.75 * length)
+            yield np.array([*(hinge[:2] + lead), mid_z]), CLOSE, DOWN
+        yield from _stay(env, _eef(env), CLOSE, DOWN, 3)
+        yield from _lift_clear(env, DOWN, high[2] + 0.05, CLOSE)
+        if _holds(env, predicate):
+            return True
+    return False
+
+
+def _turn_on(env, name: str):
+    """Turn a stove's knob: grasp its ridge from above and twist the hand about the knob's axis."""
+    predicate = ("turnon", name)
+    model, data = env.model, env.data
+    joint = _joint(env, name)
+    knob = int(model.jnt_bodyid[joint])
+    axis = data.xanchor[joint].copy()
+    goal = _goal_qpos(env, name, "turnon")
+    for _ in range(MAX_TRIES):
+        corners = _corners(env, {knob})
+        ridge = corners[np.argmax(corners[:, :, 2].max(1))]
+        _, yaw, centre = _narrowest(ridge)
+        grasp = np.array([*centre, ridge[:, 2].max() - 0.015])
+        orientation = _fingers_across(yaw)
+        start = _qpos(env, joint)
+        yield from _lift_clear(env, _hand_rotation(env), grasp[2] + 0.08)
+        yield from _go(env, grasp + [0, 0, 0.07], OPEN, orientation, steps=80, turn_tol=0.1)
+        yield from _go(env, grasp, OPEN, orientation, tol=0.008, steps=40)
+        yield from _stay(env, grasp, CLOSE, orientation, 10)
+        for _ in range(80):
+            turned = _qpos(env, joint) - start
+            if _qpos(env, joint) >= goal:
+                break
+            follow = axis[:2] + _rot_z(turned)[:2, :2] @ (grasp[:2] - axis[:2])
+            yield np.array([*follow, grasp[2]]), CLOSE, _rot_z(min(turned + 0.3, goal - start)) @ orientation
+        yield from _stay(env, _eef(env), OPEN, _hand_rotation(env), 8)
+        yield from _lift_clear(env, _hand_rotation(env), grasp[2] + 0.08)
+        if _holds(env, predicate):
+            return True
+    return False
