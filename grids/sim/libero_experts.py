@@ -360,6 +360,50 @@ def _surface_z(env, xy: np.ndarray, z_from: float, skip: set[int]) -> float:
     return -np.inf
 
 
+def _hand_collides(env, position: np.ndarray, orientation: np.ndarray, skip: set[int]) -> bool:
+    """Would the hand (palm and open fingers) at ``position``, ``orientation`` overlap a collision geom other than
+    the robot's and ``skip``'s? Tests points on the two boxes against every geom's box."""
+    import mujoco
+
+    model, data = env.model, env.data
+    grid = np.stack(np.meshgrid(*[np.linspace(-1, 1, 3)] * 3, indexing="ij"), -1).reshape(-1, 3)  # [27, 3]
+    palm = grid * [0.035, 0.105, 0.053] + [0.0, 0.0, 0.075]  # hand frame, z from the fingertips to the wrist
+    fingers = grid * [0.012, 0.05, 0.028] + [0.0, 0.0, 0.02]
+    points = position + np.concatenate([palm, fingers]) @ orientation.T  # [54, 3]
+    for g in range(model.ngeom):
+        body = model.geom_bodyid[g]
+        if body == 0 or body in skip or not (model.geom_contype[g] or model.geom_conaffinity[g]):
+            continue
+        if (mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body) or "").startswith(ROBOT_PREFIXES):
+            continue
+        local = (points - data.geom_xpos[g]) @ data.geom_xmat[g].reshape(3, 3) - model.geom_aabb[g, :3]
+        if np.any(np.all(np.abs(local) < model.geom_aabb[g, 3:], axis=1)):
+            return True
+    return False
+
+
+def _clearance(env, start: np.ndarray, end: np.ndarray, skip: set[int], hang: float = 0.0) -> float:
+    """The lowest hand height for moving from ``start`` to ``end`` (xy) without the hand, or an object hanging
+    ``hang`` below it, meeting anything: the highest collision geom within a palm's reach of the path, plus a margin."""
+    import mujoco
+
+    model, data = env.model, env.data
+    path = start + np.linspace(0.0, 1.0, 12)[:, None] * (end - start)  # [12, 2]
+    top = -np.inf
+    for g in range(model.ngeom):
+        body = model.geom_bodyid[g]
+        if body == 0 or body in skip or not (model.geom_contype[g] or model.geom_conaffinity[g]):
+            continue
+        if (mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body) or "").startswith(ROBOT_PREFIXES):
+            continue
+        half = np.abs(data.geom_xmat[g].reshape(3, 3)) @ model.geom_aabb[g, 3:]
+        centre = data.geom_xpos[g] + data.geom_xmat[g].reshape(3, 3) @ model.geom_aabb[g, :3]
+        gap = np.maximum(np.abs(path - centre[:2]) - half[:2], 0.0)  # [12, 2] per-axis distance to the box
+        if (np.linalg.norm(gap, axis=1) < 0.11).any():
+            top = max(top, centre[2] + half[2])
+    return top + max(hang, 0.014) + 0.025
+
+
 def _site(env, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A BDDL region's ``(position [3], rotation [3, 3], world half-size [3])``."""
     import mujoco
@@ -426,14 +470,23 @@ def _lift_clear(env, orientation: np.ndarray, z: float, grip: float = OPEN):
 def _grasp_pose(env, moved: str) -> tuple[np.ndarray, np.ndarray]:
     """Where and how to grasp ``moved``: a point [3] and a hand orientation [3, 3].
 
-    Across its narrowest side near the top if that fits between the fingers (boxes, cans, bottles); else by a
-    small part on top (a moka pot's lid knob); else pinching the rim that faces the robot (bowls, mugs).
+    Across its narrowest side near the top if that fits between the fingers (boxes, cans, bottles), shifted
+    along the object if the hand would meet a neighbour (a milk carton beside the cream cheese); else by a small
+    part on top (a moka pot's lid knob); else pinching the rim that faces the robot (bowls, mugs).
     """
     corners = _corners(env, _body_id(env, moved))
     low, high = _extent(env, corners)
     width, yaw, centre = _narrowest(corners)
     if width <= FINGER_SPAN:
-        return np.array([*centre, max(high[2] - 0.03, low[2] + 0.012)]), _fingers_across(yaw)
+        orientation, along = _fingers_across(yaw), np.array([-np.sin(yaw), np.cos(yaw)])
+        reach = np.abs((corners.reshape(-1, 3)[:, :2] - centre) @ along).max() - 0.015
+        skip = _subtree(env.model, _body_id(env, moved))
+        z = max(high[2] - 0.03, low[2] + 0.012)
+        for shift in (0.0, 0.01, -0.01, 0.02, -0.02, 0.03, -0.03):
+            point = np.array([*(centre + along * np.clip(shift, -reach, reach)), z])
+            if not any(_hand_collides(env, point + [0, 0, dz], orientation, skip) for dz in (0.0, 0.05)):
+                return point, orientation
+        return np.array([*centre, z]), orientation
     top = corners[corners[:, :, 2].max(1) > high[2] - 0.015]
     width, yaw, centre = _narrowest(top)
     if width <= FINGER_SPAN / 2:
@@ -443,13 +496,16 @@ def _grasp_pose(env, moved: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _pick(env, moved: str, lift_z: float):
-    """Grasp ``moved`` and lift the hand to ``lift_z``; returns the hand orientation, or None after the regrasps."""
+    """Grasp ``moved`` and lift the hand to ``lift_z``; returns the hand orientation, or None after the regrasps.
+    The hand travels above whatever stands along its way (a tall carton beside the path)."""
     for _ in range(MAX_REGRASPS + 1):
         grasp, orientation = _grasp_pose(env, moved)
         low, high = _extent(env, _corners(env, _body_id(env, moved)))
         above = np.array([grasp[0], grasp[1], max(high[2] + 0.07, grasp[2] + 0.07)])
-        yield from _lift_clear(env, _hand_rotation(env), above[2])
-        yield from _go(env, above, OPEN, orientation, steps=80, turn_tol=0.1)
+        travel = max(above[2], _clearance(env, _eef(env)[:2], grasp[:2], set()))
+        yield from _lift_clear(env, _hand_rotation(env), travel)
+        yield from _go(env, [*grasp[:2], max(travel, _eef(env)[2])], OPEN, orientation, steps=80)
+        yield from _go(env, above, OPEN, orientation, steps=40, turn_tol=0.1)
         yield from _go(env, grasp, OPEN, orientation, tol=0.008, steps=40)
         yield from _stay(env, grasp, CLOSE, orientation, 10)
         yield from _go(env, [grasp[0], grasp[1], lift_z], CLOSE, orientation, tol=0.03, steps=40)
@@ -469,8 +525,9 @@ def _place_spot(env, predicate: tuple[str, ...], slot: tuple[int, int]) -> tuple
     position, _, half = _site(env, target)
     xy = position[:2].copy()
     i, n = slot
-    if n > 1:  # side by side along x, inside the region
-        xy[0] += (i - (n - 1) / 2) * min(0.09, 2 * half[0] / n)
+    if n > 1:  # side by side along x, 3 cm apart if the region allows
+        low, high = _extent(env, _corners(env, _body_id(env, moved)))
+        xy[0] += np.clip((i - (n - 1) / 2) * (high[0] - low[0] + 0.03), 0.015 - half[0], half[0] - 0.015)
     if relation == "in":
         z_from = position[2]
         drawer = env.robosuite.object_sites_dict[target].joints
@@ -504,6 +561,9 @@ def _put(env, predicate: tuple[str, ...], slot: tuple[int, int]):
         offset = env.body_position(moved)[:2] - eef[:2]  # where the object hangs from the hand
         depth = eef[2] - _extent(env, _corners(env, _body_id(env, moved)))[0][2]  # hand to object bottom
         spot, support = _place_spot(env, predicate, slot)
+        skip = _subtree(env.model, _body_id(env, moved))
+        carry_z = max(carry_z, _clearance(env, eef[:2], spot - offset, skip, hang=depth))
+        yield from _lift_clear(env, orientation, carry_z, CLOSE)
         over = np.array([*(spot - offset), carry_z])
         yield from _go(env, over, CLOSE, orientation, steps=80)
         yield from _go(
@@ -584,41 +644,82 @@ def _handle(env, name: str, joint: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _slide(env, name: str, joint: int, relation: str):
-    """Open a drawer by pulling its handle (hand level, fingers closing on the bar from above and below), or
-    close it by pushing the handle with the closed fingertips (hand level, fingers side by side)."""
-    predicate = (relation, name)
+    """Open a drawer by pulling its handle, or push it shut."""
     for _ in range(MAX_TRIES):
-        handle, outward = _handle(env, name, joint)
-        travel = abs(_goal_qpos(env, name, relation) - _qpos(env, joint))
         if relation == "open":
-            up = np.array([0.0, 0.0, 1.0])
-            orientation = np.column_stack([np.cross(up, -outward), up, -outward])
-            grip, stop = CLOSE, handle + outward * (travel + 0.01)
+            yield from _pull_open(env, name, joint)
         else:
-            side = np.cross(np.array([0.0, 0.0, 1.0]), outward)
-            orientation = np.column_stack([np.cross(side, -outward), side, -outward])
-            grip, stop = CLOSE, handle - outward * (travel + 0.01)
-        before = handle + outward * 0.10
-        yield from _lift_clear(env, _hand_rotation(env), before[2] + 0.05)
-        yield from _go(
-            env, [*before[:2], max(before[2], _eef(env)[2])], OPEN, orientation, steps=60, turn_tol=0.1
-        )
-        yield from _go(
-            env, before, OPEN if relation == "open" else CLOSE, orientation, steps=40, turn_tol=0.1
-        )
-        if relation == "open":
-            yield from _go(env, handle, OPEN, orientation, tol=0.008, steps=40)
-            yield from _stay(env, handle, CLOSE, orientation, 10)
-        for _ in range(80):
-            if _holds(env, predicate):
-                break
-            yield stop, grip, orientation
-        yield from _stay(env, stop, grip, orientation, 3)
-        yield from _stay(env, _eef(env), OPEN, orientation, 6)
-        yield from _go(env, _eef(env) + outward * 0.08, OPEN, orientation, tol=0.02, steps=30)
-        if _holds(env, predicate):
+            yield from _push_shut(env, name, joint)
+        if _holds(env, (relation, name)):
             return True
     return False
+
+
+def _level(outward: np.ndarray, fingers: np.ndarray) -> np.ndarray:
+    """The hand level, pointing at a drawer's front (against ``outward``), its fingers closing along ``fingers``."""
+    return np.column_stack([np.cross(fingers, -outward), fingers, -outward])
+
+
+def _pull_open(env, name: str, joint: int):
+    """Grasp the handle's bar level, the fingers closing on it from above and below, and pull it all the way."""
+    handle, outward = _handle(env, name, joint)
+    orientation = _level(outward, np.array([0.0, 0.0, 1.0]))
+    stop = handle + outward * (abs(_goal_qpos(env, name, "open") - _qpos(env, joint)) + 0.01)
+    before = handle + outward * 0.10
+    yield from _lift_clear(env, _hand_rotation(env), before[2] + 0.05)
+    yield from _go(
+        env, [*before[:2], max(before[2], _eef(env)[2])], OPEN, orientation, steps=60, turn_tol=0.1
+    )
+    yield from _go(env, before, OPEN, orientation, steps=40, turn_tol=0.1)
+    yield from _go(env, handle, OPEN, orientation, tol=0.008, steps=40)
+    yield from _stay(env, handle, CLOSE, orientation, 10)
+    for _ in range(80):
+        if _holds(env, ("open", name)):
+            break
+        yield stop, CLOSE, orientation
+    yield from _stay(env, stop, CLOSE, orientation, 3)
+    yield from _stay(env, _eef(env), OPEN, orientation, 6)
+    yield from _go(env, _eef(env) + outward * 0.08, OPEN, orientation, tol=0.02, steps=30)
+
+
+def _push_shut(env, name: str, joint: int):
+    """Push a drawer shut by its handle's bar with the closed fingertips: first with the hand pointing down, its
+    narrow side forward, until the hand nears the cabinet's front; then level, pointing at the bar (from the start,
+    a level hand's wrist would reach back into whatever stands behind an open drawer: a wine rack)."""
+    handle, outward = _handle(env, name, joint)
+    travel = abs(_goal_qpos(env, name, "close") - _qpos(env, joint))
+    push = -outward[:2] / np.linalg.norm(outward[:2])
+    down = _fingers_across(np.arctan2(push[1], push[0]) + np.pi / 2, wrist=push)
+    start = handle + outward * 0.03
+    skip = _subtree(env.model, int(env.model.jnt_bodyid[joint]))
+    yield from _lift_clear(env, _hand_rotation(env), handle[2] + 0.10, CLOSE)
+    yield from _go(
+        env,
+        [*start[:2], max(handle[2] + 0.10, _clearance(env, _eef(env)[:2], start[:2], skip))],
+        CLOSE,
+        down,
+        steps=60,
+        turn_tol=0.1,
+    )
+    yield from _go(env, start, CLOSE, down, tol=0.01, steps=40)
+    for _ in range(60):
+        left = abs(_goal_qpos(env, name, "close") - _qpos(env, joint))
+        if left < 0.04:  # the hand would meet the drawer above
+            break
+        yield handle - outward * (travel + 0.02), CLOSE, down
+    handle, _ = _handle(env, name, joint)
+    level = _level(outward, np.cross(np.array([0.0, 0.0, 1.0]), outward))
+    yield from _lift_clear(env, down, handle[2] + 0.10, CLOSE)
+    yield from _go(
+        env, [*(handle + outward * 0.06)[:2], handle[2] + 0.10], CLOSE, level, steps=60, turn_tol=0.1
+    )
+    yield from _go(env, handle + outward * 0.06, CLOSE, level, tol=0.01, steps=40)
+    for _ in range(60):
+        if _holds(env, ("close", name)):
+            break
+        yield handle - outward * 0.06, CLOSE, level
+    yield from _stay(env, _eef(env), CLOSE, level, 3)
+    yield from _go(env, _eef(env) + outward * 0.08, CLOSE, level, tol=0.02, steps=30)
 
 
 def _swing(env, name: str, joint: int, relation: str):
