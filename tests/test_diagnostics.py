@@ -3,18 +3,15 @@ import warnings
 import pytest
 import torch
 
-from grids import (
-    GridSampler,
+from grids.core import GridSampler, patch_centers, sample_tokens, spread_layout
+from grids.diagnostics import (
     PointsWarning,
     border_saturation,
     check_points,
     follows_content,
-    patch_centers,
     point_shift,
     point_spread,
     retention_map,
-    sample_tokens,
-    spread_layout,
     token_cosine,
 )
 

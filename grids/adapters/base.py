@@ -7,7 +7,7 @@ therefore ``host.*`` + ``reducer.*`` and round-trips through ``safetensors.torch
 ``save_pretrained(directory)`` writes the host in its own ecosystem's format (a Hugging Face
 checkpoint folder, or timm's ``model.safetensors``), so the folder still loads without GridS, plus
 
-    grids_adapter.json          # reducer name, num_tokens, placement, reducer options
+    grids_adapter.json          # reducer name, num_tokens, resample_at_layer, reducer options
     grids_reducer.safetensors   # the reducer's weights (absent keys for parameter-free reducers)
 """
 
@@ -30,15 +30,16 @@ REDUCER_WEIGHTS = "grids_reducer.safetensors"
 class AdapterSpec:
     """Everything needed to rebuild an adapter's reducer (the host is saved separately).
 
-    ``placement`` says where the tokens are reduced: ``"output"`` (after the encoder; for PaliGemma
-    ``"projected"``, after the multimodal projector, or ``"vision"``, before it) or an int ``L``:
-    inside the encoder, after its first ``L`` blocks, so the remaining blocks run on K tokens.
+    ``resample_at_layer`` says where the tokens are reduced (:func:`grids.core.check_resample_at_layer`):
+    ``None``, the encoder's output, or an int ``L``: inside the encoder, before block ``L``, so the
+    remaining blocks run on K tokens. ``project_first`` is PaliGemma's (:class:`GridSImageFeatures`).
     """
 
     reducer: str = "grids"
     num_tokens: int = 16
-    placement: str | int = "output"
+    resample_at_layer: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    project_first: bool | None = None
 
     def build(self, dim: int, num_prefix_tokens: int = 0) -> TokenReducer:
         return make_reducer(
@@ -48,15 +49,6 @@ class AdapterSpec:
             num_prefix_tokens=num_prefix_tokens,
             **self.options,
         )
-
-
-def check_placement(placement: str | int, allowed: tuple[str, ...], depth: int) -> None:
-    if isinstance(placement, bool) or not isinstance(placement, (str, int)):
-        raise TypeError(f"placement must be one of {allowed} or an int block index, got {placement!r}")
-    if isinstance(placement, str) and placement not in allowed:
-        raise ValueError(f"placement must be one of {allowed} or an int block index, got {placement!r}")
-    if isinstance(placement, int) and not 0 <= placement <= depth:
-        raise ValueError(f"placement={placement} is not a block index of an encoder with {depth} blocks")
 
 
 class ReducingAdapter(nn.Module):
@@ -97,4 +89,4 @@ class ReducingAdapter(nn.Module):
         self.reducer.load_state_dict(state, strict=True)
 
     def extra_repr(self) -> str:
-        return f"placement={self.spec.placement!r}"
+        return f"resample_at_layer={self.spec.resample_at_layer!r}"

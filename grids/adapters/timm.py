@@ -10,11 +10,11 @@
     pooled = model(images)                    # the host's own head on the reduced tokens
 
 Prefix tokens (CLS, registers: ``vit.num_prefix_tokens`` of them) are never reduced: they pass
-through first, unchanged. With ``"dense"`` every output equals the host's exactly. ``placement=L`` (an
-int in ``[0, depth]``) reduces inside the encoder after its first L blocks (``0``: right after the
+through first, unchanged. With ``"dense"`` every output equals the host's exactly. ``resample_at_layer=L``
+(an int in ``[0, depth]``) reduces inside the encoder before its block L (``0``: right after the
 patch/position embedding and prefix tokens), so the remaining blocks and the final norm run on P + K
-tokens: the host's own ``forward_features`` runs with a :func:`grids.core.in_encoder.resample_at_layer`
-hook on ``host.blocks`` for the duration of the call.
+tokens: the host's own ``forward_features`` runs with a :func:`grids.resample_at_layer` hook on
+``host.blocks`` for the duration of the call.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from pathlib import Path
 import timm
 from torch import Tensor, nn
 
-from grids.adapters.base import AdapterSpec, ReducingAdapter, check_placement
-from grids.core import Reduced
-from grids.core.in_encoder import resample_at_layer
+from grids.adapters.base import AdapterSpec, ReducingAdapter
+from grids.core import Reduced, check_resample_at_layer, resample_at_layer
 
 TIMM_CONFIG = "timm_config.json"
 HOST_WEIGHTS = "model.safetensors"  # the file name timm's own loader looks for
@@ -47,8 +46,8 @@ class GridSTimmViT(ReducingAdapter):
         model: the host ``timm`` ViT; wrapped, never copied.
         reducer: a registered reducer name (``grids.list_reducers()``).
         num_tokens: K, patch tokens kept per image.
-        placement: ``"output"`` (after the final norm) or an int L (inside the encoder, after its
-            first L blocks).
+        resample_at_layer: ``None`` (reduce after the final norm) or an int L (inside the encoder, before
+            its block L).
         **options: passed to the reducer.
     """
 
@@ -58,12 +57,12 @@ class GridSTimmViT(ReducingAdapter):
         reducer: str = "grids",
         *,
         num_tokens: int = 16,
-        placement: str | int = "output",
+        resample_at_layer: int | None = None,
         **options,
     ):
         _check_vit(model)
-        check_placement(placement, ("output",), len(model.blocks))
-        spec = AdapterSpec(reducer, num_tokens, placement, options)
+        check_resample_at_layer(resample_at_layer, len(model.blocks))
+        spec = AdapterSpec(reducer, num_tokens, resample_at_layer, options)
         super().__init__(model, spec.build(model.embed_dim, num_prefix_tokens=model.num_prefix_tokens), spec)
 
     @property
@@ -85,8 +84,8 @@ class GridSTimmViT(ReducingAdapter):
         if x.dim() != 4:
             raise ValueError(f"x must have shape [B, 3, H, W], got {tuple(x.shape)}")
         grid_hw = self.grid_hw(x.shape[-2:])
-        placement = self.spec.placement
-        if placement == "output":
+        layer = self.spec.resample_at_layer
+        if layer is None:
             return self.reducer(self.host.forward_features(x), grid_hw=grid_hw, context=context)
         # The host's forward_features, with the reducer on the tokens entering blocks[L]. timm's
         # gradient checkpointing (checkpoint_seq) would recompute blocks[L] in the backward pass, after
@@ -96,7 +95,7 @@ class GridSTimmViT(ReducingAdapter):
             host.grad_checkpointing = False
             with resample_at_layer(
                 host.blocks,
-                placement,
+                layer,
                 self.reducer,
                 grid_hw=grid_hw,
                 num_prefix_tokens=self.num_prefix_tokens,
@@ -105,9 +104,8 @@ class GridSTimmViT(ReducingAdapter):
                 tokens = host.forward_features(x)
         finally:
             host.grad_checkpointing = checkpointing
-        reduced = hook.last
-        reduced.tokens = tokens  # after the remaining blocks and the final norm: [B, P + K', C]
-        return reduced
+        # The tokens after the remaining blocks and the final norm: [B, P + K', C].
+        return hook.last.replace(tokens=tokens)
 
     def forward_features(self, x: Tensor, *, context: Tensor | None = None) -> Tensor:
         """Like ``timm``'s ``forward_features``: ``[B, P + K', C]``."""
@@ -124,13 +122,13 @@ class GridSTimmViT(ReducingAdapter):
         """``timm``'s ``forward_intermediates`` with the final features reduced.
 
         Intermediates come from the host untouched (dense maps, e.g. for a feature pyramid), so this
-        needs ``placement="output"``. The result has the host's form: ``(final, intermediates)``, a
+        needs ``resample_at_layer=None``. The result has the host's form: ``(final, intermediates)``, a
         list when ``intermediates_only=True``, or a dict whose ``image_features`` is reduced.
         """
-        if self.spec.placement != "output":
+        if self.spec.resample_at_layer is not None:
             raise NotImplementedError(
-                "forward_intermediates with in-encoder placement: intermediates after block "
-                f"{self.spec.placement} are no longer a dense grid; use forward_reduced"
+                f"forward_intermediates with resample_at_layer={self.spec.resample_at_layer}: intermediates "
+                "from that block on are no longer a dense grid; use forward_reduced"
             )
         out = self.host.forward_intermediates(x, indices, **kwargs)
         if kwargs.get("intermediates_only"):
@@ -171,7 +169,11 @@ class GridSTimmViT(ReducingAdapter):
             host = timm.create_model(architecture, pretrained=False, **create_kwargs)
         host.load_state_dict(load_file(directory / HOST_WEIGHTS), strict=True)
         adapter = cls(
-            host, spec.reducer, num_tokens=spec.num_tokens, placement=spec.placement, **spec.options
+            host,
+            spec.reducer,
+            num_tokens=spec.num_tokens,
+            resample_at_layer=spec.resample_at_layer,
+            **spec.options,
         )
         adapter.load_reducer_weights(directory)
         return adapter

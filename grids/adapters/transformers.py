@@ -12,10 +12,10 @@
     out = images(pixel_values)         # like vlm.get_image_features: out.pooler_output [B, 16, D_text]
 
 Both wrap the host (``model.host is siglip``); with ``"dense"`` they return the host's outputs
-exactly. ``placement=L`` (an int in ``[0, depth]``) reduces inside the SigLIP encoder after its first L
-blocks (``0``: right after the embeddings), so the remaining blocks, the post-norm, the pooling head and
-the projector all run on K tokens. That runs the host's own forward with a
-:func:`grids.core.in_encoder.resample_at_layer` hook on its encoder blocks for the duration of the call.
+exactly. ``resample_at_layer=L`` (an int in ``[0, depth]``) reduces inside the SigLIP encoder before its
+block L (``0``: right after the embeddings), so the remaining blocks, the post-norm, the pooling head and
+the projector all run on K tokens. That runs the host's own forward with a :func:`grids.resample_at_layer`
+hook on its encoder blocks for the duration of the call.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from torch import Tensor, nn
 from transformers import AutoConfig
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
-from grids.adapters.base import AdapterSpec, ReducingAdapter, check_placement
-from grids.core.in_encoder import resample_at_layer
+from grids.adapters.base import AdapterSpec, ReducingAdapter
+from grids.core import check_resample_at_layer, resample_at_layer
 
 
 @dataclass
@@ -84,11 +84,14 @@ class _HFAdapter(ReducingAdapter):
         """Rebuild from :meth:`save_pretrained`; the host class is read from its ``config.json``."""
         spec = cls.read_spec(directory)
         host = host if host is not None else _load_hf_host(directory)
-        adapter = cls(
-            host, spec.reducer, num_tokens=spec.num_tokens, placement=spec.placement, **spec.options
-        )
+        adapter = cls(host, spec.reducer, **cls.spec_arguments(spec))
         adapter.load_reducer_weights(directory)
         return adapter
+
+    @staticmethod
+    def spec_arguments(spec: AdapterSpec) -> dict:
+        """The keyword arguments that rebuild an adapter of ``spec`` (besides host and reducer name)."""
+        return dict(num_tokens=spec.num_tokens, resample_at_layer=spec.resample_at_layer, **spec.options)
 
 
 class GridSVisionModel(_HFAdapter):
@@ -98,8 +101,8 @@ class GridSVisionModel(_HFAdapter):
         vision_model: the host (e.g. ``SiglipVisionModel``); wrapped, never copied.
         reducer: a registered reducer name (``grids.list_reducers()``).
         num_tokens: K.
-        placement: ``"output"`` (after the post-norm; the pooling head still sees all tokens) or an
-            int L, reducing inside the encoder after its first L blocks.
+        resample_at_layer: ``None`` (reduce after the post-norm; the pooling head still sees all tokens) or
+            an int L, reducing inside the encoder before its block L.
         **options: passed to the reducer (e.g. ``context_dim=384`` for a task-aware ``grids``).
     """
 
@@ -109,13 +112,13 @@ class GridSVisionModel(_HFAdapter):
         reducer: str = "grids",
         *,
         num_tokens: int = 16,
-        placement: str | int = "output",
+        resample_at_layer: int | None = None,
         **options,
     ):
         depth = len(_siglip_blocks(vision_model))  # checks that it is SigLIP-style first
         config = vision_model.config
-        check_placement(placement, ("output",), depth)
-        spec = AdapterSpec(reducer, num_tokens, placement, options)
+        check_resample_at_layer(resample_at_layer, depth)
+        spec = AdapterSpec(reducer, num_tokens, resample_at_layer, options)
         super().__init__(vision_model, spec.build(config.hidden_size), spec)
         self.patch_size = config.patch_size
 
@@ -128,11 +131,13 @@ class GridSVisionModel(_HFAdapter):
         **kwargs,
     ) -> ReducedVisionOutput:
         grid_hw = _grid_hw(pixel_values, self.patch_size)
-        if isinstance(self.spec.placement, int):
+        if self.spec.resample_at_layer is not None:
             if kwargs:
-                raise TypeError(f"in-encoder placement does not support {sorted(kwargs)}")
+                raise TypeError(
+                    f"resample_at_layer={self.spec.resample_at_layer} does not support {sorted(kwargs)}"
+                )
             with resample_at_layer(
-                _siglip_blocks(self.host), self.spec.placement, self.reducer, grid_hw=grid_hw
+                _siglip_blocks(self.host), self.spec.resample_at_layer, self.reducer, grid_hw=grid_hw
             ) as hook:
                 hook.context = context
                 out = self.host(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding)
@@ -162,9 +167,10 @@ class GridSImageFeatures(_HFAdapter):
         vlm: ``PaliGemmaForConditionalGeneration`` or ``PaliGemmaModel`` (anything with
             ``vision_tower``, ``multi_modal_projector`` and ``get_image_features``, or whose ``.model``
             has them). Wrapped, never copied.
-        placement: ``"projected"`` (after the projector, as in the paper's code), ``"vision"`` (after
-            SigLIP, so the projector runs on K tokens), or an int L (inside SigLIP after its first L
-            blocks).
+        resample_at_layer: ``None`` (after SigLIP) or an int L (inside SigLIP, before its block L).
+        project_first: with ``resample_at_layer=None``, reduce the projected tokens (``True``, the default,
+            as in the paper's code) or SigLIP's output, so that the projector runs on K tokens (``False``).
+            With an int L the projector runs on K tokens anyway: ``True`` is then an error.
     """
 
     def __init__(
@@ -173,17 +179,24 @@ class GridSImageFeatures(_HFAdapter):
         reducer: str = "grids",
         *,
         num_tokens: int = 16,
-        placement: str | int = "projected",
+        resample_at_layer: int | None = None,
+        project_first: bool | None = None,
         **options,
     ):
         inner = getattr(vlm, "model", vlm)
         if not (hasattr(inner, "vision_tower") and hasattr(inner, "multi_modal_projector")):
             raise TypeError(f"expected a PaliGemma-style model, got {type(vlm).__name__}")
         vision_config = inner.config.vision_config
-        depth = len(_siglip_blocks(inner.vision_tower))
-        check_placement(placement, ("projected", "vision"), depth)
-        dim = vision_config.projection_dim if placement == "projected" else vision_config.hidden_size
-        spec = AdapterSpec(reducer, num_tokens, placement, options)
+        check_resample_at_layer(resample_at_layer, len(_siglip_blocks(inner.vision_tower)))
+        if project_first is None:
+            project_first = resample_at_layer is None
+        elif not isinstance(project_first, bool) or (project_first and resample_at_layer is not None):
+            raise ValueError(
+                f"project_first={project_first!r}: it must be a bool, and False with resample_at_layer="
+                f"{resample_at_layer} (the reducer then runs inside SigLIP, before the projector)"
+            )
+        dim = vision_config.projection_dim if project_first else vision_config.hidden_size
+        spec = AdapterSpec(reducer, num_tokens, resample_at_layer, options, project_first)
         super().__init__(vlm, spec.build(dim), spec)
         self.patch_size = vision_config.patch_size
 
@@ -192,14 +205,14 @@ class GridSImageFeatures(_HFAdapter):
     ) -> ReducedVisionOutput:
         grid_hw = _grid_hw(pixel_values, self.patch_size)
         inner = getattr(self.host, "model", self.host)
-        placement = self.spec.placement
-        if placement != "projected" and kwargs:
-            raise TypeError(f"placement={placement!r} does not support {sorted(kwargs)}")
-        if placement == "projected":
+        layer = self.spec.resample_at_layer
+        if not self.spec.project_first and kwargs:
+            raise TypeError(f"project_first=False ({self.spec}) does not support {sorted(kwargs)}")
+        if self.spec.project_first:
             out = self.host.get_image_features(pixel_values, **kwargs)
             reduced = self.reducer(out.pooler_output, grid_hw=grid_hw, context=context)
             vision_tokens, projected = out.last_hidden_state, reduced.tokens
-        elif placement == "vision":  # after SigLIP's post-norm, exactly what get_image_features projects
+        elif layer is None:  # after SigLIP's post-norm, exactly what get_image_features projects
             reduced = self.reducer(
                 inner.vision_tower(pixel_values).last_hidden_state, grid_hw=grid_hw, context=context
             )
@@ -207,7 +220,7 @@ class GridSImageFeatures(_HFAdapter):
             projected = inner.multi_modal_projector(vision_tokens)
         else:  # the host's get_image_features with K tokens from block L on
             with resample_at_layer(
-                _siglip_blocks(inner.vision_tower), placement, self.reducer, grid_hw=grid_hw
+                _siglip_blocks(inner.vision_tower), layer, self.reducer, grid_hw=grid_hw
             ) as hook:
                 hook.context = context
                 out = self.host.get_image_features(pixel_values)
@@ -221,6 +234,10 @@ class GridSImageFeatures(_HFAdapter):
         )
 
     get_image_features = forward  # the name the host's callers use
+
+    @staticmethod
+    def spec_arguments(spec: AdapterSpec) -> dict:
+        return dict(_HFAdapter.spec_arguments(spec), project_first=spec.project_first)
 
 
 def _load_hf_host(directory: str | Path) -> nn.Module:

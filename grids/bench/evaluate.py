@@ -335,11 +335,11 @@ def content_statistics(episode: dict, grid_hw: tuple[int, int]) -> dict:
     """Do the third-person view's points follow the gripper, the object, the goal along one episode?
 
     For each privileged position, over the episode's frames: the best and the mean (over the points)
-    Pearson correlation of a point's image position with it (``grids.core.diagnostics.follows_content``;
+    Pearson correlation of a point's image position with it (``grids.diagnostics.follows_content``;
     None where that position moves less than half a patch); plus collapse and border statistics of both
     views. With few frames and many points the best correlation is high by chance too: compare runs.
     """
-    from grids.core.diagnostics import check_points, follows_content
+    from grids.diagnostics import check_points, follows_content
 
     coords = torch.from_numpy(episode["coords"]).float()  # [T, V, K, 2]
     out = {"frames": len(coords)}
@@ -367,8 +367,8 @@ def retention(dense: torch.Tensor, coords: torch.Tensor, grid_hw: tuple[int, int
 
     ``dense [B, V, H*W, C]`` (``Policy.dense_features``), ``coords [B, V, K, 2]`` -> ``[B, V, H, W]``.
     """
-    from grids.core.diagnostics import retention_map
     from grids.core.sampling import sample_tokens
+    from grids.diagnostics import retention_map
 
     maps = dense.flatten(0, 1).unflatten(1, grid_hw).float()  # [B*V, H, W, C]
     read = sample_tokens(maps, coords.flatten(0, 1))  # [B*V, K, C]
@@ -379,11 +379,10 @@ def _dense_and_coords(policy, images, language) -> tuple[torch.Tensor, torch.Ten
     """The encoder's final dense map ``[B, V, N, C]`` and the reducer's points ``[B, V, K, 2]`` (computed from
     that map, or inside the encoder with ``resample_at_layer``)."""
     dense = policy.dense_features(images)
-    at_output = policy.cfg.encoder != "vit" or policy.cfg.split_layer == policy.cfg.encoder_depth
     reduced = (
-        policy.visual_tokens(None, language, features=dense)
-        if at_output
-        else policy.visual_tokens(images, language)
+        policy.visual_tokens(images, language)
+        if policy.cfg.reduces_inside
+        else policy.visual_tokens(None, language, features=dense)
     )
     return dense, reduced.coords
 
@@ -462,8 +461,8 @@ def shift_statistics(
     features read at the clean points (the features' share of the change); ``dense_cosine``: the encoder's
     cells, clean vs perturbed (what dense is given).
     """
-    from grids.core.diagnostics import point_shift, token_cosine
     from grids.core.sampling import sample_tokens
+    from grids.diagnostics import point_shift, token_cosine
     from grids.errors import UserError
     from grids.sim.perturbations import get_perturbation
 

@@ -10,7 +10,8 @@ One observation through the model (B batch, V=2 views, S=128 pixels, 16x16 patch
                                                             ``feature_shift`` cells, border-padded)
       -> projector                  [B, V, 256, C]         (pretrained encoder: LayerNorm + Linear + positions)
       -> reducer (per view)         [B, V, K', C] + coords [B, V, K', 2]
-         (ViT only: ``resample_at_layer=L`` reduces after block L, blocks [L:] then see K' tokens)
+         (ViT only: ``resample_at_layer=L`` reduces before block L with ``grids.resample_at_layer``'s hook,
+          blocks [L:] and the final norm then see K' tokens)
       -> + view embedding, flatten  [B, V*K', C]
       -> [visual; language; state; action queries] -> policy transformer -> action head
       -> actions [B, chunk, 4]          (ALOHA: [B, chunk, 14] joint targets, predicted standardised per
@@ -32,7 +33,7 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from grids.bench.encoders import ENCODERS, PretrainedEncoder
-from grids.core import MultiViewReducer, Reduced, make_reducer
+from grids.core import MultiViewReducer, Reduced, check_resample_at_layer, make_reducer, resample_at_layer
 
 ACTION_HEADS = ("l1", "flow")
 POSITIVE_FIELDS = ("image_size", "patch_size", "num_views", "dim", "num_heads", "chunk_size", "flow_steps")
@@ -54,7 +55,9 @@ class PolicyConfig:
     num_tokens: int = 16
     reducer_options: dict = field(default_factory=dict)
     task_aware: bool = False  # the instruction embedding is the reducer's context
-    resample_at_layer: int | None = None  # None: reduce after the last encoder block
+    # Where to reduce: None (or encoder_depth) the encoder's output, after its final norm; L < encoder_depth
+    # inside the ViT, before block L (grids.resample_at_layer).
+    resample_at_layer: int | None = None
     language_dim: int = 384
     state_dim: int = 4
     action_dim: int = 4
@@ -90,10 +93,10 @@ class PolicyConfig:
             raise ValueError(f"feature_shift must be >= 0, got {self.feature_shift}")
         if self.action_head not in ACTION_HEADS:
             raise ValueError(f"action_head must be one of {ACTION_HEADS}, got {self.action_head!r}")
-        if self.resample_at_layer is not None and not 0 <= self.resample_at_layer <= self.encoder_depth:
-            raise ValueError(
-                f"resample_at_layer must be in [0, encoder_depth={self.encoder_depth}], got {self.resample_at_layer}"
-            )
+        depth = self.encoder_depth
+        check_resample_at_layer(
+            self.resample_at_layer, depth, encoder=f"the {depth}-block ViT (encoder_depth={depth})"
+        )
 
     def _check_reducer(self) -> None:
         """Build the reducer once, as the policy will: a bad name, option or K fails now, not at step 1."""
@@ -135,8 +138,9 @@ class PolicyConfig:
         return side, side
 
     @property
-    def split_layer(self) -> int:
-        return self.encoder_depth if self.resample_at_layer is None else self.resample_at_layer
+    def reduces_inside(self) -> bool:
+        """The reducer runs inside the ViT, before block ``resample_at_layer``, not on the encoder's output."""
+        return self.resample_at_layer is not None and self.resample_at_layer < self.encoder_depth
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -174,6 +178,12 @@ class ViT(nn.Module):
     def patchify(self, images: Tensor) -> Tensor:  # uint8 [B', S, S, 3] -> [B', N, C]
         pixels = rearrange(images, "b h w c -> b c h w").float() / 127.5 - 1.0
         return rearrange(self.patch_embed(pixels), "b c h w -> b (h w) c") + self.pos_embed
+
+    def forward(self, images: Tensor) -> Tensor:  # uint8 [B', S, S, 3] -> [B', N, C] (K' after a hook)
+        x = self.patchify(images)
+        for block in self.blocks:
+            x = block(x)
+        return self.norm(x)
 
 
 class Projector(nn.Module):
@@ -247,47 +257,32 @@ class Policy(nn.Module):
     # --- vision -------------------------------------------------------------------------------------
     def dense_features(self, images: Tensor) -> Tensor:
         """uint8 ``[B, V, S, S, 3]`` -> the encoder's dense map ``[B, V, N, C_enc]`` (what the frozen cache holds)."""
-        if self.cfg.encoder != "vit":
-            flat = rearrange(images, "b v h w c -> (b v) h w c")
-            return rearrange(self.encoder(flat), "(b v) n c -> b v n c", v=images.shape[1])
-        return self._vit(images)[0]
+        flat = rearrange(images, "b v h w c -> (b v) h w c")  # every view through the shared encoder
+        return rearrange(self.encoder(flat), "(b v) n c -> b v n c", v=images.shape[1])
 
     def visual_tokens(
         self, images: Tensor | None, context: Tensor | None, features: Tensor | None = None
     ) -> Reduced:
         """Images (or cached dense features) -> reduced tokens ``[B, V, K', C]`` and ``coords [B, V, K', 2]``."""
         context = context if self.cfg.task_aware else None
-        if self.cfg.split_layer == self.cfg.encoder_depth or self.cfg.encoder != "vit":  # reduce the output
+        if not self.cfg.reduces_inside:  # reduce the encoder's output
             features = self.dense_features(images) if features is None else features  # cache: frozen encoder
             if self.training and self.cfg.feature_shift > 0:
                 features = random_shift(features, self.cfg.grid_hw, self.cfg.feature_shift)
             return self.reducer(self.projector(features), grid_hw=self.cfg.grid_hw, context=context)
         if features is not None:
             raise ValueError("cached features are final-layer features; resample_at_layer needs images")
-        tokens, reduced = self._vit(images, split=self.cfg.split_layer, context=context)
-        reduced.tokens = tokens
-        return reduced
-
-    def _vit(
-        self, images: Tensor, *, split: int | None = None, context: Tensor | None = None
-    ) -> tuple[Tensor, Reduced | None]:
-        """The ViT over every view: uint8 ``[B, V, S, S, 3]`` -> ``[B, V, N, C]`` after its final LayerNorm.
-
-        With ``split=L < depth`` the reducer runs on the tokens entering block L, so blocks L.. see only
-        ``K'`` tokens: -> ``([B, V, K', C], Reduced)``. The one place the policy splits its encoder; unlike
-        ``grids.core.resample_at_layer`` (hidden states ``[B, N, C]``) the reducer sees all views ``[B, V, N, C]``.
-        """
-        views = images.shape[1]
-        x = self.encoder.patchify(rearrange(images, "b v h w c -> (b v) h w c"))  # [B*V, N, C]
-        reduced = None
-        for layer, block in enumerate(self.encoder.blocks):
-            if layer == split:
-                reduced = self.reducer(
-                    rearrange(x, "(b v) n c -> b v n c", v=views), grid_hw=self.cfg.grid_hw, context=context
-                )
-                x = rearrange(reduced.tokens, "b v k c -> (b v) k c")
-            x = block(x)
-        return rearrange(self.encoder.norm(x), "(b v) n c -> b v n c", v=views), reduced
+        # The reducer sees the tokens entering block L of every view, [B, V, N, C]; blocks L.. run on K' tokens.
+        with resample_at_layer(
+            self.encoder.blocks,
+            self.cfg.resample_at_layer,
+            self.reducer,
+            grid_hw=self.cfg.grid_hw,
+            num_views=images.shape[1],
+        ) as hook:
+            hook.context = context
+            tokens = self.dense_features(images)  # [B, V, K', C], after the final norm
+        return hook.last.replace(tokens=tokens)
 
     # --- policy -------------------------------------------------------------------------------------
     def _transformer(self, visual: Tensor, language: Tensor, state: Tensor, action_tokens: Tensor) -> Tensor:

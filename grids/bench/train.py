@@ -117,7 +117,7 @@ class TrainConfig:
             raise ValueError("corrupted_features is a copy of a feature cache: it needs features or frozen_encoder")
         if not 0 < self.corrupted_p <= 1:
             raise ValueError(f"corrupted_p must be a probability in (0, 1], got {self.corrupted_p!r}")
-        if self.frozen_encoder and self.policy.split_layer != self.policy.encoder_depth:
+        if self.frozen_encoder and self.policy.reduces_inside:
             raise ValueError(
                 f"frozen_encoder trains on cached final-layer features; resample_at_layer="
                 f"{self.policy.resample_at_layer} needs images (train without --frozen-encoder)"

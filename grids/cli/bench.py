@@ -65,7 +65,7 @@ def register(subparsers) -> None:
     tr.add_argument(
         "--reducer-options", default="{}", help='a JSON object, e.g. \'{"score": "query"}\'; an option the reducer does not read is refused'
     )
-    tr.add_argument("--resample-at-layer", type=int, default=None, help="reduce after this encoder block")
+    tr.add_argument("--resample-at-layer", type=int, default=None, help="reduce before this ViT block (default: the output)")
     tr.add_argument(
         "--frozen-encoder",
         default=None,

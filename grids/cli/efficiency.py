@@ -182,6 +182,7 @@ def _ints(flag: str, text: str) -> tuple[int, ...]:
 
 def latency_settings(args):
     """Parse and check the latency flags (cheap: before any model is built)."""
+    from grids.core import check_resample_at_layer
     from grids.efficiency.latency import Variant, resolve_device
     from grids.efficiency.report import DEFAULT_VARIANTS, Settings
     from grids.efficiency.shapes import get_shape
@@ -209,8 +210,13 @@ def latency_settings(args):
     for model in models:
         vision_depth = depth[0] if depth else get_shape(model).vision.depth
         for v in parsed:
-            if v.resample_at_layer is not None and v.resample_at_layer > vision_depth:
-                raise ValueError(f"variant {v.label}: L must be in [0, {vision_depth}] for {model}")
+            check_resample_at_layer(
+                v.resample_at_layer,
+                vision_depth,
+                name=f"variant {v.label}: L",
+                output="no @L",
+                encoder=f"{model}'s {vision_depth}-block vision encoder",
+            )
     device = resolve_device(args.device)
     return Settings(
         models=models,

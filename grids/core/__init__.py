@@ -1,19 +1,13 @@
-"""The sampler and the token reducers it is compared against."""
+"""The functional core: reading a token map at points, the sampler, the reducers and the in-encoder hook.
+
+Nothing here imports from the rest of the package (adapters, efficiency, bench, sim, cli build on it).
+"""
 
 from grids.core.coord_heads import HeatmapHead, PooledHead
-from grids.core.diagnostics import (
-    NonFiniteWarning,
-    PointsWarning,
-    border_saturation,
-    check_points,
-    follows_content,
-    point_shift,
-    point_spread,
-    retention_map,
-    token_cosine,
-)
+from grids.core.in_encoder import ResampleAtLayer, check_resample_at_layer, resample_at_layer
 from grids.core.multiview import MultiViewReducer
-from grids.core.reducers import Reduced, TokenReducer, list_reducers, make_reducer, register_reducer
+from grids.core.reduced import Reduced
+from grids.core.reducers import TokenReducer, list_reducers, make_reducer, register_reducer
 from grids.core.sampler import GridSampler
 from grids.core.sampling import patch_centers, sample_tokens, spread_layout
 from grids.core.validation import set_value_checks
@@ -22,23 +16,17 @@ __all__ = [
     "GridSampler",
     "HeatmapHead",
     "MultiViewReducer",
-    "NonFiniteWarning",
-    "PointsWarning",
     "PooledHead",
     "Reduced",
+    "ResampleAtLayer",
     "TokenReducer",
-    "border_saturation",
-    "check_points",
-    "follows_content",
+    "check_resample_at_layer",
     "list_reducers",
     "make_reducer",
     "patch_centers",
-    "point_shift",
-    "point_spread",
     "register_reducer",
-    "retention_map",
+    "resample_at_layer",
     "sample_tokens",
     "set_value_checks",
     "spread_layout",
-    "token_cosine",
 ]

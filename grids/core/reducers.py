@@ -3,7 +3,8 @@
 Every reducer maps patch tokens ``[B, N, C]`` laid out on an ``H x W`` grid (``N = P + H*W`` with P
 prefix tokens such as CLS/registers, which pass through untouched and come first) to ``[B, P + K', C]``
 and reports where it looked as ``coords [B, K', 2]`` (x, y in [0, 1], align-corners convention) and,
-for discrete reducers, the chosen flat patch ``indices [B, K']``.
+for discrete reducers, the chosen flat patch ``indices [B, K']``: a :class:`~grids.Reduced`, which is also
+what :class:`~grids.GridSampler` returns.
 
     reducer = make_reducer("grids", dim=768, num_tokens=16)
     out = reducer(tokens, grid_hw=(16, 16))          # out.tokens [B, 16, 768], out.coords [B, 16, 2]
@@ -19,12 +20,12 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from grids.core.reduced import Reduced
 from grids.core.sampler import GridSampler
 from grids.core.sampling import patch_centers, sample_tokens, spread_layout
 from grids.core.validation import (
@@ -38,13 +39,6 @@ from grids.core.validation import (
     check_rank,
     check_same_dtype,
 )
-
-
-@dataclass
-class Reduced:
-    tokens: Tensor  # [B, P + K', C], prefix tokens first
-    coords: Tensor  # [B, K', 2] where each output patch token looked (x, y) in [0, 1]
-    indices: Tensor | None = None  # [B, K'] flat patch indices, for discrete reducers
 
 
 class TokenReducer(nn.Module):
@@ -91,7 +85,7 @@ class TokenReducer(nn.Module):
         prefix, patches = tokens[:, : self.num_prefix_tokens], tokens[:, self.num_prefix_tokens :]
         out = self.reduce(patches, tuple(grid_hw), context)
         if self.num_prefix_tokens:
-            out.tokens = torch.cat([prefix, out.tokens], dim=1)
+            out = out.replace(tokens=torch.cat([prefix, out.tokens], dim=1))
         return out
 
     def _check_tokens(self, tokens: Tensor, grid_hw: tuple[int, int]) -> None:
@@ -170,7 +164,9 @@ class Dense(TokenReducer):
     tells a reducer's own merit from the regularisation of drawing new patches for every sample.
     """
 
-    def __init__(self, *, dim: int, num_tokens: int = 1, num_prefix_tokens: int = 0, train_tokens: int | None = None):
+    def __init__(
+        self, *, dim: int, num_tokens: int = 1, num_prefix_tokens: int = 0, train_tokens: int | None = None
+    ):
         super().__init__(dim=dim, num_tokens=max(num_tokens, 1), num_prefix_tokens=num_prefix_tokens)
         check_int(train_tokens, "train_tokens", minimum=1, optional=True)
         self.train_tokens = train_tokens
@@ -205,9 +201,7 @@ class GridS(TokenReducer):
         return ("num_prefix_tokens", *GridSampler.option_names())
 
     def reduce(self, patches, grid_hw, context):
-        feature_map = patches.unflatten(1, grid_hw)  # [B, H, W, C]
-        tokens, coords = self.sampler(feature_map, context)
-        return Reduced(tokens, coords)
+        return self.sampler(patches.unflatten(1, grid_hw), context)  # [B, H, W, C] -> Reduced
 
 
 @register_reducer("grids-nearest")

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from grids.core.coord_heads import HeatmapHead, PooledHead, head_option_names, make_coord_head
+from grids.core.reduced import Reduced
 from grids.core.sampling import MODES, sample_tokens
 from grids.core.validation import (
     check_context,
@@ -111,7 +112,11 @@ class GridSampler(nn.Module):
             raise ValueError(f"margin must be in [0, 0.5), got {margin!r}")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not 0.0 <= jitter < float("inf"):
+        if (
+            isinstance(jitter, bool)
+            or not isinstance(jitter, int | float)
+            or not 0.0 <= jitter < float("inf")
+        ):
             raise ValueError(f"jitter must be a number of cells >= 0, got {jitter!r}")
         self.jitter = float(jitter)
         self.dim, self.num_tokens, self.margin, self.mode = dim, num_tokens, margin, mode
@@ -151,15 +156,15 @@ class GridSampler(nn.Module):
         self._check_inputs(feature_map, context)
         return self.head(feature_map, context)
 
-    def forward(self, feature_map: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """``feature_map: [B, H, W, C]`` (floating point, H, W >= 1) -> ``(tokens [B, K, C], coords [B, K, 2])``."""
+    def forward(self, feature_map: Tensor, context: Tensor | None = None) -> Reduced:
+        """``feature_map: [B, H, W, C]`` (floating point, H, W >= 1) -> ``Reduced(tokens [B, K, C], coords [B, K, 2])``."""
         coords = self.predict_coords(feature_map, context)
         if self.training and self.jitter:
             coords = self._jittered(coords, feature_map.shape[1:3])
         tokens = sample_tokens(feature_map, coords, mode=self.mode)
         if self.coord_embed is not None:
             tokens = tokens + self.coord_embed(coords.to(tokens.dtype)).to(tokens.dtype)
-        return tokens, coords
+        return Reduced(tokens, coords)
 
     def _jittered(self, coords: Tensor, grid_hw: tuple[int, int]) -> Tensor:  # [B, K, 2] -> [B, K, 2]
         height, width = grid_hw
@@ -179,17 +184,6 @@ class GridSampler(nn.Module):
 
     def extra_repr(self) -> str:
         jitter = f", jitter={self.jitter}" if self.jitter else ""
-        return f"dim={self.dim}, num_tokens={self.num_tokens}, mode={self.mode!r}, margin={self.margin}{jitter}"
-
-    # Before coordinate heads, the pooled head's layers lived on the sampler itself: keep reading
-    # ``sampler.to_coords`` and loading checkpoints with keys ``...sampler.to_coords.weight``.
-    def __getattr__(self, name: str):
-        if name in PooledHead.LAYERS and isinstance(self._modules.get("head"), PooledHead):
-            return getattr(self._modules["head"], name)
-        return super().__getattr__(name)
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        for key in [k for k in state_dict if k.startswith(prefix)]:
-            if key[len(prefix) :].split(".")[0] in PooledHead.LAYERS:
-                state_dict[f"{prefix}head.{key[len(prefix) :]}"] = state_dict.pop(key)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        return (
+            f"dim={self.dim}, num_tokens={self.num_tokens}, mode={self.mode!r}, margin={self.margin}{jitter}"
+        )

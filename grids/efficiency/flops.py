@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from grids.core import list_reducers, make_reducer, set_value_checks
+from grids.core import check_resample_at_layer, list_reducers, make_reducer, set_value_checks
 from grids.core.validation import check_int, value_checks_enabled
 from grids.efficiency.shapes import VLAShape, get_shape
 from grids.efficiency.vla import VLAShapedPolicy
@@ -125,13 +125,8 @@ def check_variant(
     check_int(batch, "batch", minimum=1)
     check_int(num_tokens, "num_tokens", minimum=1)
     check_int(text_tokens, "text_tokens", minimum=1, optional=True)
-    check_int(resample_at_layer, "resample_at_layer", minimum=0, optional=True)
     depth = shape.vision.depth
-    if resample_at_layer is not None and resample_at_layer > depth:
-        raise ValueError(
-            f"resample_at_layer must be in [0, {depth}] for {shape.name}'s {depth}-block vision encoder, "
-            f"got {resample_at_layer}"
-        )
+    check_resample_at_layer(resample_at_layer, depth, encoder=f"{shape.name}'s {depth}-block vision encoder")
     grid_hw = shape.vision.grid_hw if resample_at_layer is not None else shape.grid_hw
     make_reducer(reducer, dim=8, num_tokens=num_tokens).check_grid(
         grid_hw

@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from grids.core import make_reducer
-from grids.core.in_encoder import ResampleAtLayer, find_blocks
+from grids.core import ResampleAtLayer, check_resample_at_layer, make_reducer
+from grids.core.in_encoder import find_blocks
 from grids.efficiency.shapes import DecoderShape, VLAShape
 
 
@@ -266,6 +266,7 @@ class VLAShapedPolicy(nn.Module):
 
     def _set_reducer(self, reducer: str, num_tokens: int, resample_at_layer: int | None, **options) -> None:
         shape = self.shape
+        check_resample_at_layer(resample_at_layer, shape.vision.depth)
         if resample_at_layer is not None and shape.pixel_shuffle != 1:
             raise ValueError(
                 f"resample_at_layer needs a connector without pixel shuffle; {shape.name} shuffles "

@@ -38,11 +38,11 @@ def images():
     return torch.randn(2, 3, IMAGE, IMAGE, generator=torch.Generator().manual_seed(1))
 
 
-@pytest.mark.parametrize("placement", ["output", 0, 2, 3])
+@pytest.mark.parametrize("resample_at_layer", [None, 0, 2, 3])
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_dense_is_exactly_the_host(images, variant, placement):
+def test_dense_is_exactly_the_host(images, variant, resample_at_layer):
     vit = build(variant)
-    model = GridSTimmViT(vit, "dense", placement=placement)
+    model = GridSTimmViT(vit, "dense", resample_at_layer=resample_at_layer)
     assert model.host is vit and model.num_prefix_tokens == VARIANTS[variant][2]
     with torch.no_grad():
         assert torch.equal(model.forward_features(images), vit.forward_features(images))
@@ -62,9 +62,9 @@ def test_prefix_tokens_pass_through_first(images, variant):
 
 
 @pytest.mark.parametrize("name", grids.list_reducers())
-@pytest.mark.parametrize("placement", ["output", 1])
-def test_every_reducer_shapes_and_gradients(images, name, placement):
-    model = GridSTimmViT(build("cls+4reg"), name, num_tokens=K, placement=placement).train()
+@pytest.mark.parametrize("resample_at_layer", [None, 1])
+def test_every_reducer_shapes_and_gradients(images, name, resample_at_layer):
+    model = GridSTimmViT(build("cls+4reg"), name, num_tokens=K, resample_at_layer=resample_at_layer).train()
     feats = model.forward_features(images)
     k = model.num_output_tokens((IMAGE, IMAGE))
     assert feats.shape == (2, 5 + k, 32) and k == (16 if name == "dense" else K)
@@ -76,14 +76,14 @@ def test_every_reducer_shapes_and_gradients(images, name, placement):
         assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.reducer.parameters())
 
 
-@pytest.mark.parametrize("placement", [0, 1, 3])
-def test_in_encoder_placement_with_gradient_checkpointing(images, placement):
+@pytest.mark.parametrize("resample_at_layer", [0, 1, 3])
+def test_in_encoder_with_gradient_checkpointing(images, resample_at_layer):
     grads = []
     for checkpointing in (False, True):
         vit = build("cls")
         vit.set_grad_checkpointing(checkpointing)
         torch.manual_seed(5)
-        model = GridSTimmViT(vit, "grids", num_tokens=K, placement=placement).train()
+        model = GridSTimmViT(vit, "grids", num_tokens=K, resample_at_layer=resample_at_layer).train()
         model(images).square().mean().backward()
         assert vit.grad_checkpointing is checkpointing  # restored after the call
         grads.append([p.grad for p in model.parameters()])
@@ -108,12 +108,12 @@ def test_forward_intermediates(images):
     assert as_dict["image_features"].shape == (2, 1 + K, 32) and "image_intermediates_prefix" in as_dict
     assert len(only) == 1 and only[0].shape == (2, 32, 4, 4)
     with pytest.raises(NotImplementedError, match="in-encoder"):
-        GridSTimmViT(vit, "grids", placement=1).forward_intermediates(images)
+        GridSTimmViT(vit, "grids", resample_at_layer=1).forward_intermediates(images)
 
 
-@pytest.mark.parametrize("placement", ["output", 2])
-def test_save_pretrained_round_trip(tmp_path, images, placement):
-    model = GridSTimmViT(build("cls+4reg"), "grids", num_tokens=K, placement=placement, context_dim=8).eval()
+@pytest.mark.parametrize("resample_at_layer", [None, 2])
+def test_save_pretrained_round_trip(tmp_path, images, resample_at_layer):
+    model = GridSTimmViT(build("cls+4reg"), "grids", num_tokens=K, resample_at_layer=resample_at_layer, context_dim=8).eval()
     context = torch.randn(2, 8)
     model.save_pretrained(tmp_path)
     overrides = VARIANTS["cls+4reg"][1]
@@ -148,7 +148,7 @@ def test_safetensors_save_model_round_trip(tmp_path, images):
 def test_bad_arguments(images):
     with pytest.raises(TypeError, match="timm VisionTransformer"):
         GridSTimmViT(torch.nn.Linear(2, 2))
-    with pytest.raises(ValueError, match="placement=4"):
-        GridSTimmViT(build("cls"), placement=4)
+    with pytest.raises(ValueError, match="resample_at_layer=4"):
+        GridSTimmViT(build("cls"), resample_at_layer=4)
     with pytest.raises(ValueError, match="exceeds"):
         GridSTimmViT(build("cls"), "topk", num_tokens=17)(images)

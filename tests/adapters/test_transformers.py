@@ -62,10 +62,10 @@ def pixels():
 
 
 # -- SiglipVisionModel --------------------------------------------------------------------------------
-@pytest.mark.parametrize("placement", ["output", 0, 1, 2])
-def test_siglip_dense_is_exactly_the_host(pixels, placement):
+@pytest.mark.parametrize("resample_at_layer", [None, 0, 1, 2])
+def test_siglip_dense_is_exactly_the_host(pixels, resample_at_layer):
     host = siglip()
-    model = GridSVisionModel(host, "dense", placement=placement)
+    model = GridSVisionModel(host, "dense", resample_at_layer=resample_at_layer)
     assert model.host is host  # wrapped, not copied
     with torch.no_grad():
         ref, out = host(pixels), model(pixels)
@@ -75,9 +75,9 @@ def test_siglip_dense_is_exactly_the_host(pixels, placement):
 
 
 @pytest.mark.parametrize("name", grids.list_reducers())
-@pytest.mark.parametrize("placement", ["output", 1])
-def test_siglip_reduces_to_k_tokens_with_gradients(pixels, name, placement):
-    model = GridSVisionModel(siglip(), name, num_tokens=K, placement=placement).train()
+@pytest.mark.parametrize("resample_at_layer", [None, 1])
+def test_siglip_reduces_to_k_tokens_with_gradients(pixels, name, resample_at_layer):
+    model = GridSVisionModel(siglip(), name, num_tokens=K, resample_at_layer=resample_at_layer).train()
     out = model(pixels)
     k = model.num_output_tokens((IMAGE, IMAGE))
     assert out.last_hidden_state.shape == (2, k, 32) and out.coords.shape == (2, k, 2)
@@ -88,8 +88,8 @@ def test_siglip_reduces_to_k_tokens_with_gradients(pixels, name, placement):
         assert all(p.grad.abs().sum() > 0 for p in model.reducer.parameters() if p.requires_grad)
 
 
-@pytest.mark.parametrize("placement", [0, 1, 2])
-def test_siglip_in_encoder_placement_with_gradient_checkpointing(pixels, placement):
+@pytest.mark.parametrize("resample_at_layer", [0, 1, 2])
+def test_siglip_in_encoder_with_gradient_checkpointing(pixels, resample_at_layer):
     grads = []
     for checkpointing in (False, True):
         host = siglip()
@@ -97,7 +97,7 @@ def test_siglip_in_encoder_placement_with_gradient_checkpointing(pixels, placeme
             getattr(host, "activation_checkpointing_enable", host.gradient_checkpointing_enable)()
             assert all(layer.gradient_checkpointing for layer in host.encoder.layers)
         torch.manual_seed(5)
-        model = GridSVisionModel(host, "grids", num_tokens=K, placement=placement).train()
+        model = GridSVisionModel(host, "grids", num_tokens=K, resample_at_layer=resample_at_layer).train()
         model(pixels).last_hidden_state.square().mean().backward()
         grads.append([p.grad for p in model.parameters()])
     for plain, checkpointed in zip(*grads, strict=True):
@@ -106,11 +106,11 @@ def test_siglip_in_encoder_placement_with_gradient_checkpointing(pixels, placeme
             torch.testing.assert_close(checkpointed, plain)
 
 
-@pytest.mark.parametrize("placement", ["output", 1])
-def test_siglip_task_aware_context(pixels, placement):
+@pytest.mark.parametrize("resample_at_layer", [None, 1])
+def test_siglip_task_aware_context(pixels, resample_at_layer):
     """The context reaches the sampler: one image with two instructions gives two sets of points."""
     torch.manual_seed(0)
-    model = GridSVisionModel(siglip(), "grids", num_tokens=K, context_dim=8, placement=placement).eval()
+    model = GridSVisionModel(siglip(), "grids", num_tokens=K, context_dim=8, resample_at_layer=resample_at_layer).eval()
     same_image = pixels[:1].expand(2, -1, -1, -1)
     context = torch.randn(2, 8)
     with torch.no_grad():
@@ -125,10 +125,10 @@ def test_siglip_task_aware_context(pixels, placement):
     torch.testing.assert_close(alone.coords[0], out.coords[0])
 
 
-@pytest.mark.parametrize("placement", ["output", 1])
-def test_siglip_save_pretrained_round_trip(tmp_path, pixels, placement):
+@pytest.mark.parametrize("resample_at_layer", [None, 1])
+def test_siglip_save_pretrained_round_trip(tmp_path, pixels, resample_at_layer):
     model = GridSVisionModel(
-        siglip(), "grids", num_tokens=K, placement=placement, coord_embedding="fourier"
+        siglip(), "grids", num_tokens=K, resample_at_layer=resample_at_layer, coord_embedding="fourier"
     ).eval()
     model.save_pretrained(tmp_path)
     assert {"config.json", "model.safetensors", "grids_adapter.json", "grids_reducer.safetensors"} <= {
@@ -155,10 +155,12 @@ def test_siglip_safetensors_save_model_round_trip(tmp_path, pixels):
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="placement=3"):
-        GridSVisionModel(siglip(), "grids", placement=3)
-    with pytest.raises(ValueError, match="placement must be"):
-        GridSVisionModel(siglip(), "grids", placement="projected")
+    with pytest.raises(ValueError, match=r"resample_at_layer=3 is not a block of a 2-block encoder: .*\[0, 2\]"):
+        GridSVisionModel(siglip(), "grids", resample_at_layer=3)
+    with pytest.raises(ValueError, match="resample_at_layer must be None or a block index"):
+        GridSVisionModel(siglip(), "grids", resample_at_layer="output")
+    with pytest.raises(ValueError, match="project_first=True: .* False with resample_at_layer=1"):
+        GridSImageFeatures(paligemma(), "grids", resample_at_layer=1, project_first=True)
     with pytest.raises(TypeError, match="SigLIP-style"):
         GridSVisionModel(torch.nn.Linear(2, 2), "grids")
     with pytest.raises(ValueError, match="pixel_values"):
@@ -166,29 +168,34 @@ def test_bad_arguments():
 
 
 # -- PaliGemma get_image_features ---------------------------------------------------------------------
-@pytest.mark.parametrize("placement", ["projected", "vision", 2])
-def test_paligemma_dense_is_exactly_get_image_features(pixels, placement):
+PROJECTED, BEFORE_PROJECTOR = {}, {"project_first": False}  # reduce the projected tokens / SigLIP's output
+
+
+@pytest.mark.parametrize("where", [PROJECTED, BEFORE_PROJECTOR, {"resample_at_layer": 2}])
+def test_paligemma_dense_is_exactly_get_image_features(pixels, where):
     vlm = paligemma()
-    images = GridSImageFeatures(vlm, "dense", placement=placement)
+    images = GridSImageFeatures(vlm, "dense", **where)
     with torch.no_grad():
         ref, out = vlm.get_image_features(pixels), images.get_image_features(pixels)
     assert torch.equal(out.pooler_output, ref.pooler_output)
     assert torch.equal(out.last_hidden_state, ref.last_hidden_state)
 
 
-@pytest.mark.parametrize("placement", ["projected", "vision", 1])
-def test_paligemma_k_tokens_and_gradients(pixels, placement):
-    images = GridSImageFeatures(paligemma(), "grids", num_tokens=K, placement=placement).train()
+@pytest.mark.parametrize("where", [PROJECTED, BEFORE_PROJECTOR, {"resample_at_layer": 1}])
+def test_paligemma_k_tokens_and_gradients(pixels, where):
+    images = GridSImageFeatures(paligemma(), "grids", num_tokens=K, **where).train()
     out = images(pixels)
     assert out.pooler_output.shape == (2, K, 48) and out.coords.shape == (2, K, 2)
     out.pooler_output.square().mean().backward()
-    assert images.reducer.sampler.to_coords.weight.grad.abs().sum() > 0
+    assert images.reducer.sampler.head.to_coords.weight.grad.abs().sum() > 0
     assert images.host.model.multi_modal_projector.linear.weight.grad.abs().sum() > 0
 
 
-def test_paligemma_save_pretrained_round_trip(tmp_path, pixels):
-    images = GridSImageFeatures(paligemma(), "perceiver", num_tokens=K).eval()
+@pytest.mark.parametrize("where", [PROJECTED, BEFORE_PROJECTOR])
+def test_paligemma_save_pretrained_round_trip(tmp_path, pixels, where):
+    images = GridSImageFeatures(paligemma(), "perceiver", num_tokens=K, **where).eval()
     images.save_pretrained(tmp_path)
     loaded = GridSImageFeatures.from_pretrained(tmp_path).eval()
+    assert loaded.spec == images.spec
     with torch.no_grad():
         assert torch.equal(loaded(pixels).pooler_output, images(pixels).pooler_output)

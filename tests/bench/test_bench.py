@@ -138,7 +138,7 @@ def test_policy_variants(options):
     loss.backward()
     assert torch.isfinite(loss)
     if cfg.task_aware and cfg.reducer == "grids":
-        grad = policy.reducer.reducers[0].sampler.context_proj.weight.grad
+        grad = policy.reducer.reducers[0].sampler.head.context_proj.weight.grad
         assert grad is not None and grad.abs().sum() > 0  # the instruction moves the points
     if cfg.resample_at_layer is not None:  # the blocks after the split see K tokens, and still learn
         grad = policy.encoder.blocks[1].qkv.weight.grad
@@ -356,7 +356,7 @@ def test_frozen_encoder_protocol(tmp_path, fake_data):
         torch.testing.assert_close(trained.encoder.state_dict()[key], value, rtol=0, atol=0)
     assert not torch.equal(trained.action_out.weight, start.action_out.weight)  # the head trained
     sampler = trained.reducer.reducers[0].sampler  # and so did the reducer on the frozen features
-    assert not torch.equal(sampler.to_coords.weight, start.reducer.reducers[0].sampler.to_coords.weight)
+    assert not torch.equal(sampler.head.to_coords.weight, start.reducer.reducers[0].sampler.head.to_coords.weight)
 
 
 def test_report_table_plot_and_points(tmp_path):
@@ -525,7 +525,7 @@ def test_content_statistics_finds_the_point_that_tracks_the_gripper():
     coords = np.full((12, 2, 3, 2), 0.4)  # [T, V, K, 2]: three fixed points, then one that tracks the gripper
     coords[:, 0, 1] = positions[:, 0] * 0.9 + 0.05
     coords[:, 0, 2] = np.random.default_rng(0).uniform(size=(12, 2))
-    from grids.core.diagnostics import PointsWarning
+    from grids.diagnostics import PointsWarning
 
     with pytest.warns(PointsWarning, match="collapsed: 100% of point pairs"):  # the gripper view's points
         stats = content_statistics({"coords": coords, "positions": positions}, (16, 16))
@@ -549,7 +549,7 @@ def test_point_statistics(tmp_path):
     assert fixed["frames"] == 8 and fixed["tokens_per_view"] == 4
     assert fixed["views"]["view0"]["moved_from_init"] < 0.05  # fresh: still at the spread layout
     with torch.no_grad():  # make the points follow the image: they must now spread over frames
-        grids_policy.reducer.reducers[0].sampler.to_coords.weight.normal_(std=1.0)
+        grids_policy.reducer.reducers[0].sampler.head.to_coords.weight.normal_(std=1.0)
     moving = point_statistics(grids_policy, data, frames=8)
     assert moving["views"]["view0"]["std_over_frames"] > 10 * fixed["views"]["view0"]["std_over_frames"]
     uniform = Policy(
@@ -589,7 +589,7 @@ def test_shift_statistics_separates_moving_points_from_changed_features():
     assert view["dense_cosine"] < 0.999  # the noise reaches the features
     assert view["read_cosine"] == pytest.approx(view["read_cosine_same_points"], abs=1e-3)
     with torch.no_grad():  # points that follow the image: the noise now moves them too
-        grids_policy.reducer.reducers[0].sampler.to_coords.weight.normal_(std=1.0)
+        grids_policy.reducer.reducers[0].sampler.head.to_coords.weight.normal_(std=1.0)
     moving = shift_statistics(grids_policy, data, "noise", frames=8)["views"]["view0"]
     assert moving["points_matched"] > 0.1 and moving["points_set"] <= moving["points_matched"] + 1e-6
     assert shift_statistics(grids_policy, data, "noise", frames=8)["views"]["view0"] == moving  # seeded

@@ -72,7 +72,7 @@ def test_bad_option_values_and_task_awareness():
         ({"dim": 30, "num_heads": 4}, "dim=30 is not divisible by num_heads=4"),
         ({"image_size": 100}, "image_size=100 is not a multiple of patch_size=8"),
         ({"action_head": "diffusion"}, "action_head must be one of"),
-        ({"resample_at_layer": 9}, "resample_at_layer must be in \\[0, encoder_depth=4\\], got 9"),
+        ({"resample_at_layer": 9}, "resample_at_layer=9 is not a block of the 4-block ViT \\(encoder_depth=4\\)"),
     ],
 )
 def test_bad_sizes(fields, message):

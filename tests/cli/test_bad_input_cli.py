@@ -108,7 +108,7 @@ def test_a_training_seed_that_cannot_be_right_is_named(tmp_path, capsys):
         (["data", "generate", "--tasks", " , ", "--out", "{tmp}/ds"], "the task list is empty (' , ')"),
         (["data", "generate", "--suite", "aloha", "--tasks", "", "--out", "{tmp}/ds"], "bad ALOHA task list ''"),
         (["bench", "eval", "--run", "{tmp}/r", "--tasks", ""], "the task list is empty ('')"),
-        (["flops", "--formula-only", "--resample-at-layer", "99"], "--resample-at-layer must be in [0, 27] for pi0's 27-block vision encoder, got 99"),
+        (["flops", "--formula-only", "--resample-at-layer", "99"], "--resample-at-layer=99 is not a block of pi0's 27-block vision encoder: use None or an int in [0, 27]"),
         (["flops", "--formula-only", "--model", "smolvla", "--resample-at-layer", "3"], "--resample-at-layer needs a connector without pixel shuffle"),
         (["flops", "--formula-only", "--reducer", "pool", "--tokens", "999"], "--tokens 999 exceeds the 256 patch tokens of a 16x16 grid"),
     ],

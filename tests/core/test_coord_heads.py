@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from grids import GridSampler, HeatmapHead, PooledHead, make_reducer, spread_layout
+from grids.core import GridSampler, HeatmapHead, PooledHead, make_reducer, spread_layout
 
 SIZE = 12  # grid side for the shift tests
 
@@ -67,7 +67,7 @@ def test_heatmap_learns_to_follow_a_moving_object_the_pooled_head_cannot():
         sampler = GridSampler(dim=4, num_tokens=1, coord_head=head, coord_embedding=None, **options)
         optimizer = torch.optim.Adam(sampler.parameters(), lr=0.05)
         for _ in range(150):
-            tokens, _ = sampler(images(16)[0])
+            tokens = sampler(images(16)[0]).tokens
             loss = -tokens[..., 0].mean()
             optimizer.zero_grad()
             loss.backward()
@@ -101,7 +101,7 @@ def test_center_init_starts_every_point_at_the_centre(coord_head):
         coords = sampler.predict_coords(torch.randn(3, 16, 16, 32))
     torch.testing.assert_close(coords, torch.full_like(coords, 0.5), atol=0.1, rtol=0)
     if coord_head == "pooled":
-        assert torch.equal(sampler.to_coords.bias, torch.zeros(18))
+        assert torch.equal(sampler.head.to_coords.bias, torch.zeros(18))
     else:
         assert sampler.head.prior_centers is None  # a plain spatial softmax
 
@@ -109,7 +109,7 @@ def test_center_init_starts_every_point_at_the_centre(coord_head):
 def test_gradient_reaches_every_heatmap_parameter():
     torch.manual_seed(0)
     sampler = GridSampler(dim=16, num_tokens=4, coord_head="heatmap", context_dim=6)
-    tokens, _ = sampler(torch.randn(2, 8, 8, 16), context=torch.randn(2, 6))
+    tokens = sampler(torch.randn(2, 8, 8, 16), context=torch.randn(2, 6)).tokens
     (tokens * torch.randn_like(tokens)).sum().backward()
     names = {name for name, _ in sampler.head.named_parameters()}
     assert {"queries", "to_keys.weight", "prior_centers", "prior_log_width", "log_temperature"} <= names
@@ -137,7 +137,8 @@ def test_context_makes_heatmap_coordinates_task_aware():
 
 def test_heatmap_respects_margin_and_any_grid():
     sampler = GridSampler(dim=8, num_tokens=5, coord_head="heatmap", margin=0.2)
-    tokens, coords = sampler(torch.randn(2, 6, 11, 8))
+    reduced = sampler(torch.randn(2, 6, 11, 8))
+    tokens, coords = reduced.tokens, reduced.coords
     assert tokens.shape == (2, 5, 8) and coords.min() >= 0.2 and coords.max() <= 0.8
     assert sampler.head.score_maps(torch.randn(2, 6, 11, 8)).shape == (2, 5, 66)
 
@@ -147,19 +148,6 @@ def test_reducer_options_pass_through():
     assert isinstance(reducer.sampler.head, HeatmapHead) and reducer.sampler.head.key_dim == 16
     assert isinstance(make_reducer("grids-heatmap", dim=8, num_tokens=4).sampler.head, HeatmapHead)
     assert isinstance(make_reducer("grids", dim=8, num_tokens=4).sampler.head, PooledHead)
-
-
-def test_checkpoints_from_before_coord_heads_still_load():
-    """The pooled head's layers used to sit on the sampler: ``sampler.to_coords.weight``."""
-    torch.manual_seed(0)
-    old = make_reducer("grids", dim=8, num_tokens=4, context_dim=3)
-    legacy = {key.replace("sampler.head.", "sampler."): value for key, value in old.state_dict().items()}
-    assert "sampler.to_coords.weight" in legacy
-    new = make_reducer("grids", dim=8, num_tokens=4, context_dim=3)
-    new.load_state_dict(legacy, strict=True)
-    for key, value in old.state_dict().items():
-        assert torch.equal(new.state_dict()[key], value), key
-    assert new.sampler.to_coords is new.sampler.head.to_coords
 
 
 def test_bad_head_arguments_raise():
@@ -178,7 +166,7 @@ def test_a_seed_gives_the_same_pooled_sampler_as_before_coord_heads():
     torch.manual_seed(0)
     sampler = GridSampler(dim=8, num_tokens=2)
     expected = [-0.002585968002676964, 0.000138698989758268, -0.00010875336738536134]
-    torch.testing.assert_close(sampler.to_coords.weight[0, :3], torch.tensor(expected))
+    torch.testing.assert_close(sampler.head.to_coords.weight[0, :3], torch.tensor(expected))
     torch.testing.assert_close(
         sampler.coord_embed[0].weight[0], torch.tensor([0.11162162572145462, 0.02300332859158516])
     )

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from grids.core import make_reducer
-from grids.core.in_encoder import ResampleAtLayer, find_blocks, resample_at_layer
+from grids.core import MultiViewReducer, make_reducer
+from grids.core.in_encoder import ResampleAtLayer, check_resample_at_layer, find_blocks, resample_at_layer
 
 GRID, DEPTH, WIDTH = (8, 8), 3, 32  # a 32-pixel image in 4-pixel patches
 
@@ -57,7 +57,7 @@ def test_remove_restores_the_dense_encoder_and_gradients_reach_the_reducer():
     reducer = make_reducer("grids", dim=32, num_tokens=4)
     hook = resample_at_layer(model, 1, reducer, grid_hw=GRID)
     model(pixel_values=images).last_hidden_state.square().sum().backward()
-    assert reducer.sampler.to_coords.weight.grad.abs().sum() > 0
+    assert reducer.sampler.head.to_coords.weight.grad.abs().sum() > 0
     hook.remove()
     torch.testing.assert_close(model(pixel_values=images).last_hidden_state, reference)
 
@@ -138,8 +138,12 @@ def test_module_list_target_and_context():
 
 def test_errors_name_the_problem():
     model = TinyViT()
-    with pytest.raises(ValueError, match=r"layer must be in \[0, 4\]"):
+    with pytest.raises(
+        ValueError, match=r"layer=5 is not a block of a 4-block encoder: use an int in \[0, 4\]"
+    ):
         resample_at_layer(model, 5, make_reducer("dense", dim=16), grid_hw=(4, 4))
+    with pytest.raises(ValueError, match="layer must be a block index L >= 0, got None"):
+        resample_at_layer(model, None, make_reducer("dense", dim=16), grid_hw=(4, 4))
     with pytest.raises(ValueError, match="num_prefix_tokens=1 but the reducer"):
         resample_at_layer(model, 0, make_reducer("dense", dim=16), grid_hw=(4, 4), num_prefix_tokens=1)
     with pytest.raises(TypeError, match="cannot find the blocks"):
@@ -162,3 +166,76 @@ def test_a_mask_is_refused():
     blocks[1](x, None)  # no mask: fine
     with pytest.raises(ValueError, match="attention mask"):
         blocks[1](x, torch.ones(1, 1, 4, 4))
+
+
+@pytest.mark.parametrize("layer", [0, 1, 3])
+@pytest.mark.parametrize("name", ["grids", "random", "dense"])
+def test_views_folded_into_the_batch_reach_a_multiview_reducer_unfolded(layer, name):
+    """``num_views=V``: blocks run ``[B*V, N, C]``, the reducer sees ``[B, V, N, C]`` (the benchmark policy's ViT)."""
+    torch.manual_seed(0)
+    views, blocks = 2, nn.ModuleList([Block(8) for _ in range(3)])
+    options = {"context_dim": 5} if name == "grids" else {}
+    reducer = MultiViewReducer(name, num_views=views, dim=8, num_tokens=3, **options)
+    hidden, context = torch.randn(4 * views, 16, 8), torch.randn(4, 5) if name == "grids" else None
+
+    def encoder(x):
+        for block in blocks:
+            x = block(x)
+        return x
+
+    with resample_at_layer(blocks, layer, reducer, grid_hw=(4, 4), num_views=views) as hook:
+        hook.context = context
+        torch.manual_seed(1)  # the random reducer draws: the same draw below
+        out = encoder(hidden)
+    k = 16 if name == "dense" else 3
+    assert out.shape == (4 * views, k, 8) and hook.last.coords.shape == (4, views, k, 2)
+    torch.manual_seed(1)
+    x = hidden
+    for block in blocks[:layer]:
+        x = block(x)
+    expected = reducer(x.unflatten(0, (4, views)), grid_hw=(4, 4), context=context)
+    torch.testing.assert_close(hook.last.tokens, expected.tokens, rtol=0, atol=0)
+    rest = expected.tokens.flatten(0, 1)
+    for block in blocks[layer:]:
+        rest = block(rest)
+    torch.testing.assert_close(out, rest, rtol=0, atol=0)
+    out.square().sum().backward()  # gradients reach the blocks on both sides of the hook
+    for block in (blocks[0], blocks[-1]):
+        assert block.fc.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("value", "depth", "options", "message"),
+    [
+        (-1, 4, {}, "resample_at_layer must be None or a block index L >= 0, got -1"),
+        (True, 4, {}, "resample_at_layer must be None or a block index L >= 0, got True"),
+        (1.0, None, {}, "resample_at_layer must be None or a block index L >= 0, got 1.0"),
+        (
+            5,
+            4,
+            {},
+            r"resample_at_layer=5 is not a block of a 4-block encoder: use None or an int in \[0, 4\]",
+        ),
+        (
+            "before",
+            None,
+            {"name": "grids_placement", "output": "'after'"},
+            "grids_placement must be 'after' or a",
+        ),
+        (
+            3,
+            2,
+            {"encoder": "this 2-block SigLIP"},
+            r"=3 is not a block of this 2-block SigLIP: use None or .*\[0, 2\]",
+        ),
+    ],
+)
+def test_the_one_validator_of_where_to_reduce(value, depth, options, message):
+    with pytest.raises(ValueError, match=message):
+        check_resample_at_layer(value, depth, **options)
+
+
+def test_the_validator_passes_none_and_block_indices():
+    assert check_resample_at_layer(None, 4) is None
+    assert [check_resample_at_layer(layer, 4) for layer in range(5)] == [0, 1, 2, 3, 4]
+    assert check_resample_at_layer(99) == 99  # the depth not known yet: the sign only

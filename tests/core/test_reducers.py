@@ -3,7 +3,7 @@ import re
 import pytest
 import torch
 
-from grids import list_reducers, make_reducer, patch_centers, spread_layout
+from grids.core import list_reducers, make_reducer, patch_centers, spread_layout
 
 ALL = list_reducers()
 DISCRETE = ["random", "topk", "pool", "tome"]

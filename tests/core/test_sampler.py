@@ -9,7 +9,8 @@ from grids import GridSampler, sample_tokens
 
 def test_shapes_and_range():
     sampler = GridSampler(dim=32, num_tokens=16)
-    tokens, coords = sampler(torch.randn(3, 16, 16, 32))
+    reduced = sampler(torch.randn(3, 16, 16, 32))
+    tokens, coords = reduced.tokens, reduced.coords
     assert tokens.shape == (3, 16, 32) and coords.shape == (3, 16, 2)
     assert coords.min() >= 0 and coords.max() <= 1
 
@@ -18,7 +19,7 @@ def test_shapes_and_range():
 def test_initial_points_are_spread_not_collapsed(num_tokens):
     torch.manual_seed(0)
     sampler = GridSampler(dim=64, num_tokens=num_tokens)
-    _, coords = sampler(torch.randn(4, 16, 16, 64) * 3)
+    coords = sampler(torch.randn(4, 16, 16, 64) * 3).coords
     if num_tokens == 1:
         torch.testing.assert_close(coords, torch.full_like(coords, 0.5), atol=0.05, rtol=0)
         return
@@ -31,8 +32,8 @@ def test_initial_points_are_spread_not_collapsed(num_tokens):
 def test_margin_keeps_points_inside():
     sampler = GridSampler(dim=8, num_tokens=4, margin=0.2)
     with torch.no_grad():
-        sampler.to_coords.bias.fill_(50.0)  # saturate the sigmoid
-    _, coords = sampler(torch.randn(2, 8, 8, 8))
+        sampler.head.to_coords.bias.fill_(50.0)  # saturate the sigmoid
+    coords = sampler(torch.randn(2, 8, 8, 8)).coords
     torch.testing.assert_close(coords, torch.full_like(coords, 0.8))
 
 
@@ -40,9 +41,9 @@ def test_context_makes_coordinates_task_aware():
     torch.manual_seed(1)
     sampler = GridSampler(dim=16, num_tokens=4, context_dim=10)
     with torch.no_grad():
-        sampler.context_proj.weight.normal_(std=1.0)
+        sampler.head.context_proj.weight.normal_(std=1.0)
     feature_map = torch.randn(1, 8, 8, 16).expand(2, -1, -1, -1)
-    _, coords = sampler(feature_map, context=torch.randn(2, 10))
+    coords = sampler(feature_map, context=torch.randn(2, 10)).coords
     assert (coords[0] - coords[1]).abs().max() > 1e-3  # same image, different task -> different points
     with pytest.raises(ValueError, match="context_dim=None"):
         GridSampler(dim=16, num_tokens=4)(feature_map, context=torch.randn(2, 10))
@@ -54,17 +55,17 @@ def test_context_reaches_the_mlp_at_the_scale_of_the_visual_features():
     sampler = GridSampler(dim=64, num_tokens=4, context_dim=384)
     pooled = torch.randn(8, 16, 16, 64).mean(dim=(1, 2))
     context = torch.nn.functional.normalize(torch.randn(8, 384), dim=-1)
-    visual = sampler.hidden(sampler.norm(pooled))
-    textual = sampler.context_proj(sampler.context_norm(context))
+    visual = sampler.head.hidden(sampler.head.norm(pooled))
+    textual = sampler.head.context_proj(sampler.head.context_norm(context))
     assert 0.3 < (textual.std() / visual.std()).item() < 3.0
     raw = GridSampler(dim=64, num_tokens=4, context_dim=384, normalize_input=False)
-    assert isinstance(raw.context_norm, torch.nn.Identity)
+    assert isinstance(raw.head.context_norm, torch.nn.Identity)
 
 
 @pytest.mark.parametrize("coord_embedding", ["mlp", "fourier", None])
 def test_backward_reaches_every_parameter(coord_embedding):
     sampler = GridSampler(dim=16, num_tokens=4, context_dim=6, coord_embedding=coord_embedding)
-    tokens, coords = sampler(torch.randn(2, 8, 8, 16), context=torch.randn(2, 6))
+    tokens = sampler(torch.randn(2, 8, 8, 16), context=torch.randn(2, 6)).tokens
     (tokens * torch.randn_like(tokens)).sum().backward()
     for name, parameter in sampler.named_parameters():
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
@@ -73,7 +74,8 @@ def test_backward_reaches_every_parameter(coord_embedding):
 def test_no_coord_embedding_returns_plain_samples():
     sampler = GridSampler(dim=8, num_tokens=5, coord_embedding=None)
     feature_map = torch.randn(2, 6, 6, 8)
-    tokens, coords = sampler(feature_map)
+    reduced = sampler(feature_map)
+    tokens, coords = reduced.tokens, reduced.coords
     torch.testing.assert_close(tokens, sample_tokens(feature_map, coords))
 
 
@@ -86,7 +88,8 @@ def test_learns_to_look_at_the_salient_spot():
     feature_map[..., 0] = bump  # peak at row 11, column 4 -> (x, y) = (4/15, 11/15)
     optimizer = torch.optim.Adam(sampler.parameters(), lr=0.05)
     for _ in range(150):
-        tokens, coords = sampler(feature_map)
+        reduced = sampler(feature_map)
+        tokens, coords = reduced.tokens, reduced.coords
         loss = -tokens[..., 0].mean()
         optimizer.zero_grad()
         loss.backward()
@@ -111,9 +114,11 @@ def test_bfloat16_module():
     reference = GridSampler(dim=16, num_tokens=16)
     sampler = copy.deepcopy(reference).to(torch.bfloat16)
     feature_map = torch.randn(2, 32, 32, 16).to(torch.bfloat16)  # the same (rounded) input for both
-    tokens, coords = sampler(feature_map)
+    reduced = sampler(feature_map)
+    tokens, coords = reduced.tokens, reduced.coords
     assert tokens.dtype == torch.bfloat16 and torch.isfinite(tokens).all()
-    expected_tokens, expected_coords = reference(feature_map.float())
+    expected = reference(feature_map.float())
+    expected_tokens, expected_coords = expected.tokens, expected.coords
     # bf16 keeps 8 bits of mantissa: the points move by ~0.003 of the image (~0.1 patch on 32x32)
     torch.testing.assert_close(coords.float(), expected_coords, atol=0.01, rtol=0)
     # at the bf16 points themselves, the tokens are float32's up to bf16 rounding of the output
@@ -137,7 +142,8 @@ def test_empty_grid_is_a_clear_error(shape):
 
 
 def test_empty_batch_gives_empty_outputs():
-    tokens, coords = GridSampler(dim=8, num_tokens=4, context_dim=3)(
+    reduced = GridSampler(dim=8, num_tokens=4, context_dim=3)(
         torch.randn(0, 4, 4, 8), torch.randn(0, 3)
     )
+    tokens, coords = reduced.tokens, reduced.coords
     assert tokens.shape == (0, 4, 8) and coords.shape == (0, 4, 2)

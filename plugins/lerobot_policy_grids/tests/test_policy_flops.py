@@ -36,7 +36,7 @@ def test_lerobot_policy_flops_match_grids_flops(model, num_tokens):
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["pi0", "pi05"])
 def test_placement_inside_siglip_matches_grids_flops_and_saves_more(model):
-    real, ours = compare(model, num_tokens=16, placement=13)  # grids flops --resample-at-layer 13
+    real, ours = compare(model, num_tokens=16, grids_placement=13)  # grids flops --resample-at-layer 13
     assert_agree(real, ours)
     formula = analytic_stages(model, reducer="grids", num_tokens=16, resample_at_layer=13)
     assert real.total == pytest.approx(formula.total, rel=1e-6)

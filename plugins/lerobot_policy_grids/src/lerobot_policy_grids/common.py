@@ -18,8 +18,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from grids import list_reducers, make_reducer
-from grids.core.in_encoder import find_blocks, resample_at_layer
+from grids import list_reducers, make_reducer, resample_at_layer
+from grids.core import check_resample_at_layer
+from grids.core.in_encoder import find_blocks
 
 GRIDS_REDUCERS = ("grids", "grids-heatmap", "grids-nearest")  # the reducers the typed point flags apply to
 COORD_EMBEDDINGS = ("mlp", "fourier", "none")
@@ -100,8 +101,9 @@ class VLAGridSFields(GridSFields):
     """The flags of ``GridSFields`` plus two for the VLAs (π0, π0.5, SmolVLA): where SigLIP's tokens
     are reduced, and whether the reducer sees the instruction."""
 
-    # Where to reduce: "after" the vision tower and projector (the paper's), or an int L: inside SigLIP,
-    # before its block L (0: right after the patch embedding), so later blocks and the projector see K tokens.
+    # Where to reduce (grids' resample_at_layer, under the plugin's name): "after" the vision tower and projector
+    # (the paper's), or an int L: inside SigLIP, before its block L (0: right after the patch embedding), so later
+    # blocks and the projector see K tokens.
     grids_placement: int | str = "after"
     # Task-aware points: the reducer also sees the instruction (the mean of its token embeddings).
     grids_task_context: bool = False
@@ -112,15 +114,20 @@ class VLAGridSFields(GridSFields):
         if not isinstance(self.grids_task_context, bool):
             raise ValueError(f"grids_task_context must be true or false, got {self.grids_task_context!r}")
 
+    def grids_resample_at_layer(self) -> int | None:
+        """``grids_placement`` as grids spells it: None ("after") or the block index L."""
+        return None if self.grids_placement == "after" else self.grids_placement
+
 
 def parse_placement(placement: int | str) -> int | str:
-    """``"after"`` or a block index ``L >= 0`` (a string of digits from the command line becomes an int);
-    whether L is within the vision tower is checked when the policy is built."""
+    """``"after"`` or a block index ``L >= 0`` (a string of digits from the command line becomes an int), checked
+    by grids' one validator; whether L is within the vision tower is checked when the policy is built."""
     if isinstance(placement, str) and placement.isdigit():
         placement = int(placement)
-    if placement == "after" or (type(placement) is int and placement >= 0):
+    if placement == "after":
         return placement
-    raise ValueError(f"grids_placement must be 'after' or a vision block index L >= 0, got {placement!r}")
+    layer = check_resample_at_layer(placement, name="grids_placement", output="'after'")
+    return "after" if layer is None else layer
 
 
 def build_reducer(config, *, dim: int, context_dim: int | None = None):
@@ -142,7 +149,7 @@ def build_reducer(config, *, dim: int, context_dim: int | None = None):
 class ReducedImageEmbedding:
     """Mixed in front of a host embedder class: ``embed_image`` returns K tokens per image."""
 
-    grids_placement: int | str = "after"
+    grids_resample_at_layer: int | None = None  # None: after the vision tower (grids_placement="after")
     grids_context: Tensor | None = None  # [B, D] instruction embedding, set by InstructionContext
 
     def grids_vision_tower(self) -> nn.Module:
@@ -150,7 +157,7 @@ class ReducedImageEmbedding:
         raise NotImplementedError(f"{type(self).__name__} reduces after its vision tower only")
 
     def embed_image(self, image: Tensor) -> Tensor:
-        if self.grids_placement == "after":
+        if self.grids_resample_at_layer is None:
             return self._embed_then_reduce(image)
         return self._embed_reducing_inside(image)
 
@@ -158,7 +165,8 @@ class ReducedImageEmbedding:
         """The parent's embed_image with grids' in-encoder hook on SigLIP's block L for the call."""
         tower = self.grids_vision_tower()
         side = image.shape[-1] // tower.config.patch_size
-        with resample_at_layer(tower, self.grids_placement, self.grids_reducer, grid_hw=(side, side)) as hook:
+        layer, reducer = self.grids_resample_at_layer, self.grids_reducer
+        with resample_at_layer(tower, layer, reducer, grid_hw=(side, side)) as hook:
             hook.context = self.grids_context
             tokens = super().embed_image(image)  # [B, K, D]: blocks L.., post-norm, projector on K tokens
         self.grids_coords = hook.last.coords.detach()
@@ -200,11 +208,13 @@ def vision_width(embedder) -> int:
     """SigLIP's width, once ``grids_placement=L`` is checked to be one of its block indices."""
     tower = embedder.grids_vision_tower()
     depth = len(find_blocks(tower))
-    if not embedder.grids_placement <= depth:
-        raise ValueError(
-            f"grids_placement={embedder.grids_placement} is not a block of this {depth}-block SigLIP: "
-            f"use 'after' or an int in [0, {depth}]"
-        )
+    check_resample_at_layer(
+        embedder.grids_resample_at_layer,
+        depth,
+        name="grids_placement",
+        output="'after'",
+        encoder=f"this {depth}-block SigLIP",
+    )
     return tower.config.hidden_size
 
 
@@ -260,8 +270,9 @@ class VLAGridSPolicyMixin(GridSPolicyMixin):
             self._pass_instruction_to_reducer()
 
     def build_grids_reducer(self, config, embedder):
-        embedder.grids_placement = config.grids_placement
-        dim = self.image_token_dim(embedder) if config.grids_placement == "after" else vision_width(embedder)
+        embedder.grids_resample_at_layer = config.grids_resample_at_layer()
+        inside = embedder.grids_resample_at_layer is not None
+        dim = vision_width(embedder) if inside else self.image_token_dim(embedder)
         # The projector's output width is the LM's token width: that of the instruction embedding.
         context_dim = self.image_token_dim(embedder) if config.grids_task_context else None
         return build_reducer(config, dim=dim, context_dim=context_dim)

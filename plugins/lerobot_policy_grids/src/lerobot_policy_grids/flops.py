@@ -127,16 +127,16 @@ def _variants():
     }
 
 
-def compare(model: str, *, num_tokens: int | None = None, placement: int | str = "after"):
+def compare(model: str, *, num_tokens: int | None = None, grids_placement: int | str = "after"):
     """(LeRobot's policy, ``grids flops``) stage FLOPs for dense (``num_tokens=None``) or GridS-K,
-    reduced after the vision tower or inside it before block ``placement``."""
+    reduced after the vision tower or inside it before block ``grids_placement``."""
     parent, grids_classes = _variants()[model]
     if num_tokens is None:
         policy = build_on_meta(*parent)
         return count_policy_stages(policy, example_batch(policy)), count_model(model)
-    policy = build_on_meta(*grids_classes, grids_num_tokens=num_tokens, grids_placement=placement)
+    policy = build_on_meta(*grids_classes, grids_num_tokens=num_tokens, grids_placement=grids_placement)
     ours = count_policy_stages(policy, example_batch(policy))
-    layer = None if placement == "after" else placement
+    layer = policy.config.grids_resample_at_layer()
     return ours, count_model(model, reducer="grids", num_tokens=num_tokens, resample_at_layer=layer)
 
 
@@ -148,7 +148,7 @@ def main() -> None:
     print("|---" * (len(STAGES) + 5) + "|")
     for model in ("pi0", "pi05"):
         for num_tokens, placement in VARIANTS:
-            real, ours = compare(model, num_tokens=num_tokens, placement=placement)
+            real, ours = compare(model, num_tokens=num_tokens, grids_placement=placement)
             cells = " | ".join(f"{getattr(real, s) / 1e12:.4f}" for s in STAGES)
             where = "after" if placement == "after" else f"L={placement}"
             variant = "dense" if num_tokens is None else f"grids K={num_tokens}, {where}"
