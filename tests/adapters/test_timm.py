@@ -107,7 +107,7 @@ def test_forward_intermediates(images):
     assert inter[0].shape == (2, 32, 4, 4)  # dense NCHW maps, untouched
     assert as_dict["image_features"].shape == (2, 1 + K, 32) and "image_intermediates_prefix" in as_dict
     assert len(only) == 1 and only[0].shape == (2, 32, 4, 4)
-    with pytest.raises(NotImplementedError, match="in-encoder"):
+    with pytest.raises(NotImplementedError, match="forward_intermediates with resample_at_layer=1"):
         GridSTimmViT(vit, "grids", resample_at_layer=1).forward_intermediates(images)
 
 
