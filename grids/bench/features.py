@@ -72,10 +72,6 @@ def cache_features(
         start = stop
         if i % flush_every == 0 or start == n:
             _flush(tmp, arrays, {**job, "frames": start})
-    np.savez(tmp / "lowdim.npz", **{key: np.asarray(arrays[key]) for key in LOWDIM_KEYS})
-    del arrays
-    for key in LOWDIM_KEYS:
-        (tmp / f"lowdim_{key}.npy").unlink()
     meta = {
         "source": source,
         "encoder": cfg.encoder,
@@ -86,12 +82,21 @@ def cache_features(
         "shape": [n, views, patches, width],
         "corruption": corruption,
     }
+    _finish(tmp, out, arrays, meta)
+    return out
+
+
+def _finish(tmp: Path, out: Path, arrays: dict, meta: dict) -> None:
+    """Every frame is on disk in ``tmp``: the low-dim arrays into one file, ``meta.json``, then ``tmp`` -> ``out``."""
+    np.savez(tmp / "lowdim.npz", **{key: np.asarray(arrays[key]) for key in LOWDIM_KEYS})
+    arrays.clear()  # the memory maps close before their files go
+    for key in LOWDIM_KEYS:
+        (tmp / f"lowdim_{key}.npy").unlink()
     (tmp / "progress.json").unlink()
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     if out.exists():
         shutil.rmtree(out)
     os.replace(tmp, out)
-    return out
 
 
 def _corrupted(images: torch.Tensor, corrupt, seed: int, start: int) -> torch.Tensor:

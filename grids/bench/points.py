@@ -19,7 +19,7 @@ def write_points(
     log=print,
 ) -> dict:
     """``out`` (PNG) and ``out.json`` (statistics); with ``data`` also ``<out>_retention.png``; returns the stats."""
-    from grids.bench.evaluate import content_statistics, looks
+    from grids.bench.analysis import content_statistics, looks
     from grids.bench.report import points_figure
     from grids.bench.train import load_policy
     from grids.errors import UserError
@@ -44,7 +44,7 @@ def write_points(
 
 
 def _dataset_statistics(policy, data: str, out, *, frames: int, perturbation: str, title: str, stats: dict, log):
-    from grids.bench.evaluate import point_statistics
+    from grids.bench.analysis import point_statistics
     from grids.bench.report import retention_figure
     from grids.bench.train import open_dataset
 
@@ -64,7 +64,7 @@ def _dataset_statistics(policy, data: str, out, *, frames: int, perturbation: st
 
 def _shift_statistics(policy, dataset, perturbation: str, frames: int, stats: dict, log) -> None:
     """With a pixel-level ``perturbation`` (noise): how it moves the points and changes what they read."""
-    from grids.bench.evaluate import shift_statistics
+    from grids.bench.analysis import shift_statistics
     from grids.sim.perturbations import get_perturbation
 
     if not get_perturbation(perturbation).pixel_level:

@@ -200,7 +200,7 @@ def points_figure(
     patch_size: int,
     title: str = "",
 ) -> Path:
-    """One row per task, one column per time step: both views with the sampled points (``evaluate.looks``)."""
+    """One row per task, one column per time step: both views with the sampled points (``grids.bench.analysis.looks``)."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -34,21 +34,7 @@ def sample_tokens(feature_map: Tensor, coords: Tensor, *, mode: str = "bilinear"
     Returns:
         ``[B, K, C]`` sampled tokens, in ``feature_map``'s dtype.
     """
-    check_feature_map(feature_map)
-    check_rank(coords, 3, "coords", "[B, K, 2]")
-    if coords.shape[-1] != 2 or coords.shape[0] != feature_map.shape[0]:
-        raise ValueError(
-            f"coords must have shape [B={feature_map.shape[0]}, K, 2], got {tuple(coords.shape)}"
-        )
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    check_finite(feature_map, "feature_map")
-    if value_checks_enabled():
-        outside = ~((coords >= 0) & (coords <= 1))  # also catches NaN
-        if bool(outside.any()):
-            bad = coords[outside.any(-1)][0].tolist()
-            raise ValueError(f"coords must lie in [0, 1]; got e.g. (x, y) = {bad}")
-
+    _check_inputs(feature_map, coords, mode)
     batch, height, width, channels = feature_map.shape
     # Index arithmetic in at least float32, so bf16 coords do not land on the wrong patch.
     coords = coords.to(torch.promote_types(coords.dtype, torch.float32))
@@ -79,6 +65,23 @@ def sample_tokens(feature_map: Tensor, coords: Tensor, *, mode: str = "bilinear"
     top = gather(y0, x0) * (1 - wx) + gather(y0, x1) * wx
     bottom = gather(y1, x0) * (1 - wx) + gather(y1, x1) * wx
     return top * (1 - wy) + bottom * wy
+
+
+def _check_inputs(feature_map: Tensor, coords: Tensor, mode: str) -> None:
+    check_feature_map(feature_map)
+    check_rank(coords, 3, "coords", "[B, K, 2]")
+    if coords.shape[-1] != 2 or coords.shape[0] != feature_map.shape[0]:
+        raise ValueError(
+            f"coords must have shape [B={feature_map.shape[0]}, K, 2], got {tuple(coords.shape)}"
+        )
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    check_finite(feature_map, "feature_map")
+    if value_checks_enabled():
+        outside = ~((coords >= 0) & (coords <= 1))  # also catches NaN
+        if bool(outside.any()):
+            bad = coords[outside.any(-1)][0].tolist()
+            raise ValueError(f"coords must lie in [0, 1]; got e.g. (x, y) = {bad}")
 
 
 def patch_centers(height: int, width: int, *, device=None, dtype=torch.float32) -> Tensor:

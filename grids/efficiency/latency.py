@@ -491,6 +491,24 @@ def measure_run(
             fn()
     warmup_seconds = time.perf_counter() - start
     samples = time_alternating(fns, warmup=0, repeats=repeats, on_round=on_round)
+    rows, medians, flops = _variant_rows(base, variants, samples, mode, batch=batch, checkpointing=checkpointing)
+    del policies
+    if mode == "training":
+        base.zero_grad(set_to_none=True)
+    out = {
+        "variants": rows,
+        "ratios": ratios(medians, flops, base=variants[0].label),
+        "warmup_seconds": warmup_seconds,
+    }
+    if compiled:  # graphs compiled so far in this process
+        from torch._dynamo.utils import counters
+
+        out["dynamo_unique_graphs"] = counters["stats"]["unique_graphs"]
+    return out
+
+
+def _variant_rows(base, variants: list[Variant], samples: dict, mode: str, *, batch: int, checkpointing: bool):
+    """Per variant: its timing summary per stage, median seconds per stage and FLOPs of the same step."""
     rows, medians, flops = {}, {}, {}
     for variant in variants:
         label = variant.label
@@ -505,19 +523,7 @@ def measure_run(
         )
         rows[label]["flops"] = flops[label]
         rows[label]["stage_sum_ms"] = sum(rows[label]["stages"][s]["median_ms"] for s in STAGES[mode])
-    del policies
-    if mode == "training":
-        base.zero_grad(set_to_none=True)
-    out = {
-        "variants": rows,
-        "ratios": ratios(medians, flops, base=variants[0].label),
-        "warmup_seconds": warmup_seconds,
-    }
-    if compiled:  # graphs compiled so far in this process
-        from torch._dynamo.utils import counters
-
-        out["dynamo_unique_graphs"] = counters["stats"]["unique_graphs"]
-    return out
+    return rows, medians, flops
 
 
 def measure_latency(

@@ -456,6 +456,7 @@ def _untimed(rows) -> list[dict]:
 
 def test_evaluation_killed_midway_resumes_from_its_journal(tmp_path, demos, monkeypatch):
     from grids.bench import evaluate as evaluation
+    from grids.bench import pool
 
     torch.set_num_threads(1)
     config = _config(tmp_path, "run", steps=2)
@@ -475,8 +476,8 @@ def test_evaluation_killed_midway_resumes_from_its_journal(tmp_path, demos, monk
     assert len(lines) == 6
     journal.write_text("\n".join([header, *lines[:4], lines[4][:10]]))  # killed while writing episode 5
     ran = []
-    run_job = evaluation._run_job
-    monkeypatch.setattr(evaluation, "_run_job", lambda job: ran.append(job) or run_job(job))
+    run_job = pool._run_job
+    monkeypatch.setattr(pool, "_run_job", lambda job: ran.append(job) or run_job(job))
     resumed = evaluation.evaluate(run, ["reach-v3"], journal=journal, **kwargs)
     assert [job[:3] for job in ran] == [("reach-v3", "noise", [100_000, 100_001, 100_002])]  # one job per 3
     assert _untimed(resumed["episodes"]) == _untimed(straight["episodes"])
@@ -492,7 +493,7 @@ def test_evaluation_killed_midway_resumes_from_its_journal(tmp_path, demos, monk
 
 
 def test_where_it_looks_figure(tmp_path, demos):
-    from grids.bench.evaluate import looks
+    from grids.bench.analysis import looks
     from grids.bench.report import points_figure
 
     torch.set_num_threads(1)
@@ -518,7 +519,7 @@ def test_where_it_looks_figure(tmp_path, demos):
 
 
 def test_content_statistics_finds_the_point_that_tracks_the_gripper():
-    from grids.bench.evaluate import content_statistics
+    from grids.bench.analysis import content_statistics
 
     steps = np.linspace(0.2, 0.8, 12)
     positions = np.stack([np.stack([steps, 1 - steps], -1), np.full((12, 2), 0.5), np.full((12, 2), 0.3)], 1)
@@ -538,7 +539,7 @@ def test_content_statistics_finds_the_point_that_tracks_the_gripper():
 
 
 def test_point_statistics(tmp_path):
-    from grids.bench.evaluate import point_statistics
+    from grids.bench.analysis import point_statistics
 
     torch.manual_seed(0)
     data = FakeDemos(4)
@@ -574,7 +575,7 @@ def test_point_statistics(tmp_path):
 
 
 def test_shift_statistics_separates_moving_points_from_changed_features():
-    from grids.bench.evaluate import shift_statistics
+    from grids.bench.analysis import shift_statistics
     from grids.errors import UserError
 
     torch.manual_seed(0)
@@ -598,7 +599,7 @@ def test_shift_statistics_separates_moving_points_from_changed_features():
 
 
 def test_retention_is_one_where_a_point_reads_a_cell():
-    from grids.bench.evaluate import retention
+    from grids.bench.analysis import retention
 
     torch.manual_seed(0)
     dense = torch.randn(2, 3, 4 * 5, 8)  # [B, V, H*W, C] on a 4 x 5 grid
@@ -758,7 +759,7 @@ class JointTargetPolicy:
 
 def test_an_aloha_episode_sends_joint_targets_unclamped_and_records_its_max_reward():
     pytest.importorskip("gym_aloha", reason="ALOHA needs the aloha extra")
-    from grids.bench.evaluate import EVAL_SEED_BASE, policy_env, run_episode
+    from grids.bench.rollout import EVAL_SEED_BASE, policy_env, run_episode
 
     policy = JointTargetPolicy()
     env = policy_env(policy, "transfer-cube", "none", 3)  # the policy's camera and image size
@@ -799,7 +800,7 @@ class ConstantReachPolicy:
 
 @pytest.mark.parametrize("record", [False, True])
 def test_an_episode_renders_only_the_frames_the_policy_sees(record):
-    from grids.bench.evaluate import EVAL_SEED_BASE, policy_env, run_episode
+    from grids.bench.rollout import EVAL_SEED_BASE, policy_env, run_episode
 
     def episode(always_render: bool):
         policy = ConstantReachPolicy()
