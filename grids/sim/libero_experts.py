@@ -336,28 +336,53 @@ def _fingers_across(yaw: float, wrist: np.ndarray | None = None) -> np.ndarray:
     return _rot_z(turn) @ DOWN
 
 
-def _surface_z(env, xy: np.ndarray, z_from: float, skip: set[int]) -> float:
-    """Height of the first collision surface straight below ``(xy, z_from)``, past the robot and ``skip``."""
+def _ray(env, start: np.ndarray, direction: np.ndarray, skip: set[int]) -> tuple[float, int]:
+    """Distance along ``direction`` from ``start`` to the first collision geom past the robot and ``skip``, and
+    that geom (``inf``, -1 if none)."""
     import mujoco
 
     model, data = env.model, env.data
-    point, geom = np.array([xy[0], xy[1], z_from]), np.zeros(1, np.int32)
+    point, geom, travelled = np.asarray(start, dtype=float).copy(), np.zeros(1, np.int32), 0.0
     for _ in range(20):
-        distance = mujoco.mj_ray(model, data, point, np.array([0.0, 0.0, -1.0]), None, 1, -1, geom)
+        distance = mujoco.mj_ray(model, data, point, direction, None, 1, -1, geom)
         if distance < 0:
-            return -np.inf
-        hit, body = point[2] - distance, model.geom_bodyid[geom[0]]
+            return np.inf, -1
+        g, body = geom[0], model.geom_bodyid[geom[0]]
         name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body) or ""
-        g = geom[0]
+        travelled += distance
         if (
             body in skip
             or name.startswith(ROBOT_PREFIXES)
             or not (model.geom_contype[g] or model.geom_conaffinity[g])
         ):
-            point[2] = hit - 1e-4
+            point = point + direction * (distance + 1e-4)
+            travelled += 1e-4
             continue
-        return float(hit)
-    return -np.inf
+        return travelled, int(g)
+    return np.inf, -1
+
+
+def _surface_z(env, xy: np.ndarray, z_from: float, skip: set[int]) -> float:
+    """Height of the first collision surface straight below ``(xy, z_from)``, past the robot and ``skip``."""
+    return z_from - _ray(env, np.array([xy[0], xy[1], z_from]), np.array([0.0, 0.0, -1.0]), skip)[0]
+
+
+def _mouth(env, region: str, skip: set[int]) -> tuple[np.ndarray, float] | None:
+    """For a region under a roof (a microwave's inside): the horizontal direction out of its open side [2] and how
+    far from the region's centre the roof ends that way (m); None for a region open above."""
+    centre = _site(env, region)[0]
+    up, roof = _ray(env, centre, np.array([0.0, 0.0, 1.0]), skip)
+    if up > 0.25:
+        return None
+    best = None
+    for outward in (np.array([1.0, 0.0]), np.array([-1.0, 0.0]), np.array([0.0, 1.0]), np.array([0.0, -1.0])):
+        distance = _ray(env, centre, np.array([*outward, 0.0]), skip)[0]
+        if best is None or distance > best[1]:
+            best = (outward, distance)
+    outward = best[0]
+    corners = _corners(env, {int(env.model.geom_bodyid[roof])})
+    edge = max(((c - centre)[:, :2] @ outward).max() for c in corners if c[:, 2].min() >= centre[2])
+    return outward, float(edge)
 
 
 def _hand_collides(env, position: np.ndarray, orientation: np.ndarray, skip: set[int]) -> bool:
@@ -540,12 +565,18 @@ def _place_spot(env, predicate: tuple[str, ...], slot: tuple[int, int]) -> tuple
 
 
 def _put(env, predicate: tuple[str, ...], slot: tuple[int, int]):
-    """``on`` / ``in``: pick the object up and set it down on or in the target (or push a plate there)."""
+    """``on`` / ``in``: pick the object up and set it down on or in the target (or push a plate there, or slide it
+    into a region under a roof)."""
     relation, moved, target = predicate
     corners = _corners(env, _body_id(env, moved))
     low, high = _extent(env, corners)
     if _narrowest(corners)[0] > FINGER_SPAN and high[2] - low[2] < 0.03:  # a plate: too flat to pinch
         return (yield from _push(env, predicate))
+    skip = _subtree(env.model, _body_id(env, moved))
+    if relation == "in" and target in env.robosuite.object_sites_dict:
+        mouth = _mouth(env, target, skip)
+        if mouth is not None:
+            return (yield from _slide_in(env, predicate, mouth))
     for _ in range(MAX_TRIES):
         if relation == "in" and target in env.robosuite.object_sites_dict:
             if env.robosuite.object_sites_dict[target].joints and not _holds(env, ("open", target)):
@@ -561,16 +592,79 @@ def _put(env, predicate: tuple[str, ...], slot: tuple[int, int]):
         offset = env.body_position(moved)[:2] - eef[:2]  # where the object hangs from the hand
         depth = eef[2] - _extent(env, _corners(env, _body_id(env, moved)))[0][2]  # hand to object bottom
         spot, support = _place_spot(env, predicate, slot)
-        skip = _subtree(env.model, _body_id(env, moved))
-        carry_z = max(carry_z, _clearance(env, eef[:2], spot - offset, skip, hang=depth))
+        over = spot - offset
+        carry_z = max(carry_z, _clearance(env, eef[:2], over, skip, hang=depth))
         yield from _lift_clear(env, orientation, carry_z, CLOSE)
-        over = np.array([*(spot - offset), carry_z])
-        yield from _go(env, over, CLOSE, orientation, steps=80)
-        yield from _go(
-            env, [*over[:2], support + RELEASE_GAP + depth], CLOSE, orientation, tol=0.015, steps=40
-        )
+        yield from _go(env, [*over, carry_z], CLOSE, orientation, steps=80)
+        yield from _go(env, [*over, support + RELEASE_GAP + depth], CLOSE, orientation, tol=0.015, steps=40)
         yield from _stay(env, _eef(env), OPEN, orientation, 8)
         yield from _lift_clear(env, orientation, carry_z)
+        if _holds(env, predicate):
+            return True
+    return False
+
+
+def _slide_in(env, predicate: tuple[str, ...], mouth: tuple[np.ndarray, float]):
+    """Put an object in a region under a roof (a microwave): held level by its rear part (a mug by its handle),
+    the hand pointing in, it goes through the open side to the region's centre; a level hand fits under the roof.
+    The hand turns level out in the open, by way of pointing down with its wrist toward the region."""
+    _, moved, target = predicate
+    outward, _ = mouth
+    outward3 = np.array([*outward, 0.0])
+    side = np.cross(np.array([0.0, 0.0, 1.0]), outward3)
+    level = _level(outward3, side)
+    down = _fingers_across(np.arctan2(side[1], side[0]), wrist=-outward)  # a quarter turn from level
+    skip = _subtree(env.model, _body_id(env, moved))
+    centre, _, half = _site(env, target)
+    for _ in range(MAX_TRIES):
+        # first set it down in front of the open side, clear of whatever stood behind it (the level hand and the
+        # arm's wrist reach far behind a level grasp)
+        body = env.body_position(moved)
+        stage = centre[:2] + outward * (half[:2] @ np.abs(outward) + 0.16)
+        if np.linalg.norm(body[:2] - stage) > 0.03:
+            orientation = yield from _pick(env, moved, body[2] + CARRY_HEIGHT)
+            if orientation is None:
+                return False
+            eef = _eef(env)
+            over = stage - (env.body_position(moved)[:2] - eef[:2])
+            depth = eef[2] - _extent(env, _corners(env, _body_id(env, moved)))[0][2]
+            support = _surface_z(env, stage, eef[2] - depth - 0.005, skip)
+            yield from _go(env, [*over, eef[2]], CLOSE, orientation, steps=80)
+            yield from _go(
+                env, [*over, support + RELEASE_GAP + depth], CLOSE, orientation, tol=0.015, steps=40
+            )
+            yield from _stay(env, _eef(env), OPEN, orientation, 8)
+            yield from _lift_clear(env, orientation, _eef(env)[2] + 0.08)
+        corners = _corners(env, _body_id(env, moved))
+        low, high = _extent(env, corners)
+        reach = corners[:, :, :2] @ outward  # [G, 8]
+        rear = corners[reach.max(1) > reach.max() - 0.03]  # the part farthest out: a handle
+        _, rear_high = _extent(env, rear)
+        grasp = np.array([*_narrowest(rear)[2], rear_high[2] - 0.02])
+        behind = grasp + outward3 * 0.10
+        yield from _lift_clear(
+            env, _hand_rotation(env), max(behind[2] + 0.10, _clearance(env, _eef(env)[:2], behind[:2], set()))
+        )
+        yield from _go(env, [*behind[:2], _eef(env)[2]], OPEN, down, steps=80, turn_tol=0.15)
+        yield from _go(env, behind + [0, 0, 0.10], OPEN, level, steps=60, turn_tol=0.1)
+        yield from _go(env, behind, OPEN, level, tol=0.01, steps=40)
+        yield from _go(env, grasp, OPEN, level, tol=0.008, steps=40)
+        yield from _stay(env, grasp, CLOSE, level, 10)
+        floor = _surface_z(env, centre[:2], centre[2], skip)
+        depth = grasp[2] - low[2]
+        inside = np.array([*(centre[:2] - (env.body_position(moved)[:2] - grasp[:2])), floor + 0.02 + depth])
+        entry = inside + outward3 * (half[:2] @ np.abs(outward) + 0.15)
+        lift = max(inside[2], grasp[2]) + 0.05
+        yield from _go(env, [*grasp[:2], lift], CLOSE, level, tol=0.02, steps=30)
+        if _extent(env, _corners(env, _body_id(env, moved)))[0][2] < low[2] + 0.02:  # not held
+            yield from _stay(env, _eef(env), OPEN, level, 5)
+            yield from _go(env, _eef(env) + outward3 * 0.10, OPEN, level, tol=0.02, steps=30)
+            continue
+        yield from _go(env, [*entry[:2], lift], CLOSE, level, steps=80)
+        yield from _go(env, entry, CLOSE, level, tol=0.015, steps=40)
+        yield from _go(env, inside, CLOSE, level, tol=0.01, steps=60)
+        yield from _stay(env, _eef(env), OPEN, level, 8)
+        yield from _go(env, entry, OPEN, level, tol=0.02, steps=60)
         if _holds(env, predicate):
             return True
     return False
