@@ -609,7 +609,7 @@ def _slide_in(env, predicate: tuple[str, ...], mouth: tuple[np.ndarray, float]):
     the hand pointing in, it goes through the open side to the region's centre; a level hand fits under the roof.
     The hand turns level out in the open, by way of pointing down with its wrist toward the region."""
     _, moved, target = predicate
-    outward, _ = mouth
+    outward, edge = mouth
     outward3 = np.array([*outward, 0.0])
     side = np.cross(np.array([0.0, 0.0, 1.0]), outward3)
     level = _level(outward3, side)
@@ -620,7 +620,8 @@ def _slide_in(env, predicate: tuple[str, ...], mouth: tuple[np.ndarray, float]):
         # first set it down in front of the open side, clear of whatever stood behind it (the level hand and the
         # arm's wrist reach far behind a level grasp)
         body = env.body_position(moved)
-        stage = centre[:2] + outward * (half[:2] @ np.abs(outward) + 0.16)
+        front = -((_corners(env, _body_id(env, moved)).reshape(-1, 3)[:, :2] - body[:2]) @ outward).min()
+        stage = centre[:2] + outward * (edge + front + 0.02)  # just before the open side
         if np.linalg.norm(body[:2] - stage) > 0.03:
             orientation = yield from _pick(env, moved, body[2] + CARRY_HEIGHT)
             if orientation is None:
