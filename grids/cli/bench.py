@@ -26,9 +26,17 @@ ENCODER_CHOICES = ("mobilenetv2", "vit")
 def register(subparsers) -> None:
     bench = subparsers.add_parser("bench", help="benchmark token reducers in a miniature VLA on MetaWorld")
     commands = bench.add_subparsers(dest="bench_command", required=True, metavar="SUBCOMMAND")
+    _spec_args(commands)
+    _train_args(commands)
+    _cache_args(commands)
+    _eval_args(commands)
+    _points_args(commands)
 
+
+def _spec_args(commands) -> None:
     run = commands.add_parser(
-        "run", help="make a table from its experiment spec: data, cache, training, evaluation, report (resumable)"
+        "run",
+        help="make a table from its experiment spec: data, cache, training, evaluation, report (resumable)",
     )
     run.add_argument("spec", help="a spec file, e.g. benchmarks/specs/metaworld_mt10_ep50.toml")
     _run_args(run)
@@ -37,6 +45,8 @@ def register(subparsers) -> None:
     _run_args(quick)
     quick.set_defaults(func=run_spec, spec=QUICK_SPEC)
 
+
+def _train_args(commands) -> None:
     tr = commands.add_parser(
         "train",
         help="train one policy (resumes from the run's last checkpoint); "
@@ -56,16 +66,7 @@ def register(subparsers) -> None:
         default=None,
         help="a TrainConfig JSON (e.g. another run's config.json): every other flag but --data/--out is ignored",
     )
-    tr.add_argument("--reducer", default="grids")
-    tr.add_argument("--tokens", type=int, default=16)
-    tr.add_argument(
-        "--task-aware", action="store_true", help="the instruction embedding is the reducer's context"
-    )
-    tr.add_argument("--no-coord-embedding", action="store_true")
-    tr.add_argument(
-        "--reducer-options", default="{}", help='a JSON object, e.g. \'{"score": "query"}\'; an option the reducer does not read is refused'
-    )
-    tr.add_argument("--resample-at-layer", type=int, default=None, help="reduce before this ViT block (default: the output)")
+    _reducer_args(tr)
     tr.add_argument(
         "--frozen-encoder",
         default=None,
@@ -78,7 +79,10 @@ def register(subparsers) -> None:
         help="augmentation: the same frames' cache through a pixel corruption (cache-features --perturbation)",
     )
     tr.add_argument(
-        "--corrupted-p", type=float, default=0.5, help="probability that a frame is read from --corrupted-features"
+        "--corrupted-p",
+        type=float,
+        default=0.5,
+        help="probability that a frame is read from --corrupted-features",
     )
     _training_args(
         tr,
@@ -101,6 +105,28 @@ def register(subparsers) -> None:
     tr.add_argument("--num-workers", type=non_negative_int, default=0)
     tr.set_defaults(func=run_train)
 
+
+def _reducer_args(tr) -> None:
+    tr.add_argument("--reducer", default="grids")
+    tr.add_argument("--tokens", type=int, default=16)
+    tr.add_argument(
+        "--task-aware", action="store_true", help="the instruction embedding is the reducer's context"
+    )
+    tr.add_argument("--no-coord-embedding", action="store_true")
+    tr.add_argument(
+        "--reducer-options",
+        default="{}",
+        help='a JSON object, e.g. \'{"score": "query"}\'; an option the reducer does not read is refused',
+    )
+    tr.add_argument(
+        "--resample-at-layer",
+        type=int,
+        default=None,
+        help="reduce before this ViT block (default: the output)",
+    )
+
+
+def _cache_args(commands) -> None:
     cache = commands.add_parser(
         "cache-features",
         help="cache the dense feature maps of a pretrained encoder or of a trained dense run",
@@ -121,11 +147,17 @@ def register(subparsers) -> None:
     )
     cache.set_defaults(func=run_cache)
 
+
+def _eval_args(commands) -> None:
     ev = commands.add_parser("eval", help="closed-loop success rate of a trained run")
     ev.add_argument("--run", required=True)
     ev.add_argument("--tasks", default="quick")
     ev.add_argument("--episodes", type=positive_int, default=20)
-    ev.add_argument("--perturbations", default="none", help="comma-separated; every name is checked before any episode runs")
+    ev.add_argument(
+        "--perturbations",
+        default="none",
+        help="comma-separated; every name is checked before any episode runs",
+    )
     ev.add_argument("--workers", type=positive_int, default=2)
     ev.add_argument("--max-steps", type=positive_int, default=None)
     ev.add_argument("--gif", default=None, help="write a rollout GIF here")
@@ -148,8 +180,6 @@ def register(subparsers) -> None:
         help="results JSON (default: print); finished episodes go to OUT.journal.jsonl until it is written, so a killed evaluation rerun with the same flags resumes",
     )
     ev.set_defaults(func=run_eval)
-
-    _points_args(commands)
 
 
 def _points_args(commands) -> None:
@@ -178,6 +208,7 @@ def run_points(args: argparse.Namespace) -> int:
     write_points(args.run, resolve_tasks(args.tasks), args.out, at_steps=at_steps, perturbation=args.perturbation,
                  data=args.data, frames=args.frames)  # fmt: skip
     return 0
+
 
 def _training_args(
     p, *, steps: int, encoder: str, feature_shift: float, threads: int | None, encoder_help: str
@@ -208,9 +239,15 @@ def _set_threads(n: int | None) -> None:
 def _run_args(p) -> None:
     p.add_argument("--only", default="", help="comma-separated rows to make (default: every row)")
     p.add_argument("--seeds", default="", help="comma-separated training seeds to make (default: every seed)")
-    p.add_argument("--dry-run", action="store_true", help="print the plan and its estimated CPU time; run nothing")
-    p.add_argument("--report-only", action="store_true", help="write the report from what exists; run nothing")
-    p.add_argument("--force", action="store_true", help="retrain rows whose runs were made under another protocol")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the plan and its estimated CPU time; run nothing"
+    )
+    p.add_argument(
+        "--report-only", action="store_true", help="write the report from what exists; run nothing"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="retrain rows whose runs were made under another protocol"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -226,7 +263,9 @@ def run_spec(args: argparse.Namespace) -> int:
     only, seeds = _csv(args.only), _csv(args.seeds, int)
     for name in only:
         if name not in [r.name for r in spec.rows]:
-            raise SpecError(f"--only: {spec.path} has no row {name!r}; rows: {', '.join(r.name for r in spec.rows)}")
+            raise SpecError(
+                f"--only: {spec.path} has no row {name!r}; rows: {', '.join(r.name for r in spec.rows)}"
+            )
     steps = runner.plan(spec, only=only, seeds=seeds, progress=not args.no_progress)
     if args.dry_run:
         print(runner.describe(spec, steps))
@@ -273,7 +312,9 @@ def run_train(args: argparse.Namespace) -> int:
         except json.JSONDecodeError as err:
             raise UserError(f"--config {args.config} is not valid JSON ({err})") from None
         if not isinstance(saved, dict):
-            raise UserError(f"--config {args.config} must hold a JSON object (a TrainConfig), got {saved!r:.80}")
+            raise UserError(
+                f"--config {args.config} must hold a JSON object (a TrainConfig), got {saved!r:.80}"
+            )
         config = TrainConfig.from_dict(saved)
         config.data, config.out = args.data or config.data, args.out or config.out
         print(f"trained: {train(config)}")
@@ -286,7 +327,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise UserError(f"--reducer-options is not valid JSON ({err}): {args.reducer_options}") from err
     if not isinstance(options, dict):
         raise UserError(
-            f"--reducer-options must be a JSON object such as '{{\"score\": \"query\"}}', got {args.reducer_options!r}"
+            f'--reducer-options must be a JSON object such as \'{{"score": "query"}}\', got {args.reducer_options!r}'
         )
     if args.no_coord_embedding:
         options["coord_embedding"] = None
@@ -340,7 +381,9 @@ def run_cache(args: argparse.Namespace) -> int:
         raise UserError("bench cache-features: --encoder needs --out")
     corrupt = None if args.perturbation == "none" else get_perturbation(args.perturbation)
     if corrupt is not None and not corrupt.pixel_level:
-        raise UserError(f"--perturbation {args.perturbation}: not pixel-level (it changes the scene, not the frames)")
+        raise UserError(
+            f"--perturbation {args.perturbation}: not pixel-level (it changes the scene, not the frames)"
+        )
     dataset = open_dataset(args.data, policy.cfg.chunk_size)
     print(cache_features(policy, dataset, out, source=source, corrupt=corrupt, seed=args.seed))
     return 0
@@ -362,7 +405,9 @@ def _reused_episodes(paths: str | None, *, run: str, max_steps: int | None, star
         except json.JSONDecodeError as err:
             raise UserError(f"--reuse {path} is not valid JSON ({err})") from None
         if not isinstance(result, dict) or not {"policy", "episodes"} <= set(result):
-            raise UserError(f"--reuse {path} is not the --out file of a `grids bench eval` (no policy and episodes)")
+            raise UserError(
+                f"--reuse {path} is not the --out file of a `grids bench eval` (no policy and episodes)"
+            )
         theirs = (result.get("max_steps"), result.get("starts", "official"))
         if Path(result["policy"]).resolve() != Path(run).resolve() or theirs != (max_steps, starts):
             raise UserError(

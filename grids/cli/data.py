@@ -11,12 +11,26 @@ from grids.cli.argtypes import non_negative_int, positive_int
 def register(subparsers) -> None:
     data = subparsers.add_parser("data", help="demonstration datasets (generate, info, export)")
     commands = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
+    _generate_args(commands)
+    info = commands.add_parser(
+        "info", help="summarise a dataset (and optionally verify every shard's sha256)"
+    )
+    info.add_argument("path")
+    info.add_argument("--verify", action="store_true", help="hash every shard and compare with the manifest")
+    info.add_argument("--json", action="store_true", help="print the summary as JSON")
+    info.set_defaults(func=show_info)
+    _export_args(commands)
 
+
+def _generate_args(commands) -> None:
     gen = commands.add_parser(
-        "generate", help="roll out scripted experts (MetaWorld, LIBERO or ALOHA) and write a dataset (resumable)"
+        "generate",
+        help="roll out scripted experts (MetaWorld, LIBERO or ALOHA) and write a dataset (resumable)",
     )
     gen.add_argument(
-        "--suite", choices=["metaworld", "libero", "aloha"], default="metaworld",
+        "--suite",
+        choices=["metaworld", "libero", "aloha"],
+        default="metaworld",
         help="simulator (LIBERO is also chosen by LIBERO task names)",
     )
     gen.add_argument(
@@ -40,14 +54,8 @@ def register(subparsers) -> None:
     gen.add_argument("--no-progress", action="store_true")
     gen.set_defaults(func=generate)
 
-    info = commands.add_parser(
-        "info", help="summarise a dataset (and optionally verify every shard's sha256)"
-    )
-    info.add_argument("path")
-    info.add_argument("--verify", action="store_true", help="hash every shard and compare with the manifest")
-    info.add_argument("--json", action="store_true", help="print the summary as JSON")
-    info.set_defaults(func=show_info)
 
+def _export_args(commands) -> None:
     export = commands.add_parser(
         "export", help="write a dataset as a LeRobotDataset (run in LeRobot's venv: .venv-lerobot/bin/grids)"
     )
@@ -68,7 +76,10 @@ def register(subparsers) -> None:
         help="comma-separated task names to export (default: every task of the dataset)",
     )
     export.add_argument(
-        "--episodes-per-task", type=positive_int, default=None, help="export only the first N episodes of each task"
+        "--episodes-per-task",
+        type=positive_int,
+        default=None,
+        help="export only the first N episodes of each task",
     )
     export.add_argument("--no-progress", action="store_true")
     export.set_defaults(func=export_lerobot)
