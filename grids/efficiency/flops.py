@@ -65,7 +65,9 @@ class StageFlops:
         return {**asdict(self), "total": self.total}
 
 
-def build_policy(shape: str | VLAShape, *, device: str | torch.device = "meta", **options) -> VLAShapedPolicy:
+def build_shaped_policy(
+    shape: str | VLAShape, *, device: str | torch.device = "meta", **options
+) -> VLAShapedPolicy:
     """A :class:`VLAShapedPolicy` with random weights; on ``meta`` it allocates nothing."""
     shape = get_shape(shape) if isinstance(shape, str) else shape
     with torch.device(device):
@@ -149,7 +151,7 @@ def count_model(
         shape, views=views, reducer=reducer, num_tokens=num_tokens, text_tokens=text_tokens,
         resample_at_layer=resample_at_layer, batch=batch,
     )  # fmt: skip
-    policy = build_policy(
+    policy = build_shaped_policy(
         shape, num_views=views, reducer=reducer, num_tokens=num_tokens, resample_at_layer=resample_at_layer
     )
     return count_stages(policy, batch=batch, text_tokens=text_tokens)

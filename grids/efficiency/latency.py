@@ -36,7 +36,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from grids.core import set_value_checks
 from grids.core.validation import value_checks_enabled
-from grids.efficiency.flops import build_policy
+from grids.efficiency.flops import build_shaped_policy
 from grids.efficiency.shapes import VLAShape, get_shape
 from grids.efficiency.vla import VLAShapedPolicy
 
@@ -262,7 +262,7 @@ def _no_value_checks() -> Iterator[None]:
 
 
 def _meta_policy(shape, variant: Variant, mode: str, views: int, checkpointing: bool) -> VLAShapedPolicy:
-    policy = build_policy(shape, device="meta", num_views=views, attn="eager", **variant.options())
+    policy = build_shaped_policy(shape, device="meta", num_views=views, attn="eager", **variant.options())
     return prepare(policy, mode, checkpointing=checkpointing)
 
 
@@ -545,7 +545,7 @@ def measure_latency(
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    base = build_policy(shape, device="cpu", num_views=views, attn=attn)
+    base = build_shaped_policy(shape, device="cpu", num_views=views, attn=attn)
     run = measure_run(
         base, variants, batch=batch, compiled=compile, warmup=warmup, repeats=repeats, seed=seed
     )

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from grids.efficiency.flops import build_policy
+from grids.efficiency.flops import build_shaped_policy
 from grids.efficiency.latency import (
     STAGES,
     TARGET,
@@ -84,7 +84,9 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class Run:
+class LatencyRun:
+    """One run of a latency plan: every variant of ``model``, timed interleaved, for one mode / batch / compile."""
+
     model: str
     mode: str
     batch: int
@@ -103,7 +105,7 @@ def plan_runs(
     train_batches: tuple[int, ...] | None = None,
     compile_modes: tuple[bool, ...] = (False,),
     train_compile_modes: tuple[bool, ...] | None = None,
-) -> list[Run]:
+) -> list[LatencyRun]:
     """Every (model, mode, batch, compiled) run; training batches default to 8 on CPU, 32 and 128 on GPU."""
     if train_batches is None:
         train_batches = (32, 128) if resolve_device(settings.device).type == "cuda" else (8,)
@@ -112,7 +114,7 @@ def plan_runs(
         for mode in modes:
             for compiled in compile_modes if mode == "inference" else (train_compile_modes or compile_modes):
                 for batch in batches if mode == "inference" else train_batches:
-                    runs.append(Run(model, mode, batch, compiled))
+                    runs.append(LatencyRun(model, mode, batch, compiled))
     for run in runs:
         if run.batch < 1:
             raise ValueError(f"batch sizes must be >= 1, got {run.batch}")
@@ -123,7 +125,7 @@ def plan_runs(
 # Estimates (meta device: seconds, no weight memory)
 
 
-def estimate(settings: Settings, runs: list[Run]) -> dict[str, dict]:
+def estimate(settings: Settings, runs: list[LatencyRun]) -> dict[str, dict]:
     """Per model: FLOPs of each run's variants and the memory the model's heaviest run needs.
     Memory = weights (held once: variants share them) + the largest traced tensor peak of any variant."""
     from grids.efficiency.latency import step_flops
@@ -242,7 +244,9 @@ def save_results(out: Path, results: dict) -> None:
     (out / "latency.md").write_text(render(results))
 
 
-def run_plan(settings: Settings, runs: list[Run], *, out: Path, check_memory: bool = True, log=print) -> dict:
+def run_plan(
+    settings: Settings, runs: list[LatencyRun], *, out: Path, check_memory: bool = True, log=print
+) -> dict:
     """Run every run not yet in ``out/latency.json``, saving after each; returns the results."""
     device = resolve_device(settings.device)
     if settings.threads:
@@ -255,68 +259,80 @@ def run_plan(settings: Settings, runs: list[Run], *, out: Path, check_memory: bo
             f"{out}: {len(runs) - len(todo)} run(s) already done, skipped (use a new --out for fresh numbers)"
         )
     environment = _environment(settings, device)
-    for finished in results["runs"]:  # runs of earlier invocations keep the environment their file was saved with
+    for finished in results[
+        "runs"
+    ]:  # runs of earlier invocations keep the environment their file was saved with
         finished.setdefault("environment", results.get("environment", environment))
     results["environment"] = environment
-    variants = settings.parsed_variants()
     for model in dict.fromkeys(r.model for r in todo):
         model_runs = [r for r in todo if r.model == model]
-        need = estimate(settings, model_runs)[model]["need_gib"]
-        free = available_memory_gib(device)
-        log(f"{model}: needs about {need:.1f} GiB (estimate), {free or float('nan'):.1f} GiB available")
-        if check_memory and free is not None and need > free:
-            raise ValueError(
-                f"{model} needs about {need:.1f} GiB but {free:.1f} GiB is available on {device}: use "
-                "--dtype bf16 and/or --checkpointing, fewer/smaller batches, or a GPU (--no-memory-check to try anyway)"
-            )
-        start = time.perf_counter()
-        torch.manual_seed(settings.seed)
-        with default_dtype(DTYPES[settings.dtype]):
-            base = build_policy(
-                settings.shape(model), device=device, num_views=settings.views, attn=settings.attn
-            )
-        log(f"{model}: built in {time.perf_counter() - start:.0f} s")
+        base = _build_base(settings, model, model_runs, device, check_memory=check_memory, log=log)
         for run in model_runs:
-            loads = []
-            load_before = list(os.getloadavg())
-            if device.type == "cuda":
-                torch.cuda.reset_peak_memory_stats(device)
-            start = time.perf_counter()
-            measured = measure_run(
-                base,
-                variants,
-                mode=run.mode,
-                batch=run.batch,
-                compiled=run.compiled,
-                checkpointing=settings.checkpointing and run.mode == "training",
-                device=device,
-                warmup=settings.warmup,
-                repeats=settings.repeats,
-                seed=settings.seed,
-                on_round=lambda i, loads=loads: loads.append(os.getloadavg()[0]),
-            )
-            results["runs"].append(
-                {
-                    "key": run.key,
-                    **dataclasses.asdict(run),
-                    "shape": settings.shape(model).name,
-                    **measured,
-                    "seconds": time.perf_counter() - start,
-                    "load_before": load_before,
-                    "load_after": list(os.getloadavg()),
-                    "load_max_1min": max(loads, default=load_before[0]),
-                    "peak_memory_gib": _peak_memory_gib(device),
-                    "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
-                    "environment": environment,
-                }
-            )
+            results["runs"].append(_measure(settings, run, base, device, environment))
             save_results(out, results)
+            measured = results["runs"][-1]
             totals = {k: round(v["stages"]["total"]["median_ms"]) for k, v in measured["variants"].items()}
+            load_before = measured["load_before"]
             log(f"{run.key}: median ms {totals}, load {load_before[0]:.1f} -> {os.getloadavg()[0]:.1f}")
         del base
         gc.collect()
     save_results(out, results)
     return results
+
+
+def _build_base(settings: Settings, model: str, runs: list[LatencyRun], device, *, check_memory: bool, log):
+    """The dense policy every variant of ``model`` shares, once its heaviest run is known to fit in memory."""
+    need = estimate(settings, runs)[model]["need_gib"]
+    free = available_memory_gib(device)
+    log(f"{model}: needs about {need:.1f} GiB (estimate), {free or float('nan'):.1f} GiB available")
+    if check_memory and free is not None and need > free:
+        raise ValueError(
+            f"{model} needs about {need:.1f} GiB but {free:.1f} GiB is available on {device}: use "
+            "--dtype bf16 and/or --checkpointing, fewer/smaller batches, or a GPU (--no-memory-check to try anyway)"
+        )
+    start = time.perf_counter()
+    torch.manual_seed(settings.seed)
+    with default_dtype(DTYPES[settings.dtype]):
+        base = build_shaped_policy(
+            settings.shape(model), device=device, num_views=settings.views, attn=settings.attn
+        )
+    log(f"{model}: built in {time.perf_counter() - start:.0f} s")
+    return base
+
+
+def _measure(settings: Settings, run: LatencyRun, base, device, environment: dict) -> dict:
+    """One run's record: its timings (:func:`measure_run`) with the load average, peak memory and environment."""
+    loads = []
+    load_before = list(os.getloadavg())
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    start = time.perf_counter()
+    measured = measure_run(
+        base,
+        settings.parsed_variants(),
+        mode=run.mode,
+        batch=run.batch,
+        compiled=run.compiled,
+        checkpointing=settings.checkpointing and run.mode == "training",
+        device=device,
+        warmup=settings.warmup,
+        repeats=settings.repeats,
+        seed=settings.seed,
+        on_round=lambda i, loads=loads: loads.append(os.getloadavg()[0]),
+    )
+    return {
+        "key": run.key,
+        **dataclasses.asdict(run),
+        "shape": settings.shape(run.model).name,
+        **measured,
+        "seconds": time.perf_counter() - start,
+        "load_before": load_before,
+        "load_after": list(os.getloadavg()),
+        "load_max_1min": max(loads, default=load_before[0]),
+        "peak_memory_gib": _peak_memory_gib(device),
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "environment": environment,
+    }
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -328,7 +344,15 @@ def _ms(x: float) -> str:
 
 
 def render(results: dict) -> str:
-    s, env = results["settings"], results.get("environment", {})
+    lines = _preamble(results["settings"], results.get("environment", {}))
+    for run in results["runs"]:
+        stages = STAGES[run["mode"]]
+        lines += ["", *_run_heading(run), "", *_timing_table(run, stages), "", *_ratio_table(run, stages)]
+    return "\n".join(lines) + "\n"
+
+
+def _preamble(s: dict, env: dict) -> list[str]:
+    """The title and what every run shares: depth, dtype, device, timer, protocol, the ratios' meaning."""
     full = s["depth"] is None
     depth = (
         "full depth"
@@ -362,80 +386,89 @@ def render(results: dict) -> str:
             "",
             "**Reduced depth: stage shares and ratios are not the full model's.** Smoke numbers only.",
         ]
-    for run in results["runs"]:
-        stages = STAGES[run["mode"]]
-        load = f"{run['load_before'][0]:.1f} / {run['load_max_1min']:.1f} / {run['load_after'][0]:.1f}"
-        mode = "torch.compile (regional)" if run["compiled"] else "eager"
-        lines += [
-            "",
-            f"## {run['model']} {run['mode']}, batch {run['batch']}, {mode}",
-            "",
-            f"Shape {run['shape']}; 1-min load average before / max / after: {load}; peak memory "
-            f"{run['peak_memory_gib']:.1f} GiB; warm-up {run['warmup_seconds']:.0f} s; run {run['seconds']:.0f} s; "
-            f"finished {run['finished']}"
-            + (f" (torch {env_run['torch']}, transformers {env_run['transformers']})"
-               if (env_run := run.get("environment")) else "")  # fmt: skip
-            + "."
-            + (
-                f" Dynamo graphs so far: {run['dynamo_unique_graphs']}."
-                if "dynamo_unique_graphs" in run
-                else ""
-            ),
-            "",
-            "| variant | "
-            + " | ".join(f"{st} ms (share)" for st in stages)
-            + " | total ms | IQR ms | min–max ms | TFLOP |",
-            "|---|" + "---:|" * (len(stages) + 4),
+    return lines
+
+
+def _run_heading(run: dict) -> list[str]:
+    load = f"{run['load_before'][0]:.1f} / {run['load_max_1min']:.1f} / {run['load_after'][0]:.1f}"
+    mode = "torch.compile (regional)" if run["compiled"] else "eager"
+    return [
+        f"## {run['model']} {run['mode']}, batch {run['batch']}, {mode}",
+        "",
+        f"Shape {run['shape']}; 1-min load average before / max / after: {load}; peak memory "
+        f"{run['peak_memory_gib']:.1f} GiB; warm-up {run['warmup_seconds']:.0f} s; run {run['seconds']:.0f} s; "
+        f"finished {run['finished']}"
+        + (
+            f" (torch {env_run['torch']}, transformers {env_run['transformers']})"
+            if (env_run := run.get("environment"))
+            else ""
+        )  # fmt: skip
+        + "."
+        + (f" Dynamo graphs so far: {run['dynamo_unique_graphs']}." if "dynamo_unique_graphs" in run else ""),
+    ]
+
+
+def _timing_table(run: dict, stages: tuple[str, ...]) -> list[str]:
+    """Median milliseconds per stage (and its share of the total), spread and FLOPs, per variant."""
+    lines = [
+        "| variant | "
+        + " | ".join(f"{st} ms (share)" for st in stages)
+        + " | total ms | IQR ms | min–max ms | TFLOP |",
+        "|---|" + "---:|" * (len(stages) + 4),
+    ]
+    for label, row in run["variants"].items():
+        total = row["stages"]["total"]
+        cells = [
+            f"{_ms(row['stages'][st]['median_ms'])} ({100 * row['stages'][st]['median_ms'] / total['median_ms']:.0f}%)"
+            for st in stages
         ]
-        for label, row in run["variants"].items():
-            total = row["stages"]["total"]
-            cells = [
-                f"{_ms(row['stages'][st]['median_ms'])} ({100 * row['stages'][st]['median_ms'] / total['median_ms']:.0f}%)"
-                for st in stages
-            ]
-            lines.append(
-                f"| {label} | "
-                + " | ".join(cells)
-                + f" | {_ms(total['median_ms'])} | {_ms(total['iqr_ms'])} | {_ms(total['min_ms'])}–"
-                f"{_ms(total['max_ms'])} | {row['flops']['total'] / 1e12:.2f} |"
-            )
-        paper = PAPER_TRAINING_GAIN.get(run["model"]) if run["mode"] == "training" else None
-        lines += [
-            "",
-            "| variant | "
-            + " | ".join(f"{st} lat× / FLOP×" for st in stages)
-            + " | **total lat×** | total FLOP× | lat/FLOP | "
-            + ("≥ 0.8? |" if run["batch"] == 1 else "")
-            + (" paper (training) |" if paper else ""),
-            "|---|"
-            + "---:|" * (len(stages) + 3)
-            + ("---|" if run["batch"] == 1 else "")
-            + ("---:|" if paper else ""),
-        ]
-        for label, r in run["ratios"].items():
-            if label == next(iter(run["ratios"])):
-                continue
-            cells = []
-            for st in stages:
-                ratio = r["stages"][st]
-                flop = f"{ratio['flop_ratio']:.2f}" if ratio["flop_ratio"] else "–"
-                cells.append(f"{ratio['latency_ratio']:.2f} / {flop}")
-            flag = (" yes |" if r["meets_target"] else " **no** |") if run["batch"] == 1 else ""
-            lines.append(
-                f"| {label} | "
-                + " | ".join(cells)
-                + f" | **{r['latency_ratio']:.2f}** | {r['flop_ratio']:.2f} | {r['efficiency']:.2f} |"
-                + flag
-                + (f" {paper}× |" if paper else "")
-            )
-    return "\n".join(lines) + "\n"
+        lines.append(
+            f"| {label} | "
+            + " | ".join(cells)
+            + f" | {_ms(total['median_ms'])} | {_ms(total['iqr_ms'])} | {_ms(total['min_ms'])}–"
+            f"{_ms(total['max_ms'])} | {row['flops']['total'] / 1e12:.2f} |"
+        )
+    return lines
+
+
+def _ratio_table(run: dict, stages: tuple[str, ...]) -> list[str]:
+    """Dense / variant latency and FLOP ratios per stage and in total, against the target and the paper."""
+    paper = PAPER_TRAINING_GAIN.get(run["model"]) if run["mode"] == "training" else None
+    lines = [
+        "| variant | "
+        + " | ".join(f"{st} lat× / FLOP×" for st in stages)
+        + " | **total lat×** | total FLOP× | lat/FLOP | "
+        + ("≥ 0.8? |" if run["batch"] == 1 else "")
+        + (" paper (training) |" if paper else ""),
+        "|---|"
+        + "---:|" * (len(stages) + 3)
+        + ("---|" if run["batch"] == 1 else "")
+        + ("---:|" if paper else ""),
+    ]
+    for label, r in run["ratios"].items():
+        if label == next(iter(run["ratios"])):
+            continue
+        cells = []
+        for st in stages:
+            ratio = r["stages"][st]
+            flop = f"{ratio['flop_ratio']:.2f}" if ratio["flop_ratio"] else "–"
+            cells.append(f"{ratio['latency_ratio']:.2f} / {flop}")
+        flag = (" yes |" if r["meets_target"] else " **no** |") if run["batch"] == 1 else ""
+        lines.append(
+            f"| {label} | "
+            + " | ".join(cells)
+            + f" | **{r['latency_ratio']:.2f}** | {r['flop_ratio']:.2f} | {r['efficiency']:.2f} |"
+            + flag
+            + (f" {paper}× |" if paper else "")
+        )
+    return lines
 
 
 __all__ = [
     "DEFAULT_VARIANTS",
     "DTYPES",
     "PAPER_TRAINING_GAIN",
-    "Run",
+    "LatencyRun",
     "Settings",
     "calibrate_gflops",
     "estimate",

@@ -5,7 +5,7 @@ from torch import nn
 from grids.efficiency.flops import (
     STAGES,
     analytic_stages,
-    build_policy,
+    build_shaped_policy,
     count_flops,
     count_model,
     count_stages,
@@ -48,8 +48,8 @@ def test_meta_count_equals_real_count_and_formula(tiny_shape, options):
     if options.get("resample_at_layer") is not None and tiny_shape.pixel_shuffle > 1:
         pytest.skip("no in-encoder resampling with a pixel-shuffle connector")
     torch.manual_seed(0)
-    real = count_stages(build_policy(tiny_shape, device="cpu", num_views=2, **options), batch=2)
-    meta = count_stages(build_policy(tiny_shape, device="meta", num_views=2, **options), batch=2)
+    real = count_stages(build_shaped_policy(tiny_shape, device="cpu", num_views=2, **options), batch=2)
+    meta = count_stages(build_shaped_policy(tiny_shape, device="meta", num_views=2, **options), batch=2)
     formula = analytic_stages(tiny_shape, views=2, batch=2, **options)
     assert real.as_dict() == meta.as_dict()
     for stage in (*STAGES, "total"):
@@ -60,8 +60,8 @@ def test_meta_count_equals_real_count_and_formula(tiny_shape, options):
 def test_sdpa_attention_counts_like_eager_once_registered(tiny_shape):
     register_cpu_sdpa()
     torch.manual_seed(0)
-    eager = count_stages(build_policy(tiny_shape, device="cpu", attn="eager"))
-    sdpa = count_stages(build_policy(tiny_shape, device="cpu", attn="sdpa"))
+    eager = count_stages(build_shaped_policy(tiny_shape, device="cpu", attn="eager"))
+    sdpa = count_stages(build_shaped_policy(tiny_shape, device="cpu", attn="sdpa"))
     assert sdpa.as_dict() == eager.as_dict()
 
 

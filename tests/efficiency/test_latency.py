@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from grids.efficiency import latency
-from grids.efficiency.flops import build_policy, count_stages
+from grids.efficiency.flops import build_shaped_policy, count_stages
 from grids.efficiency.latency import (
     STAGES,
     CudaEvents,
@@ -35,7 +35,7 @@ def _no_stage(name):
 @pytest.fixture
 def tiny_base(tiny_pi0):
     torch.manual_seed(0)
-    return build_policy(tiny_pi0, device="cpu", num_views=2, attn="sdpa")
+    return build_shaped_policy(tiny_pi0, device="cpu", num_views=2, attn="sdpa")
 
 
 def test_variant_specs_parse():
@@ -123,7 +123,7 @@ def test_ratios_from_given_timings():
 def test_inference_step_flops_equal_the_stage_counter(tiny_pi0):
     for variant in VARIANTS:
         step = step_flops(tiny_pi0, variant, batch=2)
-        policy = build_policy(tiny_pi0, device="meta", **variant.options())
+        policy = build_shaped_policy(tiny_pi0, device="meta", **variant.options())
         counted = count_stages(policy, batch=2)
         assert step["vision"] == counted.vision + counted.projector + counted.reducer
         assert (step["prefix"], step["expert"], step["total"]) == (
@@ -145,7 +145,7 @@ def test_training_flops_count_backward_and_recomputation(tiny_pi0):
 
 
 def test_memory_trace(tiny_pi0):
-    policy = build_policy(tiny_pi0, num_views=2)
+    policy = build_shaped_policy(tiny_pi0, num_views=2)
     params = sum(p.numel() * p.element_size() for p in policy.parameters())
     buffers = sum(b.numel() * b.element_size() for b in policy.buffers())
     infer = step_memory(tiny_pi0, Variant("dense"), batch=2)
@@ -160,7 +160,7 @@ def test_gradient_checkpointing_keeps_the_gradients(tiny_pi0):
     grads = []
     for checkpointing in (False, True):
         torch.manual_seed(0)
-        policy = build_policy(tiny_pi0, device="cpu", num_views=2, attn="sdpa").with_reducer(
+        policy = build_shaped_policy(tiny_pi0, device="cpu", num_views=2, attn="sdpa").with_reducer(
             "grids", num_tokens=4, resample_at_layer=1
         )
         prepare(policy, "training", checkpointing=checkpointing)
@@ -324,7 +324,7 @@ def test_compile_leaves_room_for_a_graph_per_decoder_layer():
     length (dense, K = 16, K = 4) and batch. The limit of 64 set before failed on the full model after 64."""
     import torch._dynamo.config as dynamo
 
-    policy = build_policy(SHAPES["pi0"], device="meta", num_views=2, attn="sdpa")
+    policy = build_shaped_policy(SHAPES["pi0"], device="meta", num_views=2, attn="sdpa")
     decoder_layers = len(policy.llm.layers) + len(policy.expert.layers)
     assert decoder_layers == 36
     # dynamo's defaults inside, restored on exit
@@ -352,7 +352,7 @@ def test_bf16_training_with_checkpointing_runs_every_variant(tiny_pi0):
 
     torch.manual_seed(0)
     with default_dtype(torch.bfloat16):
-        base = build_policy(tiny_pi0, device="cpu", num_views=2, attn="sdpa")
+        base = build_shaped_policy(tiny_pi0, device="cpu", num_views=2, attn="sdpa")
     run = measure_run(base, VARIANTS, mode="training", batch=2, checkpointing=True, warmup=0, repeats=1)
     assert all(row["stages"]["backward"]["median_ms"] > 0 for row in run["variants"].values())
     assert {p.dtype for p in base.parameters()} == {torch.bfloat16}
