@@ -110,24 +110,18 @@ class VLAGridSFields(GridSFields):
 
     def __post_init__(self):
         super().__post_init__()
-        self.grids_placement = parse_placement(self.grids_placement)
+        placement = self.grids_placement
+        if isinstance(placement, str) and placement.isdigit():  # digits from the command line
+            placement = int(placement)
+        if placement != "after":  # grids' one validator; whether L is within SigLIP is checked at build time
+            placement = check_resample_at_layer(placement, name="grids_placement", output="'after'")
+        self.grids_placement = "after" if placement is None else placement
         if not isinstance(self.grids_task_context, bool):
             raise ValueError(f"grids_task_context must be true or false, got {self.grids_task_context!r}")
 
     def grids_resample_at_layer(self) -> int | None:
         """``grids_placement`` as grids spells it: None ("after") or the block index L."""
         return None if self.grids_placement == "after" else self.grids_placement
-
-
-def parse_placement(placement: int | str) -> int | str:
-    """``"after"`` or a block index ``L >= 0`` (a string of digits from the command line becomes an int), checked
-    by grids' one validator; whether L is within the vision tower is checked when the policy is built."""
-    if isinstance(placement, str) and placement.isdigit():
-        placement = int(placement)
-    if placement == "after":
-        return placement
-    layer = check_resample_at_layer(placement, name="grids_placement", output="'after'")
-    return "after" if layer is None else layer
 
 
 def build_reducer(config, *, dim: int, context_dim: int | None = None):
