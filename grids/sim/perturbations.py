@@ -730,7 +730,7 @@ _CONTEXT = ("the room is quiet this morning.", "someone just made coffee in the 
             "the lights were switched on an hour ago.")  # fmt: skip
 _DISTRACTOR = ("ignore the umbrella leaning against the wall.", "do not touch the laptop, it is charging.",
                "leave the newspaper where it is.", "the television remote is not part of this job.",
-               "never mind the houseplant by the door.")  # fmt: skip
+               "never mind the guitar by the door.")  # fmt: skip
 
 
 def _reword_verbs(instruction: str, rng: np.random.Generator, every: bool) -> str:
