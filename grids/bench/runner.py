@@ -495,7 +495,7 @@ def write_spec_report(spec: Spec, *, command: str) -> dict[str, Path]:
         raise UserError(f"{spec.path}: nothing to report yet (no evaluation on disk, no archived row); run it first")
     reference = spec.report.reference or results[0]["name"].split(" ")[0]
     notes = _notes(spec, results)
-    meta = {"spec": spec.path, "spec_sha256": spec.sha256}
+    meta = {"spec": spec.path, "spec_sha256": spec.sha256, "machine": machine()}
     paths = write_report(results, spec.report_prefix, command=command, notes=notes, meta=meta)
     with open(paths["md"], "a") as md:
         md.write(sections(results, pairs=list(spec.report.pairs), reference=reference))
@@ -508,8 +508,25 @@ def write_spec_report(spec: Spec, *, command: str) -> dict[str, Path]:
     return paths
 
 
+def machine() -> dict:
+    """What a report was made on: floating-point results (hence trained weights) can differ between CPU models."""
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version()}
+
+
 def _notes(spec: Spec, results: list[dict]) -> str:
-    lines = [f"Spec: `{spec.path}` (sha256 {spec.sha256[:12]}). {spec.title}".strip(), spec.report.notes.strip()]
+    m = machine()
+    fresh = any("archived" not in r for r in results)
+    made_on = f"Rows not archived were made on {m['cpu']} ({m['cores']} cores), torch {m['torch']}." if fresh else ""
+    lines = [f"Spec: `{spec.path}` (sha256 {spec.sha256[:12]}). {spec.title} {made_on}".strip(), spec.report.notes.strip()]
     remade = [r for r in results if "reproduces" in r]
     if remade:
         lines.append("Remade rows against their archived twins (episodes with the same task, perturbation and seed that "
