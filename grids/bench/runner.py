@@ -24,7 +24,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grids.bench.spec import Evaluation, Points, Row, Spec, SpecError, evaluated
+from grids.bench.spec import (
+    Evaluation,
+    Points,
+    Row,
+    Spec,
+    SpecError,
+    evaluated,
+    features_dir,
+    run_dir,
+    train_config,
+)
 from grids.errors import UserError
 
 # Seconds per unit measured on the project's 2-core CPU (closing notes of the stage runs): a first estimate,
@@ -81,49 +91,9 @@ def resolved_tasks(spec: Spec) -> list[str]:
     return _tasks(spec.tasks)
 
 
-def run_dir(spec: Spec, row: Row, seed: int) -> Path:
-    return Path(spec.root) / f"{row.name}-s{seed}"
-
-
-def features_dir(spec: Spec) -> Path:
-    """The cache every row trains on: the frozen pretrained encoder's feature maps of every training frame."""
-    return Path(spec.protocol.features or Path(spec.root) / "features")
-
-
 def eval_path(spec: Spec, row: Row, seed: int, evaluation: Evaluation, perturbation: str) -> Path:
     name = f"eval_{perturbation}_{evaluation.episodes}ep_{evaluation.max_steps}_{evaluation.starts}.json"
     return run_dir(spec, row, seed) / name
-
-
-def train_config(spec: Spec, row: Row, *, seed: int):
-    """The row's ``TrainConfig`` at ``seed``: the one builder ``grids bench train`` uses too."""
-    from grids.bench.experiments import Run
-    from grids.bench.experiments import train_config as build
-
-    p = spec.row_protocol(row)
-    options = dict(row.options) | ({"seed": seed} if row.seed_option else {})
-    options |= {} if row.coord_embedding else {"coord_embedding": None}
-    return build(
-        Run(row.name, row.reducer, row.tokens, row.label or row.reducer, options, row.task_aware),
-        data=spec.data.path,
-        out=run_dir(spec, row, seed),
-        preset=p.preset,
-        steps=p.steps,
-        batch_size=p.batch_size,
-        lr=p.lr,
-        ema=p.ema,
-        seed=seed,
-        save_every=p.save_every,
-        keep_every=p.keep_every,
-        features=features_dir(spec),
-        language_model=p.language_model,
-        chunk_size=p.chunk_size,
-        action_head=p.action_head,
-        encoder=p.encoder,
-        feature_shift=p.feature_shift,
-        resample_at_layer=None,
-        **p.policy,
-    )
 
 
 # --- the plan -----------------------------------------------------------------------------------------

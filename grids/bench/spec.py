@@ -312,8 +312,6 @@ def _validate_rows(spec: Spec) -> None:
         _one_of(protocol.encoder, ENCODERS, f"{where}.protocol.encoder")
         _one_of(protocol.preset, PRESETS, f"{where}.protocol.preset")
         try:
-            from grids.bench.runner import train_config
-
             train_config(spec, row, seed=row.seeds[0])
         except (ValueError, TypeError) as err:
             raise SpecError(f"{where}: {err}") from None
@@ -379,3 +377,44 @@ def evaluated(spec: Spec, evaluation: Evaluation) -> list[tuple[Row, int, str]]:
         if not evaluation.seeds or seed in evaluation.seeds
         for perturbation in evaluation.perturbations
     ]
+
+
+# --- where a row's run lives and how it trains -------------------------------------------------------
+def run_dir(spec: Spec, row: Row, seed: int) -> Path:
+    return Path(spec.root) / f"{row.name}-s{seed}"
+
+
+def features_dir(spec: Spec) -> Path:
+    """The cache every row trains on: the frozen pretrained encoder's feature maps of every training frame."""
+    return Path(spec.protocol.features or Path(spec.root) / "features")
+
+
+def train_config(spec: Spec, row: Row, *, seed: int):
+    """The row's ``TrainConfig`` at ``seed``: the one builder ``grids bench train`` uses too."""
+    from grids.bench.experiments import Run
+    from grids.bench.experiments import train_config as build
+
+    p = spec.row_protocol(row)
+    options = dict(row.options) | ({"seed": seed} if row.seed_option else {})
+    options |= {} if row.coord_embedding else {"coord_embedding": None}
+    return build(
+        Run(row.name, row.reducer, row.tokens, row.label or row.reducer, options, row.task_aware),
+        data=spec.data.path,
+        out=run_dir(spec, row, seed),
+        preset=p.preset,
+        steps=p.steps,
+        batch_size=p.batch_size,
+        lr=p.lr,
+        ema=p.ema,
+        seed=seed,
+        save_every=p.save_every,
+        keep_every=p.keep_every,
+        features=features_dir(spec),
+        language_model=p.language_model,
+        chunk_size=p.chunk_size,
+        action_head=p.action_head,
+        encoder=p.encoder,
+        feature_shift=p.feature_shift,
+        resample_at_layer=None,
+        **p.policy,
+    )
