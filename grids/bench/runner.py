@@ -4,7 +4,7 @@ The plan is a list of steps — the data, the feature cache, each row x seed's t
 figures — each idempotent (a finished step is found on disk and skipped) and resumable (data generation, the
 cache, training and evaluation all continue where a killed process stopped). One process owns a run root at a
 time (``<root>/.lock``). ``dry_run`` prints the plan with the CPU time it will take, from the rates measured on
-this machine (``<root>/timings.jsonl``, written by every step) or the defaults below.
+this machine (``timings.jsonl`` beside the run root, written by every step) or the defaults below.
 
 Layout: ``<root>/<row>-s<seed>/`` (a training run: config.json, checkpoints/, metrics.csv) holding its
 evaluations ``eval_<perturbation>_<episodes>ep_<max steps>_<starts>.json``; ``<root>/features`` (the cache).
@@ -260,14 +260,20 @@ def _script_step(spec: Spec) -> Step:
 def rates(spec: Spec) -> dict[str, float]:
     """Seconds per unit of each step kind: measured on this machine where a step of the kind has run."""
     measured: dict[str, list[float]] = {}
-    log = Path(spec.root or ".") / "timings.jsonl"
+    name = suite(spec) if spec.kind == "grid" else "metaworld"
+    log = timings_path(spec)
     if spec.kind == "grid" and log.is_file():
         for line in log.read_text().splitlines():
             entry = json.loads(line)
-            measured.setdefault(entry["kind"], []).append(entry["seconds"] / max(entry["units"], 1e-9))
-    name = suite(spec) if spec.kind == "grid" else "metaworld"
+            if entry.get("suite", name) == name:
+                measured.setdefault(entry["kind"], []).append(entry["seconds"] / max(entry["units"], 1e-9))
     defaults = {kind: rate for (kind, s), rate in DEFAULT_RATES.items() if s == name} | {"script": 1.0}
     return defaults | {kind: sum(v) / len(v) for kind, v in measured.items()}
+
+
+def timings_path(spec: Spec) -> Path:
+    """Every step's measured duration, shared by the run roots beside this one (``runs/timings.jsonl``)."""
+    return Path(spec.root or ".").parent / "timings.jsonl"
 
 
 def describe(spec: Spec, steps: list[Step]) -> str:
@@ -284,7 +290,7 @@ def describe(spec: Spec, steps: list[Step]) -> str:
 
 
 def execute(spec: Spec, steps: list[Step], *, log=print) -> None:
-    """Run every unfinished step in order, timing each into ``<root>/timings.jsonl``."""
+    """Run every unfinished step in order, timing each into ``timings.jsonl`` beside the run root."""
     import torch
 
     if spec.kind == "grid":
@@ -297,9 +303,10 @@ def execute(spec: Spec, steps: list[Step], *, log=print) -> None:
         step.action()
         seconds = time.perf_counter() - tic
         if spec.kind == "grid":
-            entry = {"kind": step.rate_key or step.kind, "units": step.units, "seconds": round(seconds, 1)}
-            Path(spec.root).mkdir(parents=True, exist_ok=True)
-            with open(Path(spec.root) / "timings.jsonl", "a") as f:
+            entry = {"suite": suite(spec), "kind": step.rate_key or step.kind, "units": step.units,
+                     "seconds": round(seconds, 1)}  # fmt: skip
+            timings_path(spec).parent.mkdir(parents=True, exist_ok=True)
+            with open(timings_path(spec), "a") as f:
                 f.write(json.dumps(entry) + "\n")
         step.done = True
 
