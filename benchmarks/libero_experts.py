@@ -1,4 +1,4 @@
-"""How often does the scripted LIBERO expert succeed? Per task, on fresh placements and on the official states.
+"""How often do the scripted LIBERO experts succeed? Per task, on fresh placements and on the official states.
 
 Fresh placements are drawn from each task's own initial-state regions with seeds disjoint from both the
 demonstration seeds (``grids.sim.generate.episode_seed``) and the evaluation seeds; the official states are
@@ -7,7 +7,7 @@ only (``render=False``): the expert reads privileged state, so rendering cannot 
 Resumable: tasks already in the output JSON are kept, unless they were measured with another arm-start noise
 or expert (``robot_init_noise``, ``expert_version``: entries from before either have none).
 
-    python benchmarks/libero_experts.py --suites libero_object,libero_spatial --episodes 20
+    python benchmarks/libero_experts.py --suites libero_object,libero_spatial,libero_goal,libero_10 --episodes 20
         # -> benchmarks/results/libero_experts.{json,md}
 """
 
@@ -71,6 +71,23 @@ def write_markdown(results: dict, path: Path) -> None:
         "Fresh placements from each task's own regions (what the demonstrations are drawn from); the official",
         "column starts from LIBERO's fixed evaluation states. Fresh placements draw the arm's start as the official",
         f"states have it (each joint ~ N(init, {ROBOT_INIT_NOISE}²) rad). Physics only. `python benchmarks/libero_experts.py`.",
+        "Object and Spatial: the pick-and-place state machine; Goal and LIBERO-10: a plan of skills, one per goal",
+        "predicate (`grids/sim/libero_experts.py`).",
+        "",
+        "| suite | tasks | fresh: success | official states: success |",
+        "|---|---|---|---|",
+    ]
+    for suite in dict.fromkeys(task.split("/")[0] for task in results):
+        rows = [r for task, r in results.items() if task.split("/")[0] == suite]
+        fresh = sum(r["success_rate"] * r["episodes"] for r in rows) / sum(r["episodes"] for r in rows)
+        official = [r["official_init_states"] for r in rows if "official_init_states" in r]
+        official_cell = (
+            f"{sum(o['success_rate'] * o['episodes'] for o in official) / sum(o['episodes'] for o in official):.0%}"
+            if official
+            else "-"
+        )
+        lines.append(f"| {suite} | {len(rows)} | {fresh:.0%} | {official_cell} |")
+    lines += [
         "",
         "| task | instruction | fresh: success | episodes | mean steps | official states: success |",
         "|---|---|---|---|---|---|",

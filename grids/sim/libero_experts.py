@@ -217,11 +217,18 @@ SKILL_ORDER = ("open", "turnon", "on", "in", "close")  # "in a drawer" opens it 
 MAX_TRIES = 2  # attempts per predicate (each pick also regrasps up to MAX_REGRASPS times)
 ROBOT_PREFIXES = ("robot0_", "gripper0_", "mount0_")
 TURNED = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]) @ DOWN  # fingers along world x
+PUSH_LEAN = 0.7  # rad: how far the pushing hand leans forward
 RELEASE_GAP = 0.015  # the object's bottom above its support when released (m)
 
 
+def ordered(goal: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """The goal's predicates in the order the expert makes them hold (``SKILL_ORDER``; stable otherwise)."""
+    return sorted(goal, key=lambda p: SKILL_ORDER.index(p[0]))
+
+
 def _plan(env) -> Iterator[Command]:
-    goal = sorted(parse_goal(env), key=lambda p: SKILL_ORDER.index(p[0]))
+    goal = ordered(parse_goal(env))
+    log = env.expert_state.setdefault("log", [])  # (predicate, whether its skill made it hold)
     for _ in range(2):  # a second round redoes what a later step undid
         for predicate in goal:
             if _holds(env, predicate):
@@ -232,10 +239,10 @@ def _plan(env) -> Iterator[Command]:
                 done = yield from _turn_on(env, predicate[1])
             else:
                 done = yield from _put(env, predicate, _slot(goal, predicate))
-            env.expert_state.setdefault("log", []).append((predicate, done))
-            if not done:
+            log.append((predicate, done))
+            if not done:  # give up
                 break
-        if all(_holds(env, p) for p in goal):
+        if not log or not log[-1][1] or all(_holds(env, p) for p in goal):
             break
     rest = np.array(_eef(env))
     while True:  # done, or given up: rest with the hand open
@@ -274,6 +281,11 @@ def _rotation_action(env, goal: np.ndarray) -> np.ndarray:
 
 def _turn_error(env, goal: np.ndarray) -> float:
     return float(np.linalg.norm(_rotation_action(env, goal)))
+
+
+def _rot_y(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
 def _rot_z(angle: float) -> np.ndarray:
@@ -369,10 +381,16 @@ def _surface_z(env, xy: np.ndarray, z_from: float, skip: set[int]) -> float:
 
 def _mouth(env, region: str, skip: set[int]) -> tuple[np.ndarray, float] | None:
     """For a region under a roof (a microwave's inside): the horizontal direction out of its open side [2] and how
-    far from the region's centre the roof ends that way (m); None for a region open above."""
-    centre = _site(env, region)[0]
-    up, roof = _ray(env, centre, np.array([0.0, 0.0, 1.0]), skip)
-    if up > 0.25:
+    far from the region's centre the roof ends that way (m); None for a region open above (a basket's handle
+    arching over part of it is no roof)."""
+    centre, _, half = _site(env, region)
+    up = np.array([0.0, 0.0, 1.0])
+    spots = [
+        centre + [dx * half[0] / 2, dy * half[1] / 2, 0.0]
+        for dx, dy in ((0, 0), (1, 1), (1, -1), (-1, 1), (-1, -1))
+    ]
+    hits = [_ray(env, spot, up, skip) for spot in spots]
+    if any(distance > 0.25 for distance, _ in hits):
         return None
     best = None
     for outward in (np.array([1.0, 0.0]), np.array([-1.0, 0.0]), np.array([0.0, 1.0]), np.array([0.0, -1.0])):
@@ -380,36 +398,58 @@ def _mouth(env, region: str, skip: set[int]) -> tuple[np.ndarray, float] | None:
         if best is None or distance > best[1]:
             best = (outward, distance)
     outward = best[0]
-    corners = _corners(env, {int(env.model.geom_bodyid[roof])})
-    edge = max(((c - centre)[:, :2] @ outward).max() for c in corners if c[:, 2].min() >= centre[2])
-    return outward, float(edge)
+    roof = _corners(env, {int(env.model.geom_bodyid[hits[0][1]])})
+    roof = roof[roof[:, :, 2].min(1) >= centre[2]]  # the geoms above the region
+    return outward, float(((roof.reshape(-1, 3) - centre)[:, :2] @ outward).max())
+
+
+def _boxes_overlap(centre_a, axes_a, half_a, centre_b, axes_b, half_b) -> bool:
+    """Separating-axis test of two oriented boxes (centres [3], axes as columns [3, 3], half-sizes [3])."""
+    offset = centre_b - centre_a
+    candidates = [*axes_a.T, *axes_b.T]
+    candidates += [np.cross(a, b) for a in axes_a.T for b in axes_b.T]
+    for axis in candidates:
+        norm = np.linalg.norm(axis)
+        if norm < 1e-9:
+            continue
+        axis = axis / norm
+        reach = np.abs(axes_a.T @ axis) @ half_a + np.abs(axes_b.T @ axis) @ half_b
+        if abs(offset @ axis) > reach:
+            return False
+    return True
 
 
 def _hand_collides(env, position: np.ndarray, orientation: np.ndarray, skip: set[int]) -> bool:
-    """Would the hand (palm and open fingers) at ``position``, ``orientation`` overlap a collision geom other than
-    the robot's and ``skip``'s? Tests points on the two boxes against every geom's box."""
+    """Would the hand (palm and open fingers, two boxes) at ``position``, ``orientation`` overlap a collision geom
+    other than the robot's and ``skip``'s (each taken as its bounding box)?"""
     import mujoco
 
     model, data = env.model, env.data
-    grid = np.stack(np.meshgrid(*[np.linspace(-1, 1, 3)] * 3, indexing="ij"), -1).reshape(-1, 3)  # [27, 3]
-    palm = grid * [0.035, 0.105, 0.053] + [0.0, 0.0, 0.075]  # hand frame, z from the fingertips to the wrist
-    fingers = grid * [0.012, 0.05, 0.028] + [0.0, 0.0, 0.02]
-    points = position + np.concatenate([palm, fingers]) @ orientation.T  # [54, 3]
+    hand = [  # (centre, half-size) in the hand frame: z points from the wrist to the fingertips
+        (np.array([0.0, 0.0, -0.075]), np.array([0.035, 0.105, 0.053])),  # palm
+        (np.array([0.0, 0.0, -0.02]), np.array([0.012, 0.05, 0.028])),  # fingers, open
+    ]
+    boxes = [(position + orientation @ centre, half) for centre, half in hand]
     for g in range(model.ngeom):
         body = model.geom_bodyid[g]
         if body == 0 or body in skip or not (model.geom_contype[g] or model.geom_conaffinity[g]):
             continue
         if (mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body) or "").startswith(ROBOT_PREFIXES):
             continue
-        local = (points - data.geom_xpos[g]) @ data.geom_xmat[g].reshape(3, 3) - model.geom_aabb[g, :3]
-        if np.any(np.all(np.abs(local) < model.geom_aabb[g, 3:], axis=1)):
+        axes = data.geom_xmat[g].reshape(3, 3)
+        centre, half = data.geom_xpos[g] + axes @ model.geom_aabb[g, :3], model.geom_aabb[g, 3:]
+        if any(_boxes_overlap(c, orientation, h, centre, axes, half) for c, h in boxes):
             return True
     return False
 
 
-def _clearance(env, start: np.ndarray, end: np.ndarray, skip: set[int], hang: float = 0.0) -> float:
+def _clearance(
+    env, start: np.ndarray, end: np.ndarray, skip: set[int], hang: float = 0.0, under: float = np.inf
+) -> float:
     """The lowest hand height for moving from ``start`` to ``end`` (xy) without the hand, or an object hanging
-    ``hang`` below it, meeting anything: the highest collision geom within a palm's reach of the path, plus a margin."""
+    ``hang`` below it, meeting anything: the highest collision geom within a palm's reach of the path, plus a
+    margin. Geoms whose bottom is above ``under`` are left out (an open drawer over the object to grasp: the hand
+    has to come in below it anyway)."""
     import mujoco
 
     model, data = env.model, env.data
@@ -423,6 +463,8 @@ def _clearance(env, start: np.ndarray, end: np.ndarray, skip: set[int], hang: fl
             continue
         half = np.abs(data.geom_xmat[g].reshape(3, 3)) @ model.geom_aabb[g, 3:]
         centre = data.geom_xpos[g] + data.geom_xmat[g].reshape(3, 3) @ model.geom_aabb[g, :3]
+        if centre[2] - half[2] > under:
+            continue
         gap = np.maximum(np.abs(path - centre[:2]) - half[:2], 0.0)  # [12, 2] per-axis distance to the box
         if (np.linalg.norm(gap, axis=1) < 0.11).any():
             top = max(top, centre[2] + half[2])
@@ -496,28 +538,50 @@ def _grasp_pose(env, moved: str) -> tuple[np.ndarray, np.ndarray]:
     """Where and how to grasp ``moved``: a point [3] and a hand orientation [3, 3].
 
     Across its narrowest side near the top if that fits between the fingers (boxes, cans, bottles), shifted
-    along the object if the hand would meet a neighbour (a milk carton beside the cream cheese); else by a small
+    along the object or turned a little if the hand would meet a neighbour (a milk carton beside the cream
+    cheese); else by a small
     part on top (a moka pot's lid knob); else pinching the rim that faces the robot (bowls, mugs).
     """
     corners = _corners(env, _body_id(env, moved))
     low, high = _extent(env, corners)
     width, yaw, centre = _narrowest(corners)
     if width <= FINGER_SPAN:
-        orientation, along = _fingers_across(yaw), np.array([-np.sin(yaw), np.cos(yaw)])
+        along = np.array([-np.sin(yaw), np.cos(yaw)])
         reach = np.abs((corners.reshape(-1, 3)[:, :2] - centre) @ along).max() - 0.015
         skip = _subtree(env.model, _body_id(env, moved))
         z = max(high[2] - 0.03, low[2] + 0.012)
-        for shift in (0.0, 0.01, -0.01, 0.02, -0.02, 0.03, -0.03):
-            point = np.array([*(centre + along * np.clip(shift, -reach, reach)), z])
-            if not any(_hand_collides(env, point + [0, 0, dz], orientation, skip) for dz in (0.0, 0.05)):
-                return point, orientation
-        return np.array([*centre, z]), orientation
+        for turn in (
+            0.0,
+            0.25,
+            -0.25,
+            0.4,
+            -0.4,
+        ):  # rad off the narrowest direction, if the fingers still span it
+            across = np.array([np.cos(yaw + turn), np.sin(yaw + turn)])
+            if np.ptp(corners.reshape(-1, 3)[:, :2] @ across) > FINGER_SPAN + 0.006:
+                continue
+            orientation = _fingers_across(yaw + turn)
+            for shift in (0.0, 0.01, -0.01, 0.02, -0.02, 0.03, -0.03):
+                point = np.array([*(centre + along * np.clip(shift, -reach, reach)), z])
+                if not any(_hand_collides(env, point + [0, 0, dz], orientation, skip) for dz in (0.0, 0.05)):
+                    return point, orientation
+        return np.array([*centre, z]), _fingers_across(yaw)
     top = corners[corners[:, :, 2].max(1) > high[2] - 0.015]
     width, yaw, centre = _narrowest(top)
     if width <= FINGER_SPAN / 2:
         return np.array([*centre, high[2] - 0.012]), _fingers_across(yaw)
-    body = env.body_position(moved)
-    return np.array([low[0] + 0.012, body[1], max(high[2] - 0.015, low[2] + 0.015)]), TURNED
+    # the rim facing the robot (-x), or the nearest other side where the hand meets nothing (an open drawer
+    # hanging over the bowl)
+    body, z = env.body_position(moved), max(high[2] - 0.015, low[2] + 0.015)
+    skip = _subtree(env.model, _body_id(env, moved))
+    for turn in (0.0, 0.5, -0.5, 1.0, -1.0, 1.6, -1.6):
+        side = np.array([-np.cos(turn), np.sin(turn)])  # from the centre to the rim
+        rim = body[:2] + side * (((corners.reshape(-1, 3)[:, :2] - body[:2]) @ side).max() - 0.012)
+        orientation = TURNED if turn == 0.0 else _fingers_across(np.arctan2(side[1], side[0]))
+        point = np.array([*rim, z])
+        if not any(_hand_collides(env, point + [0, 0, dz], orientation, skip) for dz in (0.0, 0.07)):
+            return point, orientation
+    return np.array([low[0] + 0.012, body[1], z]), TURNED
 
 
 def _pick(env, moved: str, lift_z: float):
@@ -527,9 +591,14 @@ def _pick(env, moved: str, lift_z: float):
         grasp, orientation = _grasp_pose(env, moved)
         low, high = _extent(env, _corners(env, _body_id(env, moved)))
         above = np.array([grasp[0], grasp[1], max(high[2] + 0.07, grasp[2] + 0.07)])
-        travel = max(above[2], _clearance(env, _eef(env)[:2], grasp[:2], set()))
-        yield from _lift_clear(env, _hand_rotation(env), travel)
-        yield from _go(env, [*grasp[:2], max(travel, _eef(env)[2])], OPEN, orientation, steps=80)
+        standing = _clearance(env, _eef(env)[:2], grasp[:2], set(), under=high[2])
+        if (
+            standing >= _clearance(env, _eef(env)[:2], grasp[:2], set()) - 0.01
+        ):  # nothing hangs over the object
+            travel = max(above[2], standing)
+            yield from _lift_clear(env, _hand_rotation(env), travel)
+            yield from _go(env, [*grasp[:2], max(travel, _eef(env)[2])], OPEN, orientation, steps=80)
+        # else (an open drawer hangs over it) the hand comes in below, straight from where it is
         yield from _go(env, above, OPEN, orientation, steps=40, turn_tol=0.1)
         yield from _go(env, grasp, OPEN, orientation, tol=0.008, steps=40)
         yield from _stay(env, grasp, CLOSE, orientation, 10)
@@ -574,7 +643,8 @@ def _put(env, predicate: tuple[str, ...], slot: tuple[int, int]):
         return (yield from _push(env, predicate))
     skip = _subtree(env.model, _body_id(env, moved))
     if relation == "in" and target in env.robosuite.object_sites_dict:
-        mouth = _mouth(env, target, skip)
+        drawer = bool(env.robosuite.object_sites_dict[target].joints)  # roofed until it is pulled open
+        mouth = None if drawer else _mouth(env, target, skip)
         if mouth is not None:
             return (yield from _slide_in(env, predicate, mouth))
     for _ in range(MAX_TRIES):
@@ -604,6 +674,22 @@ def _put(env, predicate: tuple[str, ...], slot: tuple[int, int]):
     return False
 
 
+def _move_aside(env, moved: str, spot: np.ndarray):
+    """Pick ``moved`` up and set it down on the table (or whatever is there) with its body at ``spot`` [2]."""
+    orientation = yield from _pick(env, moved, env.body_position(moved)[2] + CARRY_HEIGHT)
+    if orientation is None:
+        return False
+    eef = _eef(env)
+    over = spot - (env.body_position(moved)[:2] - eef[:2])
+    depth = eef[2] - _extent(env, _corners(env, _body_id(env, moved)))[0][2]
+    support = _surface_z(env, spot, eef[2] - depth - 0.005, _subtree(env.model, _body_id(env, moved)))
+    yield from _go(env, [*over, eef[2]], CLOSE, orientation, steps=80)
+    yield from _go(env, [*over, support + RELEASE_GAP + depth], CLOSE, orientation, tol=0.015, steps=40)
+    yield from _stay(env, _eef(env), OPEN, orientation, 8)
+    yield from _lift_clear(env, orientation, _eef(env)[2] + 0.08)
+    return True
+
+
 def _slide_in(env, predicate: tuple[str, ...], mouth: tuple[np.ndarray, float]):
     """Put an object in a region under a roof (a microwave): held level by its rear part (a mug by its handle),
     the hand pointing in, it goes through the open side to the region's centre; a level hand fits under the roof.
@@ -622,20 +708,8 @@ def _slide_in(env, predicate: tuple[str, ...], mouth: tuple[np.ndarray, float]):
         body = env.body_position(moved)
         front = -((_corners(env, _body_id(env, moved)).reshape(-1, 3)[:, :2] - body[:2]) @ outward).min()
         stage = centre[:2] + outward * (edge + front + 0.02)  # just before the open side
-        if np.linalg.norm(body[:2] - stage) > 0.03:
-            orientation = yield from _pick(env, moved, body[2] + CARRY_HEIGHT)
-            if orientation is None:
-                return False
-            eef = _eef(env)
-            over = stage - (env.body_position(moved)[:2] - eef[:2])
-            depth = eef[2] - _extent(env, _corners(env, _body_id(env, moved)))[0][2]
-            support = _surface_z(env, stage, eef[2] - depth - 0.005, skip)
-            yield from _go(env, [*over, eef[2]], CLOSE, orientation, steps=80)
-            yield from _go(
-                env, [*over, support + RELEASE_GAP + depth], CLOSE, orientation, tol=0.015, steps=40
-            )
-            yield from _stay(env, _eef(env), OPEN, orientation, 8)
-            yield from _lift_clear(env, orientation, _eef(env)[2] + 0.08)
+        if np.linalg.norm(body[:2] - stage) > 0.03 and not (yield from _move_aside(env, moved, stage)):
+            return False
         corners = _corners(env, _body_id(env, moved))
         low, high = _extent(env, corners)
         reach = corners[:, :, :2] @ outward  # [G, 8]
@@ -673,11 +747,13 @@ def _slide_in(env, predicate: tuple[str, ...], mouth: tuple[np.ndarray, float]):
 
 def _push(env, predicate: tuple[str, ...]):
     """Push a flat object (a plate) over the table onto the target region, one axis at a time, the larger move
-    first, with the closed fingertips just behind its rim and the hand's narrow side forward (a drawer's handle
-    may stand right behind the plate: the hand must reach back as little as it can)."""
+    first, with the closed fingertips at its rim. The hand's narrow side goes forward and it leans forward, the
+    fingertips trailing, so that it reaches back as little as it can (a drawer's handle may stand right behind
+    the plate), its wrist over the plate."""
     _, moved, target = predicate
     goal = _site(env, target)[0][:2]
     error = goal - env.body_position(moved)[:2]
+    skip = _subtree(env.model, _body_id(env, moved))
     for axis in np.argsort(-np.abs(error)):
         for _ in range(150):
             corners = _corners(env, _body_id(env, moved))
@@ -688,8 +764,14 @@ def _push(env, predicate: tuple[str, ...]):
                 break
             direction = np.eye(2)[axis] * np.sign(error)
             orientation = _fingers_across(np.arctan2(direction[1], direction[0]) + np.pi / 2, wrist=direction)
-            start = body + direction * (((corners.reshape(-1, 3)[:, :2] - body) @ direction).min() - 0.013)
-            push_z, eef = low[2] + 0.016, _eef(env)
+            rim = body + direction * ((corners.reshape(-1, 3)[:, :2] - body) @ direction).min()
+            start, push_z = rim - direction * 0.013, low[2] + 0.016
+            if _hand_collides(env, np.array([*start, push_z]), orientation, skip):
+                orientation = orientation @ _rot_y(
+                    -PUSH_LEAN
+                )  # about the fingers' axis: the fingertips trail
+                start, push_z = rim - direction * 0.004, low[2] + 0.02
+            eef = _eef(env)
             offset = eef[:2] - start
             if abs(offset @ direction) > 0.015 or abs(offset[1 - axis]) > 0.02 or eef[2] > push_z + 0.015:
                 # set down again, coming over the bowls and cans around
