@@ -448,13 +448,13 @@ def _clearance(
 ) -> float:
     """The lowest hand height for moving from ``start`` to ``end`` (xy) without the hand, or an object hanging
     ``hang`` below it, meeting anything: the highest collision geom within a palm's reach of the path, plus a
-    margin. Geoms whose bottom is above ``under`` are left out (an open drawer over the object to grasp: the hand
+    margin. Bodies lying wholly above ``under`` are left out (an open drawer over the object to grasp: the hand
     has to come in below it anyway)."""
     import mujoco
 
     model, data = env.model, env.data
     path = start + np.linspace(0.0, 1.0, 12)[:, None] * (end - start)  # [12, 2]
-    top = -np.inf
+    boxes = {}  # body -> [(centre, half)] of its collision geoms
     for g in range(model.ngeom):
         body = model.geom_bodyid[g]
         if body == 0 or body in skip or not (model.geom_contype[g] or model.geom_conaffinity[g]):
@@ -463,11 +463,15 @@ def _clearance(
             continue
         half = np.abs(data.geom_xmat[g].reshape(3, 3)) @ model.geom_aabb[g, 3:]
         centre = data.geom_xpos[g] + data.geom_xmat[g].reshape(3, 3) @ model.geom_aabb[g, :3]
-        if centre[2] - half[2] > under:
+        boxes.setdefault(body, []).append((centre, half))
+    top = -np.inf
+    for geoms in boxes.values():
+        if min(centre[2] - half[2] for centre, half in geoms) > under:
             continue
-        gap = np.maximum(np.abs(path - centre[:2]) - half[:2], 0.0)  # [12, 2] per-axis distance to the box
-        if (np.linalg.norm(gap, axis=1) < 0.11).any():
-            top = max(top, centre[2] + half[2])
+        for centre, half in geoms:  # [12, 2] per-axis distance from the path to the box:
+            gap = np.maximum(np.abs(path - centre[:2]) - half[:2], 0.0)
+            if (np.linalg.norm(gap, axis=1) < 0.11).any():
+                top = max(top, centre[2] + half[2])
     return top + max(hang, 0.014) + 0.025
 
 
