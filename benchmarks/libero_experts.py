@@ -112,13 +112,18 @@ def main() -> None:
     tasks = [task for spec in args.suites.split(",") for task in resolve_tasks(spec)]
     out = Path(args.out)
     json_path = out.with_suffix(".json")
-    results = json.loads(json_path.read_text()) if json_path.exists() else {}
+    saved = json.loads(json_path.read_text()) if json_path.exists() else {}
+    stamps = {k: v for k, v in saved.items() if not isinstance(v, dict)}  # "spec", from `grids bench run`
     current = {"robot_init_noise": ROBOT_INIT_NOISE, "expert_version": EXPERT_VERSION}
-    results = {t: r for t, r in results.items() if all(r.get(k) == v for k, v in current.items())}
+    results = {
+        t: r
+        for t, r in saved.items()
+        if isinstance(r, dict) and all(r.get(k) == v for k, v in current.items())
+    }
     for task in tqdm([t for t in tasks if t not in results], desc="expert", unit="task"):
         results[task] = measure(task, args.episodes, args.official)
         tqdm.write(f"{task}: {results[task]['success_rate']:.0%} ({results[task]['instruction']})")
-        json_path.write_text(json.dumps(results, indent=1) + "\n")  # after every task: resumable
+        json_path.write_text(json.dumps(stamps | results, indent=1) + "\n")  # after every task: resumable
     write_markdown(results, out.with_suffix(".md"))
     print(f"wrote {json_path} and {out.with_suffix('.md')}")
 
