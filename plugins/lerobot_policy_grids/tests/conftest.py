@@ -17,6 +17,7 @@ import pytest
 import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("MUJOCO_GL", "egl")  # headless: before anything imports mujoco (metaworld, LIBERO)
 
 lerobot = pytest.importorskip("lerobot", reason="LeRobot not installed: bash scripts/setup_lerobot_env.sh")
 

@@ -77,7 +77,7 @@ def test_bad_flags_are_refused_naming_the_value(flags, message):
 def test_an_option_the_reducer_does_not_take_is_named_when_the_policy_is_built():
     config = act_config(ACTGridSConfig, grids_options={"num_points": 3})
     with pytest.raises(
-        ValueError, match=r"grids_reducer='grids' does not take the options \{'num_points': 3\}"
+        ValueError, match=r"grids_reducer='grids': reducer 'grids' does not take the options \{'num_points': 3\}"
     ):
         ACTGridSPolicy(config)
 

@@ -195,5 +195,5 @@ def test_the_instruction_moves_the_points_with_task_context(build, name, placeme
 
 
 def test_task_context_needs_a_reducer_that_takes_it(build):
-    with pytest.raises(ValueError, match=r"grids_reducer='pool' does not take the options .*context_dim"):
+    with pytest.raises(ValueError, match=r"grids_reducer='pool': reducer 'pool' does not take the options .*context_dim"):
         build("pi0", grids_reducer="pool", grids_task_context=True)

@@ -134,10 +134,8 @@ def build_reducer(config, *, dim: int, context_dim: int | None = None):
         # Reducers read values at init (their point layout): on CPU even inside torch.device("meta").
         with torch.device("cpu"):
             return make_reducer(config.grids_reducer, dim=dim, num_tokens=config.grids_num_tokens, **options)
-    except TypeError as err:
-        raise ValueError(
-            f"grids_reducer={config.grids_reducer!r} does not take the options {options}: {err}"
-        ) from err
+    except (TypeError, ValueError) as err:  # the core names an option the reducer does not read, and its own
+        raise ValueError(f"grids_reducer={config.grids_reducer!r}: {err}") from err
 
 
 class ReducedImageEmbedding:
