@@ -588,25 +588,52 @@ def _grasp_pose(env, moved: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array([low[0] + 0.012, body[1], z]), TURNED
 
 
+def _overhang(env, moved: str) -> np.ndarray | None:
+    """The xy centre [2] of what hangs over ``moved`` (bodies lying wholly above its top within a palm's reach
+    of it: an open drawer), or None."""
+    import mujoco
+
+    model = env.model
+    low, high = _extent(env, _corners(env, _body_id(env, moved)))
+    skip = _subtree(model, _body_id(env, moved))
+    bodies = {
+        int(model.geom_bodyid[g])
+        for g in range(model.ngeom)
+        if (model.geom_contype[g] or model.geom_conaffinity[g]) and model.geom_bodyid[g] not in skip
+    }
+    over = []
+    for body in bodies - {0}:
+        if (mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body) or "").startswith(ROBOT_PREFIXES):
+            continue
+        b_low, b_high = _extent(env, _corners(env, {body}))
+        if b_low[2] > high[2] and np.all(b_low[:2] < high[:2] + 0.05) and np.all(b_high[:2] > low[:2] - 0.05):
+            over.append((np.maximum(b_low[:2], low[:2]) + np.minimum(b_high[:2], high[:2])) / 2)
+    return np.mean(over, axis=0) if over else None
+
+
 def _pick(env, moved: str, lift_z: float):
     """Grasp ``moved`` and lift the hand to ``lift_z``; returns the hand orientation, or None after the regrasps.
-    The hand travels above whatever stands along its way (a tall carton beside the path)."""
+    The hand travels above whatever stands along its way (a tall carton beside the path); under something that
+    hangs over the object (an open drawer) it comes in low, straight from where it is, and slides the object out
+    from under it before lifting."""
     for _ in range(MAX_REGRASPS + 1):
         grasp, orientation = _grasp_pose(env, moved)
         low, high = _extent(env, _corners(env, _body_id(env, moved)))
         above = np.array([grasp[0], grasp[1], max(high[2] + 0.07, grasp[2] + 0.07)])
-        standing = _clearance(env, _eef(env)[:2], grasp[:2], set(), under=high[2])
-        if (
-            standing >= _clearance(env, _eef(env)[:2], grasp[:2], set()) - 0.01
-        ):  # nothing hangs over the object
-            travel = max(above[2], standing)
+        overhang = _overhang(env, moved)
+        if overhang is None:
+            travel = max(above[2], _clearance(env, _eef(env)[:2], grasp[:2], set()))
             yield from _lift_clear(env, _hand_rotation(env), travel)
             yield from _go(env, [*grasp[:2], max(travel, _eef(env)[2])], OPEN, orientation, steps=80)
-        # else (an open drawer hangs over it) the hand comes in below, straight from where it is
         yield from _go(env, above, OPEN, orientation, steps=40, turn_tol=0.1)
         yield from _go(env, grasp, OPEN, orientation, tol=0.008, steps=40)
         yield from _stay(env, grasp, CLOSE, orientation, 10)
-        yield from _go(env, [grasp[0], grasp[1], lift_z], CLOSE, orientation, tol=0.03, steps=40)
+        if overhang is not None:
+            away = (low[:2] + high[:2]) / 2 - overhang
+            away = grasp[:2] + away / max(np.linalg.norm(away), 1e-6) * 0.08
+            yield from _go(env, [*away, grasp[2] + 0.01], CLOSE, orientation, tol=0.015, steps=30)
+        eef = _eef(env)
+        yield from _go(env, [eef[0], eef[1], lift_z], CLOSE, orientation, tol=0.03, steps=40)
         if _extent(env, _corners(env, _body_id(env, moved)))[0][2] > low[2] + 0.04:
             return orientation
         yield from _stay(env, _eef(env), OPEN, orientation, 5)
