@@ -26,6 +26,15 @@ from grids.sim.libero_experts import EXPERT_VERSION, expert_action
 
 OUT = Path("benchmarks/results/libero_experts")
 FRESH_SEED_BASE = 900_000
+TARGET = 0.70  # per task, fresh and official (issue 39); the report names the tasks below it and why
+WHY_BELOW_TARGET = {
+    "libero_goal/5": (
+        "the plate is a thin dish (a 2.5-mm sloped rim board that overhangs the table by ~1.5 cm: nothing to pinch), "
+        "so the expert pushes it; it starts 2-5 cm in front of the cabinet's drawer handles, and from behind the "
+        "Panda hand (palm 7 x 21 x 10 cm) meets the handles. Leaning the hand forward clears them only when the "
+        "plate stands farther off; dragging it by friction fails (finger-plate ~ plate-table friction)"
+    ),
+}
 
 
 def run(env: LiberoEnv, *, seed: int, init_state: int | None = None) -> tuple[bool, int]:
@@ -60,13 +69,18 @@ def measure(task: str, episodes: int, official: int) -> dict:
     return entry
 
 
+def _task_order(task: str, suites: tuple[str, ...]) -> tuple[int, str, int]:
+    suite, _, index = task.partition("/")
+    return (suites.index(suite) if suite in suites else len(suites), suite, int(index))
+
+
 def _mean(values: list[int]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
 def write_markdown(results: dict, path: Path) -> None:
     lines = [
-        "# The scripted LIBERO expert: success per task",
+        "# The scripted LIBERO experts: success per task",
         "",
         "Fresh placements from each task's own regions (what the demonstrations are drawn from); the official",
         "column starts from LIBERO's fixed evaluation states. Fresh placements draw the arm's start as the official",
@@ -99,6 +113,15 @@ def write_markdown(results: dict, path: Path) -> None:
             f"| {task} | {r['instruction']} | {r['success_rate']:.0%} | {r['episodes']} | "
             f"{r['mean_steps_when_successful']} / {r['max_steps']} | {official_cell} |"
         )
+    below = {
+        task: r
+        for task, r in results.items()
+        if min(r["success_rate"], r.get("official_init_states", {}).get("success_rate", 1.0)) < TARGET
+    }
+    if below:
+        lines += ["", f"Below {TARGET:.0%} (fresh or official):", ""]
+        for task, r in below.items():
+            lines.append(f"- {task} ({r['instruction']}): {WHY_BELOW_TARGET.get(task, 'not analysed yet')}.")
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -124,6 +147,9 @@ def main() -> None:
         results[task] = measure(task, args.episodes, args.official)
         tqdm.write(f"{task}: {results[task]['success_rate']:.0%} ({results[task]['instruction']})")
         json_path.write_text(json.dumps(stamps | results, indent=1) + "\n")  # after every task: resumable
+    order = ("libero_object", "libero_spatial", "libero_goal", "libero_10")
+    results = dict(sorted(results.items(), key=lambda item: _task_order(item[0], order)))
+    json_path.write_text(json.dumps(stamps | results, indent=1) + "\n")
     write_markdown(results, out.with_suffix(".md"))
     print(f"wrote {json_path} and {out.with_suffix('.md')}")
 
