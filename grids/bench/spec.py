@@ -268,13 +268,15 @@ def validate(spec: Spec) -> None:
     _validate_rows(spec)
     for i, evaluation in enumerate(spec.evaluations):
         _validate_evaluation(spec, evaluation, f"evaluations[{i}]", tasks)
+    kept: list[str] = []  # the archived rows' names (seed suffix included), each archive read once
     for i, archived in enumerate(spec.archived):
         if not Path(archived.report).is_file():
             raise SpecError(f"archived[{i}].report: no such file {archived.report!r}")
-        kept = {r["name"] for r in json.loads(Path(archived.report).read_text())["results"]}
+        names = [r["name"] for r in json.loads(Path(archived.report).read_text())["results"]]
         for name in archived.rows:
-            _one_of(name, sorted(kept), f"archived[{i}].rows")
-    _validate_report(spec)
+            _one_of(name, sorted(names), f"archived[{i}].rows")
+        kept += [n for n in names if not archived.rows or n in archived.rows]
+    _validate_report(spec, kept)
 
 
 def _one_of(value, allowed, where: str) -> None:
@@ -348,10 +350,9 @@ def _validate_evaluation(spec: Spec, evaluation: Evaluation, where: str, tasks: 
             raise SpecError(f"{where}.seeds: no row is trained at seed {seed}")
 
 
-def _validate_report(spec: Spec) -> None:
+def _validate_report(spec: Spec, archived_rows: list[str]) -> None:
     names = [row.name for row in spec.rows]
-    archived = [r["name"].split(" (seed ")[0] for a in spec.archived for r in json.loads(Path(a.report).read_text())["results"]
-                if not a.rows or r["name"] in a.rows]  # fmt: skip
+    archived = [name.split(" (seed ")[0] for name in archived_rows]
     known = names + [n for n in dict.fromkeys(archived) if n not in names]  # rows, then archived rows
     if spec.report.reference is not None:
         _one_of(spec.report.reference, known, "report.reference")
