@@ -6,8 +6,8 @@ encoder). Layout of a cache directory::
 
     features.npy   float16 [N, V, H*W, C]   encoder output (ViT: after its final LayerNorm), memory-mapped
     lowdim.npz     state [N, 4], actions [N, chunk, 4], action_is_pad [N, chunk], task_index [N]
-    meta.json      encoder (name, checkpoint), camera, chunk size, shapes, the pixel corruption if any (written
-                   last: marks a complete cache)
+    meta.json      encoder (name, checkpoint), camera, chunk size, shapes, the pixel corruption if any, the
+                   trainable top the cache stops before (``encoder_top``) if any (written last: marks a complete cache)
 
 A cache of corrupted frames (``corrupt``: a pixel-level perturbation such as sensor noise, frame i drawn from
 ``seed`` and i) is a training augmentation: ``CorruptedCopies`` indexes it beside the clean cache.
@@ -51,12 +51,13 @@ def cache_features(
     policy.eval()
     cfg = policy.cfg
     n, views, patches = len(dataset), cfg.num_views, cfg.grid_hw[0] * cfg.grid_hw[1]
-    width = getattr(policy.encoder, "out_dim", cfg.dim)
+    width = getattr(policy.encoder, "trunk_dim", cfg.dim)  # the frozen part's output (ViT: its width)
     if corrupt is not None and not corrupt.pixel_level:
         raise ValueError(f"perturbation {corrupt.name!r} changes the scene, not the pixels: it cannot corrupt recorded frames")
     corruption = None if corrupt is None else {"perturbation": corrupt.name, "seed": seed}
+    top = cfg.encoder_top or None  # the trainable blocks the cache stops before (None: the whole encoder)
     job = {"dataset": str(dataset.root), "encoder": cfg.encoder, "shape": [n, views, patches, width],
-           "corruption": corruption}  # fmt: skip
+           "corruption": corruption, "encoder_top": top}  # fmt: skip
     start = _resume_point(tmp, job)
     arrays = _open_arrays(tmp, job, resume=start > 0)
     loader = DataLoader(torch.utils.data.Subset(dataset, range(start, n)), batch_size=batch_size, shuffle=False)
@@ -64,7 +65,7 @@ def cache_features(
                total=-(-n // batch_size))
     for i, batch in enumerate(bar, 1):
         images = batch["images"] if corrupt is None else _corrupted(batch["images"], corrupt, seed, start)
-        dense = policy.dense_features(images)  # [B, V, N, C]
+        dense = policy.cached_features(images)  # [B, V, N, C]
         stop = start + len(dense)
         arrays["features"][start:stop] = dense.numpy().astype(np.float16)
         for key in LOWDIM_KEYS:
@@ -81,6 +82,7 @@ def cache_features(
         "chunk_size": dataset.chunk_size,
         "shape": [n, views, patches, width],
         "corruption": corruption,
+        **({"encoder_top": top} if top else {}),
     }
     _finish(tmp, out, arrays, meta)
     return out

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from grids.bench.encoders import ENCODERS, PretrainedEncoder
+from grids.bench.encoders import ENCODERS, MAX_TOP_BLOCKS, PretrainedEncoder
 from grids.core import MultiViewReducer, Reduced, check_resample_at_layer, make_reducer, resample_at_layer
 
 ACTION_HEADS = ("l1", "flow")
@@ -50,6 +50,9 @@ class PolicyConfig:
     num_heads: int = 4
     encoder: str = "vit"  # "vit" (trained end to end) or "mobilenetv2" (frozen ImageNet features)
     feature_shift: float = 0.0  # training augmentation: shift each dense map by up to this many cells
+    # "mobilenetv2": its last ``encoder_top`` blocks train with the policy (3: blocks 11-13); the cache holds the
+    # frozen trunk's output, the shift augments it, the trainable top runs on it every step.
+    encoder_top: int = 0
     camera: str = "workspace"  # third-person camera of the data (evaluation renders the same one)
     reducer: str = "dense"
     num_tokens: int = 16
@@ -89,6 +92,11 @@ class PolicyConfig:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {self.encoder!r}")
         if self.encoder != "vit" and self.resample_at_layer is not None:
             raise ValueError("resample_at_layer needs the ViT encoder (a CNN has no tokens to reduce inside)")
+        if self.encoder_top and self.encoder != "mobilenetv2":
+            raise ValueError(f"encoder_top={self.encoder_top} trains the top of the pretrained encoder: it needs "
+                             f"encoder='mobilenetv2' (the ViT trains end to end), got {self.encoder!r}")  # fmt: skip
+        if not isinstance(self.encoder_top, int) or isinstance(self.encoder_top, bool) or not 0 <= self.encoder_top <= MAX_TOP_BLOCKS:
+            raise ValueError(f"encoder_top must be an int in 0..{MAX_TOP_BLOCKS}, got {self.encoder_top!r}")
         if self.feature_shift < 0:
             raise ValueError(f"feature_shift must be >= 0, got {self.feature_shift}")
         if self.action_head not in ACTION_HEADS:
@@ -231,7 +239,7 @@ class Policy(nn.Module):
         if cfg.encoder == "vit":
             self.encoder, self.projector = ViT(cfg), nn.Identity()
         else:
-            self.encoder = PretrainedEncoder(resize=16 / cfg.patch_size)
+            self.encoder = PretrainedEncoder(resize=16 / cfg.patch_size, top_blocks=cfg.encoder_top)
             self.projector = Projector(self.encoder.out_dim, c, cfg.grid_hw[0] * cfg.grid_hw[1])
         self.reducer = MultiViewReducer(
             cfg.reducer, num_views=cfg.num_views, dim=c, num_tokens=cfg.num_tokens, **cfg.reducer_kwargs()
@@ -260,15 +268,30 @@ class Policy(nn.Module):
         flat = rearrange(images, "b v h w c -> (b v) h w c")  # every view through the shared encoder
         return rearrange(self.encoder(flat), "(b v) n c -> b v n c", v=images.shape[1])
 
+    def cached_features(self, images: Tensor) -> Tensor:
+        """uint8 ``[B, V, S, S, 3]`` -> what a feature cache holds ``[B, V, N, C_cache]``: the frozen part of the
+        encoder (all of it, or the trunk under a trainable top, ``encoder_top``)."""
+        if not self.cfg.encoder_top:
+            return self.dense_features(images)
+        flat = rearrange(images, "b v h w c -> (b v) h w c")
+        return rearrange(self.encoder.trunk_features(flat), "(b v) n c -> b v n c", v=images.shape[1])
+
+    def _encoder_top(self, features: Tensor) -> Tensor:  # [B, V, N, C_cache] -> [B, V, N, C_enc]
+        if not self.cfg.encoder_top:
+            return features
+        flat = rearrange(features, "b v n c -> (b v) n c")
+        return rearrange(self.encoder.top(flat), "(b v) n c -> b v n c", v=features.shape[1])
+
     def visual_tokens(
         self, images: Tensor | None, context: Tensor | None, features: Tensor | None = None
     ) -> Reduced:
-        """Images (or cached dense features) -> reduced tokens ``[B, V, K', C]`` and ``coords [B, V, K', 2]``."""
+        """Images (or cached features) -> reduced tokens ``[B, V, K', C]`` and ``coords [B, V, K', 2]``."""
         context = context if self.cfg.task_aware else None
         if not self.cfg.reduces_inside:  # reduce the encoder's output
-            features = self.dense_features(images) if features is None else features  # cache: frozen encoder
+            features = self.cached_features(images) if features is None else features  # [B, V, N, C_cache]
             if self.training and self.cfg.feature_shift > 0:
                 features = random_shift(features, self.cfg.grid_hw, self.cfg.feature_shift)
+            features = self._encoder_top(features)  # [B, V, N, C_enc]
             return self.reducer(self.projector(features), grid_hw=self.cfg.grid_hw, context=context)
         if features is not None:
             raise ValueError("cached features are final-layer features; resample_at_layer needs images")

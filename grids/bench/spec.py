@@ -313,6 +313,10 @@ def _validate_rows(spec: Spec) -> None:
         protocol = spec.row_protocol(row)
         _one_of(protocol.encoder, ENCODERS, f"{where}.protocol.encoder")
         _one_of(protocol.preset, PRESETS, f"{where}.protocol.preset")
+        top = protocol.policy.get("encoder_top", 0)
+        if top != spec.protocol.policy.get("encoder_top", 0):
+            raise SpecError(f"{where}.protocol.policy.encoder_top: {top!r} differs from the spec's protocol: every row "
+                            f"trains on one feature cache; set encoder_top in [protocol] (one spec per cache)")  # fmt: skip
         try:
             train_config(spec, row, seed=row.seeds[0])
         except (ValueError, TypeError) as err:
@@ -386,8 +390,10 @@ def run_dir(spec: Spec, row: Row, seed: int) -> Path:
 
 
 def features_dir(spec: Spec) -> Path:
-    """The cache every row trains on: the frozen pretrained encoder's feature maps of every training frame."""
-    return Path(spec.protocol.features or Path(spec.root) / "features")
+    """The cache every row trains on: the frozen pretrained encoder's feature maps of every training frame (under
+    a trainable top, ``policy.encoder_top = n``, the trunk's: ``<root>/features-top<n>``)."""
+    top = spec.protocol.policy.get("encoder_top", 0)
+    return Path(spec.protocol.features or Path(spec.root) / ("features" + (f"-top{top}" if top else "")))
 
 
 def train_config(spec: Spec, row: Row, *, seed: int):

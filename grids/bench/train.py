@@ -66,6 +66,7 @@ class TrainConfig:
     warmup: int = 100
     grad_clip: float = 1.0
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: none); evaluation uses it
+    encoder_lr_scale: float = 0.1  # a pretrained encoder's trainable top (policy.encoder_top) learns at lr x this
     seed: int = 0
     save_every: int = 500
     keep_every: int | None = (
@@ -103,6 +104,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
         if self.keep_every is not None and (not isinstance(self.keep_every, int) or self.keep_every < 1):
             raise ValueError(f"keep_every must be an int >= 1 or None, got {self.keep_every!r}")
+        if not self.encoder_lr_scale > 0:
+            raise ValueError(f"encoder_lr_scale must be > 0, got {self.encoder_lr_scale!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
         if not self.grad_clip > 0:
@@ -355,6 +358,18 @@ def _step_seed(seed: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, step]).generate_state(1)[0])
 
 
+def parameter_groups(policy: Policy, config: TrainConfig) -> list[dict]:
+    """The optimizer's groups: the policy's trainable weights, and a pretrained encoder's trainable top (if any)
+    at ``encoder_lr_scale`` times the learning rate (fine-tuning pretrained weights gently)."""
+    encoder = {id(p) for p in policy.encoder.parameters()} if config.policy.encoder_top else set()
+    trainable = [p for p in policy.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in trainable if id(p) not in encoder]}]
+    if encoder:
+        top = [p for p in trainable if id(p) in encoder]
+        groups.append({"params": top, "lr_scale": config.encoder_lr_scale})
+    return groups
+
+
 def learning_rate(step: int, config: TrainConfig) -> float:
     if step < config.warmup:
         return config.lr * (step + 1) / config.warmup
@@ -435,6 +450,10 @@ def open_training_data(config: TrainConfig):
     features = FeatureDataset(config.features or Path(config.frozen_encoder) / "features")
     if len(features) != len(dataset):
         raise ValueError(f"feature cache {features.root} does not match dataset {config.data}")
+    cached_top, top = features.meta.get("encoder_top") or 0, config.policy.encoder_top
+    if cached_top != top:
+        raise ValueError(f"feature cache {features.root} stops before the encoder's last {cached_top} blocks, "
+                         f"the policy trains its last {top} (encoder_top): cache the features with encoder_top={top}")  # fmt: skip
     if config.corrupted_features:
         features = CorruptedCopies(features, [FeatureDataset(config.corrupted_features)])
     if features.chunk_size != config.policy.chunk_size:  # the cache's action chunks are another length
@@ -496,7 +515,7 @@ def _setup(config: TrainConfig) -> _Run:
     resume = _resume_point(run_dir, config, fingerprint)
     policy = build_policy(config, dataset)
     trainable = [p for p in policy.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(parameter_groups(policy, config), lr=config.lr, weight_decay=config.weight_decay)
     ema = EMA(policy, config.ema) if config.ema else None
     start = 0
     if resume is not None:
@@ -604,7 +623,7 @@ def _train_step(run: _Run, step: int) -> tuple[Tensor, Tensor]:
     torch.manual_seed(_step_seed(config.seed, step))  # flow-matching noise, random shifts, random reducers
     batch = {k: v.to(accelerator.device) for k, v in next(run.batches).items()}
     for group in run.optimizer.param_groups:
-        group["lr"] = learning_rate(step, config)
+        group["lr"] = learning_rate(step, config) * group.get("lr_scale", 1.0)
     # Normalise by the global count of valid steps (one process: this batch's): N processes = one process.
     valid = (~batch["action_is_pad"]).sum().float()
     normalizer = accelerator.reduce(valid, "sum").clamp(min=1) / accelerator.num_processes

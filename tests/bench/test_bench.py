@@ -660,6 +660,43 @@ def test_pretrained_protocol(tmp_path, fake_data):
         assert actions.shape == (2, 4, 4) and coords.shape == (2, 2, tokens, 2)
 
 
+def test_pretrained_protocol_with_a_trainable_top(tmp_path, fake_data):
+    """encoder_top=3: the cache holds the trunk (64 channels), blocks 11-13 train with the head, the trunk does not;
+    a cache of the whole tower is refused, naming encoder_top."""
+    torch.set_num_threads(1)
+    policy_cfg = {**MICRO, "encoder": "mobilenetv2", "feature_shift": 0.5, "encoder_top": 3}
+    source = Policy(PolicyConfig(**policy_cfg))
+    cache = cache_features(source, FakeDemos(4), tmp_path / "trunk", progress=False)
+    features = FeatureDataset(cache)
+    assert features.features.shape == (18, 2, 256, 64) and features.meta["encoder_top"] == 3
+    images = torch.stack([FakeDemos(4)[i]["images"] for i in (2, 5)])
+    with torch.no_grad():  # from the cached trunk or from images: the same tokens
+        from_cache = source.visual_tokens(None, None, features=features.get_batch([2, 5])["features"]).tokens
+        torch.testing.assert_close(from_cache, source.visual_tokens(images, None).tokens, atol=5e-2, rtol=1e-2)
+
+    config = _config(tmp_path, "top", policy={**policy_cfg, "reducer": "grids", "num_tokens": 4})
+    config.features = str(cache)
+    start = train_module.build_policy(TrainConfig.from_dict(config.to_dict()), FakeDemos(4))
+    trained = load_policy(train(config))
+    before, after = start.encoder.features, trained.encoder.features
+    for block in range(14):
+        same = all(torch.equal(a, b) for a, b in zip(before[block].parameters(), after[block].parameters(), strict=True))
+        assert same == (block < 11), block  # the trunk is ImageNet's, the top trained
+    whole = cache_features(Policy(PolicyConfig(**{**policy_cfg, "encoder_top": 0})), FakeDemos(4),
+                           tmp_path / "whole", progress=False)  # fmt: skip
+    config = _config(tmp_path, "mismatch", policy={**policy_cfg, "reducer": "grids", "num_tokens": 4})
+    config.features = str(whole)
+    with pytest.raises(ValueError, match="encoder_top=3"):
+        train(config)
+
+
+def test_encoder_top_needs_the_pretrained_encoder():
+    with pytest.raises(ValueError, match="encoder='mobilenetv2'"):
+        PolicyConfig(**MICRO, encoder_top=3)
+    with pytest.raises(ValueError, match=r"encoder_top must be an int in 0\.\.6"):
+        PolicyConfig(**MICRO, encoder="mobilenetv2", encoder_top=9)
+
+
 def test_training_refuses_data_from_another_camera(tmp_path, fake_data, monkeypatch):
     old = FakeDemos(4)
     old.camera_names = ["corner3", "gripperPOV"]

@@ -38,3 +38,24 @@ def test_frozen_in_train_mode():
         torch.no_grad()
     ):  # BatchNorm keeps ImageNet statistics: the batch does not change an image's features
         torch.testing.assert_close(encoder(images)[:1], encoder(images[:1]), rtol=1e-4, atol=1e-4)
+
+
+def test_trainable_top_splits_the_tower_without_changing_it():
+    whole, split = PretrainedEncoder(), PretrainedEncoder(top_blocks=3)
+    images = torch.randint(0, 255, (2, 64, 64, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        trunk = split.trunk_features(images)  # blocks 0..10: stride 16, 64 channels
+        assert trunk.shape == (2, 64, 64) and split.trunk_dim == 64 and split.out_dim == 96
+        torch.testing.assert_close(split.top(trunk), whole(images), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(split(images), whole(images), rtol=0, atol=0)
+    trainable = {name.split(".")[0] for name, p in split.features.named_parameters() if p.requires_grad}
+    assert trainable == {"11", "12", "13"}  # blocks 11-13 train; the trunk stays ImageNet's
+    assert not split.train().training  # BatchNorm statistics stay ImageNet's in the top too
+
+
+def test_top_blocks_out_of_range_names_the_limit():
+    import pytest
+
+    for bad in (-1, 7):
+        with pytest.raises(ValueError, match=r"top_blocks must be in 0\.\.6"):
+            PretrainedEncoder(top_blocks=bad, pretrained=False)

@@ -50,8 +50,11 @@ def test_every_committed_spec_loads_and_its_dry_run_plans(path, monkeypatch):
         (("episodes = 2", 'episodes = 2\nrows = ["grids-16"]'), "evaluations[0].rows: 'grids-16' is not allowed; allowed: dense"),
         (("seeds = [0]", 'seeds = [0]\nprotocol = { steps = 0 }'), "rows[0] (dense): steps must be an int >= 1, got 0"),
         (('root = "runs/x"', ""), "root: missing"),
+        (("seeds = [0]", 'seeds = [0]\nprotocol = { policy = { encoder_top = 3 } }'),
+         "rows[0] (dense).protocol.policy.encoder_top: 3 differs from the spec's protocol: every row trains on one"),
     ],
-    ids=["unknown-key", "reducer", "task", "perturbation", "no-seeds", "type", "nested-unknown", "eval-row", "protocol", "missing"],
+    ids=["unknown-key", "reducer", "task", "perturbation", "no-seeds", "type", "nested-unknown", "eval-row", "protocol", "missing",
+         "row-encoder-top"],
 )
 def test_a_bad_spec_names_the_field_and_the_allowed_values(tmp_path, change, message):
     path = tmp_path / "bad.toml"
@@ -88,3 +91,13 @@ def test_every_report_json_names_the_spec_that_makes_it():
     for path in reports:
         spec = json.loads(path.read_text()).get("spec")
         assert spec and (root / spec).is_file(), f"{path.relative_to(root)} names no spec ({spec!r})"
+
+
+def test_a_trainable_encoder_top_gets_its_own_cache(tmp_path):
+    from grids.bench.spec import features_dir
+
+    path = tmp_path / "top.toml"
+    path.write_text(GOOD.replace("[data]", "[protocol]\npolicy = { encoder_top = 3 }\n[data]"))
+    assert features_dir(load_spec(path)) == Path("runs/x/features-top3")  # the trunk's cache, not the whole tower's
+    (tmp_path / "good.toml").write_text(GOOD)
+    assert features_dir(load_spec(tmp_path / "good.toml")) == Path("runs/x/features")
