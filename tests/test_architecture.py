@@ -10,8 +10,6 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "grids"
 PLUGIN_SOURCES = sorted(ROOT.glob("plugins/*/src"))
@@ -28,10 +26,6 @@ LAYERS = {
     "grids": 3,  # the public facade: grids/__init__.py
     "grids.bench": 3,
     "grids.cli": 4,
-}
-# Import cycles still known this round: each is checked on its own, expected to fail until it is fixed.
-KNOWN_CYCLES = {
-    "grids.sim": "issue 41 item 1: grids/sim/env.py and tasks/libero/aloha import each other (suites behind a registry)",
 }
 
 
@@ -103,32 +97,15 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
     return components
 
 
-def part_of(cycle: set[str]) -> str:
-    """Which known part a cycle lies in, or "the rest"."""
-    if all(name.startswith("grids.sim.") for name in cycle):
-        return "grids.sim"
-    return "the rest"
-
-
 def test_the_graph_sees_every_module_and_imports_inside_functions():
     assert {"grids", "grids.core.sampler", "grids.bench.policy", "grids.cli.main"} <= set(GRAPH)
     assert "grids.core.reducers" in GRAPH["grids.bench.policy"] or "grids.core" in GRAPH["grids.bench.policy"]
     assert "grids.bench.evaluate" in GRAPH["grids.cli.bench"]  # imported inside a function only
 
 
-@pytest.mark.parametrize(
-    "part",
-    [
-        "the rest",
-        *(
-            pytest.param(part, marks=pytest.mark.xfail(reason=reason, strict=False))
-            for part, reason in KNOWN_CYCLES.items()
-        ),
-    ],
-)
-def test_no_import_cycle(part):
-    cycles = [sorted(cycle) for cycle in strongly_connected(GRAPH) if part_of(cycle) == part]
-    assert not cycles, f"import cycles in {part}: {cycles}"
+def test_no_import_cycle():
+    cycles = [sorted(cycle) for cycle in strongly_connected(GRAPH)]
+    assert not cycles, f"import cycles: {cycles}"
 
 
 def layer(name: str) -> tuple[str, int]:
@@ -155,12 +132,10 @@ def test_nothing_in_grids_imports_the_plugin():
             assert not any(n.startswith("lerobot_policy_grids") for n in names), path
 
 
-def long_functions(roots: list[Path], skip: tuple[Path, ...] = ()) -> list[str]:
+def long_functions(roots: list[Path]) -> list[str]:
     found = []
     for root in roots:
         for path in sorted(root.rglob("*.py")):
-            if any(path.is_relative_to(s) for s in skip):
-                continue
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                     lines = node.end_lineno - node.lineno + 1
@@ -170,8 +145,7 @@ def long_functions(roots: list[Path], skip: tuple[Path, ...] = ()) -> list[str]:
 
 
 def test_no_function_over_60_lines():
-    # grids/sim is restructured by issue 41 items 1-2 (simulators behind one base, one rollout loop).
-    found = long_functions([PACKAGE, *PLUGIN_SOURCES], skip=(PACKAGE / "sim",))
+    found = long_functions([PACKAGE, *PLUGIN_SOURCES])
     assert not found, "\n".join(found)
 
 

@@ -1,4 +1,4 @@
-"""Simulation substrate: MetaWorld tasks with two camera views, scripted-expert demos, a dataset on disk.
+"""Simulation substrate: MetaWorld, LIBERO and ALOHA behind one base, scripted-expert demos, a dataset on disk.
 
     from grids.sim import DemoDataset, expert_action, generate_demos, make_env
 
@@ -11,28 +11,28 @@
     generate_demos(["reach-v3"], 2, "data/demo", workers=1)   # or: grids data generate --tasks quick ...
     item = DemoDataset("data/demo", chunk_size=4)[0]         # dict of torch tensors
 
-Modules: ``tasks`` (task sets, instructions), ``env`` (wrapper), ``perturbations`` (OOD registry), ``experts``
-(scripted experts), ``dataset`` (HDF5 shards + manifest, see FORMAT.md), ``generate`` (multi-process writer).
-metaworld loads when an env is made, h5py when a dataset is opened. mujoco loads on first use of a name
-from ``env``, ``experts``, ``generate`` or ``perturbations``: the dataset alone (``grids data info``,
-``grids data export`` in LeRobot's venv) needs neither.
-ALOHA (bimanual, the ``aloha`` extra) and LIBERO (the ``libero`` extra) have their own modules:
-``aloha`` / ``aloha_experts`` and ``libero`` / ``libero_experts``; ``make_env`` dispatches LIBERO task names.
+Modules: ``base`` (``SimEnv``, what every simulator shares), ``metaworld`` / ``libero`` / ``aloha`` (the suites,
+LIBERO's and ALOHA's behind their extras), ``suites`` (the registry that ``env.make_env`` finds them in; ``tasks``
+registers them beside their task names), ``rendering`` (MuJoCo's offscreen renderer), ``perturbations`` (OOD
+registry), ``experts`` / ``libero_experts`` / ``aloha_experts`` (scripted experts), ``rollout`` (the episode loop
+of demonstrations, expert reports and evaluation), ``dataset`` (HDF5 shards + manifest, see FORMAT.md),
+``generate`` (multi-process writer). Importing ``grids.sim`` loads neither a simulator nor mujoco: metaworld loads
+when an env is made, h5py when a dataset is opened, mujoco on first use of a name from ``env``, ``base``,
+``generate`` or ``perturbations`` (then ``grids.sim.rendering`` picks offscreen EGL unless ``MUJOCO_GL`` is set):
+the dataset alone (``grids data info``, ``grids data export`` in LeRobot's venv) needs neither.
 """
 
 import importlib
-import os
 
-# Offscreen rendering without a display; must be set before mujoco is first imported. "osmesa" also works.
-os.environ.setdefault("MUJOCO_GL", "egl")
+from grids.sim.dataset import DemoDataset, ShardError
+from grids.sim.tasks import INSTRUCTIONS, TASK_SETS, resolve_tasks
 
-from grids.sim.dataset import DemoDataset, ShardError  # noqa: E402
-from grids.sim.tasks import INSTRUCTIONS, TASK_SETS, resolve_tasks  # noqa: E402
-
-_LAZY = {  # name -> module that defines it, imported on first access (they import mujoco)
-    "CAMERA_NAMES": "grids.sim.env",
-    "MetaWorldEnv": "grids.sim.env",
+_LAZY = {  # name -> module that defines it, imported on first access (most import mujoco)
+    "CAMERA_NAMES": "grids.sim.metaworld",
+    "MetaWorldEnv": "grids.sim.metaworld",
+    "SimEnv": "grids.sim.base",
     "make_env": "grids.sim.env",
+    "play_episode": "grids.sim.rollout",
     "expert_action": "grids.sim.experts",
     "generate_demos": "grids.sim.generate",
     "PERTURBATIONS": "grids.sim.perturbations",
@@ -55,8 +55,10 @@ __all__ = [
     "MetaWorldEnv",
     "Perturbation",
     "ShardError",
+    "SimEnv",
     "expert_action",
     "generate_demos",
     "make_env",
+    "play_episode",
     "resolve_tasks",
 ]

@@ -1,4 +1,4 @@
-"""ALOHA bimanual simulation (gym-aloha 0.1.5) with the same observation interface as ``MetaWorldEnv``.
+"""ALOHA bimanual simulation (gym-aloha 0.1.5) as a ``SimEnv`` (``grids.sim.base``), like MetaWorld's and LIBERO's.
 
 One observation (``obs``)::
 
@@ -10,18 +10,16 @@ One observation (``obs``)::
 
 Actions are float32 [14] absolute joint-position targets in the layout of ``state``, at 50 Hz (10 physics
 steps of 2 ms). The reward is the task's contact stage, 0-4 (``REWARD_STAGES``); success is the top stage,
-4. ``step`` returns ``terminated=True`` at the first success and ``truncated=True`` after ``max_steps``
-(the tasks' own 300) without one; ``info["max_reward"]`` is the episode's best stage so far.
+4. ``max_steps`` defaults to the tasks' own 300; ``info["max_reward"]`` is the episode's best stage so far.
 
 Object poses are not in ``state``; ``env.object_poses()`` gives them to the scripted experts.
 
 Rendering: gym-aloha draws three 640x480 cameras with 4096² shadows and 4x MSAA on every step whatever
 size is asked for (3.7 steps/s on a CPU). Here the task's observation skips rendering, and one renderer
-draws only ``cameras``, at ``image_size``, without shadows or multisampling. ``cameras=()`` renders nothing
-(``images`` is then ``[0, S, S, 3]``): for expert rollouts that need no pixels.
+draws only ``cameras``, at ``image_size``, without shadows or multisampling; ``render=False`` renders nothing
+(for expert replays that need no pixels).
 
-Seeding: ``reset(seed=s)`` places the objects with gym-aloha's own samplers seeded by ``s``, so equal seeds
-give equal episodes; ``reset()`` without a seed uses ``make_aloha_env(seed=...)`` first, then the previous + 1.
+Seeding: ``reset(seed=s)`` places the objects with gym-aloha's own samplers seeded by ``s``.
 """
 
 from __future__ import annotations
@@ -32,15 +30,8 @@ from typing import Any
 import numpy as np
 
 from grids.errors import UserError
-from grids.sim.env import (
-    check_action,
-    check_image_size,
-    check_max_steps,
-    check_open,
-    check_seed,
-    close_at_exit,
-    open_renderer,
-)
+from grids.sim.base import DEFAULT_CAMERA, SimEnv
+from grids.sim.perturbations import Perturbation, get_perturbation
 
 
 class MissingDependency(ImportError, UserError):
@@ -52,6 +43,7 @@ try:
     from dm_control.rl import control
     from gym_aloha import constants
     from gym_aloha.tasks import sim as joint_tasks
+    from gym_aloha.tasks import sim_end_effector  # noqa: F401  (for grids.sim.aloha_experts)
     from gym_aloha.utils import sample_box_pose, sample_insertion_pose
 except ImportError as err:  # an optional extra: say how to get it rather than a bare ModuleNotFoundError
     raise MissingDependency(
@@ -147,106 +139,96 @@ def control_env(xml: str, task: Any) -> control.Environment:
     )
 
 
-class AlohaEnv:
+class AlohaEnv(SimEnv):
+    action_dim = ACTION_DIM
+    action_dtype = np.float64
+
     def __init__(
         self,
         task: str,
         *,
         image_size: int = 128,
         seed: int = 0,
+        perturbation: str | Perturbation = "none",
         max_steps: int | None = None,
-        cameras: tuple[str, ...] = DEFAULT_CAMERAS,
+        camera: str | None = None,
+        cameras: tuple[str, ...] | None = None,
+        render: bool = True,
     ):
+        """``camera``: None, ``"top"`` (or ``DEFAULT_CAMERA``) for the default views; ``cameras``: which of
+        ``KNOWN_CAMERAS`` to render instead, in order."""
         if task not in ALOHA_TASKS:
             raise ValueError(f"unknown ALOHA task {task!r}; known ALOHA tasks: {sorted(ALOHA_TASKS)}")
-        check_image_size(image_size)
-        max_steps = check_max_steps(DEFAULT_MAX_STEPS if max_steps is None else max_steps, 1000)
-        seed = check_seed(seed)
+        cameras = self.views(camera) if cameras is None else cameras
         if isinstance(cameras, str):  # tuple("top") would be five one-letter cameras
             raise ValueError(f"cameras must be a tuple of camera names, got {cameras!r}")
-        cameras = tuple(cameras)
         unknown = [name for name in cameras if name not in KNOWN_CAMERAS]
-        if unknown or len(set(cameras)) != len(cameras):
-            raise ValueError(f"cameras must be distinct names from {KNOWN_CAMERAS}, got {cameras!r}")
-
-        self.task = task
-        self.instruction = ALOHA_INSTRUCTIONS[task]
-        self.image_size = image_size
-        self.camera_names = cameras
-        self.max_steps = max_steps
-        self._next_seed = seed
-        self.episode_seed: int | None = None
-        self._closed = False
+        if not cameras or unknown or len(set(cameras)) != len(tuple(cameras)):
+            raise ValueError(
+                f"cameras must be distinct names from {KNOWN_CAMERAS}, got {cameras!r} (render=False renders none)"
+            )
+        super().__init__(
+            task, instruction=ALOHA_INSTRUCTIONS[task], image_size=image_size, seed=seed, max_steps=max_steps,
+            perturbation=perturbation, camera_names=tuple(cameras), render=render,
+        )  # fmt: skip
         self._env = control_env(ALOHA_TASKS[task].xml, _JOINT_TASKS[task]())
         self._physics = self._env.physics
-        self._renderer = open_renderer(self._physics.model.ptr, image_size) if cameras else None
-        close_at_exit(self)
-        self._steps = 0
+        self._open_renderer(self._physics.model.ptr)
         self._max_reward = 0.0
-        self._started = False
+
+    @classmethod
+    def instructions(cls) -> dict[str, str]:
+        return ALOHA_INSTRUCTIONS
+
+    @classmethod
+    def views(cls, camera: str | None = None) -> tuple[str, ...]:
+        if camera not in (None, DEFAULT_CAMERA, DEFAULT_CAMERAS[0]):
+            raise ValueError(f"ALOHA tasks render gym-aloha's top and angle cameras, not {camera!r}")
+        return DEFAULT_CAMERAS
+
+    @classmethod
+    def default_max_steps(cls, task: str) -> int:
+        return DEFAULT_MAX_STEPS
+
+    @classmethod
+    def check_perturbation(cls, task: str, perturbation: str | Perturbation) -> Perturbation:
+        if perturbation != "none":
+            raise ValueError(
+                f"ALOHA tasks have no perturbations yet, got perturbation={perturbation!r} for {task}"
+            )
+        return get_perturbation("none")
+
+    @classmethod
+    def dataset_config(cls) -> dict[str, Any]:
+        return {"suite": "aloha"}  # MetaWorld's configs have no suite (older datasets still resume)
 
     @property
     def unwrapped(self) -> control.Environment:
         return self._env
 
-    def reset(self, seed: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        check_open(self, self._closed)
-        seed = self._next_seed if seed is None else check_seed(seed)
-        self.episode_seed, self._next_seed = seed, seed + 1
+    def _reset(self, seed: int) -> dict[str, Any]:
         # gym-aloha's joint tasks read the object poses from this module global in initialize_episode.
         joint_tasks.BOX_POSE[0] = object_poses(self.task, seed)
         self._env.reset()
-        self._steps, self._max_reward, self._started = 0, 0.0, True
-        return self._observation(), {"success": False, "seed": seed, "max_reward": 0.0}
+        self._max_reward = 0.0
+        return {"max_reward": 0.0}
 
-    def step(
-        self, action: np.ndarray, *, render: bool = True
-    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
-        check_open(self, self._closed)
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
-        action = check_action(action, ACTION_DIM, np.float64)
-        timestep = self._env.step(action)
-        self._steps += 1
-        reward = float(timestep.reward)
+    def _step(self, action: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
+        reward = float(self._env.step(action).reward)
         self._max_reward = max(self._max_reward, reward)
-        success = reward >= MAX_REWARD
-        info = {"success": success, "step": self._steps, "max_reward": self._max_reward}
-        truncated = self._steps >= self.max_steps and not success
-        return self._observation(render), reward, success, truncated, info
+        return reward, reward >= MAX_REWARD, {"max_reward": self._max_reward}
 
     def object_poses(self) -> np.ndarray:
         """The objects' current poses (xyz + quat wxyz each): ``[7]`` or ``[14]``; for experts, never the policy."""
         return self._physics.data.qpos[16:].copy()
 
-    def render_views(self) -> np.ndarray:
-        """``[V, S, S, 3]`` uint8, one image per camera in ``camera_names``."""
-        views = []
-        for name in self.camera_names:
-            self._renderer.update_scene(self._physics.data.ptr, camera=name)
-            views.append(self._renderer.render())
-        return np.stack(views) if views else np.zeros((0, self.image_size, self.image_size, 3), np.uint8)
-
-    def _observation(self, render: bool = True) -> dict[str, Any]:
+    def state(self) -> np.ndarray:
         qpos = joint_tasks.BimanualViperXTask.get_qpos(self._physics)  # [14], grippers normalised to [0, 1]
-        return {
-            "images": self.render_views() if render else None,
-            "state": qpos.astype(np.float32),
-            "instruction": self.instruction,
-            "task": self.task,
-        }
+        return qpos.astype(np.float32)
 
-    def close(self) -> None:
-        self._closed = True
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    def _render_view(self, index: int) -> np.ndarray:
+        self._renderer.update_scene(self._physics.data.ptr, camera=self.camera_names[index])
+        return self._renderer.render()
 
 
 def make_aloha_env(
@@ -256,6 +238,9 @@ def make_aloha_env(
     seed: int = 0,
     max_steps: int | None = None,
     cameras: tuple[str, ...] = DEFAULT_CAMERAS,
+    render: bool = True,
 ) -> AlohaEnv:
     """An ALOHA task (``transfer-cube``, ``insertion``) with ``cameras`` views; see the module docstring."""
-    return AlohaEnv(task, image_size=image_size, seed=seed, max_steps=max_steps, cameras=cameras)
+    return AlohaEnv(
+        task, image_size=image_size, seed=seed, max_steps=max_steps, cameras=cameras, render=render
+    )

@@ -14,19 +14,19 @@ up by the package) welds a mocap body to each gripper, so an arm follows any pos
    A task may have a few plans (``STAGES``), tried in turn until a replay succeeds (``successful_actions``).
 
     env = make_aloha_env("transfer-cube")
-    episode = rollout_expert(env, seed=0)  # dict of arrays up to the first success, or None
+    episode = rollout_expert(env, seed=0)  # grids.sim.rollout: dict of arrays up to the first success, or None
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-import mujoco
 import numpy as np
-from gym_aloha.tasks import sim_end_effector
 
-from grids.sim.aloha import ALOHA_TASKS, MAX_REWARD, AlohaEnv, control_env, object_poses
+from grids.sim.aloha import ALOHA_TASKS, MAX_REWARD, AlohaEnv, control_env, object_poses, sim_end_effector
+from grids.sim.rendering import mujoco
 
 OPEN, CLOSED = 1.0, 0.0  # normalised gripper opening
 
@@ -382,10 +382,16 @@ def expert_actions(
 
 
 def replay_env(task: str) -> AlohaEnv:
-    """This process's camera-less joint-space env for ``task`` (replays that need no pixels)."""
+    """This process's joint-space env for ``task`` that renders nothing (replays that need no pixels)."""
     if task not in _REPLAY_ENVS:
-        _REPLAY_ENVS[task] = AlohaEnv(task, cameras=())
+        _REPLAY_ENVS[task] = AlohaEnv(task, render=False)
     return _REPLAY_ENVS[task]
+
+
+def replay(actions: np.ndarray) -> Callable[[dict], np.ndarray]:
+    """An ``act(obs)`` that plays ``actions`` [T, 14] in order, whatever it observes."""
+    steps = iter(actions)
+    return lambda obs: next(steps)
 
 
 def replay_max_reward(env: AlohaEnv, seed: int, actions: np.ndarray) -> float:
@@ -410,31 +416,9 @@ def successful_actions(task: str, seed: int, *, num_steps: int) -> tuple[np.ndar
     return None, rewards
 
 
-def rollout_expert(env: AlohaEnv, seed: int) -> dict[str, np.ndarray] | None:
-    """One expert demonstration from ``env.reset(seed)``: frames up to and including the first success, or None.
-
-    Same keys as MetaWorld's ``generate.rollout_expert``: images [T, V, S, S, 3] uint8 (observation before
-    action t), state [T, 14], actions [T, 14], reward [T], success [T] (True only at the last step).
-    """
+def expert(env: AlohaEnv, seed: int) -> Callable[[dict], np.ndarray] | None:
+    """The expert for the episode ``env.reset(seed)`` starts (registered in ``grids.sim.tasks``): the first of the
+    task's plans whose corrected replay succeeds, replayed (``rollout_expert`` keeps it if it succeeds again,
+    with images); None if no plan succeeds."""
     actions, _ = successful_actions(env.task, seed, num_steps=env.max_steps)
-    if actions is None:
-        return None
-    obs, _ = env.reset(seed=seed)
-    frames: dict[str, list] = {"images": [], "state": [], "reward": [], "success": []}
-    for t, action in enumerate(actions):
-        frames["images"].append(obs["images"])
-        frames["state"].append(obs["state"])
-        obs, reward, terminated, truncated, info = env.step(action)
-        frames["reward"].append(reward)
-        frames["success"].append(info["success"])
-        if terminated:
-            return {
-                "images": np.stack(frames["images"]),
-                "state": np.stack(frames["state"]).astype(np.float32),
-                "actions": actions[: t + 1],
-                "reward": np.asarray(frames["reward"], dtype=np.float32),
-                "success": np.asarray(frames["success"], dtype=bool),
-            }
-        if truncated:
-            break
-    return None
+    return None if actions is None else replay(actions)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
 
 import numpy as np
+
+from grids.sim.tasks import suite_of
 
 
 @functools.cache
@@ -26,9 +29,7 @@ def expert_action(env, obs=None) -> np.ndarray:
 
     ``obs`` is accepted for a policy-like call signature and ignored: the expert needs the privileged state.
     """
-    from grids.sim.libero import LiberoEnv
-
-    if isinstance(env, LiberoEnv):
+    if suite_of(env.task) == "libero":
         from grids.sim.libero_experts import expert_action as libero_expert_action
 
         return libero_expert_action(env)
@@ -38,3 +39,8 @@ def expert_action(env, obs=None) -> np.ndarray:
         warnings.simplefilter("ignore")  # "Constant(s) may be too high" from the experts' P-controllers
         action = _policy(env.task).get_action(env.privileged_obs)
     return np.clip(action, -1.0, 1.0).astype(np.float32)
+
+
+def expert(env, seed: int) -> Callable[[dict], np.ndarray]:
+    """MetaWorld's expert as ``act(obs)`` for the episode ``env.reset(seed)`` starts (``grids.sim.rollout``)."""
+    return lambda obs: expert_action(env)

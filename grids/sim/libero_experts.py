@@ -24,7 +24,7 @@ The expert keeps its state in ``env.expert_state`` (cleared by ``env.reset``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -131,6 +131,11 @@ def expert_action(env) -> np.ndarray:
     action[3:6] = _rotation_action(env, orientation)
     action[6] = grip
     return action
+
+
+def expert(env, seed: int) -> Callable[[dict], np.ndarray]:
+    """The expert as ``act(obs)`` for the episode ``env.reset(seed)`` starts (``grids.sim.rollout``)."""
+    return lambda obs: expert_action(env)
 
 
 def _pick_place_action(env) -> np.ndarray:

@@ -31,8 +31,9 @@ import os
 import re
 from dataclasses import dataclass
 
-import mujoco
 import numpy as np
+
+from grids.sim.rendering import mujoco
 
 # Model fields that perturbations may modify; the env snapshots and restores exactly these.
 MODEL_FIELDS = (

@@ -1,12 +1,15 @@
-"""Task sets and the natural-language instruction for every MetaWorld v3 task.
+"""Task names of every suite, their registration (``grids.sim.suites``), task sets, MetaWorld's instructions.
 
-The instructions are our own wording (MetaWorld ships none): one imperative sentence per task that
+The MetaWorld instructions are our own wording (MetaWorld ships none): one imperative sentence per task that
 names the object and what to do with it, so that a policy conditioned on language can tell tasks apart.
+Nothing here imports a simulator: LIBERO's and ALOHA's task names are known without their extras.
 """
 
 from __future__ import annotations
 
 import difflib
+
+from grids.sim.suites import SUITES, Suite, register_suite
 
 INSTRUCTIONS: dict[str, str] = {
     "assembly-v3": "put the ring onto the peg",
@@ -95,8 +98,21 @@ def is_aloha(task: str) -> bool:
     return task in ALOHA_TASK_NAMES
 
 
-def suite_of(task: str) -> str:
-    return "libero" if is_libero(task) else "aloha" if is_aloha(task) else "metaworld"
+register_suite(Suite(
+    "metaworld", owns=INSTRUCTIONS.__contains__, env="grids.sim.metaworld:MetaWorldEnv",
+    expert="grids.sim.experts:expert",
+))  # fmt: skip
+register_suite(Suite(
+    "libero", owns=is_libero, env="grids.sim.libero:LiberoEnv", expert="grids.sim.libero_experts:expert",
+))  # fmt: skip
+register_suite(Suite(
+    "aloha", owns=is_aloha, env="grids.sim.aloha:AlohaEnv", expert="grids.sim.aloha_experts:expert",
+))  # fmt: skip
+
+
+def suite_of(task: str) -> str | None:
+    """The name of the registered suite that has ``task``; None if none has it."""
+    return next((suite.name for suite in SUITES.values() if suite.owns(task)), None)
 
 
 KNOWN_TASKS = (
@@ -111,8 +127,9 @@ def check_task(task) -> str:
     the closest known ones and the names of every suite (a LIBERO index is checked when its env is made)."""
     if not isinstance(task, str):
         raise ValueError(f"task must be a task name (str), got {task!r}; known: {KNOWN_TASKS}")
-    if is_libero(task) or is_aloha(task) or task in INSTRUCTIONS:
-        return suite_of(task)
+    suite = suite_of(task)
+    if suite is not None:
+        return suite
     names = [*INSTRUCTIONS, *ALOHA_TASK_NAMES, *(f"{suite}/0" for suite in LIBERO_SUITES)]
     close = difflib.get_close_matches(task, names, n=3, cutoff=0.6)
     hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
@@ -120,17 +137,12 @@ def check_task(task) -> str:
 
 
 def task_instruction(task: str) -> str:
-    """The instruction of a MetaWorld or ALOHA task (ours) or a LIBERO task (LIBERO's own, read from its BDDL file)."""
-    if is_libero(task):
-        from grids.sim.libero import instruction
-
-        return instruction(task)
-    if is_aloha(task):
-        from grids.sim.aloha import ALOHA_INSTRUCTIONS
-
-        return ALOHA_INSTRUCTIONS[task]
-    check_task(task)
-    return INSTRUCTIONS[task]
+    """The instruction of any suite's task (MetaWorld's and ALOHA's are ours, LIBERO's its own BDDL file's)."""
+    suite = check_task(task)
+    instructions = SUITES[suite].env_class().instructions()
+    if task not in instructions:  # a LIBERO index out of range
+        raise ValueError(f"unknown task {task!r}; known {suite} tasks: {sorted(instructions)}")
+    return instructions[task]
 
 
 def resolve_tasks(spec: str) -> list[str]:
@@ -155,7 +167,7 @@ def resolve_tasks(spec: str) -> list[str]:
 
         return [task for task, _, _ in suite_tasks(spec)]
     names = [name.strip() for name in spec.split(",") if name.strip()]
-    unknown = [name for name in names if name not in INSTRUCTIONS and suite_of(name) == "metaworld"]
+    unknown = [name for name in names if suite_of(name) is None]
     if not names or unknown:
         raise ValueError(
             f"unknown task(s) {unknown or [spec]} in {spec!r}; use a set name {sorted(TASK_SETS)}, a LIBERO "

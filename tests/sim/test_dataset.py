@@ -14,7 +14,7 @@ import torch
 
 from grids.sim import DemoDataset, generate_demos, make_env
 from grids.sim.dataset import MANIFEST, ShardError
-from grids.sim.generate import rollout_expert
+from grids.sim.rollout import rollout_expert
 
 TASKS = ["reach-v3", "button-press-topdown-v3"]
 SIZE = 32

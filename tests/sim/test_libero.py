@@ -76,23 +76,7 @@ def test_an_official_episode_does_not_depend_on_the_episode_before_it(env):
     np.testing.assert_array_equal(episode(2, push), first)  # a soft reset starts the gripper afresh
 
 
-def test_a_step_without_render_moves_the_same_and_returns_no_images(env):
-    action = np.array([0.5, 0.0, -0.3, 0.0, 0.0, 0.0, -1.0], np.float32)
-    env.reset(init_state=2)
-    rendered = [env.step(action)[0] for _ in range(2)]
-    env.reset(init_state=2)
-    lean = [env.step(action, render=False)[0], env.step(action)[0]]
-    assert lean[0]["images"] is None
-    np.testing.assert_array_equal(rendered[0]["state"], lean[0]["state"])
-    np.testing.assert_array_equal(rendered[1]["images"], lean[1]["images"])
-
-
-def test_bad_actions_and_init_states_are_refused(env):
-    env.reset(seed=0)
-    with pytest.raises(ValueError, match="shape \\(7,\\)"):
-        env.step(np.zeros(4))
-    with pytest.raises(ValueError, match="finite"):
-        env.step(np.full(7, np.nan))
+def test_an_init_state_out_of_range_is_refused(env):
     with pytest.raises(ValueError, match="init_state must be in \\[0, 50\\)"):
         env.reset(init_state=50)
 
@@ -145,14 +129,6 @@ def test_official_init_states_are_libero_s_own(env):
     env.robosuite.sim.set_state_from_flattened(states[7])
     env.robosuite.sim.forward()
     assert np.abs(object_positions(env) - at_7)[:, :2].max() < 0.005 and SETTLE_STEPS == 10
-
-
-def test_truncates_at_max_steps():
-    with LiberoEnv(TASK, max_steps=2, render=False) as env:
-        obs, _ = env.reset(seed=0)
-        assert obs["images"] is None
-        flags = [env.step(np.zeros(7))[3] for _ in range(2)]
-    assert flags == [False, True]
 
 
 def test_expert_succeeds_from_a_fresh_placement_lifting_its_target_only():

@@ -1,4 +1,4 @@
-"""Our MetaWorld environment (``grids.sim.env.MetaWorldEnv``) behind LeRobot's gym interface:
+"""Our MetaWorld environment (``grids.sim.metaworld.MetaWorldEnv``) behind LeRobot's gym interface:
 ``lerobot-eval --env.type=grids_metaworld --env.task=reach-v3,drawer-close-v3``.
 
 Why not LeRobot's own ``--env.type=metaworld``: it shows a policy one camera, ``observation.image``, 480²
@@ -32,7 +32,7 @@ from lerobot.configs import FeatureType, PolicyFeature
 from lerobot.envs.configs import EnvConfig
 from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
 
-GRIPPER_CAMERA = "gripperPOV"  # grids.sim.env's; not imported here: that would import mujoco with the plugin
+GRIPPER_CAMERA = "gripperPOV"  # grids.sim.metaworld's; not imported here: that would import mujoco with the plugin
 
 
 class GridsMetaWorldGymEnv(gym.Env):
@@ -50,7 +50,7 @@ class GridsMetaWorldGymEnv(gym.Env):
         perturbation: str = "none",
     ):
         super().__init__()
-        from grids.sim.env import MetaWorldEnv
+        from grids.sim.metaworld import MetaWorldEnv
 
         self._env = MetaWorldEnv(
             task, image_size=image_size, camera=camera, max_steps=max_steps, perturbation=perturbation
@@ -102,7 +102,7 @@ class GridsMetaWorldEnvConfig(EnvConfig):
 
     task: str = "reach-v3"
     fps: int = 80  # MetaWorld's control rate, as in the export
-    episode_length: int = 200  # grids.sim.env's default: the scripted experts succeed within ~150 steps
+    episode_length: int = 200  # grids.sim.metaworld's default: the scripted experts succeed within ~150 steps
     image_size: int = 128
     camera: str = "workspace"  # the third-person camera the policy was trained with (workspace or corner3)
     perturbation: str = "none"  # grids.sim.perturbations (lighting, camera shift, ...)
