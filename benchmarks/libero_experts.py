@@ -20,9 +20,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from grids.sim import resolve_tasks
+from grids.sim import play_episode, resolve_tasks
 from grids.sim.libero import ROBOT_INIT_NOISE, LiberoEnv
-from grids.sim.libero_experts import EXPERT_VERSION, expert_action
+from grids.sim.libero_experts import EXPERT_VERSION, expert
 
 OUT = Path("benchmarks/results/libero_experts")
 FRESH_SEED_BASE = 900_000
@@ -38,12 +38,9 @@ WHY_BELOW_TARGET = {
 
 
 def run(env: LiberoEnv, *, seed: int, init_state: int | None = None) -> tuple[bool, int]:
-    env.reset(seed=seed, init_state=init_state)
-    for step in range(1, env.max_steps + 1):
-        _, _, terminated, truncated, _ = env.step(expert_action(env))
-        if terminated or truncated:
-            return terminated, step
-    return False, env.max_steps
+    """One expert episode: (success, steps taken)."""
+    episode = play_episode(env, expert(env, seed), seed, init_state=init_state)
+    return episode.success, episode.length
 
 
 def measure(task: str, episodes: int, official: int) -> dict:

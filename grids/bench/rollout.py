@@ -1,7 +1,8 @@
 """One closed-loop episode of a trained policy in its simulator: the loop evaluation and the point figures share.
 
-The policy predicts an action chunk and executes its first ``execute_steps`` actions before predicting again
-(receding horizon). Evaluation episodes use fixed seeds (``EVAL_SEED_BASE + i``, disjoint in practice from
+The episode is the simulators' one loop (``grids.sim.rollout.play_episode``, as for demonstrations and the
+experts' reports), driven by the policy: it predicts an action chunk and executes its first ``execute_steps``
+actions before predicting again (receding horizon). Evaluation episodes use fixed seeds (``EVAL_SEED_BASE + i``, disjoint in practice from
 the demonstrations' seeds), so every policy meets the same episodes; LIBERO episodes start from its official
 init states (``starts="official"``: episode i from state i) or from fresh placements drawn from their seeds.
 """
@@ -12,6 +13,8 @@ import time
 
 import numpy as np
 import torch
+
+from grids.sim.rollout import play_episode
 
 EVAL_SEED_BASE = 100_000
 STARTS = ("official", "fresh")
@@ -53,47 +56,63 @@ def run_episode(
     execute_steps: int | None = None,
     record: bool = False,
 ) -> dict:
-    """One closed-loop episode. ``record`` keeps the frames, the reducer's coords and the privileged
-    image positions of gripper, object and goal (diagnostics) of every frame. ``init_state``: LIBERO's
-    official initial state to start from (the seed then only draws the perturbation)."""
-    cfg = policy.cfg
-    execute_steps = execute_steps or max(cfg.chunk_size // 2, 1)
-    obs, _ = env.reset(seed=seed) if init_state is None else env.reset(seed=seed, init_state=init_state)
-    if obs["task"] not in cfg.tasks:
-        raise ValueError(f"task {obs['task']!r} was not in the policy's training tasks {cfg.tasks}")
-    task_index = torch.tensor([cfg.tasks.index(obs["task"])])
-    language = _language(policy, env, obs, task_index)
-    success, steps, policy_seconds, calls = False, 0, 0.0, 0
-    recording = {"frames": [], "coords": [], "positions": []}
-    plan: list[np.ndarray] = []
-    for steps in range(1, env.max_steps + 1):  # noqa: B007
-        called = not plan
-        if called:
-            actions, coords, seconds = _predict(policy, obs, task_index, language)
-            policy_seconds, calls = policy_seconds + seconds, calls + 1
-            # In the env's units, unclamped: MetaWorld and LIBERO clip to [-1, 1] themselves, ALOHA's
-            # actuators to each joint's range.
-            plan = list(actions[0, :execute_steps].numpy())
-        if record:  # where the reducer reads in *this* frame (the plan may come from an earlier one)
-            _record_frame(recording, policy, env, obs, language, coords[0].numpy() if called else None)
-        # Render only the frames the policy (or the record) will see: LIBERO's two views cost ~4x its physics.
-        obs, _, terminated, truncated, info = env.step(plan.pop(0), render=record or not plan)
-        if info["success"]:
-            success = True
-            break
-        if terminated or truncated:
-            break
+    """One closed-loop episode (``grids.sim.rollout.play_episode``). ``record`` keeps the frames, the reducer's
+    coords and the privileged image positions of gripper, object and goal (diagnostics) of every frame.
+    ``init_state``: LIBERO's official initial state to start from (the seed then only draws the perturbation)."""
+    actor = _Chunks(policy, env, execute_steps or max(policy.cfg.chunk_size // 2, 1), record)
+    # Render only the frames the policy (or the record) will see: LIBERO's two views cost ~4x its physics.
+    episode = play_episode(env, actor, seed, init_state=init_state, render=actor.looks_next)
+    info = episode.info
     out = {
         "seed": seed,
         **({} if init_state is None else {"init_state": init_state}),
-        "success": success,
-        "length": steps,
-        "policy_seconds": policy_seconds,
-        "policy_calls": calls,
+        "success": episode.success,
+        "length": episode.length,
+        "policy_seconds": actor.seconds,
+        "policy_calls": actor.calls,
         **({"max_reward": info["max_reward"]} if "max_reward" in info else {}),  # ALOHA: best stage reached
         **({"lifted": info["lifted"], "target": info["target"]} if "target" in info else {}),  # LIBERO
     }
-    return {**out, **_stacked(recording)} if record else out
+    return {**out, **_stacked(actor.recording)} if record else out
+
+
+class _Chunks:
+    """The policy as ``act(obs)``: it predicts an action chunk and executes its first ``execute_steps`` actions
+    before predicting again (receding horizon); timed, and recording every frame if asked."""
+
+    def __init__(self, policy, env, execute_steps: int, record: bool):
+        self.policy, self.env, self.execute_steps, self.record = policy, env, execute_steps, record
+        self.plan: list[np.ndarray] = []
+        # from the first observation: the env may reword the instruction (LIBERO's "language" perturbation)
+        self.task_index = self.language = None
+        self.seconds, self.calls = 0.0, 0
+        self.recording = {"frames": [], "coords": [], "positions": []}
+
+    def __call__(self, obs: dict) -> np.ndarray:
+        if self.language is None:
+            self._start(obs)
+        called = not self.plan
+        if called:
+            actions, coords, seconds = _predict(self.policy, obs, self.task_index, self.language)
+            self.seconds, self.calls = self.seconds + seconds, self.calls + 1
+            # In the env's units, unclamped: MetaWorld and LIBERO clip to [-1, 1] themselves, ALOHA's
+            # actuators to each joint's range.
+            self.plan = list(actions[0, : self.execute_steps].numpy())
+        if self.record:  # where the reducer reads in *this* frame (the plan may come from an earlier one)
+            coords = coords[0].numpy() if called else None
+            _record_frame(self.recording, self.policy, self.env, obs, self.language, coords)
+        return self.plan.pop(0)
+
+    def _start(self, obs: dict) -> None:
+        tasks = self.policy.cfg.tasks
+        if obs["task"] not in tasks:
+            raise ValueError(f"task {obs['task']!r} was not in the policy's training tasks {tasks}")
+        self.task_index = torch.tensor([tasks.index(obs["task"])])
+        self.language = _language(self.policy, self.env, obs, self.task_index)
+
+    def looks_next(self) -> bool:
+        """Whether the next observation's images are needed: by the next prediction, or by the record."""
+        return self.record or not self.plan
 
 
 def _record_frame(recording: dict, policy, env, obs: dict, language, coords: np.ndarray | None) -> None:

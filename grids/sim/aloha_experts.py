@@ -27,6 +27,7 @@ import numpy as np
 
 from grids.sim.aloha import ALOHA_TASKS, MAX_REWARD, AlohaEnv, control_env, object_poses, sim_end_effector
 from grids.sim.rendering import mujoco
+from grids.sim.rollout import play_episode
 
 OPEN, CLOSED = 1.0, 0.0  # normalised gripper opening
 
@@ -396,12 +397,7 @@ def replay(actions: np.ndarray) -> Callable[[dict], np.ndarray]:
 
 def replay_max_reward(env: AlohaEnv, seed: int, actions: np.ndarray) -> float:
     """The best reward stage reached when ``actions`` [T, 14] are replayed from ``env.reset(seed)``."""
-    env.reset(seed=seed)
-    for action in actions:
-        _, _, terminated, truncated, info = env.step(action)
-        if terminated or truncated:
-            break
-    return info["max_reward"]
+    return play_episode(env, replay(actions), seed, max_steps=len(actions)).info["max_reward"]
 
 
 def successful_actions(task: str, seed: int, *, num_steps: int) -> tuple[np.ndarray | None, list[float]]:
