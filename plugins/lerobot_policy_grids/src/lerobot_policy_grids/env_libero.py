@@ -20,7 +20,9 @@ is LIBERO's instruction (the dataset's ``task`` string).
 (``LiberoEnv.reset(init_state=e)``; e mod 50 past the 50 that ship), as LeRobot's and openpi's evaluations do:
 sub-env i of ``--eval.batch_size`` n starts at state i and moves n states on at every new rollout, so
 lerobot-eval's episodes 0, 1, 2, ... get states 0, 1, 2, ... whatever the batch size. Gymnasium's autoreset
-of a finished sub-env is absorbed by LeRobot's ``FreezeAfterEpisodeEnd`` and uses up no state.
+of a finished sub-env is absorbed by LeRobot's ``FreezeAfterEpisodeEnd`` and uses up no state. A state holds
+every object and the arm but not the fixtures (cabinet, stove, rack: model constants), which LIBERO places from
+the episode's seed, lerobot-eval's ``--seed`` + e; ``--seed=100000`` gives the episodes of ``grids bench eval``.
 ``--env.init_states=false`` draws fresh placements from the episode seeds instead (what the demos come from).
 An episode ends at the first success (LIBERO's ``check_success()``) or after ``episode_length`` steps
 (default: openpi's limit for the suite, Spatial 220, Object 280, Goal 300, LIBERO-10 520).
