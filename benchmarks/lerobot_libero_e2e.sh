@@ -39,27 +39,10 @@ PY
 grep -qs '"complete": true' "$OUT/demos/manifest.json" || timed generate "$BIN/grids" data generate \
     --tasks "$TASK" --episodes-per-task "$DEMOS" --image-size "$IMAGE" --out "$OUT/demos" --workers 1 --no-progress
 
-# 2. As a LeRobotDataset (images as PNG: lossless), 20 fps, with the features grids_libero shows a policy.
-#    Not `grids data export`: it writes MetaWorld's 4-d state and action and refuses LIBERO's 8-d / 7-d.
-[ -d "$OUT/dataset" ] || timed export "$BIN/python" - "$OUT" <<'PY'
-import sys
-from pathlib import Path
-from lerobot.datasets.lerobot_dataset import LeRobotDataset
-from lerobot_policy_grids.env_libero import CAMERAS, LIBERO_FPS, lerobot_features
-from grids.sim.lerobot_export import open_source, select_episodes, write_episodes
-
-out = Path(sys.argv[1])
-demos = open_source(out / "demos")  # sha256 of every shard, a finished generation
-assert tuple(demos.camera_names) == CAMERAS, demos.camera_names
-tmp = out / "dataset.tmp"
-dataset = LeRobotDataset.create(
-    repo_id="local/grids-libero", fps=LIBERO_FPS, features=lerobot_features(image_size=demos.image_size),
-    root=tmp, robot_type="panda", use_videos=False,
-)
-write_episodes(dataset, demos, select_episodes(demos), progress=False)
-dataset.finalize()
-tmp.rename(out / "dataset")
-PY
+# 2. As a LeRobotDataset (images as PNG: lossless) in LIBERO's layout (8-d state, 7-d action, 20 fps, panda):
+#    the features grids_libero shows a policy (plugins/.../tests/test_export.py checks they are equal).
+[ -d "$OUT/dataset" ] || timed export "$BIN/grids" data export "$OUT/demos" --to-lerobot "$OUT/dataset" \
+    --repo-id local/grids-libero --no-progress
 
 # 3. ACT with GridS, as in benchmarks/lerobot_e2e.sh: random ResNet-18 (its ImageNet weights are a download),
 #    a chunk of 20 (10 executed, half a second at 20 Hz), lr 1e-4.

@@ -15,17 +15,23 @@ def write_tiny_demos(
     episodes_per_task: int = 2,
     image_size: int = 16,
     lengths: tuple[int, ...] = (3,),
+    suite: str | None = None,
 ) -> Path:
     """A valid DemoDataset of random frames (no simulator): 16-pixel images, 3 frames per episode.
 
-    Episode n (over all tasks) has ``lengths[n % len(lengths)]`` frames.
+    Episode n (over all tasks) has ``lengths[n % len(lengths)]`` frames. ``suite="libero"``: LIBERO's layout
+    (its two cameras, 8-d state, 7-d action; instructions are placeholders) for ``tasks`` named as LIBERO's.
     """
     from grids.sim.dataset import FORMAT_NAME, MANIFEST, SCHEMA_VERSION, write_episode, write_json_atomic
     from grids.sim.tasks import INSTRUCTIONS
 
     rng = np.random.default_rng(0)
+    libero = suite == "libero"
+    cameras = ["agentview", "robot0_eye_in_hand"] if libero else ["corner3", "gripperPOV"]
+    state_dim, action_dim = (8, 7) if libero else (4, 4)
     config = {"tasks": list(tasks), "image_size": image_size, "seed": 0, "max_steps": 200,
-              "camera_names": ["corner3", "gripperPOV"], "episodes_per_task": episodes_per_task}  # fmt: skip
+              "camera_names": cameras, "episodes_per_task": episodes_per_task}  # fmt: skip
+    config |= {"suite": suite} if suite else {}
     episodes = []
     for task_index, task in enumerate(tasks):
         for k in range(episodes_per_task):
@@ -34,15 +40,15 @@ def write_tiny_demos(
                      "episode_in_task": k, "seed": k, "attempt": 0, "num_frames": T, "success_step": T}  # fmt: skip
             episode = {
                 "images": rng.integers(0, 255, (T, 2, image_size, image_size, 3), dtype=np.uint8),
-                "state": rng.standard_normal((T, 4)).astype(np.float32),
-                "actions": rng.uniform(-1, 1, (T, 4)).astype(np.float32),
+                "state": rng.standard_normal((T, state_dim)).astype(np.float32),
+                "actions": rng.uniform(-1, 1, (T, action_dim)).astype(np.float32),
                 "reward": np.arange(T, dtype=np.float32) / T,
                 "success": np.arange(T) == T - 1,
             }
             entry.update(write_episode(root / entry["file"], episode, {"task": task}))
             episodes.append(entry)
     manifest = {"format": FORMAT_NAME, "schema_version": SCHEMA_VERSION, "config": config, "tasks": list(tasks),
-                "instructions": [INSTRUCTIONS[t] for t in tasks], "episodes": episodes, "failed": [],
+                "instructions": [f"do {t}" if libero else INSTRUCTIONS[t] for t in tasks], "episodes": episodes, "failed": [],
                 "complete": True}  # fmt: skip
     write_json_atomic(root / MANIFEST, manifest)
     return root

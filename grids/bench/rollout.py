@@ -58,7 +58,8 @@ def run_episode(
 ) -> dict:
     """One closed-loop episode (``grids.sim.rollout.play_episode``). ``record`` keeps the frames, the reducer's
     coords and the privileged image positions of gripper, object and goal (diagnostics) of every frame.
-    ``init_state``: LIBERO's official initial state to start from (the seed then only draws the perturbation)."""
+    ``init_state``: LIBERO's official initial state to start from: it fixes the objects and the arm; the seed
+    still places the fixtures (cabinet, stove, rack: ~1 cm) and draws the perturbation."""
     actor = _Chunks(policy, env, execute_steps or max(policy.cfg.chunk_size // 2, 1), record)
     # Render only the frames the policy (or the record) will see: LIBERO's two views cost ~4x its physics.
     episode = play_episode(env, actor, seed, init_state=init_state, render=actor.looks_next)

@@ -68,7 +68,7 @@ def _export_args(commands) -> None:
     )
     export.add_argument("--repo-id", default=None, help="the dataset's repo_id (default local/<OUT's name>)")
     export.add_argument(
-        "--fps", type=positive_int, default=None, help="frames per second (default 80, MetaWorld's rate)"
+        "--fps", type=positive_int, default=None, help="frames per second (default: the suite's control rate: MetaWorld 80, LIBERO 20, ALOHA 50)"
     )
     export.add_argument(
         "--tasks",
@@ -146,15 +146,14 @@ def show_info(args: argparse.Namespace) -> int:
 
 def export_lerobot(args: argparse.Namespace) -> int:
     from grids.errors import UserError, check_output_dir
-    from grids.sim.lerobot_export import METAWORLD_FPS, export_to_lerobot
+    from grids.sim.lerobot_export import export_to_lerobot
 
     check_output_dir(args.to_lerobot, "--to-lerobot")
-    fps = METAWORLD_FPS if args.fps is None else args.fps
     tasks = None if args.tasks is None else [task.strip() for task in args.tasks.split(",") if task.strip()]
     if tasks == []:
         raise UserError(f"--tasks {args.tasks!r} names no task; leave it out to export every task")
     out = export_to_lerobot(
-        args.path, args.to_lerobot, repo_id=args.repo_id, fps=fps, tasks=tasks,
+        args.path, args.to_lerobot, repo_id=args.repo_id, fps=args.fps, tasks=tasks,
         episodes_per_task=args.episodes_per_task, progress=not args.no_progress,
     )  # fmt: skip
     print(f"LeRobotDataset ready: {out} (lerobot-train --dataset.root={out} --dataset.repo_id=...)")

@@ -8,12 +8,13 @@ frame:
 | grids (``FORMAT.md``)            | LeRobot feature                          |
 |----------------------------------|------------------------------------------|
 | ``images[t, v]`` uint8 [S, S, 3] | ``observation.images.<camera v>`` (image: PNG, lossless) |
-| ``state[t]`` float32 [4]         | ``observation.state``                    |
-| ``actions[t]`` float32 [4]       | ``action``                               |
+| ``state[t]`` float32 [S]         | ``observation.state`` (names: the suite's ``Layout``) |
+| ``actions[t]`` float32 [A]       | ``action``                               |
 | ``reward[t]``, ``success[t]``    | ``next.reward`` [1], ``next.success`` [1] |
 | the task's instruction           | ``task``                                 |
 
-Camera names come from the dataset (``workspace`` or ``corner3``, then ``gripperPOV``), so a policy
+S and A, their names, the frame rate and the robot type are the suite's (``LAYOUTS``: MetaWorld 4 / 4 at 80 fps,
+LIBERO 8 / 7 at 20 fps, ALOHA 14 / 14 at 50 fps). Camera names come from the dataset (``workspace`` or ``corner3``, then ``gripperPOV``), so a policy
 trained on one third-person camera cannot silently be fed another. Images are stored as images, not
 video: the round trip is exact (a video codec would not be), at the cost of larger files.
 """
@@ -24,6 +25,7 @@ import importlib.util
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +33,33 @@ import numpy as np
 from grids.errors import UserError
 from grids.sim.dataset import MANIFEST, DemoDataset, ShardError, generate_command
 
-METAWORLD_FPS = 80  # MetaWorld's control rate: timestep 0.0025 s x frame_skip 5 = 12.5 ms per action
-ROBOT_TYPE = "sawyer"
-STATE_NAMES = ["ee_x", "ee_y", "ee_z", "gripper"]  # end-effector position (m), gripper opening in [0, 1]
-ACTION_NAMES = ["dx", "dy", "dz", "gripper"]  # MetaWorld's action, clipped to [-1, 1]
+
+@dataclass(frozen=True)
+class Layout:
+    """How one suite's frames read as LeRobot features: the rate, the robot, the names of state and action."""
+
+    fps: int
+    robot_type: str
+    state_names: tuple[str, ...]
+    action_names: tuple[str, ...]
+
+
+_ALOHA_ARM = ("waist", "shoulder", "elbow", "forearm_roll", "wrist_angle", "wrist_rotate", "gripper")
+_ALOHA_JOINTS = tuple(f"{side}_{joint}" for side in ("left", "right") for joint in _ALOHA_ARM)
+LAYOUTS = {
+    # MetaWorld: timestep 0.0025 s x frame_skip 5 = 12.5 ms per action; end-effector xyz (m) + gripper in [0, 1]
+    "metaworld": Layout(80, "sawyer", ("ee_x", "ee_y", "ee_z", "gripper"), ("dx", "dy", "dz", "gripper")),
+    # LIBERO: robosuite's 20 Hz control; end-effector xyz + axis-angle + two finger joints; OSC deltas + gripper
+    "libero": Layout(
+        20, "panda",
+        ("eef_x", "eef_y", "eef_z", "eef_axis_angle_x", "eef_axis_angle_y", "eef_axis_angle_z",
+         "gripper_qpos_left", "gripper_qpos_right"),
+        ("dx", "dy", "dz", "droll", "dpitch", "dyaw", "gripper"),
+    ),  # fmt: skip
+    # ALOHA: gym-aloha's 50 Hz; joint positions and joint-position targets, left arm then right
+    "aloha": Layout(50, "aloha", _ALOHA_JOINTS, _ALOHA_JOINTS),
+}
+METAWORLD_FPS = LAYOUTS["metaworld"].fps
 NEEDS_LEROBOT = "needs LeRobot: bash scripts/setup_lerobot_env.sh, then run with .venv-lerobot/bin/grids ..."
 
 
@@ -42,12 +67,18 @@ def camera_key(camera: str) -> str:
     return f"observation.images.{camera}"
 
 
-def lerobot_features(*, image_size: int, camera_names: list[str]) -> dict[str, dict]:
-    """The ``features`` argument of ``LeRobotDataset.create`` for a grids dataset."""
+def suite_layout(demos: DemoDataset) -> Layout:
+    """The layout of a grids dataset's suite (its config names it; MetaWorld configs name none)."""
+    return LAYOUTS[demos.meta["config"].get("suite", "metaworld")]
+
+
+def lerobot_features(*, image_size: int, camera_names: list[str], layout: Layout = LAYOUTS["metaworld"]) -> dict[str, dict]:
+    """The ``features`` argument of ``LeRobotDataset.create`` for a grids dataset of ``layout``'s suite."""
     image = {"dtype": "image", "shape": (image_size, image_size, 3), "names": ["height", "width", "channels"]}
     features = {camera_key(camera): image for camera in camera_names}
-    features["observation.state"] = {"dtype": "float32", "shape": (4,), "names": STATE_NAMES}
-    features["action"] = {"dtype": "float32", "shape": (4,), "names": ACTION_NAMES}
+    state, action = list(layout.state_names), list(layout.action_names)
+    features["observation.state"] = {"dtype": "float32", "shape": (len(state),), "names": state}
+    features["action"] = {"dtype": "float32", "shape": (len(action),), "names": action}
     features["next.reward"] = {"dtype": "float32", "shape": (1,), "names": None}
     features["next.success"] = {"dtype": "bool", "shape": (1,), "names": None}
     return features
@@ -89,14 +120,15 @@ def export_to_lerobot(
     out: str | Path,
     *,
     repo_id: str | None = None,
-    fps: int = METAWORLD_FPS,
+    fps: int | None = None,
     tasks: list[str] | None = None,
     episodes_per_task: int | None = None,
     progress: bool = True,
 ) -> Path:
     """Write the grids dataset at ``source`` as a LeRobotDataset at ``out`` (which must not exist).
 
-    ``repo_id`` only names the dataset (default ``local/<out's name>``); nothing is pushed. ``tasks`` and
+    ``repo_id`` only names the dataset (default ``local/<out's name>``); nothing is pushed. ``fps``: default the
+    suite's control rate (``LAYOUTS``). ``tasks`` and
     ``episodes_per_task`` export a subset (``select_episodes``). The dataset is written under a temporary
     name next to ``out`` and renamed when finalized, so ``out`` is never partial.
     """
@@ -106,20 +138,21 @@ def export_to_lerobot(
         raise UserError(
             f"{out} already exists; choose a new folder (LeRobot never writes into an existing one)"
         )
-    if not isinstance(fps, int) or fps < 1:
+    if fps is not None and (not isinstance(fps, int) or fps < 1):
         raise ValueError(f"fps must be a positive int, got {fps!r}")
     demos = open_source(source)
+    layout = suite_layout(demos)
     try:
         episodes = select_episodes(demos, tasks=tasks, episodes_per_task=episodes_per_task)
     except BaseException:
         demos.close()
         raise
-    features = lerobot_features(image_size=demos.image_size, camera_names=demos.camera_names)
+    features = lerobot_features(image_size=demos.image_size, camera_names=demos.camera_names, layout=layout)
     tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     try:
         dataset = LeRobotDataset.create(
-            repo_id=repo_id or f"local/{out.name}", fps=fps, features=features, root=tmp,
-            robot_type=ROBOT_TYPE, use_videos=False,
+            repo_id=repo_id or f"local/{out.name}", fps=fps or layout.fps, features=features, root=tmp,
+            robot_type=layout.robot_type, use_videos=False,
         )  # fmt: skip
         write_episodes(dataset, demos, episodes, progress=progress)
         dataset.finalize()

@@ -75,6 +75,27 @@ def test_export_round_trip_is_exact(demos, tmp_path):
     assert start == exported.num_frames
 
 
+def test_libero_demos_export_in_libero_layout_the_features_grids_libero_shows(tmp_path):
+    """LIBERO's 8-d state and 7-d action at robosuite's 20 Hz, named as --env.type=grids_libero names them."""
+    from lerobot.envs.configs import EnvConfig
+    from lerobot.envs.utils import env_to_policy_features
+    from lerobot.utils.feature_utils import dataset_to_policy_features
+
+    from grids.sim.lerobot_export import LAYOUTS
+
+    source = write_tiny_demos(tmp_path / "libero", tasks=("libero_goal/3",), image_size=24, suite="libero")
+    out = tmp_path / "lerobot"
+    assert export(source, out) == 0
+    exported = LeRobotDataset("local/lerobot", root=out)
+    assert (exported.fps, exported.meta.robot_type) == (LAYOUTS["libero"].fps, "panda") == (20, "panda")
+    episode = DemoDataset(source).episode(0)
+    assert torch.equal(exported[0]["observation.state"], torch.from_numpy(episode["state"][0]))  # all 8
+    assert torch.equal(exported[0]["action"], torch.from_numpy(episode["actions"][0]))  # all 7
+    shown = env_to_policy_features(EnvConfig.get_choice_class("grids_libero")(image_size=24))
+    written = {k: v for k, v in dataset_to_policy_features(exported.meta.features).items() if k in shown}
+    assert written == shown
+
+
 def damage(demos: Path, how: str) -> Path:
     """Damage the second episode's shard; return its path."""
     manifest = json.loads((demos / "manifest.json").read_text())

@@ -42,15 +42,17 @@ from lerobot.configs import FeatureType, PolicyFeature
 from lerobot.envs.configs import EnvConfig
 from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
 
+from grids.sim.lerobot_export import LAYOUTS
+from grids.sim.lerobot_export import lerobot_features as grids_lerobot_features
+
 # LIBERO's, named here rather than imported: importing grids.sim.libero imports robosuite and mujoco
 SUITES = ("libero_spatial", "libero_object", "libero_goal", "libero_10")
 TASKS_PER_SUITE = 10
 OFFICIAL_STATES = 50  # fixed initial states LIBERO ships per task
 CAMERAS = ("agentview", "robot0_eye_in_hand")  # grids.sim.libero.CAMERA_NAMES
-STATE_NAMES = ["eef_x", "eef_y", "eef_z", "eef_axis_angle_x", "eef_axis_angle_y", "eef_axis_angle_z",
-               "gripper_qpos_left", "gripper_qpos_right"]  # fmt: skip
-ACTION_NAMES = ["dx", "dy", "dz", "droll", "dpitch", "dyaw", "gripper"]
-LIBERO_FPS = 20  # robosuite's control rate in LIBERO
+LAYOUT = LAYOUTS["libero"]  # what `grids data export` writes for LIBERO demos: one definition for both
+STATE_NAMES, ACTION_NAMES = list(LAYOUT.state_names), list(LAYOUT.action_names)
+LIBERO_FPS = LAYOUT.fps  # robosuite's control rate in LIBERO
 ALLOWED = (
     f"a LIBERO task is '<suite>/<index>' with a suite of {list(SUITES)} and an index 0-{TASKS_PER_SUITE - 1} "
     "(e.g. 'libero_goal/3'), or a whole suite ('libero_goal': its 10 tasks); several are comma-separated"
@@ -84,13 +86,7 @@ def parse_tasks(spec: str | None) -> list[str]:
 
 def lerobot_features(*, image_size: int) -> dict[str, dict]:
     """The LeRobotDataset features of our exported LIBERO demos: what a policy evaluated here was trained on."""
-    image = {"dtype": "image", "shape": (image_size, image_size, 3), "names": ["height", "width", "channels"]}
-    features = {f"{OBS_IMAGES}.{camera}": image for camera in CAMERAS}
-    features[OBS_STATE] = {"dtype": "float32", "shape": (len(STATE_NAMES),), "names": STATE_NAMES}
-    features[ACTION] = {"dtype": "float32", "shape": (len(ACTION_NAMES),), "names": ACTION_NAMES}
-    features["next.reward"] = {"dtype": "float32", "shape": (1,), "names": None}
-    features["next.success"] = {"dtype": "bool", "shape": (1,), "names": None}
-    return features
+    return grids_lerobot_features(image_size=image_size, camera_names=list(CAMERAS), layout=LAYOUT)
 
 
 class GridsLiberoGymEnv(gym.Env):
