@@ -33,17 +33,15 @@ from __future__ import annotations
 import difflib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 import gymnasium as gym
-import numpy as np
-from gymnasium import spaces
 from lerobot.configs import FeatureType, PolicyFeature
 from lerobot.envs.configs import EnvConfig
 from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
 
 from grids.sim.lerobot_export import LAYOUTS
 from grids.sim.lerobot_export import lerobot_features as grids_lerobot_features
+from lerobot_policy_grids.gym_env import SimGymEnv
 
 # LIBERO's, named here rather than imported: importing grids.sim.libero imports robosuite and mujoco
 SUITES = ("libero_spatial", "libero_object", "libero_goal", "libero_10")
@@ -89,7 +87,7 @@ def lerobot_features(*, image_size: int) -> dict[str, dict]:
     return grids_lerobot_features(image_size=image_size, camera_names=list(CAMERAS), layout=LAYOUT)
 
 
-class GridsLiberoGymEnv(gym.Env):
+class GridsLiberoGymEnv(SimGymEnv):
     """One LIBERO task of ours as a ``gym.Env`` with LeRobot's observation layout.
 
     ``first_state`` / ``state_stride``: the official state of the first reset and how far each later reset
@@ -114,27 +112,10 @@ class GridsLiberoGymEnv(gym.Env):
         from grids.sim import make_env
 
         (task,) = parse_tasks(task)
-        self._env = make_env(task, image_size=image_size, max_steps=max_steps, perturbation=perturbation)
-        self.task = task
-        self.task_description = self._env.instruction
-        self.camera_names = tuple(self._env.camera_names)  # (agentview, robot0_eye_in_hand)
-        self._max_episode_steps = self._env.max_steps  # lerobot-eval reads it: its rollout's step limit
+        env = make_env(task, image_size=image_size, max_steps=max_steps, perturbation=perturbation)
+        self._wrap(env, image_size=image_size, state_dim=len(STATE_NAMES), action_dim=len(ACTION_NAMES))
+        self.task = task  # cameras: (agentview, robot0_eye_in_hand)
         self.init_states, self.next_state, self.state_stride = init_states, first_state, state_stride
-        self.render_mode = "rgb_array"
-        image = spaces.Box(0, 255, (image_size, image_size, 3), dtype=np.uint8)
-        self.observation_space = spaces.Dict(
-            {
-                "pixels": spaces.Dict({camera: image for camera in self.camera_names}),
-                "agent_pos": spaces.Box(-np.inf, np.inf, (len(STATE_NAMES),), dtype=np.float32),
-            }
-        )
-        self.action_space = spaces.Box(-1.0, 1.0, (len(ACTION_NAMES),), dtype=np.float32)
-        self._last_images: np.ndarray | None = None  # [2, S, S, 3]
-
-    def _observation(self, obs: dict[str, Any]) -> dict[str, Any]:
-        self._last_images = obs["images"]
-        pixels = {camera: obs["images"][v] for v, camera in enumerate(self.camera_names)}
-        return {"pixels": pixels, "agent_pos": obs["state"]}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -152,19 +133,6 @@ class GridsLiberoGymEnv(gym.Env):
             "seed": info["seed"],
             "init_state": -1 if state is None else state,
         }
-
-    def step(self, action: np.ndarray):
-        obs, reward, terminated, truncated, info = self._env.step(np.asarray(action, dtype=np.float32))
-        return self._observation(obs), reward, terminated, truncated, {**info, "is_success": info["success"]}
-
-    def render(self) -> np.ndarray:
-        """The agentview of the last observation (lerobot-eval's videos); nothing is rendered again."""
-        if self._last_images is None:
-            raise RuntimeError("call reset() before render()")
-        return self._last_images[0]
-
-    def close(self) -> None:
-        self._env.close()
 
 
 @EnvConfig.register_subclass("grids_libero")

@@ -23,19 +23,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 import gymnasium as gym
-import numpy as np
-from gymnasium import spaces
 from lerobot.configs import FeatureType, PolicyFeature
 from lerobot.envs.configs import EnvConfig
 from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
 
+from lerobot_policy_grids.gym_env import SimGymEnv
+
 GRIPPER_CAMERA = "gripperPOV"  # grids.sim.metaworld's; not imported here: that would import mujoco with the plugin
 
 
-class GridsMetaWorldGymEnv(gym.Env):
+class GridsMetaWorldGymEnv(SimGymEnv):
     """One task of our MetaWorld env as a ``gym.Env`` with LeRobot's observation layout."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 80}
@@ -52,46 +51,14 @@ class GridsMetaWorldGymEnv(gym.Env):
         super().__init__()
         from grids.sim.metaworld import MetaWorldEnv
 
-        self._env = MetaWorldEnv(
-            task, image_size=image_size, camera=camera, max_steps=max_steps, perturbation=perturbation
-        )
+        env = MetaWorldEnv(task, image_size=image_size, camera=camera, max_steps=max_steps, perturbation=perturbation)
+        self._wrap(env, image_size=image_size, state_dim=4, action_dim=4)  # cameras: (third-person, gripperPOV)
         self.task = task
-        self.task_description = self._env.instruction
-        self.camera_names = self._env.camera_names  # (third-person camera, gripperPOV)
-        self._max_episode_steps = max_steps  # lerobot-eval reads it: its rollout's step limit
-        self.render_mode = "rgb_array"
-        image = spaces.Box(0, 255, (image_size, image_size, 3), dtype=np.uint8)
-        self.observation_space = spaces.Dict(
-            {
-                "pixels": spaces.Dict({camera: image for camera in self.camera_names}),
-                "agent_pos": spaces.Box(-np.inf, np.inf, (4,), dtype=np.float32),
-            }
-        )
-        self.action_space = spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
-        self._last_images: np.ndarray | None = None  # [2, S, S, 3]
-
-    def _observation(self, obs: dict[str, Any]) -> dict[str, Any]:
-        self._last_images = obs["images"]
-        pixels = {camera: obs["images"][v] for v, camera in enumerate(self.camera_names)}
-        return {"pixels": pixels, "agent_pos": obs["state"]}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         obs, info = self._env.reset(seed=seed)
         return self._observation(obs), {"is_success": False, "seed": info["seed"]}
-
-    def step(self, action: np.ndarray):
-        obs, reward, terminated, truncated, info = self._env.step(np.asarray(action, dtype=np.float32))
-        return self._observation(obs), reward, terminated, truncated, {**info, "is_success": info["success"]}
-
-    def render(self) -> np.ndarray:
-        """The third-person view of the last observation (lerobot-eval's videos); nothing is rendered again."""
-        if self._last_images is None:
-            raise RuntimeError("call reset() before render()")
-        return self._last_images[0]
-
-    def close(self) -> None:
-        self._env.close()
 
 
 @EnvConfig.register_subclass("grids_metaworld")
