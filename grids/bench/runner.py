@@ -57,6 +57,9 @@ DEFAULT_RATES = {
     ("train-top", "metaworld"): 1.0,
     ("train-top", "libero"): 1.0,
     ("train-top", "aloha"): 1.0,
+    ("train-dense-top", "metaworld"): 1.33,
+    ("train-dense-top", "libero"): 1.33,
+    ("train-dense-top", "aloha"): 1.33,
     ("eval", "metaworld"): 0.75,  # per episode, two workers
     ("eval", "libero"): 2.0,
     ("eval", "aloha"): 3.0,
@@ -181,7 +184,8 @@ def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
         train(config)
 
     dense = row.reducer == "dense" and not row.options.get("train_tokens")  # every token through the transformer
-    kind = "train-top" if config.policy.encoder_top else "train-dense" if dense else "train-head"
+    kind = ("train-dense" if dense else "train-head") if not config.policy.encoder_top else (
+        "train-dense-top" if dense else "train-top")  # fmt: skip
     return Step("train", f"train {directory}", _finished(directory, config.steps), config.steps, make, kind)
 
 
