@@ -21,19 +21,7 @@ RESULTS=${RESULTS:-benchmarks/results/lerobot_libero_e2e}
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 MUJOCO_GL=${MUJOCO_GL:-egl}
 BIN="$VENV/bin"
 mkdir -p "$OUT"
-timed() {  # timed NAME COMMAND...: run, add NAME's wall seconds to $OUT/seconds.json
-    local name=$1 t0
-    shift
-    t0=$(date +%s)
-    "$@"
-    "$BIN/python" - "$OUT/seconds.json" "$name" "$(( $(date +%s) - t0 ))" <<'PY'
-import json, sys
-from pathlib import Path
-path, name, seconds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-times = json.loads(path.read_text()) if path.exists() else {}
-path.write_text(json.dumps({**times, name: seconds}, indent=1) + "\n")
-PY
-}
+source "$(dirname "$0")/timed.sh"  # timed NAME COMMAND...
 
 # 1. Demonstrations from fresh placements (seeded; never the official states), resumable.
 grep -qs '"complete": true' "$OUT/demos/manifest.json" || timed generate "$BIN/grids" data generate \
