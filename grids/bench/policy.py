@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from grids.bench.encoders import ENCODERS, MAX_TOP_BLOCKS, PretrainedEncoder
 from grids.core import MultiViewReducer, Reduced, check_resample_at_layer, make_reducer, resample_at_layer
+from grids.core.validation import is_int
 
 ACTION_HEADS = ("l1", "flow")
 POSITIVE_FIELDS = ("image_size", "patch_size", "num_views", "dim", "num_heads", "chunk_size", "flow_steps")
@@ -92,11 +93,11 @@ class PolicyConfig:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {self.encoder!r}")
         if self.encoder != "vit" and self.resample_at_layer is not None:
             raise ValueError("resample_at_layer needs the ViT encoder (a CNN has no tokens to reduce inside)")
+        if not is_int(self.encoder_top) or not 0 <= self.encoder_top <= MAX_TOP_BLOCKS:
+            raise ValueError(f"encoder_top must be an int in 0..{MAX_TOP_BLOCKS}, got {self.encoder_top!r}")
         if self.encoder_top and self.encoder != "mobilenetv2":
             raise ValueError(f"encoder_top={self.encoder_top} trains the top of the pretrained encoder: it needs "
                              f"encoder='mobilenetv2' (the ViT trains end to end), got {self.encoder!r}")  # fmt: skip
-        if not isinstance(self.encoder_top, int) or isinstance(self.encoder_top, bool) or not 0 <= self.encoder_top <= MAX_TOP_BLOCKS:
-            raise ValueError(f"encoder_top must be an int in 0..{MAX_TOP_BLOCKS}, got {self.encoder_top!r}")
         if self.feature_shift < 0:
             raise ValueError(f"feature_shift must be >= 0, got {self.feature_shift}")
         if self.action_head not in ACTION_HEADS:
@@ -231,6 +232,11 @@ def random_shift(features: Tensor, grid_hw: tuple[int, int], max_shift: float) -
     return shift_maps(features, grid_hw, shift)
 
 
+def _each_view(fn, x: Tensor) -> Tensor:
+    """``fn`` on every view of ``x [B, V, ...]`` in one batch ``[B*V, ...]`` (the views share the encoder)."""
+    return fn(x.flatten(0, 1)).unflatten(0, x.shape[:2])
+
+
 class Policy(nn.Module):
     def __init__(self, cfg: PolicyConfig):
         super().__init__()
@@ -264,23 +270,17 @@ class Policy(nn.Module):
 
     # --- vision -------------------------------------------------------------------------------------
     def dense_features(self, images: Tensor) -> Tensor:
-        """uint8 ``[B, V, S, S, 3]`` -> the encoder's dense map ``[B, V, N, C_enc]`` (what the frozen cache holds)."""
-        flat = rearrange(images, "b v h w c -> (b v) h w c")  # every view through the shared encoder
-        return rearrange(self.encoder(flat), "(b v) n c -> b v n c", v=images.shape[1])
+        """uint8 ``[B, V, S, S, 3]`` -> the encoder's dense map ``[B, V, N, C_enc]`` (under a trainable top: the
+        trunk and the top)."""
+        return _each_view(self.encoder, images)
 
     def cached_features(self, images: Tensor) -> Tensor:
         """uint8 ``[B, V, S, S, 3]`` -> what a feature cache holds ``[B, V, N, C_cache]``: the frozen part of the
         encoder (all of it, or the trunk under a trainable top, ``encoder_top``)."""
-        if not self.cfg.encoder_top:
-            return self.dense_features(images)
-        flat = rearrange(images, "b v h w c -> (b v) h w c")
-        return rearrange(self.encoder.trunk_features(flat), "(b v) n c -> b v n c", v=images.shape[1])
+        return _each_view(self.encoder.trunk_features if self.cfg.encoder_top else self.encoder, images)
 
     def _encoder_top(self, features: Tensor) -> Tensor:  # [B, V, N, C_cache] -> [B, V, N, C_enc]
-        if not self.cfg.encoder_top:
-            return features
-        flat = rearrange(features, "b v n c -> (b v) n c")
-        return rearrange(self.encoder.top(flat), "(b v) n c -> b v n c", v=features.shape[1])
+        return _each_view(self.encoder.top, features) if self.cfg.encoder_top else features
 
     def visual_tokens(
         self, images: Tensor | None, context: Tensor | None, features: Tensor | None = None

@@ -54,9 +54,9 @@ DEFAULT_RATES = {
     ("train-head", "aloha"): 0.06,
     # A head under a trainable encoder top (encoder_top = 3): 1.0 s a step at batch 32 against a head's 0.043
     # (dense: 1.33), measured side by side on the project's 2-core CPU; the top dominates, whatever the suite.
-    ("train-top", "metaworld"): 1.0,
-    ("train-top", "libero"): 1.0,
-    ("train-top", "aloha"): 1.0,
+    ("train-head-top", "metaworld"): 1.0,
+    ("train-head-top", "libero"): 1.0,
+    ("train-head-top", "aloha"): 1.0,
     ("train-dense-top", "metaworld"): 1.33,
     ("train-dense-top", "libero"): 1.33,
     ("train-dense-top", "aloha"): 1.33,
@@ -184,8 +184,7 @@ def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
         train(config)
 
     dense = row.reducer == "dense" and not row.options.get("train_tokens")  # every token through the transformer
-    kind = ("train-dense" if dense else "train-head") if not config.policy.encoder_top else (
-        "train-dense-top" if dense else "train-top")  # fmt: skip
+    kind = ("train-dense" if dense else "train-head") + ("-top" if config.policy.encoder_top else "")
     return Step("train", f"train {directory}", _finished(directory, config.steps), config.steps, make, kind)
 
 

@@ -358,11 +358,10 @@ def _step_seed(seed: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, step]).generate_state(1)[0])
 
 
-def parameter_groups(policy: Policy, config: TrainConfig) -> list[dict]:
-    """The optimizer's groups: the policy's trainable weights, and a pretrained encoder's trainable top (if any)
-    at ``encoder_lr_scale`` times the learning rate (fine-tuning pretrained weights gently)."""
+def parameter_groups(policy: Policy, trainable: list[Tensor], config: TrainConfig) -> list[dict]:
+    """The optimizer's groups of the ``trainable`` weights: the policy's, and a pretrained encoder's trainable top
+    (if any) at ``encoder_lr_scale`` times the learning rate (fine-tuning pretrained weights gently)."""
     encoder = {id(p) for p in policy.encoder.parameters()} if config.policy.encoder_top else set()
-    trainable = [p for p in policy.parameters() if p.requires_grad]
     groups = [{"params": [p for p in trainable if id(p) not in encoder]}]
     if encoder:
         top = [p for p in trainable if id(p) in encoder]
@@ -515,7 +514,7 @@ def _setup(config: TrainConfig) -> _Run:
     resume = _resume_point(run_dir, config, fingerprint)
     policy = build_policy(config, dataset)
     trainable = [p for p in policy.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(parameter_groups(policy, config), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(parameter_groups(policy, trainable, config), lr=config.lr, weight_decay=config.weight_decay)
     ema = EMA(policy, config.ema) if config.ema else None
     start = 0
     if resume is not None:

@@ -29,15 +29,17 @@ from lerobot.configs import FeatureType, PolicyFeature
 from lerobot.envs.configs import EnvConfig
 from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
 
+from grids.sim.lerobot_export import LAYOUTS
 from lerobot_policy_grids.gym_env import SimGymEnv
 
+LAYOUT = LAYOUTS["metaworld"]  # what `grids data export` writes for MetaWorld demos: one definition for both
 GRIPPER_CAMERA = "gripperPOV"  # grids.sim.metaworld's; not imported here: that would import mujoco with the plugin
 
 
 class GridsMetaWorldGymEnv(SimGymEnv):
     """One task of our MetaWorld env as a ``gym.Env`` with LeRobot's observation layout."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 80}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": LAYOUT.fps}
 
     def __init__(
         self,
@@ -52,7 +54,8 @@ class GridsMetaWorldGymEnv(SimGymEnv):
         from grids.sim.metaworld import MetaWorldEnv
 
         env = MetaWorldEnv(task, image_size=image_size, camera=camera, max_steps=max_steps, perturbation=perturbation)
-        self._wrap(env, image_size=image_size, state_dim=4, action_dim=4)  # cameras: (third-person, gripperPOV)
+        state_dim, action_dim = len(LAYOUT.state_names), len(LAYOUT.action_names)
+        self._wrap(env, image_size=image_size, state_dim=state_dim, action_dim=action_dim)  # (third-person, gripperPOV)
         self.task = task
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -68,7 +71,7 @@ class GridsMetaWorldEnvConfig(EnvConfig):
     (one vector env each, reported as its own group by lerobot-eval); the other fields are our env's."""
 
     task: str = "reach-v3"
-    fps: int = 80  # MetaWorld's control rate, as in the export
+    fps: int = LAYOUT.fps  # MetaWorld's control rate, as in the export
     episode_length: int = 200  # grids.sim.metaworld's default: the scripted experts succeed within ~150 steps
     image_size: int = 128
     camera: str = "workspace"  # the third-person camera the policy was trained with (workspace or corner3)
@@ -79,8 +82,8 @@ class GridsMetaWorldEnvConfig(EnvConfig):
     def __post_init__(self):
         image = PolicyFeature(type=FeatureType.VISUAL, shape=(self.image_size, self.image_size, 3))
         self.features = {
-            ACTION: PolicyFeature(type=FeatureType.ACTION, shape=(4,)),
-            "agent_pos": PolicyFeature(type=FeatureType.STATE, shape=(4,)),
+            ACTION: PolicyFeature(type=FeatureType.ACTION, shape=(len(LAYOUT.action_names),)),
+            "agent_pos": PolicyFeature(type=FeatureType.STATE, shape=(len(LAYOUT.state_names),)),
         }
         self.features_map = {ACTION: ACTION, "agent_pos": OBS_STATE}
         for camera in (self.camera, GRIPPER_CAMERA):
