@@ -52,14 +52,14 @@ DEFAULT_RATES = {
     ("train-head", "metaworld"): 0.042,
     ("train-head", "libero"): 0.06,
     ("train-head", "aloha"): 0.06,
-    # A head under a trainable encoder top (encoder_top = 3): 1.0 s a step at batch 32 against a head's 0.043
-    # (dense: 1.33), measured side by side on the project's 2-core CPU; the top dominates, whatever the suite.
-    ("train-head-top", "metaworld"): 1.0,
-    ("train-head-top", "libero"): 1.0,
-    ("train-head-top", "aloha"): 1.0,
-    ("train-dense-top", "metaworld"): 1.33,
-    ("train-dense-top", "libero"): 1.33,
-    ("train-dense-top", "aloha"): 1.33,
+    # A head under a trainable encoder top (encoder_top = 3): 1.04 s a step at batch 32 against a head's 0.045
+    # (dense: 1.24; benchmarks/results/encoder_top_cost.md); the top dominates, whatever the suite.
+    ("train-head-top", "metaworld"): 1.04,
+    ("train-head-top", "libero"): 1.04,
+    ("train-head-top", "aloha"): 1.04,
+    ("train-dense-top", "metaworld"): 1.24,
+    ("train-dense-top", "libero"): 1.24,
+    ("train-dense-top", "aloha"): 1.24,
     ("eval", "metaworld"): 0.75,  # per episode, two workers
     ("eval", "libero"): 2.0,
     ("eval", "aloha"): 3.0,
