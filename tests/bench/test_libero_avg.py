@@ -1,0 +1,56 @@
+"""benchmarks/libero_avg.py: the four-suite table pairs each row with dense on the same episodes, suite by suite
+and pooled, and averages only over all four suites."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).parents[2] / "benchmarks" / "libero_avg.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("libero_avg", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _result(name: str, seed: int, suite: str, successes: list[bool]) -> dict:
+    episodes = [{"task": f"{suite}/0", "seed": i, "init_state": i, "perturbation": "none", "success": ok}
+                for i, ok in enumerate(successes)]  # fmt: skip
+    return {"name": name if seed == 0 else f"{name} (seed {seed})", "seed": seed, "episodes": episodes,
+            "summary": {"none": {"episodes": len(successes)}}}  # fmt: skip
+
+
+def _write(tmp_path: Path, suite: str, results: list[dict]) -> str:
+    path = tmp_path / f"{suite}.json"
+    path.write_text(json.dumps({"results": results}))
+    return str(path)
+
+
+def test_rows_are_paired_with_dense_per_suite_and_pooled(tmp_path, monkeypatch):
+    m = _module()
+    dense, grids = [True] * 8 + [False] * 2, [True] * 5 + [False] * 5  # grids loses 3 episodes, wins none
+    reports = {s: [_write(tmp_path, s, [_result("dense-ema-c50", 0, s, dense), _result("grids-16-ema-c50", 0, s, grids)])]
+               for s in ("libero_spatial", "libero_object")}  # fmt: skip
+    monkeypatch.setattr(m, "SUITES", {**{s: [] for s in m.SUITES}, **reports})
+    suites = {s: m.load_suite(paths) for s, paths in m.SUITES.items()}
+    table = m.seed0_cells(suites)["grids-16-ema-c50"]
+    assert table["libero_spatial"]["delta"] == -30.0 and table["libero_spatial"]["only_reference"] == 3
+    assert table["pooled"]["episodes"] == 20 and table["pooled"]["only_reference"] == 6  # both suites, not merged keys
+    text = m.markdown(m.seed0_cells(suites), m.seed_cells(suites), ["libero_spatial", "libero_object"])
+    row = next(line for line in text.splitlines() if line.startswith("| grids-16-ema-c50"))
+    assert "not run" in row and "| — |" in row  # Goal and Long missing: no four-suite average
+
+
+def test_a_longer_evaluation_of_the_same_row_and_seed_wins_and_seeds_are_summarised(tmp_path):
+    m = _module()
+    short = _write(tmp_path, "a", [_result("grids-16-ema-c50", 0, "s", [False] * 4)])
+    long = _write(tmp_path, "b", [_result("grids-16-ema-c50", 0, "s", [True] * 10),
+                                  _result("grids-16-ema-c50", 1, "s", [True] * 5 + [False] * 5)])  # fmt: skip
+    found = m.load_suite([short, long])
+    assert m._episodes(found["grids-16-ema-c50", 0]) == 10
+    cells = m.seed_cells({"libero_object": found}, states=10)["grids-16-ema-c50"]["libero_object"]
+    assert cells["success_per_seed"] == [100.0, 50.0] and cells["dense_seeds"] == [] and cells["episodes"] == 0
