@@ -1,0 +1,53 @@
+"""benchmarks/libero_plus.py: shift episodes grouped per dimension, per level (level 0: the clean report's episodes
+of the same states) and per dimension@level, each paired with dense's same episodes, per suite and pooled."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).parents[2] / "benchmarks" / "libero_plus.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("libero_plus", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _report(path: Path, rows: dict[str, list[tuple[str, int, bool]]]) -> None:
+    """rows: name -> [(perturbation, init state, success)] on task 0."""
+    results = [{"name": name, "seed": 0, "episodes": [
+        {"task": "t/0", "perturbation": p, "seed": s, "init_state": s, "success": ok} for p, s, ok in episodes]}
+        for name, episodes in rows.items()]  # fmt: skip
+    path.write_text(json.dumps({"results": results}))
+
+
+def test_cells_group_pair_and_pool_the_suites(tmp_path, monkeypatch):
+    m = _module()
+    monkeypatch.setattr(m, "RESULTS", tmp_path)
+    for suite in ("object", "goal"):
+        _report(tmp_path / f"libero_plus_{suite}.json", {
+            "dense-ema-c50": [("camera@1", 0, True), ("camera@5", 0, True), ("light@3", 0, True), ("light@3", 1, False)],
+            "grids-16-ema-c50": [("camera@1", 0, True), ("camera@5", 0, False), ("light@3", 0, True), ("light@3", 1, True)],
+        })  # fmt: skip
+        _report(tmp_path / f"libero_{suite}.json", {  # clean episodes; state 2 lies beyond the shift specs' states
+            "dense-ema-c50": [("none", 0, True), ("none", 2, True)], "grids-16-ema-c50": [("none", 0, False), ("none", 2, True)],
+        })  # fmt: skip
+    data = {s: m.load(s, states=2) for s in ("libero_object", "libero_goal")}
+    cells = m.table(data)["grids-16-ema-c50"]
+    camera = cells["camera"]["libero_object"]
+    assert camera["episodes"] == 2 and camera["success"] == 50.0 and camera["delta"] == -50.0
+    assert cells["camera@5"]["pooled"]["episodes"] == 2 and cells["camera@5"]["pooled"]["success"] == 0.0
+    assert cells["light"]["pooled"]["delta"] == 50.0  # light@3 state 1: grids only, in both suites
+    assert cells["level 0"]["pooled"]["episodes"] == 2 and cells["level 0"]["pooled"]["success"] == 0.0  # state 2 out
+    assert cells["all shifts"]["pooled"]["episodes"] == 8 and "none" not in str(cells["level 3"])
+
+
+def test_a_suite_without_its_shift_report_is_not_measured(tmp_path, monkeypatch):
+    m = _module()
+    monkeypatch.setattr(m, "RESULTS", tmp_path)
+    _report(tmp_path / "libero_object.json", {"dense-ema-c50": [("none", 0, True)]})
+    assert m.load("libero_object", states=2) == {}
