@@ -272,3 +272,11 @@ def test_language_shift_rewords_the_instruction_reproducibly():
         assert env.reset(seed=3)[0]["instruction"] == first
     assert env.instruction not in said and len(said) > 1
     assert all("alphabet soup" in text and "basket" in text and ".bddl" not in text for text in said)
+
+
+def test_a_missing_init_state_file_is_named(tmp_path, monkeypatch):
+    import libero.libero.benchmark as benchmark
+
+    monkeypatch.setattr(benchmark, "get_libero_path", lambda key: str(tmp_path / key))
+    with pytest.raises(FileNotFoundError, match=f"unavailable: {tmp_path}/init_states/libero_goal/.+"):
+        official_init_states.__wrapped__("libero_goal/3")  # uncached
