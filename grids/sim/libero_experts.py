@@ -224,6 +224,10 @@ ROBOT_PREFIXES = ("robot0_", "gripper0_", "mount0_")
 TURNED = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]) @ DOWN  # fingers along world x
 PUSH_LEAN = 0.7  # rad: how far the pushing hand leans forward
 RELEASE_GAP = 0.015  # the object's bottom above its support when released (m)
+FINGER_DEPTH = 0.0125  # how far the closed fingers reach below the end-effector point (m)
+import os
+PRESS = float(os.environ.get("PRESS", 0.008))
+DRAG_STEP = float(os.environ.get("DRAG_STEP", 0.015))
 
 
 def ordered(goal: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
@@ -782,42 +786,32 @@ def _slide_in(env, predicate: tuple[str, ...], mouth: tuple[np.ndarray, float]):
 
 
 def _push(env, predicate: tuple[str, ...]):
-    """Push a flat object (a plate) over the table onto the target region, one axis at a time, the larger move
-    first, with the closed fingertips at its rim. The hand's narrow side goes forward and it leans forward, the
-    fingertips trailing, so that it reaches back as little as it can (a drawer's handle may stand right behind
-    the plate), its wrist over the plate."""
+    """Drag a plate over the table onto the target region: the closed fingers go down into its dish and move
+    straight for the region, the leading finger catching the inside of the rim."""
     _, moved, target = predicate
     goal = _site(env, target)[0][:2]
-    error = goal - env.body_position(moved)[:2]
-    skip = _subtree(env.model, _body_id(env, moved))
-    for axis in np.argsort(-np.abs(error)):
+    for _ in range(MAX_TRIES):
+        body = env.body_position(moved)[:2]
+        low, high = _extent(env, _corners(env, _body_id(env, moved)))
+        heading = (goal - body) / max(np.linalg.norm(goal - body), 1e-6)
+        orientation = _fingers_across(np.arctan2(heading[1], heading[0]))
+        floor = _surface_z(env, body, high[2] + 0.05, set())
+        z = floor + FINGER_DEPTH - PRESS
+        yield from _lift_clear(env, _hand_rotation(env), high[2] + 0.06, CLOSE)
+        yield from _go(env, [*body, high[2] + 0.06], CLOSE, orientation, steps=80, turn_tol=0.1)
+        yield from _go(env, [*body, z], CLOSE, orientation, tol=0.006, steps=30)
         for _ in range(150):
-            corners = _corners(env, _body_id(env, moved))
-            low, high = _extent(env, corners)
             body = env.body_position(moved)[:2]
-            error = goal[axis] - body[axis]
-            if abs(error) < 0.01 or _holds(env, predicate) and abs(error) < 0.02:
-                break
-            direction = np.eye(2)[axis] * np.sign(error)
-            orientation = _fingers_across(np.arctan2(direction[1], direction[0]) + np.pi / 2, wrist=direction)
-            rim = body + direction * ((corners.reshape(-1, 3)[:, :2] - body) @ direction).min()
-            start, push_z = rim - direction * 0.013, low[2] + 0.016
-            if _hand_collides(env, np.array([*start, push_z]), orientation, skip):
-                orientation = orientation @ _rot_y(
-                    -PUSH_LEAN
-                )  # about the fingers' axis: the fingertips trail
-                start, push_z = rim - direction * 0.004, low[2] + 0.02
+            error = goal - body
             eef = _eef(env)
-            offset = eef[:2] - start
-            if abs(offset @ direction) > 0.015 or abs(offset[1 - axis]) > 0.02 or eef[2] > push_z + 0.015:
-                # set down again, coming over the bowls and cans around
-                yield from _lift_clear(env, orientation, low[2] + 0.12, CLOSE)
-                yield from _go(env, [*start, low[2] + 0.12], CLOSE, orientation, steps=60, turn_tol=0.1)
-                yield from _go(env, [*start, push_z], CLOSE, orientation, tol=0.008, steps=30)
-                continue
-            yield np.array([*(start + direction * min(0.03, abs(error) + 0.01)), push_z]), CLOSE, orientation
-    yield from _lift_clear(env, _hand_rotation(env), _eef(env)[2] + 0.08, CLOSE)
-    return _holds(env, predicate)
+            if np.linalg.norm(error) < 0.012 or np.linalg.norm(eef[:2] - body) > 0.04 or eef[2] > z + 0.02:
+                break
+            step = error / np.linalg.norm(error) * min(DRAG_STEP, np.linalg.norm(error))
+            yield np.array([*(eef[:2] + step), z]), CLOSE, orientation
+        yield from _lift_clear(env, _hand_rotation(env), _eef(env)[2] + 0.06, CLOSE)
+        if _holds(env, predicate):
+            return True
+    return False
 
 
 def _open_direction(env, name: str, joint: int) -> np.ndarray:
