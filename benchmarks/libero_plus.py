@@ -137,6 +137,39 @@ def section(title: str, cells: dict, columns: list[str], measured: list[str]) ->
     return lines + [""]
 
 
+def camera_seeds(*, states: int) -> list[str]:
+    """Issue 40, item 4: the camera dimension at every training seed a shift report has beyond 0 (dense and
+    GridS-16 on LIBERO-Object), per seed and pooled, each seed paired with dense's same seed."""
+    lines = []
+    for suite, (shifted, _) in SUITES.items():
+        path = RESULTS / f"{shifted}.json"
+        if not path.is_file():
+            continue
+        by_row: dict[str, dict[int, Episodes]] = {}
+        for result in json.loads(path.read_text())["results"]:
+            episodes = {(e["task"], e["perturbation"], e["seed"]): (e["perturbation"], bool(e["success"]))
+                        for e in result["episodes"] if e["perturbation"].startswith("camera@") and e["init_state"] < states}  # fmt: skip
+            if episodes:
+                by_row.setdefault(result["name"].split(" (seed ")[0], {})[result["seed"]] = episodes
+        for row, seeds in by_row.items():
+            if len(seeds) < 2 or REFERENCE not in by_row:
+                continue
+            shared = [s for s in sorted(seeds) if s in by_row[REFERENCE]]
+            per_seed = [cell(seeds[s], by_row[REFERENCE][s], lambda p: True) for s in shared]
+            run = {(s, *k): v for s in shared for k, v in seeds[s].items()}
+            ref = {(s, *k): v for s in shared for k, v in by_row[REFERENCE][s].items()}
+            pooled = cell(run, ref, lambda p: True)
+            rates = [c["success"] for c in per_seed]
+            spread = f"{statistics.mean(rates):.1f} ± {statistics.stdev(rates):.1f}" if len(rates) > 1 else "—"
+            lines.append(f"| {row} | {suite} | {', '.join(map(str, shared))} | "
+                         + " / ".join(f"{r:.1f}" for r in rates) + f" | {spread} | {_text(pooled, delta=row != REFERENCE)} |")  # fmt: skip
+    if not lines:
+        return []
+    return ["## Camera at three training seeds (levels 1-5 together)", "",
+            "| row | suite | seeds | success % per seed | mean ± std | pooled (Δ vs dense, same seeds) |",
+            "|---|---|---|---|---|---|", *lines, ""]  # fmt: skip
+
+
 def figure(cells: dict, path: Path) -> None:
     import matplotlib
 
@@ -178,6 +211,7 @@ def main() -> None:
              f"episodes of the same states. Suites measured: {', '.join(measured) or 'none'}.", ""]  # fmt: skip
     lines += section("Per dimension (levels 1-5)", cells, list(DIMENSIONS) + ["all shifts"], measured)
     lines += section("Per level (all seven dimensions)", cells, [f"level {k}" for k in range(6)], measured)
+    lines += camera_seeds(states=args.states)
     lines += ["## The paper's LIBERO-Plus numbers (theirs: π0-based, the full table is not public)", ""]
     lines += [f"- {line}" for line in PAPER]
     Path(args.out + ".md").write_text("\n".join(lines) + "\n")

@@ -51,3 +51,18 @@ def test_a_suite_without_its_shift_report_is_not_measured(tmp_path, monkeypatch)
     monkeypatch.setattr(m, "RESULTS", tmp_path)
     _report(tmp_path / "libero_object.json", {"dense-ema-c50": [("none", 0, True)]})
     assert m.load("libero_object", states=2) == {}
+
+
+def test_camera_at_several_seeds_pairs_each_seed_with_dense_s_own(tmp_path, monkeypatch):
+    m = _module()
+    monkeypatch.setattr(m, "RESULTS", tmp_path)
+    results = []
+    for name, seed, outcomes in [("dense-ema-c50", 0, [True, True]), ("dense-ema-c50", 1, [True, False]),
+                                 ("grids-16-ema-c50", 0, [True, False]), ("grids-16-ema-c50", 1, [True, True])]:  # fmt: skip
+        episodes = [{"task": "t/0", "perturbation": "camera@2", "seed": s, "init_state": s, "success": ok}
+                    for s, ok in enumerate(outcomes)]  # fmt: skip
+        results.append({"name": name if seed == 0 else f"{name} (seed {seed})", "seed": seed, "episodes": episodes})
+    (tmp_path / "libero_plus_object.json").write_text(json.dumps({"results": results}))
+    lines = m.camera_seeds(states=2)
+    row = next(line for line in lines if line.startswith("| grids-16-ema-c50"))
+    assert "| 0, 1 | 50.0 / 100.0 | 75.0 ± 35.4 | 75.0 (+0.0, p = 1) |" in row  # seed 0 loses one, seed 1 wins one
