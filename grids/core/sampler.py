@@ -79,6 +79,9 @@ class GridSampler(nn.Module):
         jitter: training only — Gaussian noise of this standard deviation, in cells of the grid, added to
             every predicted point before it reads (stochastic points, a regulariser akin to the fresh draws of
             ``random``); evaluation reads at the predicted points.
+        redraw: training only — the probability that a point is dropped and read instead at a uniform random
+            position (point dropout: with ``redraw=1`` the reads are ``random``'s fresh draws, with their
+            coordinates embedded); the kept points learn as usual, evaluation reads at the predicted points.
         head_options: passed to the head (heatmap: ``key_dim``, ``temperature``,
             ``learn_temperature``, ``prior_width``).
 
@@ -102,6 +105,7 @@ class GridSampler(nn.Module):
         normalize_input: bool = True,
         mode: str = "bilinear",
         jitter: float = 0.0,
+        redraw: float = 0.0,
         **head_options,
     ):
         super().__init__()
@@ -118,7 +122,9 @@ class GridSampler(nn.Module):
             or not 0.0 <= jitter < float("inf")
         ):
             raise ValueError(f"jitter must be a number of cells >= 0, got {jitter!r}")
-        self.jitter = float(jitter)
+        if isinstance(redraw, bool) or not isinstance(redraw, int | float) or not 0.0 <= redraw <= 1.0:
+            raise ValueError(f"redraw must be a probability in [0, 1], got {redraw!r}")
+        self.jitter, self.redraw = float(jitter), float(redraw)
         self.dim, self.num_tokens, self.margin, self.mode = dim, num_tokens, margin, mode
         self.context_dim, self.coord_head = context_dim, coord_head
         if coord_head == "pooled":
@@ -161,6 +167,8 @@ class GridSampler(nn.Module):
         coords = self.predict_coords(feature_map, context)
         if self.training and self.jitter:
             coords = self._jittered(coords, feature_map.shape[1:3])
+        if self.training and self.redraw:
+            coords = self._redrawn(coords)
         tokens = sample_tokens(feature_map, coords, mode=self.mode)
         if self.coord_embed is not None:
             tokens = tokens + self.coord_embed(coords.to(tokens.dtype)).to(tokens.dtype)
@@ -170,6 +178,11 @@ class GridSampler(nn.Module):
         height, width = grid_hw
         cell = coords.new_tensor([1 / max(width - 1, 1), 1 / max(height - 1, 1)])  # one cell in (x, y)
         return (coords + torch.randn_like(coords) * self.jitter * cell).clamp(self.margin, 1 - self.margin)
+
+    def _redrawn(self, coords: Tensor) -> Tensor:  # [B, K, 2] -> [B, K, 2]
+        dropped = torch.rand(coords.shape[:2], device=coords.device) < self.redraw  # [B, K]
+        uniform = self.margin + torch.rand_like(coords) * (1 - 2 * self.margin)
+        return torch.where(dropped[..., None], uniform, coords)
 
     def _check_inputs(self, feature_map: Tensor, context: Tensor | None) -> None:
         check_feature_map(feature_map)  # before pooling: an empty or integer map must not reach the MLP
@@ -184,6 +197,7 @@ class GridSampler(nn.Module):
 
     def extra_repr(self) -> str:
         jitter = f", jitter={self.jitter}" if self.jitter else ""
+        redraw = f", redraw={self.redraw}" if self.redraw else ""
         return (
-            f"dim={self.dim}, num_tokens={self.num_tokens}, mode={self.mode!r}, margin={self.margin}{jitter}"
+            f"dim={self.dim}, num_tokens={self.num_tokens}, mode={self.mode!r}, margin={self.margin}{jitter}{redraw}"
         )

@@ -47,3 +47,30 @@ def test_grids_jitter_moves_the_points_in_training_only_by_about_its_width_in_ce
 def test_grids_jitter_must_be_a_nonnegative_number(value):
     with pytest.raises(ValueError, match="jitter must be a number of cells >= 0"):
         grids.make_reducer("grids", dim=8, num_tokens=4, jitter=value)
+
+
+def test_grids_redraw_reads_a_fraction_of_the_points_at_uniform_positions_in_training_only():
+    torch.manual_seed(0)
+    sampler = grids.GridSampler(dim=8, num_tokens=16, redraw=0.25)
+    feature_map = torch.randn(64, 9, 9, 8)
+    predicted = sampler.predict_coords(feature_map)
+    out = sampler(feature_map)
+    moved = (out.coords != predicted).any(-1)  # [B, K]
+    assert 0.2 < moved.float().mean().item() < 0.3  # about a quarter of the points, each sample its own
+    assert (out.coords[moved] - predicted[moved]).abs().max() > 0.3  # anywhere on the image, not nearby
+    out.tokens.sum().backward()
+    assert sampler.head.to_coords.weight.grad.abs().sum() > 0  # the kept points still learn
+    sampler.eval()
+    torch.testing.assert_close(sampler(feature_map).coords, predicted)
+
+
+def test_grids_redraw_one_gives_the_points_no_gradient():
+    sampler = grids.GridSampler(dim=8, num_tokens=4, redraw=1.0)
+    sampler(torch.randn(2, 5, 5, 8)).tokens.sum().backward()
+    assert sampler.head.to_coords.weight.grad is None or sampler.head.to_coords.weight.grad.abs().sum() == 0
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan"), "0.5", True])
+def test_grids_redraw_must_be_a_probability(value):
+    with pytest.raises(ValueError, match="redraw must be a probability in"):
+        grids.make_reducer("grids", dim=8, num_tokens=4, redraw=value)
