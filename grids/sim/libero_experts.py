@@ -220,14 +220,14 @@ def _step_goal(env, state: dict, t: int, eef: np.ndarray) -> tuple[np.ndarray, f
 Command = tuple[np.ndarray, float, np.ndarray]
 SKILL_ORDER = ("open", "turnon", "on", "in", "close")  # "in a drawer" opens it first; "close" comes last
 MAX_TRIES = 2  # attempts per predicate (each pick also regrasps up to MAX_REGRASPS times)
+MAX_DRAGS = 3  # a plate dragged: the fingers go down into its dish at most this often
 ROBOT_PREFIXES = ("robot0_", "gripper0_", "mount0_")
 TURNED = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]) @ DOWN  # fingers along world x
-PUSH_LEAN = 0.7  # rad: how far the pushing hand leans forward
 RELEASE_GAP = 0.015  # the object's bottom above its support when released (m)
 FINGER_DEPTH = 0.0125  # how far the closed fingers reach below the end-effector point (m)
-import os
-PRESS = float(os.environ.get("PRESS", 0.008))
-DRAG_STEP = float(os.environ.get("DRAG_STEP", 0.015))
+# dragging a plate: the fingers' target this far below its dish floor (pressed on, they hold the plate down and do
+# not ride over its rim) and this far ahead of the hand (~1 cm a step against the friction)
+DRAG_PRESS, DRAG_LEAD = 0.008, 0.03
 
 
 def ordered(goal: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
@@ -786,32 +786,98 @@ def _slide_in(env, predicate: tuple[str, ...], mouth: tuple[np.ndarray, float]):
 
 
 def _push(env, predicate: tuple[str, ...]):
-    """Drag a plate over the table onto the target region: the closed fingers go down into its dish and move
-    straight for the region, the leading finger catching the inside of the rim."""
+    """Drag a plate over the table onto the target region: the closed fingers go down into its dish, press on its
+    floor and move it along ``_drag_path``, the leading finger caught by the inside of the rim. The hand stays over
+    the plate, clear of what stands around it (a cabinet's drawer handles right behind); a plate stalled against
+    another object lets the fingers slip over its rim: they go down into it again."""
     _, moved, target = predicate
-    goal = _site(env, target)[0][:2]
-    for _ in range(MAX_TRIES):
+    for _ in range(MAX_DRAGS):
         body = env.body_position(moved)[:2]
-        low, high = _extent(env, _corners(env, _body_id(env, moved)))
-        heading = (goal - body) / max(np.linalg.norm(goal - body), 1e-6)
-        orientation = _fingers_across(np.arctan2(heading[1], heading[0]))
-        floor = _surface_z(env, body, high[2] + 0.05, set())
-        z = floor + FINGER_DEPTH - PRESS
+        path = _drag_path(env, moved, target)
+        heading = path[0] - body
+        orientation = _fingers_across(np.arctan2(heading[1], heading[0]))  # the fingers' long side leads
+        high = _extent(env, _corners(env, _body_id(env, moved)))[1]
+        floor = _surface_z(env, body, high[2] + 0.05, set()) + FINGER_DEPTH  # the hand's height on the dish
         yield from _lift_clear(env, _hand_rotation(env), high[2] + 0.06, CLOSE)
         yield from _go(env, [*body, high[2] + 0.06], CLOSE, orientation, steps=80, turn_tol=0.1)
-        yield from _go(env, [*body, z], CLOSE, orientation, tol=0.006, steps=30)
-        for _ in range(150):
-            body = env.body_position(moved)[:2]
-            error = goal - body
-            eef = _eef(env)
-            if np.linalg.norm(error) < 0.012 or np.linalg.norm(eef[:2] - body) > 0.04 or eef[2] > z + 0.02:
+        yield from _go(env, [*body, floor + 0.003], CLOSE, orientation, tol=0.006, steps=30)
+        yield from _stay(env, [*body, floor - DRAG_PRESS], CLOSE, orientation, 10)
+        for point in path:
+            if not (yield from _drag_to(env, moved, point, floor, orientation)):
                 break
-            step = error / np.linalg.norm(error) * min(DRAG_STEP, np.linalg.norm(error))
-            yield np.array([*(eef[:2] + step), z]), CLOSE, orientation
         yield from _lift_clear(env, _hand_rotation(env), _eef(env)[2] + 0.06, CLOSE)
         if _holds(env, predicate):
             return True
     return False
+
+
+def _drag_to(env, moved: str, point: np.ndarray, floor: float, orientation: np.ndarray):
+    """Drag the plate (the fingers in its dish) until its centre is within 1.2 cm of ``point`` [2]; False if the
+    fingers left the dish or it stalled."""
+    for _ in range(120):
+        body, eef = env.body_position(moved)[:2], _eef(env)
+        error = point - body
+        if np.linalg.norm(eef[:2] - body) > 0.04 or eef[2] > floor + 0.01:
+            return False
+        if np.linalg.norm(error) < 0.012:
+            return True
+        lead = error / np.linalg.norm(error) * min(DRAG_LEAD, np.linalg.norm(error))
+        yield np.array([*(eef[:2] + lead), floor - DRAG_PRESS]), CLOSE, orientation
+    return False
+
+
+def _drag_path(env, moved: str, target: str) -> list[np.ndarray]:
+    """Where a dragged plate's centre goes: ``[goal]`` or ``[detour, goal]`` (xy [2] each). The goal is the point
+    of the region (1 cm inside) nearest its centre where the plate meets no other object, else the one where it
+    overlaps least; the plate goes straight there unless it would run into an object on the way (one not already
+    touching it) more than it does at the goal, then by way of the shortest detour that does not."""
+    corners = _corners(env, _body_id(env, moved)).reshape(-1, 3)[:, :2]
+    body = env.body_position(moved)[:2]
+    radius = np.linalg.norm(corners - body, axis=1).max()
+    boxes = [
+        _extent(env, _corners(env, b)) for name, b in env.robosuite.obj_body_id.items() if name != moved
+    ]
+    boxes = np.array([[low[:2], high[:2]] for low, high in boxes])  # [B, 2 (low, high), 2]
+    centre, _, half = _site(env, target)
+    inner = np.maximum(half[:2] - 0.01, 0.0)
+    spots = centre[:2] + np.stack(np.meshgrid(*[np.linspace(-1, 1, 5)] * 2), -1).reshape(-1, 2) * inner
+    gaps = _rim_gaps(spots, boxes, radius).min(1)  # [S]
+    goal = spots[np.lexsort((np.linalg.norm(spots - centre[:2], axis=1), -np.minimum(gaps, 0.0)))[0]]
+    ahead = boxes[_rim_gaps(body[None], boxes, radius)[0] > 0]  # [B', 2, 2]
+    allowed = np.minimum(_rim_gaps(goal[None], ahead, radius)[0], 0.0)  # [B']: the overlap at the goal
+    if _leg_gap(body, goal, ahead, radius, allowed) >= 0:
+        return [goal]
+    offsets = np.stack(np.meshgrid(*[np.arange(-0.3, 0.301, 0.02)] * 2), -1).reshape(-1, 2)
+    detours = [
+        body + offset
+        for offset in offsets
+        if min(
+            _leg_gap(body, body + offset, ahead, radius, allowed),
+            _leg_gap(body + offset, goal, ahead, radius, allowed),
+        )
+        >= 0
+    ]
+    if not detours:
+        return [goal]
+    detour = min(detours, key=lambda d: np.linalg.norm(d - body) + np.linalg.norm(goal - d))
+    return [detour, goal]
+
+
+def _rim_gaps(points: np.ndarray, boxes: np.ndarray, radius: float) -> np.ndarray:
+    """``[P, B]``: how far a disc of ``radius`` centred at each of ``points`` [P, 2] keeps from each box
+    ``[B, 2 (low, high), 2]`` (xy); negative where they overlap."""
+    centres, halves = boxes.mean(1), (boxes[:, 1] - boxes[:, 0]) / 2  # [B, 2]
+    outside = np.maximum(np.abs(points[:, None] - centres) - halves, 0.0)  # [P, B, 2]
+    return np.linalg.norm(outside, axis=-1) - radius
+
+
+def _leg_gap(start: np.ndarray, end: np.ndarray, boxes: np.ndarray, radius: float, allowed: np.ndarray) -> float:
+    """The least gap between the plate (a disc) and ``boxes`` as it slides from ``start`` to ``end`` [2], beyond
+    the ``allowed`` overlap [B] (<= 0) with each; negative where it overlaps one more."""
+    if not len(boxes):
+        return np.inf
+    points = start + np.linspace(0.0, 1.0, 20)[:, None] * (end - start)  # [20, 2]
+    return float((_rim_gaps(points, boxes, radius) - allowed).min() + 1e-9)
 
 
 def _open_direction(env, name: str, joint: int) -> np.ndarray:
