@@ -16,7 +16,7 @@ orientation. Two experts behind it:
 * LIBERO-Goal and LIBERO-10 (``in``, ``on``, ``open``, ``close``, ``turnon``, up to three at once): a plan of
   skills, one per goal predicate, in the order open, turn on, put, close (``_plan``): pick-and-place as above (a
   drawer opened first when the object goes in it), a drawer pulled by its handle or pushed shut, a stove knob
-  grasped and twisted, a hinged door swung shut, a plate pushed along the table. Every skill has a bounded number
+  grasped and twisted, a hinged door swung shut, a plate dragged by its dish. Every skill has a bounded number
   of tries; one that fails them gives up, and the episode runs out (the demonstration generator drops it).
 
 The expert keeps its state in ``env.expert_state`` (cleared by ``env.reset``).
@@ -227,7 +227,7 @@ RELEASE_GAP = 0.015  # the object's bottom above its support when released (m)
 FINGER_DEPTH = 0.0125  # how far the closed fingers reach below the end-effector point (m)
 # dragging a plate: the fingers' target this far below its dish floor (pressed on, they hold the plate down and do
 # not ride over its rim) and this far ahead of the hand (~1 cm a step against the friction)
-DRAG_PRESS, DRAG_LEAD = 0.008, 0.03
+DRAG_PRESS, DRAG_LEAD = 0.012, 0.03
 
 
 def ordered(goal: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
@@ -290,11 +290,6 @@ def _rotation_action(env, goal: np.ndarray) -> np.ndarray:
 
 def _turn_error(env, goal: np.ndarray) -> float:
     return float(np.linalg.norm(_rotation_action(env, goal)))
-
-
-def _rot_y(angle: float) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
-    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
 def _rot_z(angle: float) -> np.ndarray:
@@ -674,7 +669,7 @@ def _place_spot(env, predicate: tuple[str, ...], slot: tuple[int, int]) -> tuple
 
 
 def _put(env, predicate: tuple[str, ...], slot: tuple[int, int]):
-    """``on`` / ``in``: pick the object up and set it down on or in the target (or push a plate there, or slide it
+    """``on`` / ``in``: pick the object up and set it down on or in the target (or drag a plate there, or slide it
     into a region under a roof)."""
     relation, moved, target = predicate
     corners = _corners(env, _body_id(env, moved))
@@ -787,14 +782,13 @@ def _slide_in(env, predicate: tuple[str, ...], mouth: tuple[np.ndarray, float]):
 
 def _push(env, predicate: tuple[str, ...]):
     """Drag a plate over the table onto the target region: the closed fingers go down into its dish, press on its
-    floor and move it along ``_drag_path``, the leading finger caught by the inside of the rim. The hand stays over
+    floor and move it to ``_drag_goal``, the leading finger caught by the inside of the rim. The hand stays over
     the plate, clear of what stands around it (a cabinet's drawer handles right behind); a plate stalled against
     another object lets the fingers slip over its rim: they go down into it again."""
     _, moved, target = predicate
     for _ in range(MAX_DRAGS):
-        body = env.body_position(moved)[:2]
-        path = _drag_path(env, moved, target)
-        heading = path[0] - body
+        body, goal = env.body_position(moved)[:2], _drag_goal(env, moved, target)
+        heading = goal - body
         orientation = _fingers_across(np.arctan2(heading[1], heading[0]))  # the fingers' long side leads
         high = _extent(env, _corners(env, _body_id(env, moved)))[1]
         floor = _surface_z(env, body, high[2] + 0.05, set()) + FINGER_DEPTH  # the hand's height on the dish
@@ -802,9 +796,7 @@ def _push(env, predicate: tuple[str, ...]):
         yield from _go(env, [*body, high[2] + 0.06], CLOSE, orientation, steps=80, turn_tol=0.1)
         yield from _go(env, [*body, floor + 0.003], CLOSE, orientation, tol=0.006, steps=30)
         yield from _stay(env, [*body, floor - DRAG_PRESS], CLOSE, orientation, 10)
-        for point in path:
-            if not (yield from _drag_to(env, moved, point, floor, orientation)):
-                break
+        yield from _drag_to(env, moved, goal, floor, orientation)
         yield from _lift_clear(env, _hand_rotation(env), _eef(env)[2] + 0.06, CLOSE)
         if _holds(env, predicate):
             return True
@@ -812,72 +804,23 @@ def _push(env, predicate: tuple[str, ...]):
 
 
 def _drag_to(env, moved: str, point: np.ndarray, floor: float, orientation: np.ndarray):
-    """Drag the plate (the fingers in its dish) until its centre is within 1.2 cm of ``point`` [2]; False if the
-    fingers left the dish or it stalled."""
+    """Drag the plate (the fingers pressed on its dish's ``floor``) until its centre is within 1.2 cm of ``point``
+    [2], or until the fingers have left the dish (they rode over the rim of a plate that stalled)."""
     for _ in range(120):
         body, eef = env.body_position(moved)[:2], _eef(env)
         error = point - body
-        if np.linalg.norm(eef[:2] - body) > 0.04 or eef[2] > floor + 0.01:
-            return False
-        if np.linalg.norm(error) < 0.012:
-            return True
+        if np.linalg.norm(error) < 0.012 or np.linalg.norm(eef[:2] - body) > 0.04 or eef[2] > floor + 0.01:
+            return
         lead = error / np.linalg.norm(error) * min(DRAG_LEAD, np.linalg.norm(error))
         yield np.array([*(eef[:2] + lead), floor - DRAG_PRESS]), CLOSE, orientation
-    return False
 
 
-def _drag_path(env, moved: str, target: str) -> list[np.ndarray]:
-    """Where a dragged plate's centre goes: ``[goal]`` or ``[detour, goal]`` (xy [2] each). The goal is the point
-    of the region (1 cm inside) nearest its centre where the plate meets no other object, else the one where it
-    overlaps least; the plate goes straight there unless it would run into an object on the way (one not already
-    touching it) more than it does at the goal, then by way of the shortest detour that does not."""
-    corners = _corners(env, _body_id(env, moved)).reshape(-1, 3)[:, :2]
-    body = env.body_position(moved)[:2]
-    radius = np.linalg.norm(corners - body, axis=1).max()
-    boxes = [
-        _extent(env, _corners(env, b)) for name, b in env.robosuite.obj_body_id.items() if name != moved
-    ]
-    boxes = np.array([[low[:2], high[:2]] for low, high in boxes])  # [B, 2 (low, high), 2]
+def _drag_goal(env, moved: str, target: str) -> np.ndarray:
+    """Where a dragged plate's centre goes [2]: the point of the target region nearest to it, 1.5 cm inside (the
+    shortest drag, and the least of the objects standing in the region pushed ahead)."""
     centre, _, half = _site(env, target)
-    inner = np.maximum(half[:2] - 0.01, 0.0)
-    spots = centre[:2] + np.stack(np.meshgrid(*[np.linspace(-1, 1, 5)] * 2), -1).reshape(-1, 2) * inner
-    gaps = _rim_gaps(spots, boxes, radius).min(1)  # [S]
-    goal = spots[np.lexsort((np.linalg.norm(spots - centre[:2], axis=1), -np.minimum(gaps, 0.0)))[0]]
-    ahead = boxes[_rim_gaps(body[None], boxes, radius)[0] > 0]  # [B', 2, 2]
-    allowed = np.minimum(_rim_gaps(goal[None], ahead, radius)[0], 0.0)  # [B']: the overlap at the goal
-    if _leg_gap(body, goal, ahead, radius, allowed) >= 0:
-        return [goal]
-    offsets = np.stack(np.meshgrid(*[np.arange(-0.3, 0.301, 0.02)] * 2), -1).reshape(-1, 2)
-    detours = [
-        body + offset
-        for offset in offsets
-        if min(
-            _leg_gap(body, body + offset, ahead, radius, allowed),
-            _leg_gap(body + offset, goal, ahead, radius, allowed),
-        )
-        >= 0
-    ]
-    if not detours:
-        return [goal]
-    detour = min(detours, key=lambda d: np.linalg.norm(d - body) + np.linalg.norm(goal - d))
-    return [detour, goal]
-
-
-def _rim_gaps(points: np.ndarray, boxes: np.ndarray, radius: float) -> np.ndarray:
-    """``[P, B]``: how far a disc of ``radius`` centred at each of ``points`` [P, 2] keeps from each box
-    ``[B, 2 (low, high), 2]`` (xy); negative where they overlap."""
-    centres, halves = boxes.mean(1), (boxes[:, 1] - boxes[:, 0]) / 2  # [B, 2]
-    outside = np.maximum(np.abs(points[:, None] - centres) - halves, 0.0)  # [P, B, 2]
-    return np.linalg.norm(outside, axis=-1) - radius
-
-
-def _leg_gap(start: np.ndarray, end: np.ndarray, boxes: np.ndarray, radius: float, allowed: np.ndarray) -> float:
-    """The least gap between the plate (a disc) and ``boxes`` as it slides from ``start`` to ``end`` [2], beyond
-    the ``allowed`` overlap [B] (<= 0) with each; negative where it overlaps one more."""
-    if not len(boxes):
-        return np.inf
-    points = start + np.linspace(0.0, 1.0, 20)[:, None] * (end - start)  # [20, 2]
-    return float((_rim_gaps(points, boxes, radius) - allowed).min() + 1e-9)
+    inner = np.maximum(half[:2] - 0.015, 0.0)
+    return np.clip(env.body_position(moved)[:2], centre[:2] - inner, centre[:2] + inner)
 
 
 def _open_direction(env, name: str, joint: int) -> np.ndarray:
