@@ -5,16 +5,21 @@ demonstration seeds (``grids.sim.generate.episode_seed``) and the evaluation see
 LIBERO's 50 fixed evaluation states (reported separately: demonstrations never start from them). Physics
 only (``render=False``): the expert reads privileged state, so rendering cannot change what it does.
 Resumable: tasks already in the output JSON are kept, unless they were measured with another arm-start noise
-or expert (``robot_init_noise``, ``expert_version``: entries from before either have none).
+or expert (``robot_init_noise``, ``expert_version``: entries from before either have none). ``--tasks`` measures
+the named tasks again, whatever is saved for them, and merges them in: the other tasks keep their numbers, and
+each re-measured entry records the commit and the command that measured it (``measured_by``).
 
     python benchmarks/libero_experts.py --suites libero_object,libero_spatial,libero_goal,libero_10 --episodes 20
         # -> benchmarks/results/libero_experts.{json,md}
+    python benchmarks/libero_experts.py --tasks libero_goal/5 --episodes 20   # one task's expert changed
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -27,14 +32,7 @@ from grids.sim.libero_experts import EXPERT_VERSION, expert
 OUT = Path("benchmarks/results/libero_experts")
 FRESH_SEED_BASE = 900_000
 TARGET = 0.70  # per task, fresh and official (issue 39); the report names the tasks below it and why
-WHY_BELOW_TARGET = {
-    "libero_goal/5": (
-        "the plate is a thin dish (a 2.5-mm sloped rim board that overhangs the table by ~1.5 cm: nothing to pinch), "
-        "so the expert pushes it; it starts 2-5 cm in front of the cabinet's drawer handles, and from behind the "
-        "Panda hand (palm 7 x 21 x 10 cm) meets the handles. Leaning the hand forward clears them only when the "
-        "plate stands farther off; dragging it by friction fails (finger-plate ~ plate-table friction)"
-    ),
-}
+WHY_BELOW_TARGET: dict[str, str] = {}  # task -> why its expert stays below TARGET, once analysed
 
 
 def run(env: LiberoEnv, *, seed: int, init_state: int | None = None) -> tuple[bool, int]:
@@ -64,6 +62,32 @@ def measure(task: str, episodes: int, official: int) -> dict:
         }
     entry["seconds"] = round(time.perf_counter() - start, 1)
     return entry
+
+
+def kept_entries(saved: dict, *, current: dict, remeasure: list[str]) -> dict:
+    """The saved task entries to keep: measured with the ``current`` arm-start noise and expert, and not named
+    for measuring again."""
+    return {
+        task: entry
+        for task, entry in saved.items()
+        if isinstance(entry, dict)
+        and task not in remeasure
+        and all(entry.get(k) == v for k, v in current.items())
+    }
+
+
+def provenance(argv: list[str]) -> dict:
+    """The commit (``-dirty`` with uncommitted changes to the simulators or this script) and the command that
+    measure an entry."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=False).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git(
+        "status", "--porcelain", "--untracked-files=no", "--", "grids/sim", "benchmarks/libero_experts.py"
+    )
+    return {"commit": commit + ("-dirty" if dirty else ""), "command": " ".join(["python", *argv])}
 
 
 def _task_order(task: str, suites: tuple[str, ...]) -> tuple[int, str, int]:
@@ -110,6 +134,11 @@ def write_markdown(results: dict, path: Path) -> None:
             f"| {task} | {r['instruction']} | {r['success_rate']:.0%} | {r['episodes']} | "
             f"{r['mean_steps_when_successful']} / {r['max_steps']} | {official_cell} |"
         )
+    remeasured = {task: r["measured_by"] for task, r in results.items() if "measured_by" in r}
+    if remeasured:
+        lines += ["", "Measured again on their own, the other tasks' numbers kept:", ""]
+        for task, by in remeasured.items():
+            lines.append(f"- {task}: at commit {by['commit']}, `{by['command']}`.")
     below = {
         task: r
         for task, r in results.items()
@@ -128,20 +157,24 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=20, help="fresh placements per task")
     parser.add_argument("--official", type=int, default=10, help="official init states per task (0-50)")
     parser.add_argument("--out", default=str(OUT), help="output prefix (.json and .md are written)")
+    parser.add_argument(
+        "--tasks",
+        default=None,
+        help="comma-separated suites or tasks to measure again instead of --suites; the others' entries are kept",
+    )
     args = parser.parse_args()
-    tasks = [task for spec in args.suites.split(",") for task in resolve_tasks(spec)]
+    remeasure = [task for spec in (args.tasks or "").split(",") if spec for task in resolve_tasks(spec)]
+    tasks = remeasure or [task for spec in args.suites.split(",") for task in resolve_tasks(spec)]
     out = Path(args.out)
     json_path = out.with_suffix(".json")
     saved = json.loads(json_path.read_text()) if json_path.exists() else {}
     stamps = {k: v for k, v in saved.items() if not isinstance(v, dict)}  # "spec", from `grids bench run`
     current = {"robot_init_noise": ROBOT_INIT_NOISE, "expert_version": EXPERT_VERSION}
-    results = {
-        t: r
-        for t, r in saved.items()
-        if isinstance(r, dict) and all(r.get(k) == v for k, v in current.items())
-    }
+    results = kept_entries(saved, current=current, remeasure=remeasure)
     for task in tqdm([t for t in tasks if t not in results], desc="expert", unit="task"):
         results[task] = measure(task, args.episodes, args.official)
+        if remeasure:
+            results[task]["measured_by"] = provenance(sys.argv)
         tqdm.write(f"{task}: {results[task]['success_rate']:.0%} ({results[task]['instruction']})")
         json_path.write_text(json.dumps(stamps | results, indent=1) + "\n")  # after every task: resumable
     order = ("libero_object", "libero_spatial", "libero_goal", "libero_10")
