@@ -35,8 +35,10 @@ def test_cells_group_pair_and_pool_the_suites(tmp_path, monkeypatch):
         })  # fmt: skip
         _report(tmp_path / f"libero_{suite}.json", {  # clean episodes; state 2 lies beyond the shift specs' states
             "dense-ema-c50": [("none", 0, True), ("none", 2, True)], "grids-16-ema-c50": [("none", 0, False), ("none", 2, True)],
+            "grids-4-ema-c50": [("none", 0, True)],  # not in the shift spec: not in the tables
         })  # fmt: skip
     data = {s: m.load(s, states=2) for s in ("libero_object", "libero_goal")}
+    assert "grids-4-ema-c50" not in data["libero_object"]
     cells = m.table(data)["grids-16-ema-c50"]
     camera = cells["camera"]["libero_object"]
     assert camera["episodes"] == 2 and camera["success"] == 50.0 and camera["delta"] == -50.0
