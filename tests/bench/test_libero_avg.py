@@ -17,8 +17,9 @@ def _module():
     return module
 
 
-def _result(name: str, seed: int, suite: str, successes: list[bool]) -> dict:
-    episodes = [{"task": f"{suite}/0", "seed": i, "init_state": i, "perturbation": "none", "success": ok}
+def _result(name: str, seed: int, successes: list[bool]) -> dict:
+    # one task name in every suite, so that pooling must key the episodes by suite to keep them apart
+    episodes = [{"task": "t/0", "seed": i, "init_state": i, "perturbation": "none", "success": ok}
                 for i, ok in enumerate(successes)]  # fmt: skip
     return {"name": name if seed == 0 else f"{name} (seed {seed})", "seed": seed, "episodes": episodes,
             "summary": {"none": {"episodes": len(successes)}}}  # fmt: skip
@@ -33,7 +34,7 @@ def _write(tmp_path: Path, suite: str, results: list[dict]) -> str:
 def test_rows_are_paired_with_dense_per_suite_and_pooled(tmp_path, monkeypatch):
     m = _module()
     dense, grids = [True] * 8 + [False] * 2, [True] * 5 + [False] * 5  # grids loses 3 episodes, wins none
-    reports = {s: [_write(tmp_path, s, [_result("dense-ema-c50", 0, s, dense), _result("grids-16-ema-c50", 0, s, grids)])]
+    reports = {s: [_write(tmp_path, s, [_result("dense-ema-c50", 0, dense), _result("grids-16-ema-c50", 0, grids)])]
                for s in ("libero_spatial", "libero_object")}  # fmt: skip
     monkeypatch.setattr(m, "SUITES", {**{s: [] for s in m.SUITES}, **reports})
     suites = {s: m.load_suite(paths) for s, paths in m.SUITES.items()}
@@ -47,10 +48,23 @@ def test_rows_are_paired_with_dense_per_suite_and_pooled(tmp_path, monkeypatch):
 
 def test_a_longer_evaluation_of_the_same_row_and_seed_wins_and_seeds_are_summarised(tmp_path):
     m = _module()
-    short = _write(tmp_path, "a", [_result("grids-16-ema-c50", 0, "s", [False] * 4)])
-    long = _write(tmp_path, "b", [_result("grids-16-ema-c50", 0, "s", [True] * 10),
-                                  _result("grids-16-ema-c50", 1, "s", [True] * 5 + [False] * 5)])  # fmt: skip
+    short = _write(tmp_path, "a", [_result("grids-16-ema-c50", 0, [False] * 4)])
+    long = _write(tmp_path, "b", [_result("grids-16-ema-c50", 0, [True] * 10),
+                                  _result("grids-16-ema-c50", 1, [True] * 5 + [False] * 5)])  # fmt: skip
     found = m.load_suite([short, long])
     assert m._episodes(found["grids-16-ema-c50", 0]) == 10
     cells = m.seed_cells({"libero_object": found}, states=10)["grids-16-ema-c50"]["libero_object"]
     assert cells["success_per_seed"] == [100.0, 50.0] and cells["dense_seeds"] == [] and cells["episodes"] == 0
+
+
+def test_the_seed_table_cuts_seed_0_to_the_first_states_and_pairs_each_seed_with_dense_s_own(tmp_path):
+    m = _module()
+    seed0 = _write(tmp_path, "ep50", [_result("dense-ema-c50", 0, [True] * 10),
+                                      _result("grids-16-ema-c50", 0, [True] * 4 + [False] * 6)])  # fmt: skip
+    seeds = _write(tmp_path, "ep4", [_result("dense-ema-c50", 1, [True, True, False, False]),
+                                     _result("grids-16-ema-c50", 1, [True] * 4)])  # fmt: skip
+    found = m.load_suite([seed0, seeds])
+    cells = m.seed_cells({"libero_object": found}, states=4)["grids-16-ema-c50"]["libero_object"]
+    assert cells["success_per_seed"] == [100.0, 100.0]  # seed 0's states 4-9 left out
+    assert cells["dense_seeds"] == [0, 1] and cells["episodes"] == 8
+    assert (cells["only_run"], cells["only_reference"], cells["delta"]) == (2, 0, 25.0)  # seed 1 against dense's seed 1
