@@ -17,7 +17,7 @@ import json
 import statistics
 from pathlib import Path
 
-from grids.bench.report import mcnemar_p
+from grids.bench.report import p_text, paired_stats
 
 SUITES = {  # suite -> its reports (seed 0 on 50 states first; later files add seeds)
     "libero_spatial": ["benchmarks/results/libero_spatial.json"],
@@ -66,18 +66,6 @@ def outcomes(result: dict, *, states: int | None = None) -> dict[tuple[str, int]
             if e.get("perturbation", "none") == "none" and (states is None or e["init_state"] < states)}  # fmt: skip
 
 
-def paired(run: dict[tuple, bool], reference: dict[tuple, bool]) -> dict:
-    """Success of both on their shared episodes, the difference and McNemar's p."""
-    shared = run.keys() & reference.keys()
-    only_run, only_ref, p = mcnemar_p(run, reference)
-    return {
-        "episodes": len(shared),
-        "success": 100 * sum(run[k] for k in shared) / len(shared) if shared else None,
-        "delta": 100 * (only_run - only_ref) / len(shared) if shared else None,
-        "only_run": only_run, "only_reference": only_ref, "p": p,
-    }  # fmt: skip
-
-
 def seed0_cells(suites: dict[str, dict]) -> dict[str, dict]:
     """``{row: {suite: paired-with-dense at seed 0, "pooled": over the suites}}``."""
     table: dict[str, dict] = {}
@@ -87,11 +75,11 @@ def seed0_cells(suites: dict[str, dict]) -> dict[str, dict]:
             if (row, 0) not in found or (REFERENCE, 0) not in found:
                 continue
             run, ref = outcomes(found[row, 0]), outcomes(found[REFERENCE, 0])
-            cells[suite] = paired(run, ref)
+            cells[suite] = paired_stats(run, ref)
             run_all.update({(suite, *k): v for k, v in run.items()})
             ref_all.update({(suite, *k): v for k, v in ref.items()})
         if cells:
-            cells["pooled"] = paired(run_all, ref_all)
+            cells["pooled"] = paired_stats(run_all, ref_all)
             table[row] = cells
     return table
 
@@ -113,7 +101,7 @@ def seed_cells(suites: dict[str, dict], *, states: int = 20) -> dict[str, dict]:
             run_all = {(s, *k): v for s in with_dense for k, v in runs[s].items()}
             ref_all = {(s, *k): v for s in with_dense for k, v in refs[s].items()}
             cells[suite] = {"seeds": seeds, "success_per_seed": rates, "mean": statistics.mean(rates),
-                            "std": statistics.stdev(rates), "dense_seeds": with_dense, **paired(run_all, ref_all)}  # fmt: skip
+                            "std": statistics.stdev(rates), "dense_seeds": with_dense, **paired_stats(run_all, ref_all)}  # fmt: skip
         if cells:
             table[row] = cells
     return table
@@ -124,8 +112,7 @@ def _cell(c: dict | None, *, delta: bool = True) -> str:
         return "not run"
     text = f"{c['success']:.1f}"
     if delta:
-        p = "p < 0.001" if c["p"] < 0.001 else f"p = {c['p']:.2g}"
-        text += f" ({c['delta']:+.1f}, {p})"
+        text += f" ({c['delta']:+.1f}, {p_text(c['p'], '.2g')})"
     return text
 
 

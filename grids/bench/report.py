@@ -36,6 +36,24 @@ def mcnemar_p(a: dict, b: dict) -> tuple[int, int, float]:
     return only_a, only_b, min(1.0, 2 * tail)
 
 
+def paired_stats(run: dict, reference: dict) -> dict:
+    """``run`` against ``reference`` (``{episode key: success}``) on the episodes both hold: ``episodes``,
+    ``success`` (% of ``run``), ``delta`` (success points), ``only_run``, ``only_reference`` and McNemar's ``p``;
+    ``success`` and ``delta`` are None where no episode is shared."""
+    shared = run.keys() & reference.keys()
+    only_run, only_ref, p = mcnemar_p(run, reference)
+    return {
+        "episodes": len(shared),
+        "success": 100 * sum(run[k] for k in shared) / len(shared) if shared else None,
+        "delta": 100 * (only_run - only_ref) / len(shared) if shared else None,
+        "only_run": only_run, "only_reference": only_ref, "p": p,
+    }  # fmt: skip
+
+
+def p_text(p: float, digits: str = ".3f") -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:{digits}}"
+
+
 def paired_delta(run: dict, reference: dict, perturbation: str = "none") -> str:
     """``run`` minus ``reference`` in success points on their shared episodes, with the McNemar p-value."""
 
@@ -43,14 +61,12 @@ def paired_delta(run: dict, reference: dict, perturbation: str = "none") -> str:
         return {(e["task"], e["seed"]): bool(e["success"]) for e in r.get("episodes", [])
                 if e.get("perturbation", perturbation) == perturbation}  # fmt: skip
 
-    a, b = paired(run), paired(reference)
-    shared = a.keys() & b.keys()
-    if run is reference or not shared:
+    stats = paired_stats(paired(run), paired(reference))
+    if run is reference or not stats["episodes"]:
         return "—"
-    only_run, only_ref, p = mcnemar_p(a, b)
-    delta = 100 * (only_run - only_ref) / len(shared)
-    p_text = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    return f"{delta:+.1f} ({only_run}/{only_ref}, {p_text}{'' if p < 0.05 else ', within noise'})"
+    p = stats["p"]
+    return (f"{stats['delta']:+.1f} ({stats['only_run']}/{stats['only_reference']}, {p_text(p)}"
+            f"{'' if p < 0.05 else ', within noise'})")  # fmt: skip
 
 
 def markdown_table(results: list[dict]) -> str:

@@ -80,8 +80,8 @@ class GridSampler(nn.Module):
             every predicted point before it reads (stochastic points, a regulariser akin to the fresh draws of
             ``random``); evaluation reads at the predicted points.
         redraw: training only — the probability that a point is dropped and read instead at a uniform random
-            position (point dropout: with ``redraw=1`` the reads are ``random``'s fresh draws, with their
-            coordinates embedded); the kept points learn as usual, evaluation reads at the predicted points.
+            position (point dropout; ``redraw=1`` reads fresh uniform points every sample, as ``random`` draws
+            fresh patches, but continuous and bilinear); the kept points learn, evaluation reads the predicted ones.
         head_options: passed to the head (heatmap: ``key_dim``, ``temperature``,
             ``learn_temperature``, ``prior_width``).
 
