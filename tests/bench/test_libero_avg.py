@@ -3,18 +3,15 @@ and pooled, and averages only over all four suites."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "libero_avg.py"
+import pytest
 
 
-def _module():
-    spec = importlib.util.spec_from_file_location("libero_avg", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def m(benchmark_script):
+    return benchmark_script("libero_avg")
 
 
 def _result(name: str, seed: int, successes: list[bool]) -> dict:
@@ -31,8 +28,7 @@ def _write(tmp_path: Path, suite: str, results: list[dict]) -> str:
     return str(path)
 
 
-def test_rows_are_paired_with_dense_per_suite_and_pooled(tmp_path, monkeypatch):
-    m = _module()
+def test_rows_are_paired_with_dense_per_suite_and_pooled(tmp_path, monkeypatch, m):
     dense, grids = [True] * 8 + [False] * 2, [True] * 5 + [False] * 5  # grids loses 3 episodes, wins none
     reports = {s: [_write(tmp_path, s, [_result("dense-ema-c50", 0, dense), _result("grids-16-ema-c50", 0, grids)])]
                for s in ("libero_spatial", "libero_object")}  # fmt: skip
@@ -46,8 +42,7 @@ def test_rows_are_paired_with_dense_per_suite_and_pooled(tmp_path, monkeypatch):
     assert "not run" in row and "| — |" in row  # Goal and Long missing: no four-suite average
 
 
-def test_a_longer_evaluation_of_the_same_row_and_seed_wins_and_seeds_are_summarised(tmp_path):
-    m = _module()
+def test_a_longer_evaluation_of_the_same_row_and_seed_wins_and_seeds_are_summarised(tmp_path, m):
     short = _write(tmp_path, "a", [_result("grids-16-ema-c50", 0, [False] * 4)])
     long = _write(tmp_path, "b", [_result("grids-16-ema-c50", 0, [True] * 10),
                                   _result("grids-16-ema-c50", 1, [True] * 5 + [False] * 5)])  # fmt: skip
@@ -57,8 +52,7 @@ def test_a_longer_evaluation_of_the_same_row_and_seed_wins_and_seeds_are_summari
     assert cells["success_per_seed"] == [100.0, 50.0] and cells["dense_seeds"] == [] and cells["episodes"] == 0
 
 
-def test_the_seed_table_cuts_seed_0_to_the_first_states_and_pairs_each_seed_with_dense_s_own(tmp_path):
-    m = _module()
+def test_the_seed_table_cuts_seed_0_to_the_first_states_and_pairs_each_seed_with_dense_s_own(tmp_path, m):
     seed0 = _write(tmp_path, "ep50", [_result("dense-ema-c50", 0, [True] * 10),
                                       _result("grids-16-ema-c50", 0, [True] * 4 + [False] * 6)])  # fmt: skip
     seeds = _write(tmp_path, "ep4", [_result("dense-ema-c50", 1, [True, True, False, False]),

@@ -3,18 +3,15 @@ of the same states) and per dimension@level, each paired with dense's same episo
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "libero_plus.py"
+import pytest
 
 
-def _module():
-    spec = importlib.util.spec_from_file_location("libero_plus", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def m(benchmark_script):
+    return benchmark_script("libero_plus")
 
 
 def _report(path: Path, rows: dict[str, list[tuple[str, int, bool]]]) -> None:
@@ -25,8 +22,7 @@ def _report(path: Path, rows: dict[str, list[tuple[str, int, bool]]]) -> None:
     path.write_text(json.dumps({"results": results}))
 
 
-def test_cells_group_pair_and_pool_the_suites(tmp_path, monkeypatch):
-    m = _module()
+def test_cells_group_pair_and_pool_the_suites(tmp_path, monkeypatch, m):
     monkeypatch.setattr(m, "RESULTS", tmp_path)
     for suite in ("object", "goal"):
         _report(tmp_path / f"libero_plus_{suite}.json", {
@@ -49,15 +45,13 @@ def test_cells_group_pair_and_pool_the_suites(tmp_path, monkeypatch):
     assert cells["level 3"]["pooled"]["episodes"] == 4  # light@3 in both suites, no clean episode
 
 
-def test_a_suite_without_its_shift_report_is_not_measured(tmp_path, monkeypatch):
-    m = _module()
+def test_a_suite_without_its_shift_report_is_not_measured(tmp_path, monkeypatch, m):
     monkeypatch.setattr(m, "RESULTS", tmp_path)
     _report(tmp_path / "libero_object.json", {"dense-ema-c50": [("none", 0, True)]})
     assert m.load("libero_object", states=2) == {}
 
 
-def test_camera_at_several_seeds_pairs_each_seed_with_dense_s_own(tmp_path, monkeypatch):
-    m = _module()
+def test_camera_at_several_seeds_pairs_each_seed_with_dense_s_own(tmp_path, monkeypatch, m):
     monkeypatch.setattr(m, "RESULTS", tmp_path)
     results = []
     for name, seed, outcomes in [("dense-ema-c50", 0, [True, True]), ("dense-ema-c50", 1, [True, False]),
