@@ -17,7 +17,7 @@ import json
 import statistics
 from pathlib import Path
 
-from grids.bench.report import p_text, paired_stats
+from grids.bench.report import outcomes, p_text, paired_stats
 
 SUITES = {  # suite -> its reports (seed 0 on 50 states first; later files add seeds)
     "libero_spatial": ["benchmarks/results/libero_spatial.json"],
@@ -57,13 +57,6 @@ def load_suite(paths: list[str]) -> dict[tuple[str, int], dict]:
 
 def _episodes(result: dict) -> int:
     return result["summary"]["none"]["episodes"]
-
-
-def outcomes(result: dict, *, states: int | None = None) -> dict[tuple[str, int], bool]:
-    """``{(task, episode seed): success}`` of the in-distribution episodes (those from the first ``states`` official
-    states per task, if given)."""
-    return {(e["task"], e["seed"]): bool(e["success"]) for e in result["episodes"]
-            if e.get("perturbation", "none") == "none" and (states is None or e["init_state"] < states)}  # fmt: skip
 
 
 def seed0_cells(suites: dict[str, dict]) -> dict[str, dict]:

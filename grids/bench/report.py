@@ -36,6 +36,14 @@ def mcnemar_p(a: dict, b: dict) -> tuple[int, int, float]:
     return only_a, only_b, min(1.0, 2 * tail)
 
 
+def outcomes(result: dict, perturbation: str = "none", *, states: int | None = None) -> dict:
+    """``{(task, episode seed): success}`` of ``result``'s episodes under ``perturbation`` (only those from the first
+    ``states`` official init states per task, if given): what paired comparisons pair."""
+    return {(e["task"], e["seed"]): bool(e["success"]) for e in result.get("episodes", [])
+            if e.get("perturbation", perturbation) == perturbation
+            and (states is None or e["init_state"] < states)}  # fmt: skip
+
+
 def paired_stats(run: dict, reference: dict) -> dict:
     """``run`` against ``reference`` (``{episode key: success}``) on the episodes both hold: ``episodes``,
     ``success`` (% of ``run``), ``delta`` (success points), ``only_run``, ``only_reference`` and McNemar's ``p``;
@@ -56,12 +64,7 @@ def p_text(p: float, digits: str = ".3f") -> str:
 
 def paired_delta(run: dict, reference: dict, perturbation: str = "none") -> str:
     """``run`` minus ``reference`` in success points on their shared episodes, with the McNemar p-value."""
-
-    def paired(r: dict) -> dict:
-        return {(e["task"], e["seed"]): bool(e["success"]) for e in r.get("episodes", [])
-                if e.get("perturbation", perturbation) == perturbation}  # fmt: skip
-
-    stats = paired_stats(paired(run), paired(reference))
+    stats = paired_stats(outcomes(run, perturbation), outcomes(reference, perturbation))
     if run is reference or not stats["episodes"]:
         return "—"
     p = stats["p"]

@@ -13,7 +13,7 @@ import re
 import statistics
 from pathlib import Path
 
-from grids.bench.report import mcnemar_p, paired_delta
+from grids.bench.report import mcnemar_p, outcomes, paired_delta
 
 
 def pair_lines(results: list[dict], pairs: list[tuple[str, str]]) -> list[str]:
@@ -73,8 +73,8 @@ def pooled_delta(results: list[dict], run: str, reference: str, perturbation: st
     seeds = sorted(runs.keys() & refs.keys())
     if not seeds or run == reference:
         return "—", "—"
-    a = {(s, k): v for s in seeds for k, v in _outcomes(runs[s], perturbation).items()}
-    b = {(s, k): v for s in seeds for k, v in _outcomes(refs[s], perturbation).items()}
+    a = {(s, k): v for s in seeds for k, v in outcomes(runs[s], perturbation).items()}
+    b = {(s, k): v for s in seeds for k, v in outcomes(refs[s], perturbation).items()}
     only_run, only_ref, p = mcnemar_p(a, b)
     shared = len(a.keys() & b.keys())
     return ", ".join(map(str, seeds)), f"{100 * (only_run - only_ref) / shared:+.1f} ({only_run}/{only_ref}, p = {p:.3g})"
@@ -99,11 +99,6 @@ def seed_lines(results: list[dict], perturbation: str = "none", reference: str =
             f"| {' / '.join(per_seed) or '—'} | {pooled} |"
         )
     return lines
-
-
-def _outcomes(result: dict, perturbation: str) -> dict:
-    return {(e["task"], e["seed"]): bool(e["success"]) for e in result["episodes"]
-            if e.get("perturbation", perturbation) == perturbation}  # fmt: skip
 
 
 def curve_points(run_dir: Path, steps: int, summary: dict) -> list[dict]:
