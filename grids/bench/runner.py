@@ -183,7 +183,8 @@ def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
         torch.set_num_threads(threads)  # float sums depend on it: part of the protocol
         train(config)
 
-    dense = row.reducer == "dense" and not row.options.get("train_tokens")  # every token through the transformer
+    # every token through the transformer (a dropout range keeps up to all of them: priced as dense)
+    dense = row.reducer == "dense" and not isinstance(row.options.get("train_tokens"), int)
     kind = ("train-dense" if dense else "train-head") + ("-top" if config.policy.encoder_top else "")
     return Step("train", f"train {directory}", _finished(directory, config.steps), config.steps, make, kind)
 

@@ -161,27 +161,51 @@ class Dense(TokenReducer):
 
     ``train_tokens``: token dropout — in training each sample keeps a fresh random subset of that many patch
     tokens (in grid order), as ``random`` does with the same K; in evaluation every token. The control that
-    tells a reducer's own merit from the regularisation of drawing new patches for every sample.
+    tells a reducer's own merit from the regularisation of drawing new patches for every sample. A pair
+    ``(low, high)`` draws the count per training batch, uniform in ``low..high`` (``high`` at the grid's size:
+    some batches keep every token), so evaluation on the whole grid stays inside the training distribution.
     """
 
     def __init__(
-        self, *, dim: int, num_tokens: int = 1, num_prefix_tokens: int = 0, train_tokens: int | None = None
+        self,
+        *,
+        dim: int,
+        num_tokens: int = 1,
+        num_prefix_tokens: int = 0,
+        train_tokens: int | tuple[int, int] | None = None,
     ):
         super().__init__(dim=dim, num_tokens=max(num_tokens, 1), num_prefix_tokens=num_prefix_tokens)
-        check_int(train_tokens, "train_tokens", minimum=1, optional=True)
-        self.train_tokens = train_tokens
+        self.train_tokens = _token_range(train_tokens)
 
     def num_output_tokens(self, grid_hw: tuple[int, int]) -> int:
         return grid_hw[0] * grid_hw[1]
 
     def reduce(self, patches, grid_hw, context):
         batch, num_patches, _ = patches.shape
-        if self.training and self.train_tokens is not None and self.train_tokens < num_patches:
+        keep = num_patches
+        if self.training and self.train_tokens is not None:
+            low, high = self.train_tokens
+            drawn = low if low == high else int(torch.randint(low, high + 1, ()))  # one count per batch
+            keep = min(drawn, num_patches)
+        if keep < num_patches:
             scores = torch.rand(batch, num_patches, device=patches.device)
-            indices = scores.topk(self.train_tokens, dim=1).indices.sort(dim=1).values  # [B, K]
+            indices = scores.topk(keep, dim=1).indices.sort(dim=1).values  # [B, keep]
             return Reduced(_gather_patches(patches, indices), _index_coords(indices, grid_hw), indices)
         coords = patch_centers(*grid_hw, device=patches.device).expand(batch, -1, -1)
         return Reduced(patches, coords)
+
+
+def _token_range(train_tokens) -> tuple[int, int] | None:
+    """``None``, ``K`` or ``(low, high)`` -> ``None`` or ``(low, high)``, named when it is neither."""
+    if isinstance(train_tokens, list | tuple):
+        if len(train_tokens) != 2:
+            raise ValueError(f"train_tokens must be an int or a pair (low, high), got {train_tokens!r}")
+        low, high = train_tokens
+        check_int(low, "train_tokens low", minimum=1)
+        check_int(high, "train_tokens high", minimum=low)
+        return int(low), int(high)
+    check_int(train_tokens, "train_tokens", minimum=1, optional=True)
+    return None if train_tokens is None else (train_tokens, train_tokens)
 
 
 @register_reducer("grids")

@@ -74,3 +74,19 @@ def test_grids_redraw_one_gives_the_points_no_gradient():
 def test_grids_redraw_must_be_a_probability(value):
     with pytest.raises(ValueError, match="redraw must be a probability in"):
         grids.make_reducer("grids", dim=8, num_tokens=4, redraw=value)
+
+
+def test_dense_token_dropout_over_a_range_draws_one_count_per_batch_and_sometimes_keeps_every_token():
+    torch.manual_seed(0)
+    tokens = torch.randn(2, 4 * 4, 8)  # [B, N, C] on a 4 x 4 grid
+    dense = grids.make_reducer("dense", dim=8, train_tokens=[4, 16])  # as a TOML array arrives
+    counts = {dense(tokens, grid_hw=(4, 4)).tokens.shape[1] for _ in range(200)}
+    assert counts == set(range(4, 17))  # every count of the range, the whole grid included
+    dense.eval()
+    assert torch.equal(dense(tokens, grid_hw=(4, 4)).tokens, tokens)
+
+
+@pytest.mark.parametrize("value", [[0, 4], [8, 4], [4], [4, 8, 16], [2.5, 4]])
+def test_dense_token_dropout_range_is_named_when_malformed(value):
+    with pytest.raises(ValueError, match="train_tokens"):
+        grids.make_reducer("dense", dim=8, train_tokens=value)
