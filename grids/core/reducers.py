@@ -263,21 +263,30 @@ class Uniform(TokenReducer):
 
 @register_reducer("random")
 class RandomSelect(TokenReducer):
-    """K random patches: fresh per sample in training, the same fixed draw (``seed``) in eval; a context is ignored."""
+    """K random patches: fresh per sample in training, the same fixed draw (``seed``) in eval; a context is ignored.
+
+    ``fixed=True``: one seeded draw of K patches for every sample and view, in training as in evaluation — a
+    fixed random layout, the control that tells the fresh training draws' effect from the layout's.
+    """
 
     discrete = True
 
-    def __init__(self, *, dim: int, num_tokens: int = 16, num_prefix_tokens: int = 0, seed: int = 0):
+    def __init__(
+        self, *, dim: int, num_tokens: int = 16, num_prefix_tokens: int = 0, seed: int = 0, fixed: bool = False
+    ):
         super().__init__(dim=dim, num_tokens=num_tokens, num_prefix_tokens=num_prefix_tokens)
         check_int(seed, "seed", minimum=0)
-        self.seed = seed
+        if not isinstance(fixed, bool):
+            raise ValueError(f"fixed must be True or False, got {fixed!r}")
+        self.seed, self.fixed = seed, fixed
 
     def reduce(self, patches, grid_hw, context):
         batch, num_patches, _ = patches.shape
         generator = None
-        if not self.training:
+        if self.fixed or not self.training:
             generator = torch.Generator(device=patches.device).manual_seed(self.seed)
-        scores = torch.rand(batch, num_patches, generator=generator, device=patches.device)
+        rows = 1 if self.fixed else batch
+        scores = torch.rand(rows, num_patches, generator=generator, device=patches.device).expand(batch, -1)
         indices = scores.topk(self.num_tokens, dim=1).indices.sort(dim=1).values
         return Reduced(_gather_patches(patches, indices), _index_coords(indices, grid_hw), indices)
 

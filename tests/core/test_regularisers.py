@@ -90,3 +90,19 @@ def test_dense_token_dropout_over_a_range_draws_one_count_per_batch_and_sometime
 def test_dense_token_dropout_range_is_named_when_malformed(value):
     with pytest.raises(ValueError, match="train_tokens"):
         grids.make_reducer("dense", dim=8, train_tokens=value)
+
+
+def test_random_fixed_reads_one_seeded_layout_for_every_sample_in_training_and_evaluation():
+    tokens = torch.randn(4, 8 * 8, 8)  # [B, N, C] on an 8 x 8 grid
+    fixed = grids.make_reducer("random", dim=8, num_tokens=6, fixed=True, seed=3)
+    fresh = grids.make_reducer("random", dim=8, num_tokens=6, seed=3).eval()
+    first, second = fixed(tokens, grid_hw=(8, 8)), fixed(tokens, grid_hw=(8, 8))
+    assert torch.equal(first.indices, second.indices)  # no fresh draw between training batches
+    assert (first.indices == first.indices[:1]).all()  # nor between samples
+    assert torch.equal(first.indices[0], fresh(tokens, grid_hw=(8, 8)).indices[0])  # the seeded evaluation draw
+    assert torch.equal(fixed.eval()(tokens, grid_hw=(8, 8)).indices, first.indices)  # and the same in evaluation
+
+
+def test_random_fixed_must_be_a_bool():
+    with pytest.raises(ValueError, match="fixed.*'yes'"):
+        grids.make_reducer("random", dim=8, fixed="yes")
