@@ -30,6 +30,7 @@ from grids.bench.rollout import EVAL_SEED_BASE, STARTS, official_init_state
 __all__ = ["EVAL_SEED_BASE", "LENIENT_MAX_REWARD", "check_evaluation", "evaluate", "official_init_state"]
 
 LENIENT_MAX_REWARD = 0.5  # the GridS authors' ALOHA eval: success = max reward >= 0.5 (of 4)
+DRAWS = ("evaluation", "training")  # the reducer's randomness in evaluation: off (the protocol) or as in training
 
 
 def check_evaluation(
@@ -40,9 +41,11 @@ def check_evaluation(
     workers: int,
     max_steps: int | None,
     journal: str | Path | None = None,
+    draws: str = "evaluation",
 ) -> None:
     """Refuse what would fail (or run nothing) only after some episodes have run: an unknown task or
-    perturbation, one a task's simulator cannot apply, no episode, a journal path that cannot be written."""
+    perturbation, one a task's simulator cannot apply, no episode, a journal path that cannot be written, an
+    unknown ``draws``."""
     from grids.core.validation import check_int
     from grids.errors import check_output_file
     from grids.sim.env import check_perturbation
@@ -51,6 +54,8 @@ def check_evaluation(
     check_int(episodes, "episodes", minimum=1)
     check_int(workers, "workers", minimum=1)
     check_int(max_steps, "max_steps", minimum=1, optional=True)
+    if draws not in DRAWS:
+        raise ValueError(f"draws must be one of {', '.join(DRAWS)}, got {draws!r}")
     if isinstance(tasks, str) or not tasks:
         raise ValueError(f"tasks must be a non-empty list of task names, got {tasks!r}")
     if isinstance(perturbations, str) or not perturbations:
@@ -77,8 +82,13 @@ def evaluate(
     journal: str | Path | None = None,
     reuse: list[dict] | None = None,
     starts: str = "official",
+    draws: str = "evaluation",
 ) -> dict:
     """Evaluate a trained run on ``tasks`` x ``perturbations`` x ``episodes`` seeds (LIBERO: ``starts``).
+
+    ``draws="training"`` keeps the reducer's training-time randomness on (token dropout, jittered or redrawn
+    points, random's fresh patches at every step): a diagnostic of how far a policy is from its training
+    distribution of token sets when evaluated deterministically, not a protocol.
 
     Returns ``{"per_task": {perturbation: {task: {...}}}, "summary": {perturbation: {...}}, "episodes": [...],
     "recording": {...}}`` (``recording`` only with ``record``: first episode of the first task, unperturbed).
@@ -88,20 +98,21 @@ def evaluate(
     """
     from grids.bench.train import load_policy
 
-    check_evaluation(tasks, perturbations, episodes=episodes, workers=workers, max_steps=max_steps, journal=journal)
+    check_evaluation(tasks, perturbations, episodes=episodes, workers=workers, max_steps=max_steps, journal=journal,
+                     draws=draws)  # fmt: skip
     _check_protocol(tasks, episodes, threads_per_worker, starts)
     policy = load_policy(policy_path)
     seeds = [EVAL_SEED_BASE + i for i in range(episodes)]
     jobs = plan_jobs(tasks, perturbations, seeds, workers=workers, record=record)
     header = {"policy": str(policy_path), "tasks": tasks, "episodes": episodes, "perturbations": list(perturbations),
-              "max_steps": max_steps, "starts": starts}  # fmt: skip
+              "max_steps": max_steps, "starts": starts, **({"draws": draws} if draws != "evaluation" else {})}  # fmt: skip
     planned = {(task, pert, seed) for task, pert, job_seeds, _ in jobs for seed in job_seeds}
     reused = [e for e in reuse or [] if episode_key(e) in planned]  # the same policy's, from another evaluation
     episodes_out, jobs = resume(
         list({episode_key(e): e for e in reused + read_journal(journal, header)}.values()), jobs
     )
     total = len(tasks) * len(perturbations) * episodes
-    init_args = (str(policy_path), threads_per_worker, max_steps, starts)
+    init_args = (str(policy_path), threads_per_worker, max_steps, starts, draws)
     _run(jobs, init_args, episodes_out, workers=workers, journal=journal, total=total, progress=progress,
          desc=f"eval {Path(policy_path).name}")  # fmt: skip
     recording = next((dict(e) for e in episodes_out if "frames" in e), None)
@@ -112,6 +123,7 @@ def evaluate(
         "policy": str(policy_path),
         "max_steps": max_steps,
         "starts": starts,
+        "draws": draws,
         "reducer": policy.cfg.reducer,
         "visual_tokens_per_view": policy.num_visual_tokens(),
         "tasks": tasks,

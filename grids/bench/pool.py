@@ -24,11 +24,16 @@ JOB_EPISODES = 5  # episodes per worker job: the unit a killed evaluation loses 
 _WORKER: dict = {}
 
 
-def _init_worker(policy_path: str, threads: int, max_steps: int | None, starts: str) -> None:
+def _init_worker(
+    policy_path: str, threads: int, max_steps: int | None, starts: str, draws: str = "evaluation"
+) -> None:
     torch.set_num_threads(threads)
     from grids.bench.train import load_policy
 
-    _WORKER.update(policy=load_policy(policy_path), envs={}, max_steps=max_steps, starts=starts)
+    policy = load_policy(policy_path)
+    if draws == "training":  # the reducer alone keeps its training-time draws (dropout, jitter, fresh patches)
+        policy.reducer.train()
+    _WORKER.update(policy=policy, envs={}, max_steps=max_steps, starts=starts)
 
 
 def _run_job(job: tuple[str, str, list[int], bool]) -> list[dict]:

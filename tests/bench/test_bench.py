@@ -450,6 +450,23 @@ def test_evaluate_one_short_episode(tmp_path, demos):
     assert 0 < gif.stat().st_size < 2_000_000
 
 
+def test_evaluate_with_training_draws_keeps_the_reducers_randomness_at_every_step(tmp_path, demos):
+    from grids.bench.evaluate import evaluate
+
+    torch.set_num_threads(1)
+    config = _config(tmp_path, "run", steps=2, policy={"reducer": "random"})
+    config.data = str(demos)
+    run = train(config)
+    kwargs = {"episodes": 1, "workers": 1, "max_steps": 6, "record": True, "progress": False}
+    protocol = evaluate(run, ["reach-v3"], **kwargs)["recording"]["coords"]  # [T, V, K, 2]
+    draws = evaluate(run, ["reach-v3"], draws="training", **kwargs)
+    assert (protocol == protocol[:1]).all()  # one fixed draw under the protocol
+    assert not (draws["recording"]["coords"] == draws["recording"]["coords"][:1]).all()  # fresh ones with draws
+    assert draws["draws"] == "training"
+    with pytest.raises(ValueError, match="draws must be one of evaluation, training, got 'train'"):
+        evaluate(run, ["reach-v3"], draws="train", **kwargs)
+
+
 def _untimed(rows) -> list[dict]:
     return [{k: v for k, v in r.items() if "_ms" not in k and "seconds" not in k} for r in rows]
 

@@ -1,0 +1,34 @@
+"""benchmarks/draws.py: the protocol's evaluation and the one with training draws, paired per episode."""
+
+import json
+
+
+def _result(successes: list[bool]) -> dict:
+    return {"episodes": [{"task": "libero_object/0", "seed": 100_000 + i, "perturbation": "none", "init_state": i,
+                          "success": s} for i, s in enumerate(successes)]}  # fmt: skip
+
+
+def test_compare_pairs_the_same_episodes_draws_minus_protocol(benchmark_script):
+    draws = benchmark_script("draws")
+    cell = draws.compare(_result([True] * 4 + [False] * 6), _result([True] * 9 + [False]))
+    assert cell["protocol"] == 40.0 and cell["draws"] == 90.0 and cell["delta"] == 50.0
+    assert (cell["only_draws"], cell["only_protocol"], cell["episodes"]) == (5, 0, 10)
+    text = draws.markdown({"grids-16-jitter1": cell}, spec="s.toml", command="c", skipped=["dense"], made_on="cpu")
+    assert "| grids-16-jitter1 | 40.0 | 90.0 | +50.0 (5/0, p = 0.062) | 10 |" in text
+    assert "Not measured (no run or no protocol evaluation on disk): dense." in text
+
+
+def test_main_skips_a_row_without_its_protocol_evaluation_and_reads_a_finished_one(tmp_path, benchmark_script,
+                                                                                  monkeypatch):  # fmt: skip
+    draws = benchmark_script("draws")
+    run = tmp_path / "runs" / "random-16-s0"
+    run.mkdir(parents=True)
+    (run / "eval_none_2ep_None_official.json").write_text(json.dumps(_result([False, True])))
+    (run / "eval_none_2ep_None_official_training-draws.json").write_text(json.dumps(_result([True, True])))
+    out = tmp_path / "report"
+    monkeypatch.setattr("sys.argv", ["draws.py", "--spec", "s.toml", "--root", str(tmp_path / "runs"), "--tasks",
+                                     "libero_object", "--episodes", "2", "--rows", "random-16", "missing-16",
+                                     "--out", str(out)])  # fmt: skip
+    draws.main()  # nothing to evaluate: the draws' evaluation is on disk, the missing row is skipped
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["skipped"] == ["missing-16"] and report["rows"]["random-16"]["delta"] == 50.0
