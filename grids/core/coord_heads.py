@@ -58,6 +58,9 @@ class PooledHead(nn.Module):
             authors'): zero bias, all K points start at the image centre (with the same small
             weights, so an initialisation study changes the layout only; the authors' flax code
             also draws the last layer with lecun-normal weights).
+        image_input: ``False``: the points do not depend on the image — the pooled features are not read, so
+            the K points are a learned layout (the last layer's bias), one per instruction with a ``context``.
+            Points that stay put while the arm and the scene move, learned through the differentiable read.
         reset: initialise the last layer now. :class:`grids.GridSampler` defers it
             (``reset_coords()``) until its coordinate embedding is built, which keeps the random draws
             in their order from before coordinate heads: a seed still gives the same initial sampler.
@@ -76,14 +79,17 @@ class PooledHead(nn.Module):
         margin: float = 0.0,
         normalize_input: bool = True,
         init: str = "spread",
+        image_input: bool = True,
         reset: bool = True,
     ):
         super().__init__()
         _check_init(init)
         _check_sizes(dim, num_tokens, context_dim, hidden_dim=hidden_dim)
-        self.num_tokens, self.margin, self.init = num_tokens, margin, init
+        if not isinstance(image_input, bool):
+            raise ValueError(f"image_input must be True or False, got {image_input!r}")
+        self.num_tokens, self.margin, self.init, self.image_input = num_tokens, margin, init, image_input
         self.norm = nn.LayerNorm(dim) if normalize_input else nn.Identity()
-        self.hidden = nn.Linear(dim, hidden_dim)
+        self.hidden = nn.Linear(dim, hidden_dim)  # kept without image input: the same random draws
         self.context_norm = nn.LayerNorm(context_dim) if context_dim and normalize_input else nn.Identity()
         self.context_proj = nn.Linear(context_dim, hidden_dim) if context_dim else None
         self.to_coords = nn.Linear(hidden_dim, 2 * num_tokens)
@@ -102,6 +108,8 @@ class PooledHead(nn.Module):
 
     def forward(self, feature_map: Tensor, context: Tensor | None = None) -> Tensor:
         pooled = self.norm(feature_map.mean(dim=(1, 2)))  # [B, C]
+        if not self.image_input:
+            pooled = torch.zeros_like(pooled)  # the layout, not the image: only the bias (and context) place points
         hidden = self.hidden(pooled)  # [B, hidden]
         task = _context_term(self, context, feature_map, hidden)
         if task is not None:
@@ -110,7 +118,7 @@ class PooledHead(nn.Module):
         return self.margin + (1 - 2 * self.margin) * torch.sigmoid(logits)
 
     def extra_repr(self) -> str:
-        return f"init={self.init!r}"
+        return f"init={self.init!r}" + ("" if self.image_input else ", image_input=False")
 
 
 class HeatmapHead(nn.Module):

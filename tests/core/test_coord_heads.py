@@ -171,3 +171,20 @@ def test_a_seed_gives_the_same_pooled_sampler_as_before_coord_heads():
         sampler.coord_embed[0].weight[0], torch.tensor([0.11162162572145462, 0.02300332859158516])
     )
     assert torch.rand(1).item() == pytest.approx(0.14955192804336548)  # and the stream after it
+
+
+def test_pooled_head_without_image_input_learns_a_layout_that_ignores_the_image_and_follows_the_context():
+    torch.manual_seed(0)
+    sampler = GridSampler(dim=8, num_tokens=4, image_input=False, context_dim=6)
+    feature_map, context = torch.randn(3, 5, 5, 8), torch.randn(3, 6)
+    out = sampler(feature_map, context)
+    torch.testing.assert_close(out.coords, sampler(torch.randn(3, 5, 5, 8), context).coords)  # not the image
+    assert not torch.allclose(out.coords[0], out.coords[1])  # but one layout per instruction
+    out.tokens.sum().backward()
+    assert sampler.head.to_coords.bias.grad.abs().sum() > 0  # the layout learns through the read
+    plain = GridSampler(dim=8, num_tokens=4, image_input=False)(feature_map).coords
+    torch.testing.assert_close(plain, plain[:1].expand_as(plain))  # without a context: one layout
+    with pytest.raises(ValueError, match="image_input must be True or False, got 'no'"):
+        GridSampler(dim=8, num_tokens=4, image_input="no")
+    with pytest.raises(ValueError, match="image_input"):
+        GridSampler(dim=8, num_tokens=4, coord_head="heatmap", image_input=False)
