@@ -30,7 +30,9 @@ from grids.bench.rollout import EVAL_SEED_BASE, STARTS, official_init_state
 __all__ = ["EVAL_SEED_BASE", "LENIENT_MAX_REWARD", "check_evaluation", "evaluate", "official_init_state"]
 
 LENIENT_MAX_REWARD = 0.5  # the GridS authors' ALOHA eval: success = max reward >= 0.5 (of 4)
-DRAWS = ("evaluation", "training")  # the reducer's randomness in evaluation: off (the protocol) or as in training
+# The reducer's randomness in evaluation: off (the protocol), or on as in training (token dropout, jittered or
+# redrawn points, random's fresh patches at every step) — how far a policy is from its training token sets.
+DRAWS = ("evaluation", "training")
 
 
 def check_evaluation(
@@ -84,11 +86,8 @@ def evaluate(
     starts: str = "official",
     draws: str = "evaluation",
 ) -> dict:
-    """Evaluate a trained run on ``tasks`` x ``perturbations`` x ``episodes`` seeds (LIBERO: ``starts``).
-
-    ``draws="training"`` keeps the reducer's training-time randomness on (token dropout, jittered or redrawn
-    points, random's fresh patches at every step): a diagnostic of how far a policy is from its training
-    distribution of token sets when evaluated deterministically, not a protocol.
+    """Evaluate a trained run on ``tasks`` x ``perturbations`` x ``episodes`` seeds (LIBERO: ``starts``);
+    ``draws="training"``: with the reducer's training-time randomness on, a diagnostic (see ``DRAWS``).
 
     Returns ``{"per_task": {perturbation: {task: {...}}}, "summary": {perturbation: {...}}, "episodes": [...],
     "recording": {...}}`` (``recording`` only with ``record``: first episode of the first task, unperturbed).
@@ -98,8 +97,7 @@ def evaluate(
     """
     from grids.bench.train import load_policy
 
-    check_evaluation(tasks, perturbations, episodes=episodes, workers=workers, max_steps=max_steps, journal=journal,
-                     draws=draws)  # fmt: skip
+    check_evaluation(tasks, perturbations, episodes=episodes, workers=workers, max_steps=max_steps, journal=journal, draws=draws)  # fmt: skip
     _check_protocol(tasks, episodes, threads_per_worker, starts)
     policy = load_policy(policy_path)
     seeds = [EVAL_SEED_BASE + i for i in range(episodes)]
