@@ -7,13 +7,14 @@ row here is evaluated a second time on the same episodes with its reducer's trai
 draws on, its loss under the protocol is the policy meeting token sets it never saw in training, not a worse
 policy; if it does not, the randomness itself hurt.
 
-    python benchmarks/draws.py --spec benchmarks/specs/libero_object_draws.toml --root runs/libero_object \\
-        --tasks libero_object --episodes 20 --rows grids-16-jitter1-ema-c50 dense-drop64-ema-c50 \\
-        --out benchmarks/results/libero_object_draws
+    python benchmarks/draws.py --spec benchmarks/specs/libero_object_draws.toml \\
+        --rows-spec benchmarks/specs/libero_object_regularisation.toml --episodes 20 \\
+        --rows grids-16-jitter1-ema-c50 dense-drop64-ema-c50 --out benchmarks/results/libero_object_draws
 
-The protocol's evaluation is the one the row's spec wrote in its run directory
-(``eval_none_<episodes>ep_None_<starts>.json``); the one with draws goes beside it (``..._training-draws.json``,
-resumable through its journal). Rows whose run or protocol evaluation is missing are named and skipped.
+The protocol's evaluation is the one the rows' spec wrote in each seed-0 run directory (its evaluation of
+``--episodes`` episodes, unperturbed: ``grids.bench.runner.eval_path``); the one with draws goes beside it
+(``..._training-draws.json``, resumable through its journal). Rows whose protocol evaluation is missing are named
+and skipped.
 """
 
 from __future__ import annotations
@@ -25,19 +26,16 @@ from pathlib import Path
 from grids.bench.report import outcomes, p_text, paired_stats
 
 
-def protocol_path(run: Path, episodes: int, starts: str) -> Path:
-    return run / f"eval_none_{episodes}ep_None_{starts}.json"  # as grids.bench.runner.eval_path names it
-
-
-def with_draws(run: Path, tasks: list[str], *, episodes: int, starts: str, workers: int) -> dict:
-    """The row's evaluation with its training draws on: read if done, else run (resumable) and written."""
-    out = protocol_path(run, episodes, starts).with_name(f"eval_none_{episodes}ep_None_{starts}_training-draws.json")
+def with_draws(protocol: Path, tasks: list[str], evaluation) -> dict:
+    """The row's evaluation with its training draws on, beside ``protocol``: read if done, else run (resumable)."""
+    out = protocol.with_name(f"{protocol.stem}_training-draws.json")
     if out.is_file():
         return json.loads(out.read_text())
     from grids.bench.evaluate import evaluate
 
     journal = out.with_suffix(".journal.jsonl")
-    result = evaluate(run, tasks, episodes=episodes, workers=workers, starts=starts, draws="training",
+    result = evaluate(protocol.parent, tasks, episodes=evaluation.episodes, workers=evaluation.workers,
+                      max_steps=evaluation.max_steps, starts=evaluation.starts, draws="training",
                       journal=journal)  # fmt: skip
     result.pop("recording", None)
     out.write_text(json.dumps(result, indent=1))
@@ -47,8 +45,9 @@ def with_draws(run: Path, tasks: list[str], *, episodes: int, starts: str, worke
 
 def compare(protocol: dict, draws: dict) -> dict:
     """Success under the protocol and with the draws on, and the paired difference (draws minus protocol)."""
-    stats = paired_stats(outcomes(draws), outcomes(protocol))
-    return {"protocol": 100 * sum(outcomes(protocol).values()) / len(outcomes(protocol)), "draws": stats["success"],
+    reference = outcomes(protocol)
+    stats = paired_stats(outcomes(draws), reference)
+    return {"protocol": 100 * sum(reference.values()) / len(reference), "draws": stats["success"],
             "delta": stats["delta"], "only_draws": stats["only_run"], "only_protocol": stats["only_reference"],
             "p": stats["p"], "episodes": stats["episodes"]}  # fmt: skip
 
@@ -73,28 +72,30 @@ def markdown(rows: dict[str, dict], *, spec: str, command: str, skipped: list[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spec", required=True, help="the script spec that runs this (named in the report)")
-    parser.add_argument("--root", required=True, help="the run directories' parent (the rows' spec's root)")
-    parser.add_argument("--tasks", required=True, help="the rows' tasks, as their spec names them")
-    parser.add_argument("--rows", nargs="+", required=True, help="row names; their seed-0 runs are <root>/<row>-s0")
-    parser.add_argument("--episodes", type=int, default=20)
-    parser.add_argument("--starts", default="official")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rows-spec", required=True, help="the spec that trains and evaluates the rows")
+    parser.add_argument("--rows", nargs="+", required=True, help="its row names; their seed-0 runs are read")
+    parser.add_argument("--episodes", type=int, default=20, help="which of its evaluations (by episodes per task)")
     parser.add_argument("--out", required=True, help="report path without suffix (.md and .json are written)")
     args = parser.parse_args()
-    from grids.bench.runner import machine
-    from grids.sim.tasks import resolve_tasks
+    from grids.bench.runner import eval_path, machine, resolved_tasks
+    from grids.bench.spec import load_spec
 
-    tasks = resolve_tasks(args.tasks)
+    rows_spec = load_spec(args.rows_spec)
+    tasks = resolved_tasks(rows_spec)
+    evaluation = next((e for e in rows_spec.evaluations if e.episodes == args.episodes), None)
+    if evaluation is None:
+        parser.error(f"{args.rows_spec} has no evaluation of {args.episodes} episodes per task")
+    unknown = [name for name in args.rows if name not in {r.name for r in rows_spec.rows}]
+    if unknown:
+        parser.error(f"{args.rows_spec} has no row {', '.join(unknown)}; rows: {', '.join(r.name for r in rows_spec.rows)}")
     rows, skipped = {}, []
     for name in args.rows:
-        run = Path(args.root) / f"{name}-s0"
-        protocol = protocol_path(run, args.episodes, args.starts)
+        protocol = eval_path(rows_spec, rows_spec.row(name), 0, evaluation, "none")
         if not protocol.is_file():
             print(f"skipped {name}: {protocol} is missing (train and evaluate the row with its spec first)")
             skipped.append(name)
             continue
-        draws = with_draws(run, tasks, episodes=args.episodes, starts=args.starts, workers=args.workers)
-        rows[name] = compare(json.loads(protocol.read_text()), draws)
+        rows[name] = compare(json.loads(protocol.read_text()), with_draws(protocol, tasks, evaluation))
         print(f"{name}: protocol {rows[name]['protocol']:.1f} %, training draws on {rows[name]['draws']:.1f} %")
     command = "grids bench run " + args.spec
     m = machine()

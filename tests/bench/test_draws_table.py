@@ -1,6 +1,9 @@
 """benchmarks/draws.py: the protocol's evaluation and the one with training draws, paired per episode."""
 
 import json
+from pathlib import Path
+
+import pytest
 
 
 def _result(successes: list[bool]) -> dict:
@@ -21,14 +24,20 @@ def test_compare_pairs_the_same_episodes_draws_minus_protocol(benchmark_script):
 def test_main_skips_a_row_without_its_protocol_evaluation_and_reads_a_finished_one(tmp_path, benchmark_script,
                                                                                   monkeypatch):  # fmt: skip
     draws = benchmark_script("draws")
-    run = tmp_path / "runs" / "random-16-s0"
+    (tmp_path / "benchmarks").symlink_to(Path(__file__).parents[2] / "benchmarks")  # the spec and its archive
+    monkeypatch.chdir(tmp_path)  # the spec's runs/ root, here
+    rows_spec = "benchmarks/specs/libero_object_regularisation.toml"
+    run = tmp_path / "runs" / "libero_object" / "random-16-ema-c50-s0"
     run.mkdir(parents=True)
-    (run / "eval_none_2ep_None_official.json").write_text(json.dumps(_result([False, True])))
-    (run / "eval_none_2ep_None_official_training-draws.json").write_text(json.dumps(_result([True, True])))
+    (run / "eval_none_20ep_None_official.json").write_text(json.dumps(_result([False, True])))
+    (run / "eval_none_20ep_None_official_training-draws.json").write_text(json.dumps(_result([True, True])))
     out = tmp_path / "report"
-    monkeypatch.setattr("sys.argv", ["draws.py", "--spec", "s.toml", "--root", str(tmp_path / "runs"), "--tasks",
-                                     "libero_object", "--episodes", "2", "--rows", "random-16", "missing-16",
-                                     "--out", str(out)])  # fmt: skip
-    draws.main()  # nothing to evaluate: the draws' evaluation is on disk, the missing row is skipped
+    argv = ["draws.py", "--spec", "s.toml", "--rows-spec", rows_spec, "--episodes", "20", "--rows",
+            "random-16-ema-c50", "uniform-16-ema-c50", "--out", str(out)]  # fmt: skip
+    monkeypatch.setattr("sys.argv", argv)
+    draws.main()  # nothing to evaluate: the draws' evaluation is on disk, the row without a run is skipped
     report = json.loads(out.with_suffix(".json").read_text())
-    assert report["skipped"] == ["missing-16"] and report["rows"]["random-16"]["delta"] == 50.0
+    assert report["skipped"] == ["uniform-16-ema-c50"] and report["rows"]["random-16-ema-c50"]["delta"] == 50.0
+    monkeypatch.setattr("sys.argv", [*argv[:-3], "no-such-row", "--out", str(out)])
+    with pytest.raises(SystemExit):  # an unknown row is refused before any evaluation
+        draws.main()
