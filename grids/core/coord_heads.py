@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from grids.core.sampling import patch_centers, spread_layout
-from grids.core.validation import check_context, check_int, check_options
+from grids.core.validation import check_bool, check_context, check_int, check_options
 
 COORD_HEADS = ("pooled", "heatmap")
 INITS = ("spread", "center")
@@ -85,8 +85,7 @@ class PooledHead(nn.Module):
         super().__init__()
         _check_init(init)
         _check_sizes(dim, num_tokens, context_dim, hidden_dim=hidden_dim)
-        if not isinstance(image_input, bool):
-            raise ValueError(f"image_input must be True or False, got {image_input!r}")
+        check_bool(image_input, "image_input")
         self.num_tokens, self.margin, self.init, self.image_input = num_tokens, margin, init, image_input
         self.norm = nn.LayerNorm(dim) if normalize_input else nn.Identity()
         self.hidden = nn.Linear(dim, hidden_dim)  # kept without image input: the same random draws

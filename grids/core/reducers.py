@@ -29,6 +29,7 @@ from grids.core.reduced import Reduced
 from grids.core.sampler import GridSampler
 from grids.core.sampling import patch_centers, sample_tokens, spread_layout
 from grids.core.validation import (
+    check_bool,
     check_context,
     check_finite,
     check_floating,
@@ -276,8 +277,7 @@ class RandomSelect(TokenReducer):
     ):
         super().__init__(dim=dim, num_tokens=num_tokens, num_prefix_tokens=num_prefix_tokens)
         check_int(seed, "seed", minimum=0)
-        if not isinstance(fixed, bool):
-            raise ValueError(f"fixed must be True or False, got {fixed!r}")
+        check_bool(fixed, "fixed")
         self.seed, self.fixed = seed, fixed
 
     def reduce(self, patches, grid_hw, context):

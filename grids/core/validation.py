@@ -41,6 +41,12 @@ def check_int(value, name: str, *, minimum: int | None = None, optional: bool = 
         raise ValueError(f"{name} must be an int{bound}{' or None' if optional else ''}, got {value!r}")
 
 
+def check_bool(value, name: str) -> None:
+    """``value`` is ``True`` or ``False`` (not a truthy string or number)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
 def check_rank(x: Tensor, rank: int, name: str, layout: str) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape {layout}, got {type(x).__name__}")
