@@ -61,6 +61,11 @@ class PooledHead(nn.Module):
         image_input: ``False``: the points do not depend on the image — the pooled features are not read, so
             the K points are a learned layout (the last layer's bias), one per instruction with a ``context``.
             Points that stay put while the arm and the scene move, learned through the differentiable read.
+        reach: ``None`` (the paper's): a point may go anywhere in the image. A number in ``(0, 0.5]``: anchored
+            points — point k is its cell's centre in the :func:`spread_layout` plus a learned offset of at most
+            ``reach`` cell widths, ``anchor + reach * cell * tanh(logits)`` (bounded offsets, as deformable
+            attention's): the K points keep covering the image while each moves within its own cell
+            (``0.5``: to the cell's border). Needs ``init="spread"``; the last layer's bias starts at 0.
         reset: initialise the last layer now. :class:`grids.GridSampler` defers it
             (``reset_coords()``) until its coordinate embedding is built, which keeps the random draws
             in their order from before coordinate heads: a seed still gives the same initial sampler.
@@ -80,13 +85,20 @@ class PooledHead(nn.Module):
         normalize_input: bool = True,
         init: str = "spread",
         image_input: bool = True,
+        reach: float | None = None,
         reset: bool = True,
     ):
         super().__init__()
         _check_init(init)
         _check_sizes(dim, num_tokens, context_dim, hidden_dim=hidden_dim)
         check_bool(image_input, "image_input")
+        _check_reach(reach, init)
         self.num_tokens, self.margin, self.init, self.image_input = num_tokens, margin, init, image_input
+        self.reach = None if reach is None else float(reach)
+        if self.reach is not None:
+            anchors = spread_layout(num_tokens)  # [K, 2]
+            self.register_buffer("anchors", anchors, persistent=False)
+            self.register_buffer("cell", _cell_size(num_tokens), persistent=False)  # [2], (x, y)
         self.norm = nn.LayerNorm(dim) if normalize_input else nn.Identity()
         self.hidden = nn.Linear(dim, hidden_dim)  # kept without image input: the same random draws
         self.context_norm = nn.LayerNorm(context_dim) if context_dim and normalize_input else nn.Identity()
@@ -99,7 +111,7 @@ class PooledHead(nn.Module):
     def reset_coords(self) -> None:
         """Small last-layer weights; bias at the logit of the spread layout, or 0 (the centre)."""
         nn.init.normal_(self.to_coords.weight, std=0.1 / math.sqrt(self.to_coords.in_features))
-        if self.init == "center":
+        if self.init == "center" or self.reach is not None:  # anchored: offsets start at 0
             self.to_coords.bias.zero_()
             return
         layout = (spread_layout(self.num_tokens) - self.margin) / (1 - 2 * self.margin)
@@ -114,10 +126,30 @@ class PooledHead(nn.Module):
         if task is not None:
             hidden = hidden + task
         logits = self.to_coords(torch.relu(hidden)).unflatten(-1, (self.num_tokens, 2))  # [B, K, 2]
+        if self.reach is not None:
+            offsets = self.reach * self.cell.to(logits.dtype) * torch.tanh(logits)  # [B, K, 2], within the cell
+            return (self.anchors.to(logits.dtype) + offsets).clamp(self.margin, 1 - self.margin)
         return self.margin + (1 - 2 * self.margin) * torch.sigmoid(logits)
 
     def extra_repr(self) -> str:
-        return f"init={self.init!r}" + ("" if self.image_input else ", image_input=False")
+        reach = "" if self.reach is None else f", reach={self.reach}"
+        return f"init={self.init!r}" + ("" if self.image_input else ", image_input=False") + reach
+
+
+def _check_reach(reach, init: str) -> None:
+    if reach is None:
+        return
+    if isinstance(reach, bool) or not isinstance(reach, int | float) or not 0.0 < reach <= 0.5:
+        raise ValueError(f"reach must be None or a number of cell widths in (0, 0.5], got {reach!r}")
+    if init != "spread":
+        raise ValueError(f"reach anchors the points at the spread layout: it needs init='spread', got {init!r}")
+
+
+def _cell_size(num_points: int) -> Tensor:
+    """``[2]`` width and height of one cell of :func:`spread_layout`'s near-square grid."""
+    cols = math.ceil(math.sqrt(num_points))
+    rows = -(-num_points // cols)
+    return torch.tensor([1 / cols, 1 / rows])
 
 
 class HeatmapHead(nn.Module):

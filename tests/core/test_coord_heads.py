@@ -188,3 +188,53 @@ def test_pooled_head_without_image_input_learns_a_layout_that_ignores_the_image_
         GridSampler(dim=8, num_tokens=4, image_input="no")
     with pytest.raises(ValueError, match="image_input"):
         GridSampler(dim=8, num_tokens=4, coord_head="heatmap", image_input=False)
+
+
+@pytest.mark.parametrize("num_tokens", [1, 4, 9, 16])
+def test_anchored_points_start_on_the_spread_layout_and_stay_within_reach_of_their_cell(num_tokens):
+    torch.manual_seed(num_tokens)
+    sampler = GridSampler(dim=8, num_tokens=num_tokens, reach=0.5)
+    feature_map = torch.randn(4, 6, 6, 8)
+    cols = int(torch.tensor(num_tokens).float().sqrt().ceil())
+    rows = -(-num_tokens // cols)
+    half_cell = torch.tensor([0.5 / cols, 0.5 / rows])
+    start = sampler(feature_map).coords
+    assert bool(((start - spread_layout(num_tokens)).abs() < 0.25 * half_cell).all())  # small first offsets
+    with torch.no_grad():  # a head driven hard: every offset saturates
+        sampler.head.to_coords.weight.normal_(std=50.0)
+    far = sampler(feature_map).coords
+    offset = (far - spread_layout(num_tokens)).abs()  # [B, K, 2]
+    assert bool((offset <= half_cell + 1e-6).all())  # each point stays in its own cell: coverage is kept
+    assert offset.max() > 0.9 * half_cell.min()  # and reaches its border
+    assert bool(((far >= 0) & (far <= 1)).all())
+
+
+def test_anchored_points_learn_and_reach_scales_the_offset():
+    torch.manual_seed(0)
+    wide, narrow = (GridSampler(dim=8, num_tokens=4, reach=r) for r in (0.5, 0.25))
+    narrow.load_state_dict(wide.state_dict())
+    feature_map = torch.randn(2, 5, 5, 8)
+    with torch.no_grad():
+        wide.head.to_coords.weight.normal_(std=1.0)
+        narrow.head.to_coords.weight.copy_(wide.head.to_coords.weight)
+    anchors = spread_layout(4)
+    torch.testing.assert_close(
+        narrow(feature_map).coords - anchors, 0.5 * (wide(feature_map).coords - anchors), atol=1e-6, rtol=0
+    )
+    wide(feature_map).tokens.sum().backward()
+    assert wide.head.to_coords.weight.grad.abs().sum() > 0
+    assert "reach=0.5" in repr(wide.head)
+
+
+@pytest.mark.parametrize("reach", [0, 0.6, -0.1, True, "half"])
+def test_reach_outside_the_cell_is_refused(reach):
+    with pytest.raises(ValueError, match=r"reach must be None or a number of cell widths in \(0, 0.5\]"):
+        GridSampler(dim=8, num_tokens=4, reach=reach)
+
+
+def test_reach_needs_the_spread_start_and_the_pooled_head():
+    with pytest.raises(ValueError, match="reach anchors the points at the spread layout: it needs init='spread'"):
+        GridSampler(dim=8, num_tokens=4, reach=0.5, init="center")
+    with pytest.raises(ValueError, match="reach"):
+        GridSampler(dim=8, num_tokens=4, coord_head="heatmap", reach=0.5)
+    assert make_reducer("grids", dim=8, num_tokens=4, reach=0.5).sampler.head.reach == 0.5
