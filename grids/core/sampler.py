@@ -82,8 +82,8 @@ class GridSampler(nn.Module):
         redraw: training only — the probability that a point is dropped and read instead at a uniform random
             position (point dropout; ``redraw=1`` reads fresh uniform points every sample, as ``random`` draws
             fresh patches, but continuous and bilinear); the kept points learn, evaluation reads the predicted ones.
-        head_options: passed to the head (heatmap: ``key_dim``, ``temperature``,
-            ``learn_temperature``, ``prior_width``).
+        head_options: passed to the head (pooled: ``image_input``, ``reach``; heatmap: ``key_dim``,
+            ``temperature``, ``learn_temperature``, ``prior_width``).
 
     An option the chosen head does not read (``hidden_dim`` or ``key_dim`` with the other head) is an
     error, and so is a context that does not match ``context_dim`` (given without it, missing with it,
