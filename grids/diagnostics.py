@@ -219,3 +219,23 @@ def token_cosine(clean: Tensor, shifted: Tensor) -> float:
     _warn_non_finite(clean.detach(), "clean")
     _warn_non_finite(shifted.detach(), "shifted")
     return F.cosine_similarity(clean.detach().float(), shifted.detach().float(), dim=-1).mean().item()
+
+
+def point_motion(coords: Tensor, grid_hw: tuple[int, int]) -> dict[str, float]:
+    """How the points move over one episode: ``coords [T, K, 2]``, frame t's points, T >= 2 frames in order.
+
+    Returns (in cells): ``median_step`` and ``p95_step`` of the distance point k moves from one frame to the next
+    (over the T - 1 steps and K points); ``std`` the spread of point k's positions over the episode (norm of its
+    x / y standard deviations, averaged over K); ``mean_position`` ``[K, 2]`` the points' mean over the episode,
+    in ``[0, 1]``. A fixed layout gives 0, 0, 0.
+    """
+    points = _in_cells(_as_batch(coords), grid_hw)  # [T, K, 2]
+    if points.shape[0] < 2:
+        raise ValueError(f"point_motion needs at least 2 frames, got coords of shape {tuple(coords.shape)}")
+    steps = (points[1:] - points[:-1]).norm(dim=-1).flatten().float()  # [(T - 1) K]
+    return {
+        "median_step": steps.median().item(),
+        "p95_step": steps.quantile(0.95).item(),
+        "std": points.std(dim=0, unbiased=False).norm(dim=-1).mean().item(),
+        "mean_position": _as_batch(coords).mean(dim=0).tolist(),
+    }

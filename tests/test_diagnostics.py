@@ -9,6 +9,7 @@ from grids.diagnostics import (
     border_saturation,
     check_points,
     follows_content,
+    point_motion,
     point_shift,
     point_spread,
     retention_map,
@@ -126,3 +127,20 @@ def test_token_cosine():
     assert token_cosine(tokens, 3 * tokens) == pytest.approx(1.0)
     assert token_cosine(tokens, -tokens) == pytest.approx(-1.0)
     assert abs(token_cosine(tokens, torch.randn(4, 5, 8))) < 0.3
+
+
+def test_point_motion_of_a_fixed_layout_and_of_a_point_walking_one_cell_a_frame():
+    layout = spread_layout(4).expand(5, 4, 2)  # [T, K, 2]: five frames, nothing moves
+    still = point_motion(layout, GRID)
+    assert (still["median_step"], still["p95_step"], still["std"]) == (0.0, 0.0, 0.0)
+    torch.testing.assert_close(torch.tensor(still["mean_position"]), spread_layout(4))
+    walking = torch.zeros(4, 2, 2)  # point 0 walks along x one cell a frame, point 1 stays at the origin
+    walking[:, 0, 0] = torch.arange(4) / (GRID[1] - 1)
+    motion = point_motion(walking, GRID)
+    assert motion["median_step"] == pytest.approx(0.0)  # half of the (T - 1) K steps are point 1's zeros
+    assert motion["p95_step"] == pytest.approx(1.0, abs=1e-5)
+    assert motion["std"] == pytest.approx(0.5 * 1.25**0.5, abs=1e-5)  # point 0: positions 0..3 cells; point 1: 0
+    with pytest.raises(ValueError, match="point_motion needs at least 2 frames"):
+        point_motion(spread_layout(4)[None], GRID)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        point_motion(walking + 2, GRID)
