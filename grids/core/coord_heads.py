@@ -19,7 +19,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from grids.core.sampling import patch_centers, spread_layout
+from grids.core.sampling import patch_centers, spread_grid, spread_layout
 from grids.core.validation import check_bool, check_context, check_int, check_options
 
 COORD_HEADS = ("pooled", "heatmap")
@@ -98,7 +98,8 @@ class PooledHead(nn.Module):
         if self.reach is not None:
             anchors = spread_layout(num_tokens)  # [K, 2]
             self.register_buffer("anchors", anchors, persistent=False)
-            self.register_buffer("cell", _cell_size(num_tokens), persistent=False)  # [2], (x, y)
+            cols, rows = spread_grid(num_tokens)
+            self.register_buffer("cell", torch.tensor([1 / cols, 1 / rows]), persistent=False)  # [2], (x, y)
         self.norm = nn.LayerNorm(dim) if normalize_input else nn.Identity()
         self.hidden = nn.Linear(dim, hidden_dim)  # kept without image input: the same random draws
         self.context_norm = nn.LayerNorm(context_dim) if context_dim and normalize_input else nn.Identity()
@@ -143,13 +144,6 @@ def _check_reach(reach, init: str) -> None:
         raise ValueError(f"reach must be None or a number of cell widths in (0, 0.5], got {reach!r}")
     if init != "spread":
         raise ValueError(f"reach anchors the points at the spread layout: it needs init='spread', got {init!r}")
-
-
-def _cell_size(num_points: int) -> Tensor:
-    """``[2]`` width and height of one cell of :func:`spread_layout`'s near-square grid."""
-    cols = math.ceil(math.sqrt(num_points))
-    rows = -(-num_points // cols)
-    return torch.tensor([1 / cols, 1 / rows])
 
 
 class HeatmapHead(nn.Module):
@@ -212,7 +206,7 @@ class HeatmapHead(nn.Module):
         else:
             self.register_buffer("log_temperature", log_temperature)
         if init == "spread":
-            width = 0.5 / math.ceil(math.sqrt(num_tokens)) if prior_width is None else prior_width
+            width = 0.5 / spread_grid(num_tokens)[0] if prior_width is None else prior_width
             if not width > 0:  # NaN too
                 raise ValueError(f"prior_width must be > 0, got {prior_width!r}")
             self.prior_centers = nn.Parameter(spread_layout(num_tokens))  # [K, 2]

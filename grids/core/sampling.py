@@ -100,14 +100,19 @@ def patch_centers(height: int, width: int, *, device=None, dtype=torch.float32) 
     return torch.stack([grid_x, grid_y], dim=-1).reshape(height * width, 2)
 
 
+def spread_grid(num_points: int) -> tuple[int, int]:
+    """``(cols, rows)`` of :func:`spread_layout`'s near-square grid of cells (the last row may be partly empty)."""
+    cols = math.ceil(math.sqrt(num_points))
+    return cols, -(-num_points // cols)
+
+
 def spread_layout(num_points: int, *, dtype=torch.float32) -> Tensor:
     """``[K, 2]`` points spread evenly over ``[0, 1]^2``: the centres of a near-square grid of cells.
 
     Used to initialise the sampler (so the K points start spread, not collapsed) and by the
     ``uniform`` reducer. K = 1 gives the image centre.
     """
-    cols = math.ceil(math.sqrt(num_points))
-    rows = -(-num_points // cols)
+    cols, rows = spread_grid(num_points)
     index = torch.arange(num_points)
     x = (index % cols + 0.5) / cols
     y = (index // cols + 0.5) / rows
