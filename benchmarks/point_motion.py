@@ -20,7 +20,7 @@ import torch
 
 from grids.bench.runner import machine
 from grids.core.sampling import spread_layout
-from grids.diagnostics import point_motion
+from grids.diagnostics import point_motion, point_shift
 
 RESULTS = Path(__file__).parent / "results"
 SPEC = "benchmarks/specs/libero_object_point_motion.toml"
@@ -59,22 +59,20 @@ def run_motion(run: str, episodes: list[range], features: np.ndarray) -> dict:
         for v, view in enumerate(VIEWS):
             per_view[view].append(point_motion(coords[:, v], policy.cfg.grid_hw))
     layout = spread_layout(policy.cfg.num_tokens)
-    cells = torch.tensor(policy.cfg.grid_hw[::-1]) - 1.0  # (W - 1, H - 1): [0, 1] -> cells
-    return {view: _summary(stats, layout, cells) for view, stats in per_view.items()}
+    return {view: _summary(stats, layout, policy.cfg.grid_hw) for view, stats in per_view.items()}
 
 
-def _summary(stats: list[dict], layout: torch.Tensor, cells: torch.Tensor) -> dict:
-    off = [((torch.tensor(s["mean_position"]) - layout) * cells).norm(dim=-1).mean().item() for s in stats]
+def _summary(stats: list[dict], layout: torch.Tensor, grid_hw: tuple[int, int]) -> dict:
+    off = [point_shift(torch.tensor(s["mean_position"]), layout, grid_hw)["matched"] for s in stats]  # cells
     return {key: statistics.mean(s[key] for s in stats) for key in ("median_step", "p95_step", "std")} | {
         "from_uniform": statistics.mean(off)
     }
 
 
-def success(run: str) -> float | None:
-    """The screen's seed-0 success of a run (its row in the committed report), or None."""
+def screen_success() -> dict[str, float]:
+    """Success % of every run in the screen's committed report (``libero_object_regularisation.json``), by run."""
     results = json.loads((RESULTS / "libero_object_regularisation.json").read_text())["results"]
-    rows = [r for r in results if r["policy"] == str(ROOT / run)]
-    return 100 * rows[0]["summary"]["none"]["success_rate"] if rows else None
+    return {Path(r["policy"]).name: 100 * r["summary"]["none"]["success_rate"] for r in results}
 
 
 def markdown(report: dict) -> str:
@@ -101,9 +99,9 @@ def main() -> int:
     torch.set_num_threads(2)
     episodes = episode_frames()
     features = np.load(CACHE / "features.npy", mmap_mode="r")
-    rows = {}
+    success, rows = screen_success(), {}
     for run in RUNS:
-        rows[run] = run_motion(run, episodes, features) | {"success": success(run)}
+        rows[run] = run_motion(run, episodes, features) | {"success": success.get(run)}
         print(run, json.dumps({v: rows[run][v] for v in VIEWS}), flush=True)
     report = {"spec": SPEC, "command": "python benchmarks/point_motion.py", "machine": machine(),
               "episodes": len(episodes), "frames": sum(len(e) for e in episodes), "rows": rows}  # fmt: skip

@@ -229,7 +229,8 @@ def point_motion(coords: Tensor, grid_hw: tuple[int, int]) -> dict[str, float]:
     x / y standard deviations, averaged over K); ``mean_position`` ``[K, 2]`` the points' mean over the episode,
     in ``[0, 1]``. A fixed layout gives 0, 0, 0.
     """
-    points = _in_cells(_as_batch(coords), grid_hw)  # [T, K, 2]
+    coords = _as_batch(coords)
+    points = _in_cells(coords, grid_hw)  # [T, K, 2]
     if points.shape[0] < 2:
         raise ValueError(f"point_motion needs at least 2 frames, got coords of shape {tuple(coords.shape)}")
     steps = (points[1:] - points[:-1]).norm(dim=-1).flatten().float()  # [(T - 1) K]
@@ -237,5 +238,5 @@ def point_motion(coords: Tensor, grid_hw: tuple[int, int]) -> dict[str, float]:
         "median_step": steps.median().item(),
         "p95_step": steps.quantile(0.95).item(),
         "std": points.std(dim=0, unbiased=False).norm(dim=-1).mean().item(),
-        "mean_position": _as_batch(coords).mean(dim=0).tolist(),
+        "mean_position": coords.mean(dim=0).tolist(),
     }
