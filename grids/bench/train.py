@@ -43,6 +43,7 @@ from tqdm import tqdm
 from grids.bench.features import CorruptedCopies, FeatureDataset
 from grids.bench.language import embed_instructions, hash_embedding
 from grids.bench.policy import Policy, PolicyConfig
+from grids.core.validation import check_number
 from grids.errors import UserError, check_output_dir
 
 LANGUAGE_MODELS = ("minilm", "hash")
@@ -112,14 +113,12 @@ class TrainConfig:
             raise ValueError(f"grad_clip must be > 0, got {self.grad_clip!r}")
         if not self.weight_decay >= 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        if not 0 <= self.ema < 1:
-            raise ValueError(f"ema must be a decay in [0, 1), got {self.ema!r}")
+        check_number(self.ema, "ema", low=0, high=1, ends="[)", meaning="a decay")
         if self.language_model not in LANGUAGE_MODELS:
             raise ValueError(f"language_model must be one of {LANGUAGE_MODELS}, got {self.language_model!r}")
         if self.corrupted_features and not (self.features or self.frozen_encoder):
             raise ValueError("corrupted_features is a copy of a feature cache: it needs features or frozen_encoder")
-        if not 0 < self.corrupted_p <= 1:
-            raise ValueError(f"corrupted_p must be a probability in (0, 1], got {self.corrupted_p!r}")
+        check_number(self.corrupted_p, "corrupted_p", low=0, high=1, ends="(]", meaning="a probability")
         if self.frozen_encoder and self.policy.reduces_inside:
             raise ValueError(
                 f"frozen_encoder trains on cached final-layer features; resample_at_layer="

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from grids.core.sampling import patch_centers, spread_grid, spread_layout
-from grids.core.validation import check_bool, check_context, check_int, check_options
+from grids.core.validation import check_bool, check_context, check_int, check_number, check_options
 
 COORD_HEADS = ("pooled", "heatmap")
 INITS = ("spread", "center")
@@ -140,8 +140,7 @@ class PooledHead(nn.Module):
 def _check_reach(reach, init: str) -> None:
     if reach is None:
         return
-    if isinstance(reach, bool) or not isinstance(reach, int | float) or not 0.0 < reach <= 0.5:
-        raise ValueError(f"reach must be None or a number of cell widths in (0, 0.5], got {reach!r}")
+    check_number(reach, "reach", low=0, high=0.5, ends="(]", meaning="None or a number of cell widths")
     if init != "spread":
         raise ValueError(f"reach anchors the points at the spread layout: it needs init='spread', got {init!r}")
 

@@ -27,6 +27,7 @@ from grids.core.validation import (
     check_finite,
     check_int,
     check_num_tokens,
+    check_number,
     check_same_dtype,
 )
 
@@ -112,18 +113,11 @@ class GridSampler(nn.Module):
         check_int(dim, "dim", minimum=1)
         check_num_tokens(num_tokens)
         check_int(context_dim, "context_dim", minimum=1, optional=True)
-        if not 0.0 <= margin < 0.5:
-            raise ValueError(f"margin must be in [0, 0.5), got {margin!r}")
+        check_number(margin, "margin", low=0, high=0.5, ends="[)")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if (
-            isinstance(jitter, bool)
-            or not isinstance(jitter, int | float)
-            or not 0.0 <= jitter < float("inf")
-        ):
-            raise ValueError(f"jitter must be a number of cells >= 0, got {jitter!r}")
-        if isinstance(redraw, bool) or not isinstance(redraw, int | float) or not 0.0 <= redraw <= 1.0:
-            raise ValueError(f"redraw must be a probability in [0, 1], got {redraw!r}")
+        check_number(jitter, "jitter", low=0, ends="[)", meaning="a number of cells")
+        check_number(redraw, "redraw", low=0, high=1, meaning="a probability")
         self.jitter, self.redraw = float(jitter), float(redraw)
         self.dim, self.num_tokens, self.margin, self.mode = dim, num_tokens, margin, mode
         self.context_dim, self.coord_head = context_dim, coord_head

@@ -8,6 +8,7 @@ are always on: they are free. (``docs/validation.md`` lists what is checked wher
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 
@@ -39,6 +40,19 @@ def check_int(value, name: str, *, minimum: int | None = None, optional: bool = 
     bound = "" if minimum is None else f" >= {minimum}"
     if not is_int(value) or (minimum is not None and value < minimum):
         raise ValueError(f"{name} must be an int{bound}{' or None' if optional else ''}, got {value!r}")
+
+
+def check_number(value, name: str, *, low: float, high: float = math.inf, ends: str = "[]", meaning: str = "a number") -> None:
+    """``value`` is a real number (not a bool) between ``low`` and ``high``; ``ends`` says which ends are included:
+    ``"[]"``, ``"[)"``, ``"(]"`` or ``"()"``."""
+    above = is_real(value) and (low <= value if ends[0] == "[" else low < value)
+    if not (above and (value <= high if ends[1] == "]" else value < high)):
+        raise ValueError(f"{name} must be {meaning} in {ends[0]}{low}, {high}{ends[1]}, got {value!r}")
+
+
+def is_real(value) -> bool:
+    """A real number (Python or numpy), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def check_bool(value, name: str) -> None:

@@ -3,6 +3,7 @@
 import re
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -113,6 +114,11 @@ SIZE_CASES = {
     "context-dim-zero": ("grids", {"dim": 8, "context_dim": 0}, "context_dim must be an int >= 1 or None, got 0"),
     "random-seed-float": ("random", {"dim": 8, "seed": 1.5}, "seed must be an int >= 0, got 1.5"),
     "temperature-nan": ("grids-heatmap", {"dim": 8, "temperature": float("nan")}, "temperature must be > 0, got nan"),
+    "margin-string": ("grids", {"margin": "0.1"}, "margin must be a number in [0, 0.5), got '0.1'"),
+    "margin-half": ("grids", {"margin": 0.5}, "margin must be a number in [0, 0.5), got 0.5"),
+    "jitter-nan": ("grids", {"jitter": float("nan")}, "jitter must be a number of cells in [0, inf), got nan"),
+    "redraw-bool": ("grids", {"redraw": True}, "redraw must be a probability in [0, 1], got True"),
+    "reach-zero": ("grids", {"reach": 0}, "reach must be None or a number of cell widths in (0, 0.5], got 0"),
 }  # fmt: skip
 
 
@@ -122,6 +128,11 @@ def test_sizes_that_cannot_be_right_are_refused(case):
     options = {"dim": 8, **options}
     with pytest.raises(ValueError, match=re.escape(message)):
         make_reducer(name, num_tokens=4, **options)
+
+
+def test_numpy_numbers_are_numbers_at_both_ends_of_their_range():
+    reducer = make_reducer("grids", dim=8, num_tokens=4, margin=np.float32(0), redraw=np.float64(1), reach=np.float32(0.5))
+    assert (reducer.sampler.margin, reducer.sampler.redraw, reducer.sampler.head.reach) == (0.0, 1.0, 0.5)
 
 
 BAD_GRIDS = [None, (4,), (4, 4, 1), "4x4", (4.0, 4), (True, 4)]
