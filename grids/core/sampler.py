@@ -76,7 +76,8 @@ class GridSampler(nn.Module):
         normalize_input: LayerNorm on the features (and on the context) before the head. For the
             context it matters: a unit-norm sentence embedding (MiniLM: 384 values of ~0.05) would
             otherwise reach the head ~20x weaker than the normalised visual features.
-        mode: ``"bilinear"`` or ``"nearest"`` (ablation).
+        mode: ``"bilinear"``, ``"nearest"`` (ablation) or ``"area"`` (each point reads the mean over its
+            share of the image, one cell of the K-point grid; see :func:`grids.core.sampling.box_filtered`).
         jitter: training only — Gaussian noise of this standard deviation, in cells of the grid, added to
             every predicted point before it reads (stochastic points, a regulariser akin to the fresh draws of
             ``random``); evaluation reads at the predicted points.

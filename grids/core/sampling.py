@@ -15,7 +15,7 @@ from torch import Tensor
 
 from grids.core.validation import check_feature_map, check_finite, check_rank, value_checks_enabled
 
-MODES = ("bilinear", "nearest")
+MODES = ("bilinear", "nearest", "area")
 
 
 def sample_tokens(feature_map: Tensor, coords: Tensor, *, mode: str = "bilinear") -> Tensor:
@@ -28,13 +28,18 @@ def sample_tokens(feature_map: Tensor, coords: Tensor, *, mode: str = "bilinear"
         coords: ``[B, K, 2]`` points ``(x, y)`` in ``[0, 1]``, ``x`` along the width.
             Points outside ``[0, 1]`` (or NaN) **raise** ``ValueError``; they are never clamped
             silently, since a sampler that drifts out of the image is a bug worth seeing.
-        mode: ``"bilinear"`` (differentiable w.r.t. features and coords) or ``"nearest"`` (the
-            paper's ablation: gradients reach the features only).
+        mode: ``"bilinear"`` (differentiable w.r.t. features and coords), ``"nearest"`` (the
+            paper's ablation: gradients reach the features only) or ``"area"`` (each point reads the mean
+            over a box the size of one cell of :func:`spread_layout`'s K-point grid, 4 x 4 patches for K = 16
+            on 16 x 16, bilinearly in the box's centre: the K points together cover the image; see
+            :func:`box_filtered`).
 
     Returns:
         ``[B, K, C]`` sampled tokens, in ``feature_map``'s dtype.
     """
     _check_inputs(feature_map, coords, mode)
+    if mode == "area":
+        feature_map, coords = box_filtered(feature_map, coords)
     batch, height, width, channels = feature_map.shape
     # Index arithmetic in at least float32, so bf16 coords do not land on the wrong patch.
     coords = coords.to(torch.promote_types(coords.dtype, torch.float32))
@@ -65,6 +70,30 @@ def sample_tokens(feature_map: Tensor, coords: Tensor, *, mode: str = "bilinear"
     top = gather(y0, x0) * (1 - wx) + gather(y0, x1) * wx
     bottom = gather(y1, x0) * (1 - wx) + gather(y1, x1) * wx
     return top * (1 - wy) + bottom * wy
+
+
+def box_filtered(feature_map: Tensor, coords: Tensor) -> tuple[Tensor, Tensor]:
+    """The map averaged over a box of one cell of the K-point spread grid, and ``coords`` on that map.
+
+    ``[B, H, W, C]``, ``[B, K, 2]`` -> ``[B, H', W', C]``, ``[B, K, 2]``: a box of ``k = round(H / rows)`` by
+    ``round(W / cols)`` patches (at least 1), stride 1, borders averaged over the patches inside the image. An odd
+    box is centred on a patch (``H' = H``); an even one between two (``H' = H + 1``, entry ``j`` centred half a
+    patch before patch ``j``), and the coordinates shift by that half patch, so a bilinear read of the result at
+    the returned coordinates is the box mean centred on the original point.
+    """
+    _, height, width, _ = feature_map.shape
+    cols, rows = spread_grid(coords.shape[1])
+    box = (max(1, round(height / rows)), max(1, round(width / cols)))
+    padding = (box[0] // 2, box[1] // 2)
+    boxed = torch.nn.functional.avg_pool2d(
+        feature_map.permute(0, 3, 1, 2), box, stride=1, padding=padding, count_include_pad=False
+    ).permute(0, 2, 3, 1)  # [B, H', W', C]
+    coords = coords.to(torch.promote_types(coords.dtype, torch.float32))
+    moved = []
+    for axis, (size, new_size, k) in enumerate([(width, boxed.shape[2], box[1]), (height, boxed.shape[1], box[0])]):
+        patch = coords[..., axis] * (size - 1) + (0.5 if k % 2 == 0 else 0.0)  # [B, K], in the box map's units
+        moved.append(patch / (new_size - 1) if new_size > 1 else torch.zeros_like(patch))
+    return boxed, torch.stack(moved, dim=-1)
 
 
 def _check_inputs(feature_map: Tensor, coords: Tensor, mode: str) -> None:

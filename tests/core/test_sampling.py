@@ -5,7 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grids import patch_centers, sample_tokens, set_value_checks
+from grids import make_reducer, patch_centers, sample_tokens, set_value_checks
+from grids.core.sampling import spread_layout
 
 
 def reference_bilinear(feature_map: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
@@ -91,6 +92,36 @@ def test_nearest_mode_rounds_and_blocks_coordinate_gradient():
     out = sample_tokens(feature_map, coords, mode="nearest")
     assert torch.equal(out[0, 0], feature_map[0, 0, 1]) and torch.equal(out[0, 1], feature_map[0, 2, 3])
     assert not out.requires_grad  # no path from coords: the point of the ablation
+
+
+def test_area_mode_one_point_reads_the_image_mean():
+    feature_map = torch.randn(2, 16, 16, 8)
+    out = sample_tokens(feature_map, torch.full((2, 1, 2), 0.5), mode="area")
+    torch.testing.assert_close(out[:, 0], feature_map.mean(dim=(1, 2)))
+
+
+def test_area_mode_at_the_cell_centres_is_average_pooling():
+    feature_map = torch.randn(2, 16, 16, 8)
+    pooled = make_reducer("pool", dim=8, num_tokens=16)(feature_map.flatten(1, 2), grid_hw=(16, 16))
+    torch.testing.assert_close(sample_tokens(feature_map, pooled.coords, mode="area"), pooled.tokens)
+
+
+@pytest.mark.parametrize("hw", [(9, 12), (16, 16), (7, 5)])
+def test_area_mode_reads_a_constant_map_as_the_constant_borders_included(hw):
+    feature_map = torch.full((1, *hw, 3), 2.5)
+    coords = torch.tensor([[[0.0, 0.0], [1.0, 1.0], [0.3, 0.8], [1.0, 0.0]]])
+    torch.testing.assert_close(sample_tokens(feature_map, coords, mode="area"), torch.full((1, 4, 3), 2.5))
+
+
+def test_area_mode_spread_points_reach_every_patch_bilinear_ones_do_not():
+    reached = {}
+    for mode in ("area", "bilinear"):
+        feature_map = torch.randn(1, 16, 16, 4, requires_grad=True)
+        coords = spread_layout(16).unsqueeze(0).requires_grad_()
+        sample_tokens(feature_map, coords, mode=mode).sum().backward()
+        reached[mode] = int((feature_map.grad.abs().sum(-1) > 0).sum())
+        assert coords.grad.abs().sum() > 0  # the points still learn
+    assert reached == {"area": 256, "bilinear": 64}
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
@@ -194,7 +225,7 @@ def test_empty_grid_is_a_clear_error(shape):
         sample_tokens(torch.randn(*shape), torch.rand(2, 5, 2))
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "area"])
 def test_empty_batch_gives_empty_tokens(mode):
     out = sample_tokens(torch.randn(0, 4, 4, 3), torch.rand(0, 5, 2), mode=mode)
     assert out.shape == (0, 5, 3)
