@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from grids.bench.encoders import ENCODERS, MAX_TOP_BLOCKS, PretrainedEncoder
 from grids.core import MultiViewReducer, Reduced, check_resample_at_layer, make_reducer, resample_at_layer
-from grids.core.validation import is_int
+from grids.core.validation import check_number, is_int
 
 ACTION_HEADS = ("l1", "flow")
 POSITIVE_FIELDS = ("image_size", "patch_size", "num_views", "dim", "num_heads", "chunk_size", "flow_steps")
@@ -98,8 +98,7 @@ class PolicyConfig:
         if self.encoder_top and self.encoder != "mobilenetv2":
             raise ValueError(f"encoder_top={self.encoder_top} trains the top of the pretrained encoder: it needs "
                              f"encoder='mobilenetv2' (the ViT trains end to end), got {self.encoder!r}")  # fmt: skip
-        if self.feature_shift < 0:
-            raise ValueError(f"feature_shift must be >= 0, got {self.feature_shift}")
+        check_number(self.feature_shift, "feature_shift", low=0, ends="[)", meaning="a number of cells")
         if self.action_head not in ACTION_HEADS:
             raise ValueError(f"action_head must be one of {ACTION_HEADS}, got {self.action_head!r}")
         depth = self.encoder_depth

@@ -105,14 +105,9 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
         if self.keep_every is not None and (not isinstance(self.keep_every, int) or self.keep_every < 1):
             raise ValueError(f"keep_every must be an int >= 1 or None, got {self.keep_every!r}")
-        if not self.encoder_lr_scale > 0:
-            raise ValueError(f"encoder_lr_scale must be > 0, got {self.encoder_lr_scale!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if not self.grad_clip > 0:
-            raise ValueError(f"grad_clip must be > 0, got {self.grad_clip!r}")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        for name in ("encoder_lr_scale", "lr", "grad_clip"):
+            check_number(getattr(self, name), name, low=0, ends="()")
+        check_number(self.weight_decay, "weight_decay", low=0, ends="[)")
         check_number(self.ema, "ema", low=0, high=1, ends="[)", meaning="a decay")
         if self.language_model not in LANGUAGE_MODELS:
             raise ValueError(f"language_model must be one of {LANGUAGE_MODELS}, got {self.language_model!r}")

@@ -186,8 +186,7 @@ class HeatmapHead(nn.Module):
         super().__init__()
         _check_init(init)
         _check_sizes(dim, num_tokens, context_dim, key_dim=key_dim)
-        if not temperature > 0:  # NaN too
-            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        check_number(temperature, "temperature", low=0, ends="()")
         if prior_width is not None and init != "spread":
             raise ValueError(
                 f"prior_width={prior_width!r} is the width of the spread prior: it is read only with "
@@ -206,8 +205,7 @@ class HeatmapHead(nn.Module):
             self.register_buffer("log_temperature", log_temperature)
         if init == "spread":
             width = 0.5 / spread_grid(num_tokens)[0] if prior_width is None else prior_width
-            if not width > 0:  # NaN too
-                raise ValueError(f"prior_width must be > 0, got {prior_width!r}")
+            check_number(width, "prior_width", low=0, ends="()", meaning="None or a number")
             self.prior_centers = nn.Parameter(spread_layout(num_tokens))  # [K, 2]
             self.prior_log_width = nn.Parameter(torch.full((num_tokens,), math.log(width)))
         else:

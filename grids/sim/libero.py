@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from grids.core.validation import check_number
 from grids.sim.base import DEFAULT_CAMERA, SimEnv
 from grids.sim.perturbations import (
     HEADLIGHT_FIELDS,
@@ -143,8 +144,7 @@ class LiberoEnv(SimEnv):
         robot_init_noise: float = ROBOT_INIT_NOISE,
     ):
         suite, index = split_task(task)
-        if not robot_init_noise >= 0:
-            raise ValueError(f"robot_init_noise must be >= 0 (rad), got {robot_init_noise!r}")
+        check_number(robot_init_noise, "robot_init_noise", low=0, ends="[)", meaning="an angle in radians")
         _, instruction, bddl = suite_tasks(suite)[index]
         super().__init__(
             task, instruction=instruction, image_size=image_size, seed=seed, max_steps=max_steps,

@@ -7,6 +7,7 @@ in the benchmark, at a fraction of the cost.
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -712,6 +713,12 @@ def test_encoder_top_needs_the_pretrained_encoder():
         PolicyConfig(**MICRO, encoder_top=3)
     with pytest.raises(ValueError, match=r"encoder_top must be an int in 0\.\.6"):
         PolicyConfig(**MICRO, encoder="mobilenetv2", encoder_top=9)
+
+
+@pytest.mark.parametrize("shift", [-0.5, float("nan"), "0.5"])
+def test_feature_shift_must_be_a_non_negative_number(shift):
+    with pytest.raises(ValueError, match=re.escape(f"feature_shift must be a number of cells in [0, inf), got {shift!r}")):
+        PolicyConfig(**MICRO, encoder="mobilenetv2", feature_shift=shift)
 
 
 def test_training_refuses_data_from_another_camera(tmp_path, fake_data, monkeypatch):
