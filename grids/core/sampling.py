@@ -38,11 +38,11 @@ def sample_tokens(feature_map: Tensor, coords: Tensor, *, mode: str = "bilinear"
         ``[B, K, C]`` sampled tokens, in ``feature_map``'s dtype.
     """
     _check_inputs(feature_map, coords, mode)
+    # Index arithmetic in at least float32, so bf16 coords do not land on the wrong patch.
+    coords = coords.to(torch.promote_types(coords.dtype, torch.float32))
     if mode == "area":
         feature_map, coords = box_filtered(feature_map, coords)
     batch, height, width, channels = feature_map.shape
-    # Index arithmetic in at least float32, so bf16 coords do not land on the wrong patch.
-    coords = coords.to(torch.promote_types(coords.dtype, torch.float32))
     x = coords[..., 0] * (width - 1)  # [B, K], in patch units
     y = coords[..., 1] * (height - 1)
     # Points within rounding error of a patch centre snap onto it (value only; the gradient is kept),
@@ -88,7 +88,6 @@ def box_filtered(feature_map: Tensor, coords: Tensor) -> tuple[Tensor, Tensor]:
     boxed = torch.nn.functional.avg_pool2d(
         feature_map.permute(0, 3, 1, 2), box, stride=1, padding=padding, count_include_pad=False
     ).permute(0, 2, 3, 1)  # [B, H', W', C]
-    coords = coords.to(torch.promote_types(coords.dtype, torch.float32))
     moved = []
     for axis, (size, new_size, k) in enumerate([(width, boxed.shape[2], box[1]), (height, boxed.shape[1], box[0])]):
         patch = coords[..., axis] * (size - 1) + (0.5 if k % 2 == 0 else 0.0)  # [B, K], in the box map's units

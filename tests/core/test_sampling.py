@@ -124,16 +124,17 @@ def test_area_mode_spread_points_reach_every_patch_bilinear_ones_do_not():
     assert reached == {"area": 256, "bilinear": 64}
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "area"])
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_low_precision_close_to_float32(dtype):
+def test_low_precision_close_to_float32(dtype, mode):
     torch.manual_seed(3)
     feature_map = torch.randn(2, 16, 16, 32)
     coords = torch.rand(2, 16, 2)
-    expected = sample_tokens(feature_map, coords)
-    out = sample_tokens(feature_map.to(dtype), coords.to(dtype))
+    expected = sample_tokens(feature_map, coords, mode=mode)
+    out = sample_tokens(feature_map.to(dtype), coords.to(dtype), mode=mode)
     assert out.dtype == dtype
     # coords in low precision move the point by up to ~0.5% of the image: compare to the same rounded point
-    expected_rounded = sample_tokens(feature_map, coords.to(dtype).float())
+    expected_rounded = sample_tokens(feature_map, coords.to(dtype).float(), mode=mode)
     torch.testing.assert_close(out.float(), expected_rounded, atol=0.05, rtol=0.02)
     assert (out.float() - expected).abs().mean() < 0.1
 
