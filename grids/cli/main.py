@@ -57,6 +57,19 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"grids: error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
+    finally:
+        _leave_process_group()
+
+
+def _leave_process_group() -> None:
+    """Under ``accelerate launch``: destroy the process group before exit.
+
+    A process that exits with its gloo group alive can abort in the group's C++ destructor ("terminate called
+    without an active exception"), which fails the whole launch although training finished.
+    """
+    dist = sys.modules.get("torch.distributed")  # never imported by a single-process command that did not need it
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -104,6 +104,20 @@ def test_unexpected_errors_keep_the_traceback(monkeypatch):
         main(["data", "info", "anything"])
 
 
+def test_a_command_leaves_the_process_group_it_ran_in(tmp_path, monkeypatch, capsys):
+    import torch.distributed as dist
+
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", "29533")
+    dist.init_process_group("gloo", rank=0, world_size=1)  # what accelerate launch sets up in each process
+    try:
+        main(["data", "info", str(tmp_path / "missing")])  # fails with bad input: the group is left all the same
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
 def test_the_installed_command_exits_with_status_2():
     missing = "/nonexistent/grids-dataset"
     result = subprocess.run(
