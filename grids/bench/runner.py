@@ -13,6 +13,7 @@ evaluations ``eval_<perturbation>_<episodes>ep_<max steps>_<starts>.json``; ``<r
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shlex
@@ -427,6 +428,7 @@ def collect(spec: Spec) -> list[dict]:
                           label=row.label or family(config["policy"]) + (" EMA" if config.get("ema") else ""))  # fmt: skip
             merged["curve"] = curve_points(directory, config["steps"], merged["summary"])
             merged["final_loss"] = final_loss(directory)
+            merged.update(run_identity(directory))
             if name in archived:
                 merged["reproduces"] = reproduction(merged, archived[name])
             results.append(merged)
@@ -435,15 +437,45 @@ def collect(spec: Spec) -> list[dict]:
     return sorted(results, key=lambda r: r["name"].split(" (seed ")[0] != reference)  # the reference's rows first
 
 
+def run_identity(directory: Path) -> dict:
+    """What a run was trained on and what it evaluated: the training data's fingerprint (its episodes' shard
+    hashes) and the sha256 of the evaluated weights file (the EMA's where the run kept one), from the latest
+    checkpoint; ``{}`` without one. A remade run equal to its archived twin has both the same."""
+    from grids.bench.train import latest_checkpoint, read_state
+
+    checkpoint = latest_checkpoint(directory)
+    if checkpoint is None:
+        return {}
+    weights = next(f for f in (checkpoint / "ema.safetensors", checkpoint / "model.safetensors") if f.is_file())
+    digest = hashlib.sha256()
+    with open(weights, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"data_fingerprint": read_state(checkpoint).get("dataset"), "weights_sha256": digest.hexdigest()}
+
+
 def reproduction(row: dict, archived: dict) -> dict:
     """How many of the episodes a remade row shares with its archived twin (same task, perturbation, episode
-    seed) have the same outcome (success and length): a deterministic retraining reproduces all of them."""
+    seed) have the same outcome (success and length): a deterministic retraining reproduces all of them.
+    ``same_data`` / ``same_weights``: whether the two runs' data fingerprints / weights hashes agree (None where
+    the twin predates them)."""
     def key(e: dict) -> tuple:
         return e["task"], e["perturbation"], e["seed"]
 
     theirs = {key(e): (e["success"], e.get("length")) for e in archived["episodes"]}
     shared = [(theirs[key(e)], (e["success"], e.get("length"))) for e in row["episodes"] if key(e) in theirs]
-    return {"commit": archived["archived"]["commit"], "same": sum(a == b for a, b in shared), "of": len(shared)}
+    agree = {
+        f"same_{what}": row.get(field) == archived[field] if archived.get(field) else None
+        for what, field in (("data", "data_fingerprint"), ("weights", "weights_sha256"))
+    }
+    return {"commit": archived["archived"]["commit"], "same": sum(a == b for a, b in shared), "of": len(shared), **agree}
+
+
+def _identity_words(reproduces: dict) -> str:
+    """``same data, other weights`` for a report's line; empty where the twin predates the fingerprints."""
+    words = [f"{'same' if reproduces[f'same_{what}'] else 'other'} {what}" for what in ("data", "weights")
+             if reproduces.get(f"same_{what}") is not None]  # fmt: skip
+    return "".join(f", {w}" for w in words)
 
 
 def _is_extra(spec: Spec, name: str) -> bool:
@@ -517,7 +549,8 @@ def _notes(spec: Spec, results: list[dict]) -> str:
     if remade:
         lines.append("Remade rows against their archived twins (episodes with the same task, perturbation and seed that "
                      "have the same success and length): " + ", ".join(
-                         f"{r['name']} {r['reproduces']['same']} / {r['reproduces']['of']} (commit {r['reproduces']['commit']})"
+                         f"{r['name']} {r['reproduces']['same']} / {r['reproduces']['of']} (commit {r['reproduces']['commit']}"
+                         f"{_identity_words(r['reproduces'])})"
                          for r in remade) + ".")  # fmt: skip
     kept = [r for r in results if "archived" in r]
     if kept:

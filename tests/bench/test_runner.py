@@ -183,3 +183,24 @@ def test_archived_rows_fill_in_for_runs_that_are_gone_and_are_marked(tmp_path):
     assert [r["name"] for r in results] == ["dense", "old-row"]
     assert results[0]["archived"] == {"report": str(archive), "commit": "abc1234", "reason": "runs lost"}
     assert "Archived rows" in paths["md"].read_text() and "at commit abc1234; runs lost" in paths["md"].read_text()
+
+
+def test_a_remade_row_is_checked_against_its_archived_twin(made, tmp_path):
+    made_dir, spec = made
+    dense, grids = json.loads((made_dir / "results" / "mini.json").read_text())["results"]
+    assert len(dense["weights_sha256"]) == 64 and dense["data_fingerprint"] == grids["data_fingerprint"]
+    assert dense["weights_sha256"] != grids["weights_sha256"]
+    other = {**grids, "data_fingerprint": "another", "episodes": [{**e, "success": not e["success"]} for e in grids["episodes"]]}
+    archive = tmp_path / "archive.json"
+    archive.write_text(json.dumps({"results": [dense, other]}))
+    path = tmp_path / "again.toml"
+    text = Path(spec.path).read_text().replace(str(made_dir / "results"), str(tmp_path / "results"))
+    path.write_text(text + f'\n[[archived]]\nreport = "{archive}"\ncommit = "abc1234"\nreason = "runs lost"\n')
+    paths = runner.write_spec_report(load_spec(path), command="c")
+    rows = {r["name"]: r for r in json.loads(paths["json"].read_text())["results"]}
+    n, m = len(dense["episodes"]), len(grids["episodes"])
+    assert rows["dense"]["reproduces"] == {"commit": "abc1234", "same": n, "of": n, "same_data": True, "same_weights": True}
+    assert rows["grids-4"]["reproduces"] == {"commit": "abc1234", "same": 0, "of": m, "same_data": False, "same_weights": True}
+    md = paths["md"].read_text()
+    assert f"dense {n} / {n} (commit abc1234, same data, same weights)" in md
+    assert f"grids-4 0 / {m} (commit abc1234, other data, same weights)" in md
