@@ -79,7 +79,8 @@ def box_filtered(feature_map: Tensor, coords: Tensor) -> tuple[Tensor, Tensor]:
     ``round(W / cols)`` patches (at least 1), stride 1, borders averaged over the patches inside the image. An odd
     box is centred on a patch (``H' = H``); an even one between two (``H' = H + 1``, entry ``j`` centred half a
     patch before patch ``j``), and the coordinates shift by that half patch, so a bilinear read of the result at
-    the returned coordinates is the box mean centred on the original point.
+    the returned coordinates is the box mean centred on the original point. ``coords`` in float32 or wider
+    (:func:`sample_tokens` promotes them first): the index arithmetic here is done in their dtype.
     """
     _, height, width, _ = feature_map.shape
     cols, rows = spread_grid(coords.shape[1])

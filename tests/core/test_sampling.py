@@ -139,6 +139,16 @@ def test_low_precision_close_to_float32(dtype, mode):
     assert (out.float() - expected).abs().mean() < 0.1
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "area"])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_low_precision_coords_read_where_their_float32_values_do(dtype, mode):
+    torch.manual_seed(4)
+    feature_map = torch.randn(2, 16, 16, 32)
+    coords = torch.rand(2, 16, 2).to(dtype)  # every low-precision value is exact in float32
+    # The index arithmetic runs in float32 from the start: not a bit differs from the same points given in float32.
+    assert torch.equal(sample_tokens(feature_map, coords, mode=mode), sample_tokens(feature_map, coords.float(), mode=mode))
+
+
 def test_torch_compile_matches_eager():
     torch.manual_seed(4)
     feature_map, coords = torch.randn(2, 16, 16, 8), torch.rand(2, 16, 2)
