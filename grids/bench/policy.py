@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from grids.bench.encoders import ENCODERS, MAX_TOP_BLOCKS, PretrainedEncoder
 from grids.core import MultiViewReducer, Reduced, check_resample_at_layer, make_reducer, resample_at_layer
-from grids.core.validation import check_number, is_int
+from grids.core.validation import check_int, check_number, is_int
 
 ACTION_HEADS = ("l1", "flow")
 POSITIVE_FIELDS = ("image_size", "patch_size", "num_views", "dim", "num_heads", "chunk_size", "flow_steps")
@@ -80,9 +80,7 @@ class PolicyConfig:
 
     def _check_sizes(self) -> None:
         for name in POSITIVE_FIELDS:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+            check_int(getattr(self, name), name, minimum=1)
         if self.dim % self.num_heads:
             raise ValueError(f"dim={self.dim} is not divisible by num_heads={self.num_heads}")
         if self.image_size % self.patch_size:
@@ -108,8 +106,7 @@ class PolicyConfig:
 
     def _check_reducer(self) -> None:
         """Build the reducer once, as the policy will: a bad name, option or K fails now, not at step 1."""
-        if not isinstance(self.num_tokens, int) or isinstance(self.num_tokens, bool) or self.num_tokens < 1:
-            raise ValueError(f"num_tokens must be an int >= 1, got {self.num_tokens!r}")
+        check_int(self.num_tokens, "num_tokens", minimum=1)
         if not isinstance(self.reducer_options, dict):
             raise ValueError(f"reducer_options must be a dict, got {self.reducer_options!r}")
         if "context_dim" in self.reducer_options:  # the policy gives a context exactly when task_aware

@@ -191,10 +191,10 @@ def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
 
 
 def _finished(directory: Path, steps: int) -> bool:
-    from grids.bench.train import latest_checkpoint
+    from grids.bench.train import latest_checkpoint, read_state
 
     checkpoint = latest_checkpoint(directory) if directory.is_dir() else None
-    return checkpoint is not None and json.loads((checkpoint / "state.json").read_text())["step"] >= steps
+    return checkpoint is not None and read_state(checkpoint)["step"] >= steps
 
 
 def _eval_step(spec: Spec, row: Row, seed: int, evaluation: Evaluation, perturbation: str, progress: bool) -> Step:
@@ -441,12 +441,14 @@ def run_identity(directory: Path) -> dict:
     """What a run was trained on and what it evaluated: the training data's fingerprint (its episodes' shard
     hashes) and the sha256 of the evaluated weights file (the EMA's where the run kept one), from the latest
     checkpoint; ``{}`` without one. A remade run equal to its archived twin has both the same."""
-    from grids.bench.train import latest_checkpoint, read_state
+    from grids.bench.train import CheckpointError, latest_checkpoint, read_state, weights_file
 
     checkpoint = latest_checkpoint(directory)
     if checkpoint is None:
         return {}
-    weights = next(f for f in (checkpoint / "ema.safetensors", checkpoint / "model.safetensors") if f.is_file())
+    weights = weights_file(checkpoint)
+    if not weights.is_file():
+        raise CheckpointError(f"checkpoint {checkpoint} has no {weights.name}: the run's evaluations cannot be traced to weights")
     digest = hashlib.sha256()
     with open(weights, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -458,14 +460,14 @@ def reproduction(row: dict, archived: dict) -> dict:
     """How many of the episodes a remade row shares with its archived twin (same task, perturbation, episode
     seed) have the same outcome (success and length): a deterministic retraining reproduces all of them.
     ``same_data`` / ``same_weights``: whether the two runs' data fingerprints / weights hashes agree (None where
-    the twin predates them)."""
+    either lacks one: a twin that predates them, a run without a checkpoint)."""
     def key(e: dict) -> tuple:
         return e["task"], e["perturbation"], e["seed"]
 
     theirs = {key(e): (e["success"], e.get("length")) for e in archived["episodes"]}
     shared = [(theirs[key(e)], (e["success"], e.get("length"))) for e in row["episodes"] if key(e) in theirs]
     agree = {
-        f"same_{what}": row.get(field) == archived[field] if archived.get(field) else None
+        f"same_{what}": row[field] == archived[field] if row.get(field) and archived.get(field) else None
         for what, field in (("data", "data_fingerprint"), ("weights", "weights_sha256"))
     }
     return {"commit": archived["archived"]["commit"], "same": sum(a == b for a, b in shared), "of": len(shared), **agree}

@@ -43,7 +43,7 @@ from tqdm import tqdm
 from grids.bench.features import CorruptedCopies, FeatureDataset
 from grids.bench.language import embed_instructions, hash_embedding
 from grids.bench.policy import Policy, PolicyConfig
-from grids.core.validation import check_number
+from grids.core.validation import check_int, check_number
 from grids.errors import UserError, check_output_dir
 
 LANGUAGE_MODELS = ("minilm", "hash")
@@ -100,11 +100,8 @@ class TrainConfig:
             "seed": 0,
         }
         for name, minimum in minimums.items():
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-        if self.keep_every is not None and (not isinstance(self.keep_every, int) or self.keep_every < 1):
-            raise ValueError(f"keep_every must be an int >= 1 or None, got {self.keep_every!r}")
+            check_int(getattr(self, name), name, minimum=minimum)
+        check_int(self.keep_every, "keep_every", minimum=1, optional=True)
         for name in ("encoder_lr_scale", "lr", "grad_clip"):
             check_number(getattr(self, name), name, low=0, ends="()")
         check_number(self.weight_decay, "weight_decay", low=0, ends="[)")
@@ -233,6 +230,13 @@ def read_tensors(file: Path, device: str = "cpu") -> dict[str, Tensor]:
         raise CheckpointError(f"checkpoint file {file} is damaged or missing ({reason})") from None
 
 
+def weights_file(checkpoint: Path, *, ema: bool = True) -> Path:
+    """The weights a checkpoint's policy is evaluated with: the EMA's where the run kept an average
+    (``ema=False``: the raw weights)."""
+    average = checkpoint / "ema.safetensors"
+    return average if ema and average.is_file() else checkpoint / "model.safetensors"
+
+
 def load_policy(path: str | Path, map_location: str = "cpu", *, ema: bool = True) -> Policy:
     """A trained policy from a run directory (its latest checkpoint) or a checkpoint directory: its EMA
     weights where the run kept an average (``ema=False``: the raw weights). A damaged file is named
@@ -246,10 +250,7 @@ def load_policy(path: str | Path, map_location: str = "cpu", *, ema: bool = True
     try:
         config = TrainConfig.from_dict(read_state(path)["train_config"])
         policy = Policy(config.policy)
-        weights = path / (
-            "ema.safetensors" if ema and (path / "ema.safetensors").is_file() else "model.safetensors"
-        )
-        policy.load_state_dict(read_tensors(weights, map_location))
+        policy.load_state_dict(read_tensors(weights_file(path, ema=ema), map_location))
     except CheckpointError as err:
         others = [str(p) for p in checkpoints_newest_first(path.parent.parent) if p != path]
         hint = f"; the run's other checkpoints: {', '.join(others)} (pass one as the run to load it)" if others else ""

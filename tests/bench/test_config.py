@@ -104,6 +104,8 @@ def test_a_valid_config_builds_the_reducer_it_checked():
         ({"save_every": 0}, "save_every must be an int >= 1, got 0"),
         ({"warmup": -1}, "warmup must be an int >= 0, got -1"),
         ({"num_workers": -1}, "num_workers must be an int >= 0, got -1"),
+        ({"keep_every": True}, "keep_every must be an int >= 1 or None, got True"),
+        ({"keep_every": 0}, "keep_every must be an int >= 1 or None, got 0"),
         ({"lr": 0.0}, r"lr must be a number in \(0, inf\), got 0.0"),
         ({"lr": "1e-3"}, r"lr must be a number in \(0, inf\), got '1e-3'"),
         ({"grad_clip": float("nan")}, r"grad_clip must be a number in \(0, inf\), got nan"),

@@ -190,17 +190,21 @@ def test_a_remade_row_is_checked_against_its_archived_twin(made, tmp_path):
     dense, grids = json.loads((made_dir / "results" / "mini.json").read_text())["results"]
     assert len(dense["weights_sha256"]) == 64 and dense["data_fingerprint"] == grids["data_fingerprint"]
     assert dense["weights_sha256"] != grids["weights_sha256"]
+    older = {k: v for k, v in dense.items() if k not in ("data_fingerprint", "weights_sha256")}  # predates them
     other = {**grids, "data_fingerprint": "another", "episodes": [{**e, "success": not e["success"]} for e in grids["episodes"]]}
     archive = tmp_path / "archive.json"
-    archive.write_text(json.dumps({"results": [dense, other]}))
+    archive.write_text(json.dumps({"results": [older, other]}))
     path = tmp_path / "again.toml"
     text = Path(spec.path).read_text().replace(str(made_dir / "results"), str(tmp_path / "results"))
     path.write_text(text + f'\n[[archived]]\nreport = "{archive}"\ncommit = "abc1234"\nreason = "runs lost"\n')
     paths = runner.write_spec_report(load_spec(path), command="c")
     rows = {r["name"]: r for r in json.loads(paths["json"].read_text())["results"]}
     n, m = len(dense["episodes"]), len(grids["episodes"])
-    assert rows["dense"]["reproduces"] == {"commit": "abc1234", "same": n, "of": n, "same_data": True, "same_weights": True}
+    assert rows["dense"]["reproduces"] == {"commit": "abc1234", "same": n, "of": n, "same_data": None, "same_weights": None}
     assert rows["grids-4"]["reproduces"] == {"commit": "abc1234", "same": 0, "of": m, "same_data": False, "same_weights": True}
     md = paths["md"].read_text()
-    assert f"dense {n} / {n} (commit abc1234, same data, same weights)" in md
+    assert f"dense {n} / {n} (commit abc1234)," in md
     assert f"grids-4 0 / {m} (commit abc1234, other data, same weights)" in md
+    twin = {**dense, "archived": {"commit": "abc1234"}}
+    assert runner.reproduction(dense, twin) == {"commit": "abc1234", "same": n, "of": n, "same_data": True, "same_weights": True}
+    assert runner.reproduction(older, twin)["same_data"] is None  # a remade run without a checkpoint: unknown, not "other"
