@@ -65,11 +65,16 @@ def _leave_process_group() -> None:
     """Under ``accelerate launch``: destroy the process group before exit.
 
     A process that exits with its gloo group alive can abort in the group's C++ destructor ("terminate called
-    without an active exception"), which fails the whole launch although training finished.
+    without an active exception"), which fails the whole launch although training finished. Here rather than in
+    ``train`` (accelerate's ``end_training``): a command may train several runs in one group, and an error must
+    leave it too. A failure to leave is printed, never raised over the command's own outcome.
     """
     dist = sys.modules.get("torch.distributed")  # never imported by a single-process command that did not need it
     if dist is not None and dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            dist.destroy_process_group()
+        except Exception as err:  # the command's own result or error comes first
+            print(f"grids: warning: could not leave the process group: {err}", file=sys.stderr)
 
 
 if __name__ == "__main__":

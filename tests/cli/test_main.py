@@ -104,12 +104,11 @@ def test_unexpected_errors_keep_the_traceback(monkeypatch):
         main(["data", "info", "anything"])
 
 
-def test_a_command_leaves_the_process_group_it_ran_in(tmp_path, monkeypatch, capsys):
+def test_a_command_leaves_the_process_group_it_ran_in(tmp_path):
     import torch.distributed as dist
 
-    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
-    monkeypatch.setenv("MASTER_PORT", "29533")
-    dist.init_process_group("gloo", rank=0, world_size=1)  # what accelerate launch sets up in each process
+    # What accelerate launch sets up in each process (a file rendezvous: no port to collide with).
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
     try:
         main(["data", "info", str(tmp_path / "missing")])  # fails with bad input: the group is left all the same
         assert not dist.is_initialized()
