@@ -13,7 +13,6 @@ evaluations ``eval_<perturbation>_<episodes>ep_<max steps>_<starts>.json``; ``<r
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shlex
@@ -442,6 +441,7 @@ def run_identity(directory: Path) -> dict:
     hashes) and the sha256 of the evaluated weights file (the EMA's where the run kept one), from the latest
     checkpoint; ``{}`` without one. A remade run equal to its archived twin has both the same."""
     from grids.bench.train import CheckpointError, latest_checkpoint, read_state, weights_file
+    from grids.sim.dataset import sha256_file
 
     checkpoint = latest_checkpoint(directory)
     if checkpoint is None:
@@ -449,11 +449,7 @@ def run_identity(directory: Path) -> dict:
     weights = weights_file(checkpoint)
     if not weights.is_file():
         raise CheckpointError(f"checkpoint {checkpoint} has no {weights.name}: the run's evaluations cannot be traced to weights")
-    digest = hashlib.sha256()
-    with open(weights, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return {"data_fingerprint": read_state(checkpoint).get("dataset"), "weights_sha256": digest.hexdigest()}
+    return {"data_fingerprint": read_state(checkpoint).get("dataset"), "weights_sha256": sha256_file(weights)}
 
 
 def reproduction(row: dict, archived: dict) -> dict:
