@@ -290,12 +290,21 @@ def describe(spec: Spec, steps: list[Step]) -> str:
     r = rates(spec)
     lines = [f"plan for {spec.path} (sha256 {spec.sha256[:12]}):"]
     for step in steps:
-        state = "done" if step.done else f"to run, ~{step.seconds(r) / 60:.0f} min"
+        state = "done" if step.done else f"to run, ~{duration(step.seconds(r))}"
         lines.append(f"  [{state}] {step.label}")
     todo = [s for s in steps if not s.done]
     total = sum(s.seconds(r) for s in todo)
-    lines.append(f"{len(todo)} of {len(steps)} steps to run, ~{total / 3600:.1f} h of CPU on this machine's rates")
+    lines.append(f"{len(todo)} of {len(steps)} steps to run, ~{duration(total)} of CPU on this machine's rates")
     return "\n".join(lines)
+
+
+def duration(seconds: float) -> str:
+    """A step's estimate in the unit that reads at once: seconds under 90 s, minutes under 90 min, else hours."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def execute(spec: Spec, steps: list[Step], *, log=print) -> None:

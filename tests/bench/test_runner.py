@@ -137,6 +137,12 @@ def test_a_finished_spec_plans_nothing_and_a_dry_run_names_every_step(made):
     assert "0 of 7 steps to run" in text and "[done] train" in text
 
 
+@pytest.mark.parametrize(("seconds", "text"), [(26, "26 s"), (89, "89 s"), (540, "9 min"), (5340, "89 min"),
+                                               (5400, "1.5 h"), (20880, "5.8 h")])
+def test_an_estimate_reads_in_seconds_minutes_or_hours(seconds, text):
+    assert runner.duration(seconds) == text  # a 20-episode evaluation is "26 s", not "0 min"
+
+
 def test_one_process_owns_a_run_root(tmp_path):
     with runner.RunLock(tmp_path):
         with pytest.raises(UserError, match="is in use by pid"):
