@@ -1,8 +1,8 @@
 """LIBERO-Plus over the four suites (issue 40, item 3): per dimension, per level, in total, per suite and averaged.
 
 Reads each suite's shift report (``libero_plus_<suite>.json``, spec ``libero_plus_<suite>.toml``: every row at
-seed 0 under dimension@level for levels 1-5, from the first official init states) and, as level 0, the clean
-episodes of the same rows from the same states in the suite's own report. Every cell is a success rate with the
+seed 0 clean and under dimension@level for levels 1-5, from the first official init states); level 0 is the
+clean episodes of the same policies from the same states. Every cell is a success rate with the
 difference from dense on the same episodes (exact McNemar); "avg" is the mean over the suites measured, "pooled"
 pairs every episode of them. The figure: success against level, one panel per dimension, one line per row. The
 paper's LIBERO-Plus numbers, as far as they are known (their full table is not public), stand beside, labelled
@@ -21,11 +21,11 @@ from pathlib import Path
 
 from grids.bench.report import p_text, paired_stats
 
-SUITES = {  # suite -> (its shift report, its clean report)
-    "libero_spatial": ("libero_plus_spatial", "libero_spatial"),
-    "libero_object": ("libero_plus_object", "libero_object"),
-    "libero_goal": ("libero_plus_goal", "libero_goal"),
-    "libero_10": ("libero_plus_10", "libero_10"),
+SUITES = {  # suite -> its shift report: every row at seed 0 clean ("none", level 0) and under each dimension@level
+    "libero_spatial": "libero_plus_spatial",
+    "libero_object": "libero_plus_object",
+    "libero_goal": "libero_plus_goal",
+    "libero_10": "libero_plus_10",
 }
 RESULTS = Path("benchmarks/results")
 REFERENCE = "dense-ema-c50"
@@ -43,22 +43,19 @@ Episodes = dict[tuple, tuple[str, bool]]  # (task, perturbation, seed) -> (pertu
 
 
 def load(suite: str, *, states: int) -> dict[str, Episodes]:
-    """``{row: episodes}`` of the suite's shift report and, as ``none``, its clean episodes on the same states."""
-    shifted, clean = SUITES[suite]
+    """``{row: episodes}`` of the suite's shift report at seed 0 on its first ``states`` official states; level 0
+    is the report's own clean episodes of the same policies and states (a suite's clean table may hold other runs:
+    LIBERO-Object's was trained on an earlier dataset)."""
+    path = RESULTS / f"{SUITES[suite]}.json"
     rows: dict[str, Episodes] = {}
-    for name, only_clean in ((shifted, False), (clean, True)):
-        path = RESULTS / f"{name}.json"
-        if not path.is_file():
+    for result in json.loads(path.read_text())["results"] if path.is_file() else []:
+        if result["seed"] != 0:
             continue
-        for result in json.loads(path.read_text())["results"]:
-            if result["seed"] != 0:
-                continue
-            for e in result["episodes"]:
+        for e in result["episodes"]:
+            if e.get("init_state", 0) < states:
                 p = e.get("perturbation", "none")
-                if (p == "none") == only_clean and e.get("init_state", 0) < states:
-                    rows.setdefault(result["name"], {})[(e["task"], p, e["seed"])] = (p, bool(e["success"]))
-    # a row of the clean report the shift spec does not name (grids-4, grids-1) has no place in these tables
-    return {name: eps for name, eps in rows.items() if any(p != "none" for p, _ in eps.values())}
+                rows.setdefault(result["name"], {})[(e["task"], p, e["seed"])] = (p, bool(e["success"]))
+    return rows
 
 
 def level(perturbation: str) -> int:
@@ -138,7 +135,7 @@ def camera_seeds(*, states: int) -> list[str]:
     """Issue 40, item 4: the camera dimension at every training seed a shift report has beyond 0 (dense and
     GridS-16 on LIBERO-Object), per seed and pooled, each seed paired with dense's same seed."""
     lines = []
-    for suite, (shifted, _) in SUITES.items():
+    for suite, shifted in SUITES.items():
         path = RESULTS / f"{shifted}.json"
         if not path.is_file():
             continue
@@ -202,10 +199,10 @@ def main() -> None:
     cells = table(data)
     lines = ["# LIBERO-Plus: seven shift dimensions at five levels, per suite and averaged", "",
              "Spec: `benchmarks/specs/libero_plus.toml` (`grids bench run benchmarks/specs/libero_plus.toml`), from "
-             + ", ".join(f"`{SUITES[s][0]}.json`" for s in SUITES) + f"; the first {args.states} official states "
+             + ", ".join(f"`{name}.json`" for name in SUITES.values()) + f"; the first {args.states} official states "
              "per task, seed 0. Cells: success % (difference from dense on the same episodes, McNemar p); 'avg' is "
-             "the mean over the suites measured, its difference pooled over their episodes; level 0 is the clean "
-             f"episodes of the same states. Suites measured: {', '.join(measured) or 'none'}.", ""]  # fmt: skip
+             "the mean over the suites measured, its difference pooled over their episodes; level 0 is the same "
+             f"policies' clean episodes of the same states. Suites measured: {', '.join(measured) or 'none'}.", ""]  # fmt: skip
     lines += section("Per dimension (levels 1-5)", cells, list(DIMENSIONS) + ["all shifts"], measured)
     lines += section("Per level (all seven dimensions)", cells, [f"level {k}" for k in range(6)], measured)
     lines += camera_seeds(states=args.states)
