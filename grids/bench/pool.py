@@ -1,12 +1,13 @@
 """Evaluation episodes in worker processes, with a journal that lets a killed evaluation resume.
 
 Episodes run in jobs of at most ``JOB_EPISODES`` consecutive seeds of one (task, perturbation); a worker builds
-each env once and keeps it for its later jobs. With a ``journal`` file every finished job's episodes are appended
+each env once and keeps it while its jobs need it. With a ``journal`` file every finished job's episodes are appended
 to it, and a rerun of the same evaluation (the same header) skips them: a kill loses at most one job per worker.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing as mp
 from collections.abc import Callable
@@ -33,15 +34,12 @@ def _init_worker(
     policy = load_policy(policy_path)
     if draws == "training":  # the reducer alone keeps its training-time draws (dropout, jitter, fresh patches)
         policy.reducer.train()
-    _WORKER.update(policy=policy, envs={}, max_steps=max_steps, starts=starts)
+    _WORKER.update(policy=policy, max_steps=max_steps, starts=starts)
 
 
 def _run_job(job: tuple[str, str, list[int], bool]) -> list[dict]:
     task, perturbation, seeds, record_first = job
-    key = (task, perturbation)
-    if key not in _WORKER["envs"]:
-        _WORKER["envs"][key] = policy_env(_WORKER["policy"], task, perturbation, _WORKER["max_steps"])
-    env = _WORKER["envs"][key]
+    env = _env(task, perturbation)
     results = []
     for i, seed in enumerate(seeds):
         init_state = official_init_state(task, seed, _WORKER["starts"])
@@ -50,6 +48,24 @@ def _run_job(job: tuple[str, str, list[int], bool]) -> list[dict]:
         )
         results.append({"task": task, "perturbation": perturbation, **result})
     return results
+
+
+def _env(task: str, perturbation: str):
+    """The worker's simulator for (task, perturbation). Jobs reach a worker in their planned order, (task,
+    perturbation) by (task, perturbation), so it keeps only the last one it built: a LIBERO simulator holds ~0.6 GB,
+    and one closed is only freed once its reference cycles are collected."""
+    key = (task, perturbation)
+    if _WORKER.get("key") != key:
+        _close_env()
+        _WORKER.update(key=key, env=policy_env(_WORKER["policy"], task, perturbation, _WORKER["max_steps"]))
+    return _WORKER["env"]
+
+
+def _close_env() -> None:
+    if "env" in _WORKER:
+        _WORKER.pop("env").close()
+        _WORKER.pop("key")
+        gc.collect()
 
 
 def run_jobs(
@@ -67,16 +83,17 @@ def run_jobs(
         ) as pool:
             for future in as_completed([pool.submit(_run_job, job) for job in jobs]):
                 finished(future.result())
-    for env in _WORKER.get("envs", {}).values():
-        env.close()
+    _close_env()
     _WORKER.clear()
 
 
 def plan_jobs(tasks, perturbations, seeds: list[int], *, workers: int, record: bool) -> list[tuple]:
-    """(task, perturbation, seeds, record) jobs of <= JOB_EPISODES consecutive seeds, at least one per worker and
-    (task, perturbation): the first N seeds of a longer evaluation are whole jobs (``reuse``). A worker builds
-    each env once and keeps it for its later jobs."""
-    pieces = max(1, min(len(seeds), max(workers, -(-len(seeds) // JOB_EPISODES))))
+    """(task, perturbation, seeds, record) jobs of <= JOB_EPISODES consecutive seeds; a (task, perturbation)'s
+    seeds are cut finer only where there are fewer of them than workers (each job builds its env at most once,
+    so 20 episodes of one shift on 10 tasks x 2 states build 10 envs, not 20). The first N seeds of a longer
+    evaluation are whole jobs (``reuse``)."""
+    pairs = len(tasks) * len(perturbations)
+    pieces = max(1, min(len(seeds), max(-(-workers // pairs), -(-len(seeds) // JOB_EPISODES))))
     size = -(-len(seeds) // pieces)
     return [
         (task, pert, seeds[i : i + size], record and task == tasks[0] and pert == perturbations[0] and i == 0)
@@ -99,7 +116,9 @@ def resume(journaled: list[dict], jobs: list[tuple]) -> tuple[list[dict], list[t
 
 
 def read_journal(journal: str | Path | None, header: dict) -> list[dict]:
-    """The episodes a killed run of this same evaluation finished; starts the journal when there is none."""
+    """The episodes a killed run of this same evaluation finished; starts the journal when there is none. A
+    journal of the same evaluation over other perturbations gives the episodes of those they share, and is
+    rewritten for this one."""
     if journal is None:
         return []
     path = Path(journal)
@@ -107,7 +126,7 @@ def read_journal(journal: str | Path | None, header: dict) -> list[dict]:
         path.write_text(json.dumps(header) + "\n")
         return []
     first, *lines = path.read_text().splitlines()
-    if json.loads(first) != header:
+    if _but_perturbations(json.loads(first)) != _but_perturbations(header):
         raise ValueError(f"{path} journals another evaluation ({first}); delete it to start this one afresh")
     episodes = {}
     for line in lines:
@@ -115,8 +134,16 @@ def read_journal(journal: str | Path | None, header: dict) -> list[dict]:
             e = json.loads(line)
         except json.JSONDecodeError:  # a line cut short by the kill
             break
-        episodes[e["task"], e["perturbation"], e["seed"]] = e
+        if e["perturbation"] in header["perturbations"]:
+            episodes[e["task"], e["perturbation"], e["seed"]] = e
+    if json.loads(first) != header:
+        path.write_text(json.dumps(header) + "\n")
+        append_journal(path, list(episodes.values()))
     return list(episodes.values())
+
+
+def _but_perturbations(header: dict) -> dict:
+    return {k: v for k, v in header.items() if k != "perturbations"}
 
 
 def append_journal(journal: str | Path | None, episodes: list[dict]) -> None:

@@ -116,9 +116,12 @@ def plan(spec: Spec, *, only: tuple[str, ...] = (), seeds: tuple[int, ...] = (),
     steps = [_data_step(spec, progress), _features_step(spec, progress)]
     steps += [_train_step(spec, row, seed, progress) for row, seed in wanted]
     for evaluation in spec.evaluations:
+        runs: dict[tuple[str, int], list[str]] = {}  # (row, seed) -> its perturbations
         for row, seed, perturbation in evaluated(spec, evaluation):
             if (row, seed) in wanted:
-                steps.append(_eval_step(spec, row, seed, evaluation, perturbation, progress))
+                runs.setdefault((row.name, seed), []).append(perturbation)
+        steps += [_eval_step(spec, spec.row(name), seed, evaluation, perts, progress)
+                  for (name, seed), perts in runs.items()]  # fmt: skip
     for points in spec.report.points:
         if (spec.row(points.row), points.seed) in wanted:
             steps.append(_points_step(spec, points))
@@ -196,28 +199,47 @@ def _finished(directory: Path, steps: int) -> bool:
     return checkpoint is not None and read_state(checkpoint)["step"] >= steps
 
 
-def _eval_step(spec: Spec, row: Row, seed: int, evaluation: Evaluation, perturbation: str, progress: bool) -> Step:
-    out = eval_path(spec, row, seed, evaluation, perturbation)
+def _eval_step(spec: Spec, row: Row, seed: int, evaluation: Evaluation, perturbations: list[str],
+               progress: bool) -> Step:  # fmt: skip
+    """One run's evaluation under every perturbation its files lack, in one pool of workers (a shift evaluation of
+    20 episodes is mostly starting workers and simulators when run alone), written one file per perturbation."""
+    outs = {p: eval_path(spec, row, seed, evaluation, p) for p in perturbations}
     tasks = resolved_tasks(spec)
-    record = perturbation == "none" and spec.report.gif == row.name and seed == 0
 
     def make() -> None:
         from grids.bench.evaluate import evaluate
 
-        result = evaluate(out.parent, tasks, episodes=evaluation.episodes, perturbations=(perturbation,),
+        missing = sorted((p for p, out in outs.items() if not out.is_file()), key=lambda p: p != "none")
+        record = missing[0] == "none" and spec.report.gif == row.name and seed == 0  # the first job of missing[0]
+        journal = outs[missing[0]].with_suffix(".journal.jsonl")
+        reuse = [e for p in missing for e in _fewer_episodes(outs[p], evaluation)]
+        result = evaluate(outs[missing[0]].parent, tasks, episodes=evaluation.episodes, perturbations=tuple(missing),
                           workers=evaluation.workers, max_steps=evaluation.max_steps, record=record,
-                          progress=progress, journal=out.with_suffix(".journal.jsonl"),
-                          reuse=_fewer_episodes(out, evaluation), starts=evaluation.starts)  # fmt: skip
+                          progress=progress, journal=journal, reuse=reuse, starts=evaluation.starts)  # fmt: skip
         recording = result.pop("recording", None)
         if recording is not None:
             import numpy as np
 
-            np.savez_compressed(out.parent / "recording.npz", frames=recording["frames"], coords=recording["coords"])
-        _write_json(out, result)
-        out.with_suffix(".journal.jsonl").unlink(missing_ok=True)
+            path = outs[missing[0]].parent / "recording.npz"
+            np.savez_compressed(path, frames=recording["frames"], coords=recording["coords"])
+        for p in missing:
+            _write_json(outs[p], one_perturbation(result, p))
+        journal.unlink(missing_ok=True)
 
-    units = len(tasks) * evaluation.episodes
-    return Step("eval", f"eval {out}", out.is_file(), units, make)
+    todo = [p for p, out in outs.items() if not out.is_file()]
+    first = outs[todo[0] if todo else perturbations[0]]
+    label = f"eval {first}" if len(outs) == 1 else f"eval {first.parent} under {len(todo or outs)} perturbations"
+    return Step("eval", label, not todo, len(tasks) * evaluation.episodes * len(todo), make)
+
+
+def one_perturbation(result: dict, perturbation: str) -> dict:
+    """An evaluation's result as the evaluation of ``perturbation`` alone would have written it."""
+    return {
+        **result,
+        "per_task": {perturbation: result["per_task"][perturbation]},
+        "summary": {perturbation: result["summary"][perturbation]},
+        "episodes": [e for e in result["episodes"] if e["perturbation"] == perturbation],
+    }
 
 
 def _fewer_episodes(out: Path, evaluation: Evaluation) -> list[dict]:

@@ -214,3 +214,35 @@ def test_a_remade_row_is_checked_against_its_archived_twin(made, tmp_path):
     twin = {**dense, "archived": {"commit": "abc1234"}}
     assert runner.reproduction(dense, twin) == {"commit": "abc1234", "same": n, "of": n, "same_data": True, "same_weights": True}
     assert runner.reproduction(older, twin)["same_data"] is None  # a remade run without a checkpoint: unknown, not "other"
+
+
+def test_a_run_s_perturbations_share_one_pool_and_each_gets_the_file_it_would_alone(made, tmp_path):
+    import shutil
+
+    from grids.bench.evaluate import evaluate
+
+    made_dir, spec = made
+    shutil.copytree(spec.root, tmp_path / "runs-batch", ignore=shutil.ignore_patterns(".lock"))
+    shift = 'episodes = 1\nmax_steps = 4\nworkers = 1\nrows = ["grids-4"]\nperturbations = ["light"]'
+    both = 'episodes = 2\nmax_steps = 4\nworkers = 1\nrows = ["grids-4"]\nperturbations = ["light", "noise"]'
+    text = Path(spec.path).read_text().replace(spec.root, str(tmp_path / "runs-batch")).replace(shift, both)
+    path = tmp_path / "batch.toml"
+    path.write_text(text.replace(str(made_dir / "results"), str(tmp_path / "results")))
+    batch = load_spec(path)
+    todo = [s for s in runner.plan(batch, progress=False) if not s.done]
+    assert [s.label for s in todo] == [f"eval {tmp_path / 'runs-batch' / 'grids-4-s0'} under 2 perturbations"]
+    assert todo[0].units == 2 * 2  # 1 task x 2 episodes x 2 perturbations
+    runner.execute(batch, todo, log=lambda *_: None)
+    run_dir = tmp_path / "runs-batch" / "grids-4-s0"
+    assert not list(run_dir.glob("*.journal.jsonl"))
+    for perturbation in ("light", "noise"):
+        written = json.loads((run_dir / f"eval_{perturbation}_2ep_4_official.json").read_text())
+        alone = evaluate(run_dir, ["reach-v3"], episodes=2, perturbations=(perturbation,), workers=1, max_steps=4,
+                         progress=False)  # fmt: skip
+        assert list(written["summary"]) == [perturbation]
+        assert _untimed(written["episodes"]) == _untimed(alone["episodes"])
+        assert _untimed(written["summary"].values()) == _untimed(alone["summary"].values())
+
+
+def _untimed(rows) -> list[dict]:
+    return [{k: v for k, v in r.items() if "_ms" not in k and "seconds" not in k} for r in rows]
