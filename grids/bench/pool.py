@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import multiprocessing as mp
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -30,6 +31,8 @@ def _init_worker(
 ) -> None:
     torch.set_num_threads(threads)
     from grids.bench.train import load_policy
+
+    _close_env()  # in this process, one left by an evaluation that raised (another policy's)
 
     policy = load_policy(policy_path)
     if draws == "training":  # the reducer alone keeps its training-time draws (dropout, jitter, fresh patches)
@@ -88,10 +91,10 @@ def run_jobs(
 
 
 def plan_jobs(tasks, perturbations, seeds: list[int], *, workers: int, record: bool) -> list[tuple]:
-    """(task, perturbation, seeds, record) jobs of <= JOB_EPISODES consecutive seeds; a (task, perturbation)'s
-    seeds are cut finer only where there are fewer of them than workers (each job builds its env at most once,
-    so 20 episodes of one shift on 10 tasks x 2 states build 10 envs, not 20). The first N seeds of a longer
-    evaluation are whole jobs (``reuse``)."""
+    """(task, perturbation, seeds, record) jobs of <= JOB_EPISODES consecutive seeds, cut finer only where there
+    are fewer (task, perturbation) pairs than workers (a job builds its env at most once, so 20 episodes of one
+    shift on 10 tasks x 2 states build 10 envs, not 20). The first N seeds of a longer evaluation, N a multiple
+    of JOB_EPISODES, are whole jobs (``reuse``)."""
     pairs = len(tasks) * len(perturbations)
     pieces = max(1, min(len(seeds), max(-(-workers // pairs), -(-len(seeds) // JOB_EPISODES))))
     size = -(-len(seeds) // pieces)
@@ -117,8 +120,8 @@ def resume(journaled: list[dict], jobs: list[tuple]) -> tuple[list[dict], list[t
 
 def read_journal(journal: str | Path | None, header: dict) -> list[dict]:
     """The episodes a killed run of this same evaluation finished; starts the journal when there is none. A
-    journal of the same evaluation over other perturbations gives the episodes of those they share, and is
-    rewritten for this one."""
+    journal of the same evaluation over other perturbations gives the episodes of those they share and keeps the
+    rest (its header then names every perturbation it holds)."""
     if journal is None:
         return []
     path = Path(journal)
@@ -126,7 +129,8 @@ def read_journal(journal: str | Path | None, header: dict) -> list[dict]:
         path.write_text(json.dumps(header) + "\n")
         return []
     first, *lines = path.read_text().splitlines()
-    if _but_perturbations(json.loads(first)) != _but_perturbations(header):
+    saved = json.loads(first)
+    if _but_perturbations(saved) != _but_perturbations(header):
         raise ValueError(f"{path} journals another evaluation ({first}); delete it to start this one afresh")
     episodes = {}
     for line in lines:
@@ -136,9 +140,11 @@ def read_journal(journal: str | Path | None, header: dict) -> list[dict]:
             break
         if e["perturbation"] in header["perturbations"]:
             episodes[e["task"], e["perturbation"], e["seed"]] = e
-    if json.loads(first) != header:
-        path.write_text(json.dumps(header) + "\n")
-        append_journal(path, list(episodes.values()))
+    held = list(dict.fromkeys(saved["perturbations"] + header["perturbations"]))
+    if held != saved["perturbations"]:  # rewritten whole, then moved over the old one: a kill loses nothing
+        partial = path.with_suffix(".partial")
+        partial.write_text("\n".join([json.dumps({**saved, "perturbations": held}), *lines]) + "\n")
+        os.replace(partial, path)
     return list(episodes.values())
 
 

@@ -201,34 +201,38 @@ def _finished(directory: Path, steps: int) -> bool:
 
 def _eval_step(spec: Spec, row: Row, seed: int, evaluation: Evaluation, perturbations: list[str],
                progress: bool) -> Step:  # fmt: skip
-    """One run's evaluation under every perturbation its files lack, in one pool of workers (a shift evaluation of
-    20 episodes is mostly starting workers and simulators when run alone), written one file per perturbation."""
+    """One run's ``[[evaluations]]`` entry under every perturbation its files lack, in one pool of workers (a shift
+    evaluation of 20 episodes is mostly starting workers and simulators when run alone), one file per
+    perturbation. Its journal is the entry's first perturbation's, whichever are left, so a rerun finds it."""
     outs = {p: eval_path(spec, row, seed, evaluation, p) for p in perturbations}
+    journal = outs[perturbations[0]].with_suffix(".journal.jsonl")
     tasks = resolved_tasks(spec)
 
     def make() -> None:
         from grids.bench.evaluate import evaluate
 
         missing = sorted((p for p, out in outs.items() if not out.is_file()), key=lambda p: p != "none")
+        if not missing:
+            return
         record = missing[0] == "none" and spec.report.gif == row.name and seed == 0  # the first job of missing[0]
-        journal = outs[missing[0]].with_suffix(".journal.jsonl")
         reuse = [e for p in missing for e in _fewer_episodes(outs[p], evaluation)]
-        result = evaluate(outs[missing[0]].parent, tasks, episodes=evaluation.episodes, perturbations=tuple(missing),
+        result = evaluate(journal.parent, tasks, episodes=evaluation.episodes, perturbations=tuple(missing),
                           workers=evaluation.workers, max_steps=evaluation.max_steps, record=record,
                           progress=progress, journal=journal, reuse=reuse, starts=evaluation.starts)  # fmt: skip
         recording = result.pop("recording", None)
         if recording is not None:
             import numpy as np
 
-            path = outs[missing[0]].parent / "recording.npz"
-            np.savez_compressed(path, frames=recording["frames"], coords=recording["coords"])
+            np.savez_compressed(journal.parent / "recording.npz", frames=recording["frames"], coords=recording["coords"])
         for p in missing:
             _write_json(outs[p], one_perturbation(result, p))
         journal.unlink(missing_ok=True)
 
     todo = [p for p, out in outs.items() if not out.is_file()]
-    first = outs[todo[0] if todo else perturbations[0]]
-    label = f"eval {first}" if len(outs) == 1 else f"eval {first.parent} under {len(todo or outs)} perturbations"
+    if len(outs) == 1:
+        label = f"eval {outs[perturbations[0]]}"
+    else:  # the entry's first file names it: no two entries of a run share a perturbation (spec.py)
+        label = f"eval {outs[perturbations[0]]} and {len(outs) - 1} more perturbations ({len(todo)} to run)"
     return Step("eval", label, not todo, len(tasks) * evaluation.episodes * len(todo), make)
 
 
@@ -322,9 +326,9 @@ def describe(spec: Spec, steps: list[Step]) -> str:
 
 def duration(seconds: float) -> str:
     """A step's estimate in the unit that reads at once: seconds under 90 s, minutes under 90 min, else hours."""
-    if seconds < 90:
+    if round(seconds) < 90:
         return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
+    if round(seconds / 60) < 90:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
 

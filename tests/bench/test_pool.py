@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from grids.bench import pool
 
 
@@ -39,12 +41,16 @@ def test_a_worker_keeps_the_simulator_of_its_current_pair_and_closes_the_one_bef
     assert closed == built[:2]  # one simulator open at a time (LIBERO's hold ~0.6 GB each)
 
 
-def test_a_journal_of_more_perturbations_gives_the_shared_ones_and_is_rewritten(tmp_path):
+def test_a_journal_of_other_perturbations_gives_the_shared_ones_and_keeps_the_rest(tmp_path):
     header = {"policy": "p", "episodes": 2, "perturbations": ["none", "noise"], "max_steps": 3}
     journal = tmp_path / "eval.journal.jsonl"
     episodes = [{"task": "t", "perturbation": p, "seed": s, "success": True} for p in ("none", "noise") for s in (0, 1)]
     journal.write_text("\n".join(json.dumps(x) for x in [header, *episodes]) + "\n")
-    fewer = {**header, "perturbations": ["noise"]}
-    assert pool.read_journal(journal, fewer) == episodes[2:]
-    assert json.loads(journal.read_text().splitlines()[0]) == fewer
-    assert pool.read_journal(journal, fewer) == episodes[2:]  # read again under its new header
+    other = {**header, "perturbations": ["noise", "light"]}
+    assert pool.read_journal(journal, other) == episodes[2:]
+    first, *lines = journal.read_text().splitlines()
+    assert json.loads(first)["perturbations"] == ["none", "noise", "light"]  # what it holds, and may hold
+    assert [json.loads(line) for line in lines] == episodes  # nothing discarded
+    assert pool.read_journal(journal, header) == episodes  # the first evaluation finds all of its own again
+    with pytest.raises(ValueError, match="journals another evaluation"):
+        pool.read_journal(journal, {**header, "episodes": 3})

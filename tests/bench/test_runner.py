@@ -138,7 +138,7 @@ def test_a_finished_spec_plans_nothing_and_a_dry_run_names_every_step(made):
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(26, "26 s"), (89, "89 s"), (540, "9 min"), (5340, "89 min"),
-                                               (5400, "1.5 h"), (20880, "5.8 h")])
+                                               (5400, "1.5 h"), (20880, "5.8 h"), (89.6, "1 min")])
 def test_an_estimate_reads_in_seconds_minutes_or_hours(seconds, text):
     assert runner.duration(seconds) == text  # a 20-episode evaluation is "26 s", not "0 min"
 
@@ -230,7 +230,8 @@ def test_a_run_s_perturbations_share_one_pool_and_each_gets_the_file_it_would_al
     path.write_text(text.replace(str(made_dir / "results"), str(tmp_path / "results")))
     batch = load_spec(path)
     todo = [s for s in runner.plan(batch, progress=False) if not s.done]
-    assert [s.label for s in todo] == [f"eval {tmp_path / 'runs-batch' / 'grids-4-s0'} under 2 perturbations"]
+    light = tmp_path / "runs-batch" / "grids-4-s0" / "eval_light_2ep_4_official.json"
+    assert [s.label for s in todo] == [f"eval {light} and 1 more perturbations (2 to run)"]
     assert todo[0].units == 2 * 2  # 1 task x 2 episodes x 2 perturbations
     runner.execute(batch, todo, log=lambda *_: None)
     run_dir = tmp_path / "runs-batch" / "grids-4-s0"
