@@ -208,10 +208,13 @@ def _eval_step(spec: Spec, row: Row, seed: int, evaluation: Evaluation, perturba
     journal = outs[perturbations[0]].with_suffix(".journal.jsonl")
     tasks = resolved_tasks(spec)
 
+    def lacking() -> list[str]:  # the clean episodes first: the recording is of them
+        return sorted((p for p, out in outs.items() if not out.is_file()), key=lambda p: p != "none")
+
     def make() -> None:
         from grids.bench.evaluate import evaluate
 
-        missing = sorted((p for p, out in outs.items() if not out.is_file()), key=lambda p: p != "none")
+        missing = lacking()
         if not missing:
             return
         record = missing[0] == "none" and spec.report.gif == row.name and seed == 0  # the first job of missing[0]
@@ -228,7 +231,7 @@ def _eval_step(spec: Spec, row: Row, seed: int, evaluation: Evaluation, perturba
             _write_json(outs[p], one_perturbation(result, p))
         journal.unlink(missing_ok=True)
 
-    todo = [p for p, out in outs.items() if not out.is_file()]
+    todo = lacking()
     if len(outs) == 1:
         label = f"eval {outs[perturbations[0]]}"
     else:  # the entry's first file names it: no two entries of a run share a perturbation (spec.py)
