@@ -128,22 +128,26 @@ def read_journal(journal: str | Path | None, header: dict) -> list[dict]:
     if not path.is_file() or not path.read_text().strip():
         path.write_text(json.dumps(header) + "\n")
         return []
-    first, *lines = path.read_text().splitlines()
+    text = path.read_text()
+    first, *lines = text.splitlines()
     saved = json.loads(first)
     if _but_perturbations(saved) != _but_perturbations(header):
         raise ValueError(f"{path} journals another evaluation ({first}); delete it to start this one afresh")
-    episodes = {}
+    episodes, kept = {}, []
     for line in lines:
         try:
             e = json.loads(line)
-        except json.JSONDecodeError:  # a line cut short by the kill
-            break
+        except json.JSONDecodeError:  # a line cut short by a kill
+            continue
+        kept.append(line)
         if e["perturbation"] in header["perturbations"]:
             episodes[e["task"], e["perturbation"], e["seed"]] = e
     held = list(dict.fromkeys(saved["perturbations"] + header["perturbations"]))
-    if held != saved["perturbations"]:  # rewritten whole, then moved over the old one: a kill loses nothing
+    if held != saved["perturbations"] or kept != lines or not text.endswith("\n"):
+        # rewritten whole without the cut lines, then moved over the old one: a kill loses nothing, and the next
+        # episode is appended on a line of its own
         partial = path.with_suffix(".partial")
-        partial.write_text("\n".join([json.dumps({**saved, "perturbations": held}), *lines]) + "\n")
+        partial.write_text("\n".join([json.dumps({**saved, "perturbations": held}), *kept]) + "\n")
         os.replace(partial, path)
     return list(episodes.values())
 

@@ -54,3 +54,16 @@ def test_a_journal_of_other_perturbations_gives_the_shared_ones_and_keeps_the_re
     assert pool.read_journal(journal, header) == episodes  # the first evaluation finds all of its own again
     with pytest.raises(ValueError, match="journals another evaluation"):
         pool.read_journal(journal, {**header, "episodes": 3})
+
+
+def test_a_line_cut_by_a_kill_is_dropped_so_the_next_episode_gets_a_line_of_its_own(tmp_path):
+    header = {"policy": "p", "episodes": 3, "perturbations": ["none"], "max_steps": 3}
+    journal = tmp_path / "eval.journal.jsonl"
+    episodes = [{"task": "t", "perturbation": "none", "seed": s, "success": True} for s in range(3)]
+    journal.write_text(json.dumps(header) + "\n" + json.dumps(episodes[0]) + "\n" + json.dumps(episodes[1])[:9])
+    assert pool.read_journal(journal, header) == episodes[:1]
+    pool.append_journal(journal, episodes[1:2])  # the resumed run's first episode
+    journal.write_text(journal.read_text() + json.dumps(episodes[2])[:5])  # and a second kill, mid-line
+    assert pool.read_journal(journal, header) == episodes[:2]  # the episode after the first cut is kept
+    pool.append_journal(journal, episodes[2:])
+    assert pool.read_journal(journal, header) == episodes
