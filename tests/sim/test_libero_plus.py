@@ -7,7 +7,6 @@ LIBERO scene itself (textures through the env's renderer, the arm, the objects) 
 import re
 import zlib
 
-import mujoco
 import numpy as np
 import pytest
 
@@ -22,6 +21,7 @@ from grids.sim.perturbations import (
     level_table,
     with_level,
 )
+from grids.sim.rendering import mujoco  # the package's: its GL backend chosen before mujoco loads
 
 SEVEN = ["camera", "robot-init", "language", "light", "background", "noise", "layout"]
 ALL = [f"{d}@{k}" for d in SEVEN for k in LEVELS]
