@@ -65,14 +65,18 @@ def seed0_cells(suites: dict[str, dict]) -> dict[str, dict]:
     for row in ROWS:
         cells, run_all, ref_all = {}, {}, {}
         for suite, found in suites.items():
-            if (row, 0) not in found or (REFERENCE, 0) not in found:
+            if (row, 0) not in found:
                 continue
-            run, ref = outcomes(found[row, 0]), outcomes(found[REFERENCE, 0])
+            run = outcomes(found[row, 0])
+            if (REFERENCE, 0) not in found:  # measured before its suite's dense: its success, nothing paired
+                cells[suite] = {"success": 100 * sum(run.values()) / len(run), "episodes": len(run), "delta": None}
+                continue
+            ref = outcomes(found[REFERENCE, 0])
             cells[suite] = paired_stats(run, ref)
             run_all.update({(suite, *k): v for k, v in run.items()})
             ref_all.update({(suite, *k): v for k, v in ref.items()})
         if cells:
-            cells["pooled"] = paired_stats(run_all, ref_all)
+            cells["pooled"] = paired_stats(run_all, ref_all) if run_all else None
             table[row] = cells
     return table
 
@@ -104,21 +108,25 @@ def _cell(c: dict | None, *, delta: bool = True) -> str:
     if c is None:
         return "not run"
     text = f"{c['success']:.1f}"
-    if delta:
+    if delta and c["delta"] is None:
+        text += " (dense not run)"
+    elif delta:
         text += f" ({c['delta']:+.1f}, {p_text(c['p'], '.2g')})"
     return text
 
 
 def markdown(seed0: dict, seeds: dict, measured: list[str]) -> str:
     suites = list(SUITES)
-    header = "| row | " + " | ".join(HEADERS[s] for s in suites) + " | Avg | pooled over the suites measured |"
+    header = "| row | " + " | ".join(HEADERS[s] for s in suites) + " | Avg | pooled over the suites measured with dense |"
     rule = "|---" * (len(suites) + 3) + "|"
     lines = ["## Ours: seed 0, LIBERO's official init states (success %, Δ vs dense on the same episodes, McNemar)",
              "", header, rule]  # fmt: skip
     for row, cells in seed0.items():
         rates = [cells[s]["success"] for s in suites if s in cells]
         avg = f"{statistics.mean(rates):.1f}" if len(rates) == len(suites) else "—"
-        pooled = _cell(cells["pooled"], delta=row != REFERENCE) + f", {cells['pooled']['episodes']} episodes"
+        pooled = "—"
+        if cells["pooled"] is not None:
+            pooled = _cell(cells["pooled"], delta=row != REFERENCE) + f", {cells['pooled']['episodes']} episodes"
         lines.append(f"| {row} | " + " | ".join(_cell(cells.get(s), delta=row != REFERENCE) for s in suites)
                      + f" | {avg} | {pooled} |")  # fmt: skip
     lines += ["", "## The authors' π0 / π0.5 (their Table 1: a different policy, trained on LIBERO's human "

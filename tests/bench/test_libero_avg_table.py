@@ -62,3 +62,16 @@ def test_the_seed_table_cuts_seed_0_to_the_first_states_and_pairs_each_seed_with
     assert cells["success_per_seed"] == [100.0, 100.0]  # seed 0's states 4-9 left out
     assert cells["dense_seeds"] == [0, 1] and cells["episodes"] == 8
     assert (cells["only_run"], cells["only_reference"], cells["delta"]) == (2, 0, 25.0)  # seed 1 against dense's seed 1
+
+
+def test_a_row_measured_before_its_suite_s_dense_shows_its_success_and_stays_out_of_the_pooled_pairs(tmp_path, m):
+    dense, grids = [True] * 8 + [False] * 2, [True] * 5 + [False] * 5
+    object_ = _write(tmp_path, "libero_object", [_result("dense-ema-c50", 0, dense), _result("grids-16-ema-c50", 0, grids)])
+    spatial = _write(tmp_path, "libero_spatial", [_result("grids-16-ema-c50", 0, [True] * 3 + [False])])
+    suites = {"libero_object": m.load_suite([object_]), "libero_spatial": m.load_suite([spatial])}
+    cells = m.seed0_cells(suites)["grids-16-ema-c50"]
+    assert cells["libero_spatial"]["success"] == 75.0 and cells["libero_spatial"]["delta"] is None
+    assert cells["pooled"]["episodes"] == 10  # Object's pairs only
+    text = m.markdown(m.seed0_cells(suites), m.seed_cells(suites), ["libero_spatial", "libero_object"])
+    row = next(line for line in text.splitlines() if line.startswith("| grids-16-ema-c50"))
+    assert "| 75.0 (dense not run) |" in row
