@@ -125,10 +125,10 @@ def read_journal(journal: str | Path | None, header: dict) -> list[dict]:
     if journal is None:
         return []
     path = Path(journal)
-    if not path.is_file() or not path.read_text().strip():
+    text = path.read_text() if path.is_file() else ""
+    if not text.strip():
         path.write_text(json.dumps(header) + "\n")
         return []
-    text = path.read_text()
     first, *lines = text.splitlines()
     saved = json.loads(first)
     if _but_perturbations(saved) != _but_perturbations(header):
