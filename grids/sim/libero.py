@@ -19,6 +19,10 @@ Two kinds of reset:
 * ``reset(init_state=i)`` loads the i-th of the 50 fixed initial states that ship with LIBERO: the official
   evaluation. ``max_steps`` defaults to openpi's limits (``MAX_STEPS``).
 
+A perturbation may build the scene from a rewritten BDDL (``Perturbation.scene``: objects added, say); LIBERO's
+official states, made for the task's own scene, are then loaded into it joint by joint, by name
+(``carry_state``), the added objects' joints left where the placement put them.
+
 Either way the env then runs ``SETTLE_STEPS`` steps with the gripper open and the arm still (objects drop onto
 the table), as openpi's evaluation does; those steps are neither observed nor counted. Success is LIBERO's
 ``check_success()`` (the BDDL goal), checked after every step. For failure analysis ``info["lifted"]`` names the
@@ -35,7 +39,9 @@ import contextlib
 import functools
 import logging
 import os
+import tempfile
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,6 +52,7 @@ from grids.sim.perturbations import (
     HEADLIGHT_FIELDS,
     MODEL_FIELDS,
     Perturbation,
+    bddl_objects,
     texture_pixels,
     upload_textures,
 )
@@ -128,6 +135,84 @@ def official_init_states(task: str) -> np.ndarray:
         return np.asarray(_benchmark().get_benchmark_dict()[suite]().get_task_init_states(index))
 
 
+@dataclass(frozen=True)
+class JointLayout:
+    """Where a MuJoCo model's joints keep their state in a flattened ``[time, qpos (nq), qvel (nv)]`` vector."""
+
+    nq: int
+    nv: int
+    joints: dict[str, tuple[int, int, int, int]]  # name -> (qpos address, qpos size, dof address, dof size)
+
+
+def joint_layout(model: mujoco.MjModel) -> JointLayout:
+    """``model``'s joints by name (every joint needs one)."""
+    qpos, dofs = [*model.jnt_qposadr, model.nq], [*model.jnt_dofadr, model.nv]  # in joint order, both
+    joints = {}
+    for j in range(model.njnt):
+        name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, j)
+        if not name:
+            raise ValueError(f"joint {j} of the scene has no name: its state cannot be carried over by name")
+        joints[name] = (qpos[j], qpos[j + 1] - qpos[j], dofs[j], dofs[j + 1] - dofs[j])
+    return JointLayout(model.nq, model.nv, joints)
+
+
+def carry_state(
+    state: np.ndarray, *, source: JointLayout, target: JointLayout, current: np.ndarray
+) -> np.ndarray:
+    """``state``, a flattened MuJoCo state of the scene ``source`` lays out, in the scene ``target`` lays out:
+    the time and every joint of ``source`` (position and velocity) copied by name; the joints only ``target``
+    has keep their positions in ``current`` (a flattened state of ``target``'s scene), at rest."""
+    if state.shape != (1 + source.nq + source.nv,):
+        raise ValueError(
+            f"a state of shape {state.shape} is not one of this scene's (1 + {source.nq} + {source.nv} values)"
+        )
+    missing = sorted(set(source.joints) - set(target.joints))
+    if missing:
+        raise ValueError(f"the scene lacks joints {missing} of the state's scene: it cannot be carried over")
+    out = current.copy()
+    out[0] = state[0]
+    out[1 + target.nq :] = 0.0
+    for name, (qpos, nq, dof, nv) in source.joints.items():
+        to_qpos, _, to_dof, _ = target.joints[name]
+        out[1 + to_qpos : 1 + to_qpos + nq] = state[1 + qpos : 1 + qpos + nq]
+        out[1 + target.nq + to_dof : 1 + target.nq + to_dof + nv] = state[1 + source.nq + dof :][:nv]
+    return out
+
+
+@functools.cache
+def scene_joints(task: str) -> JointLayout:
+    """The joint layout of ``task``'s own scene, which LIBERO's official states are in (a LIBERO env built once
+    per task and process, ~4 s)."""
+    from libero.libero.envs.env_wrapper import ControlEnv
+
+    suite, index = split_task(task)
+    saved = np.random.get_state()  # building places the objects, drawing from numpy's global stream
+    try:
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            control = ControlEnv(
+                bddl_file_name=suite_tasks(suite)[index][2],
+                has_renderer=False,
+                has_offscreen_renderer=False,
+                use_camera_obs=False,
+            )
+        try:
+            return joint_layout(control.env.sim.model._model)
+        finally:
+            control.close()
+    finally:
+        np.random.set_state(saved)
+
+
+@contextlib.contextmanager
+def _bddl_file(text: str, *, name: str):
+    """The path of a temporary BDDL file ``name`` that holds ``text`` (LIBERO reads its scene from a file)."""
+    with tempfile.TemporaryDirectory(prefix="grids-bddl-") as folder:
+        path = os.path.join(folder, name)
+        with open(path, "w") as f:
+            f.write(text)
+        yield path
+
+
 class LiberoEnv(SimEnv):
     action_dim = 7
 
@@ -155,9 +240,17 @@ class LiberoEnv(SimEnv):
 
         from libero.libero.envs.env_wrapper import ControlEnv
 
-        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        with open(bddl) as f:
+            own = f.read()
+        scene = self.perturbation.scene(own)
+        self._own_scene = scene == own
+        if self._own_scene:
+            scene_file = contextlib.nullcontext(bddl)
+        else:
+            scene_file = _bddl_file(scene, name=os.path.basename(bddl))
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), scene_file as scene_path:
             self._control = ControlEnv(
-                bddl_file_name=bddl,
+                bddl_file_name=scene_path,
                 has_renderer=False,
                 has_offscreen_renderer=False,  # we render with our own mujoco.Renderer
                 use_camera_obs=False,
@@ -165,6 +258,9 @@ class LiberoEnv(SimEnv):
                 initialization_noise={"magnitude": float(robot_init_noise), "type": "gaussian"},
             )
         self.robosuite = self._control.env  # the robosuite environment: privileged state for experts
+        # the objects the perturbation added to the task's scene, in scene order
+        own_objects = bddl_objects(own)
+        self.distractors = tuple(name for name in self.robosuite.objects_dict if name not in own_objects)
         self.model: mujoco.MjModel | None = None
         self._bind_sim()
         self.raw_obs: dict[str, np.ndarray] | None = None  # robosuite's observation: for experts only
@@ -246,7 +342,15 @@ class LiberoEnv(SimEnv):
             states = official_init_states(self.task)
             if not 0 <= init_state < len(states):
                 raise ValueError(f"init_state must be in [0, {len(states)}), got {init_state}")
-            self.raw_obs = self._control.set_init_state(states[init_state])
+            state = states[init_state]
+            if not self._own_scene:  # the states are of the task's own scene: carried over joint by joint
+                state = carry_state(
+                    state,
+                    source=scene_joints(self.task),
+                    target=joint_layout(self.model),
+                    current=self._control.get_sim_state(),
+                )
+            self.raw_obs = self._control.set_init_state(state)
         self._rng = np.random.default_rng([seed, zlib.crc32(self.perturbation.name.encode())])
         self.perturbation.apply(self.model, self._rng, self._camera_ids[0])
         if self._texture_defaults and self._renderer is not None:

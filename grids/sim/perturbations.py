@@ -9,6 +9,8 @@ A perturbation is a named, parameterised object with two hooks:
 * ``move(env, rng)`` changes the initial state (robot joints, object layout), after the placement and before
   the settle steps, and ``reword(instruction, rng)`` the instruction the policy is given; only LIBERO's env
   calls them (``libero_only``): MetaWorld's refuses such perturbations.
+* ``scene(bddl)`` rewrites the task's BDDL text once, when LIBERO's env is built (objects added, say); the
+  env loads LIBERO's official initial states into such a scene joint by joint, by name.
 
 ``rng`` is a ``numpy.random.Generator`` that the env derives from the episode seed and the perturbation's
 name, so the same (seed, perturbation) gives the same episode, and different perturbations draw
@@ -76,10 +78,14 @@ class Perturbation:
     def reword(self, instruction: str, rng: np.random.Generator) -> str:
         return instruction
 
+    def scene(self, bddl: str) -> str:
+        """The BDDL text LIBERO's env builds the task's scene from, given the task's own (``bddl``)."""
+        return bddl
+
     @property
     def pixel_level(self) -> bool:
         """Only ``corrupt`` changes anything: the perturbation applies to recorded frames as well."""
-        hooks = ("apply", "move", "reword", "corrupt")
+        hooks = ("apply", "move", "reword", "scene", "corrupt")
         overridden = [h for h in hooks if getattr(type(self), h) is not getattr(Perturbation, h)]
         return overridden == ["corrupt"]
 
@@ -328,6 +334,30 @@ def _drop(model: mujoco.MjModel, data: mujoco.MjData, body: int) -> float:
     """How far below ``body`` the nearest surface is (m), not counting the object itself."""
     geom = np.zeros(1, np.int32)
     return mujoco.mj_ray(model, data, data.xpos[body], np.array([0.0, 0.0, -1.0]), None, 1, body, geom)
+
+
+def _declared(group: list) -> dict[str, str]:
+    """A BDDL ``(:objects a b - cat c - other)`` group (as tokens) -> ``{instance: category}``."""
+    out, names, items = {}, [], iter(group[1:])
+    for item in items:
+        if item == "-":
+            out |= dict.fromkeys(names, next(items))
+            names = []
+        else:
+            names.append(item)
+    return out
+
+
+def _groups(bddl: str) -> dict[str, list]:
+    """A BDDL text's top-level groups as LIBERO reads them (lower-cased tokens), by head: ``":objects"``, ..."""
+    from bddl.parsing import scan_tokens  # LIBERO's BDDL reader
+
+    return {group[0]: group for group in scan_tokens(string=bddl)[1:] if isinstance(group, list)}
+
+
+def bddl_objects(bddl: str) -> dict[str, str]:
+    """The movable objects a BDDL text declares: ``{instance: category}``."""
+    return _declared(_groups(bddl)[":objects"])
 
 
 @dataclass(frozen=True, kw_only=True)

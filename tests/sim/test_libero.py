@@ -280,3 +280,43 @@ def test_a_missing_init_state_file_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(benchmark, "get_libero_path", lambda key: str(tmp_path / key))
     with pytest.raises(FileNotFoundError, match=f"unavailable: {tmp_path}/init_states/libero_goal/.+"):
         official_init_states.__wrapped__("libero_goal/3")  # uncached
+
+
+SCENE = """
+<mujoco>
+  <worldbody>
+    {extra}
+    <body name="can"><freejoint name="can_joint"/><geom size=".05"/></body>
+    <body name="door" pos="1 0 0"><joint name="hinge" type="hinge"/><geom size=".05"/></body>
+  </worldbody>
+</mujoco>
+"""
+EXTRA = '<body name="distractor" pos="0 1 0"><freejoint name="distractor_joint"/><geom size=".05"/></body>'
+
+
+def test_a_state_is_carried_into_a_larger_scene_joint_by_joint():
+    """An object added before the others moves every address: each joint's values still reach it by name."""
+    from grids.sim.libero import carry_state, joint_layout
+    from grids.sim.rendering import mujoco
+
+    small = joint_layout(mujoco.MjModel.from_xml_string(SCENE.format(extra="")))
+    large = joint_layout(mujoco.MjModel.from_xml_string(SCENE.format(extra=EXTRA)))
+    assert large.joints["can_joint"][0] != small.joints["can_joint"][0]
+    state = 1.0 + np.arange(1 + small.nq + small.nv)  # time, qpos (7 + 1), qvel (6 + 1)
+    current = np.full(1 + large.nq + large.nv, -1.0)
+    carried = carry_state(state, source=small, target=large, current=current)
+    assert carried[0] == state[0]
+    for name, (q, nq, v, nv) in small.joints.items():
+        to_q, _, to_v, _ = large.joints[name]
+        np.testing.assert_array_equal(carried[1 + to_q : 1 + to_q + nq], state[1 + q : 1 + q + nq])
+        np.testing.assert_array_equal(
+            carried[1 + large.nq + to_v :][:nv], state[1 + small.nq + v :][:nv], err_msg=name
+        )
+    q, nq, v, nv = large.joints["distractor_joint"]
+    assert np.all(carried[1 + q : 1 + q + nq] == -1.0) and np.all(carried[1 + large.nq + v :][:nv] == 0.0)
+    with pytest.raises(
+        ValueError, match=r"shape \(15,\) is not one of this scene's \(1 \+ 15 \+ 13 values\)"
+    ):
+        carry_state(state[:15], source=large, target=large, current=current)
+    with pytest.raises(ValueError, match=r"the scene lacks joints \['distractor_joint'\]"):
+        carry_state(current, source=large, target=small, current=state)
