@@ -213,6 +213,23 @@ def _bddl_file(text: str, *, name: str):
         yield path
 
 
+# A scene with added objects (layout's distractors): how often LIBERO's placement is redrawn when robosuite cannot
+# place every object, before giving up. LIBERO's own scenes always place: they get one draw, as ever.
+PLACEMENT_TRIES = 8
+
+
+def placed(make, *, tries: int, what: str):
+    """``make(attempt)`` for attempt 0, 1, ... while robosuite cannot place every object, at most ``tries`` times."""
+    from robosuite.utils.errors import RandomizationError
+
+    for attempt in range(tries):
+        try:
+            return make(attempt)
+        except RandomizationError:
+            if attempt == tries - 1:
+                raise RuntimeError(f"{what}: robosuite could not place every object in {tries} draws") from None
+
+
 class LiberoEnv(SimEnv):
     action_dim = 7
 
@@ -248,14 +265,19 @@ class LiberoEnv(SimEnv):
             scene_file = contextlib.nullcontext(bddl)
         else:
             scene_file = _bddl_file(scene, name=os.path.basename(bddl))
+        self._placement_tries = 1 if self._own_scene else PLACEMENT_TRIES
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), scene_file as scene_path:
-            self._control = ControlEnv(
-                bddl_file_name=scene_path,
-                has_renderer=False,
-                has_offscreen_renderer=False,  # we render with our own mujoco.Renderer
-                use_camera_obs=False,
-                hard_reset=False,  # set per reset (see reset)
-                initialization_noise={"magnitude": float(robot_init_noise), "type": "gaussian"},
+            self._control = placed(
+                lambda attempt: ControlEnv(
+                    bddl_file_name=scene_path,
+                    has_renderer=False,
+                    has_offscreen_renderer=False,  # we render with our own mujoco.Renderer
+                    use_camera_obs=False,
+                    hard_reset=False,  # set per reset (see reset)
+                    initialization_noise={"magnitude": float(robot_init_noise), "type": "gaussian"},
+                ),
+                tries=self._placement_tries,
+                what=f"{task} under {self.perturbation.name}",
             )
         self.robosuite = self._control.env  # the robosuite environment: privileged state for experts
         # the objects the perturbation added to the task's scene (``layout@k``'s distractors), in scene order
@@ -330,9 +352,11 @@ class LiberoEnv(SimEnv):
             robot.initialization_noise["magnitude"] = self.robot_init_noise if init_state is None else 0.0
         saved = np.random.get_state()  # robosuite's placement samplers draw from the global numpy stream
         try:
-            np.random.seed(seed % 2**32)
-            with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-                self.raw_obs = self._control.reset()
+            self.raw_obs = placed(
+                functools.partial(self._placement, seed),
+                tries=self._placement_tries,
+                what=f"{self.task} under {self.perturbation.name}, seed {seed}",
+            )
         finally:
             np.random.set_state(saved)
         self._bind_sim()
@@ -363,6 +387,12 @@ class LiberoEnv(SimEnv):
         self.expert_state = {}
         self._settled_z, self._lifted = self._heights(), set()
         return {"init_state": init_state, "lifted": []}
+
+    def _placement(self, seed: int, attempt: int) -> dict:
+        """LIBERO's reset, its placement drawn from ``seed`` (a redraw ``attempt`` > 0 from a seed derived from it)."""
+        np.random.seed((seed + attempt * 1_000_003) % 2**32)
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            return self._control.reset()
 
     def _heights(self) -> dict[str, float]:
         """Height (m) of every movable object of the scene (robosuite's ``objects_dict``; fixtures excluded)."""

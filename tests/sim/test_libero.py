@@ -320,3 +320,23 @@ def test_a_state_is_carried_into_a_larger_scene_joint_by_joint():
         carry_state(state[:15], source=large, target=large, current=current)
     with pytest.raises(ValueError, match=r"the scene lacks joints \['distractor_joint'\]"):
         carry_state(current, source=large, target=small, current=state)
+
+
+def test_placed_redraws_a_crowded_placement_and_names_the_scene_when_every_draw_fails():
+    from robosuite.utils.errors import RandomizationError
+
+    from grids.sim.libero import placed
+
+    attempts = []
+
+    def crowded_twice(attempt):
+        attempts.append(attempt)
+        if attempt < 2:
+            raise RandomizationError("Cannot place all objects ):")
+        return "placed"
+
+    assert placed(crowded_twice, tries=3, what="x") == "placed" and attempts == [0, 1, 2]
+    attempts.clear()
+    with pytest.raises(RuntimeError, match=r"^libero_spatial/4 under layout@2: .* in 2 draws$"):
+        placed(crowded_twice, tries=2, what="libero_spatial/4 under layout@2")
+    assert attempts == [0, 1]
