@@ -281,8 +281,10 @@ class LiberoEnv(SimEnv):
             )
         self.robosuite = self._control.env  # the robosuite environment: privileged state for experts
         # the objects the perturbation added to the task's scene (``layout@k``'s distractors), in scene order
-        own_objects = bddl_objects(own)
-        self.distractors = tuple(name for name in self.robosuite.objects_dict if name not in own_objects)
+        self.distractors: tuple[str, ...] = ()
+        if not self._own_scene:
+            own_objects = bddl_objects(own)
+            self.distractors = tuple(name for name in self.robosuite.objects_dict if name not in own_objects)
         self.model: mujoco.MjModel | None = None
         self._bind_sim()
         self.raw_obs: dict[str, np.ndarray] | None = None  # robosuite's observation: for experts only

@@ -359,13 +359,14 @@ def _bottom(model: mujoco.MjModel, data: mujoco.MjData, geoms: set[int]) -> floa
     return float(low)
 
 
-def _stand(model: mujoco.MjModel, data: mujoco.MjData, body: int, xy, quat, surface: float) -> None:
-    """Put the free object ``body`` at ``xy``, turned to ``quat``, its lowest point 2 mm above height ``surface``."""
+def _stand(model: mujoco.MjModel, data: mujoco.MjData, body: int, geoms: set[int], xy, quat, surface: float) -> None:
+    """Put the free object ``body`` (its geoms: ``_object_geoms``) at ``xy``, turned to ``quat``, its lowest point
+    2 mm above height ``surface``."""
     address = model.jnt_qposadr[model.body_jntadr[body]]  # a free joint: qpos = xyz + quaternion
     data.qpos[address : address + 2] = xy
     data.qpos[address + 3 : address + 7] = quat
     mujoco.mj_kinematics(model, data)
-    data.qpos[address + 2] += surface + 0.002 - _bottom(model, data, _object_geoms(model, body))
+    data.qpos[address + 2] += surface + 0.002 - _bottom(model, data, geoms)
     mujoco.mj_forward(model, data)
 
 
@@ -538,7 +539,7 @@ class LayoutShift(Perturbation):
         geoms = _object_geoms(model, body)
         for _ in range(self.tries):
             xy, yaw = rng.uniform(*box), rng.uniform(0, 360)
-            _stand(model, data, body, xy, _turn(_rotation([0.0, 0.0, 1.0], yaw), upright), surface)
+            _stand(model, data, body, geoms, xy, _turn(_rotation([0.0, 0.0, 1.0], yaw), upright), surface)
             under = data.xpos[body, 2] - _drop(model, data, body)  # the height of what is right below it
             if not _penetrations(model, data, geoms) and abs(under - surface) < 0.005:
                 return True
@@ -546,7 +547,7 @@ class LayoutShift(Perturbation):
 
     def _park(self, model, data, body, index: int) -> None:
         quat = data.qpos[model.jnt_qposadr[model.body_jntadr[body]] + 3 :][:4].copy()
-        _stand(model, data, body, (self.park_x + index, 0.0), quat, 0.0)
+        _stand(model, data, body, _object_geoms(model, body), (self.park_x + index, 0.0), quat, 0.0)
 
     def describe(self) -> str:
         plural = "s" if self.distractors != 1 else ""
