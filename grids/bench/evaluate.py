@@ -85,9 +85,11 @@ def evaluate(
     reuse: list[dict] | None = None,
     starts: str = "official",
     draws: str = "evaluation",
+    execute_steps: int | None = None,
 ) -> dict:
     """Evaluate a trained run on ``tasks`` x ``perturbations`` x ``episodes`` seeds (LIBERO: ``starts``);
     ``draws="training"``: with the reducer's training-time randomness on, a diagnostic (see ``DRAWS``).
+    ``execute_steps``: the actions of each predicted chunk run before the next prediction (None: half the chunk).
 
     Returns ``{"per_task": {perturbation: {task: {...}}}, "summary": {perturbation: {...}}, "episodes": [...],
     "recording": {...}}`` (``recording`` only with ``record``: first episode of the first task, unperturbed).
@@ -95,22 +97,25 @@ def evaluate(
     a killed evaluation resumes where it stopped; ``reuse`` takes episodes of an earlier evaluation of the same
     policy (e.g. the first 20 LIBERO init states of a 50).
     """
+    from grids.bench.rollout import execute_horizon
     from grids.bench.train import load_policy
 
     check_evaluation(tasks, perturbations, episodes=episodes, workers=workers, max_steps=max_steps, journal=journal, draws=draws)  # fmt: skip
     _check_protocol(tasks, episodes, threads_per_worker, starts)
     policy = load_policy(policy_path)
+    execute_horizon(policy.cfg.chunk_size, execute_steps)  # checked before the workers start
     seeds = [EVAL_SEED_BASE + i for i in range(episodes)]
     jobs = plan_jobs(tasks, perturbations, seeds, workers=workers, record=record)
     header = {"policy": str(policy_path), "tasks": tasks, "episodes": episodes, "perturbations": list(perturbations),
-              "max_steps": max_steps, "starts": starts, **({"draws": draws} if draws != "evaluation" else {})}  # fmt: skip
+              "max_steps": max_steps, "starts": starts, **({"draws": draws} if draws != "evaluation" else {}),
+              **({"execute_steps": execute_steps} if execute_steps is not None else {})}  # fmt: skip
     planned = {(task, pert, seed) for task, pert, job_seeds, _ in jobs for seed in job_seeds}
     reused = [e for e in reuse or [] if episode_key(e) in planned]  # the same policy's, from another evaluation
     episodes_out, jobs = resume(
         list({episode_key(e): e for e in reused + read_journal(journal, header)}.values()), jobs
     )
     total = len(tasks) * len(perturbations) * episodes
-    init_args = (str(policy_path), threads_per_worker, max_steps, starts, draws)
+    init_args = (str(policy_path), threads_per_worker, max_steps, starts, draws, execute_steps)
     _run(jobs, init_args, episodes_out, workers=workers, journal=journal, total=total, progress=progress,
          desc=f"eval {Path(policy_path).name}")  # fmt: skip
     recording = next((dict(e) for e in episodes_out if "frames" in e), None)
@@ -122,6 +127,7 @@ def evaluate(
         "max_steps": max_steps,
         "starts": starts,
         "draws": draws,
+        "execute_steps": execute_horizon(policy.cfg.chunk_size, execute_steps),
         "reducer": policy.cfg.reducer,
         "visual_tokens_per_view": policy.num_visual_tokens(),
         "tasks": tasks,

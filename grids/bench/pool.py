@@ -27,7 +27,12 @@ _WORKER: dict = {}
 
 
 def _init_worker(
-    policy_path: str, threads: int, max_steps: int | None, starts: str, draws: str = "evaluation"
+    policy_path: str,
+    threads: int,
+    max_steps: int | None,
+    starts: str,
+    draws: str = "evaluation",
+    execute_steps: int | None = None,
 ) -> None:
     torch.set_num_threads(threads)
     from grids.bench.train import load_policy
@@ -37,7 +42,7 @@ def _init_worker(
     policy = load_policy(policy_path)
     if draws == "training":  # the reducer alone keeps its training-time draws (dropout, jitter, fresh patches)
         policy.reducer.train()
-    _WORKER.update(policy=policy, max_steps=max_steps, starts=starts)
+    _WORKER.update(policy=policy, max_steps=max_steps, starts=starts, execute_steps=execute_steps)
 
 
 def _run_job(job: tuple[str, str, list[int], bool]) -> list[dict]:
@@ -47,7 +52,8 @@ def _run_job(job: tuple[str, str, list[int], bool]) -> list[dict]:
     for i, seed in enumerate(seeds):
         init_state = official_init_state(task, seed, _WORKER["starts"])
         result = run_episode(
-            _WORKER["policy"], env, seed, init_state=init_state, record=record_first and i == 0
+            _WORKER["policy"], env, seed, init_state=init_state, execute_steps=_WORKER["execute_steps"],
+            record=record_first and i == 0,
         )
         results.append({"task": task, "perturbation": perturbation, **result})
     return results

@@ -2,7 +2,7 @@
 
 The episode is the simulators' one loop (``grids.sim.rollout.play_episode``, as for demonstrations and the
 experts' reports), driven by the policy: it predicts an action chunk and executes its first ``execute_steps``
-actions before predicting again (receding horizon). Evaluation episodes use fixed seeds (``EVAL_SEED_BASE + i``, disjoint in practice from
+actions before predicting again (receding horizon; default half the chunk, LIBERO's specs openpi's 5). Evaluation episodes use fixed seeds (``EVAL_SEED_BASE + i``, disjoint in practice from
 the demonstrations' seeds), so every policy meets the same episodes; LIBERO episodes start from its official
 init states (``starts="official"``: episode i from state i) or from fresh placements drawn from their seeds.
 """
@@ -60,7 +60,7 @@ def run_episode(
     coords and the privileged image positions of gripper, object and goal (diagnostics) of every frame.
     ``init_state``: LIBERO's official initial state to start from: it fixes the objects and the arm; the seed
     still places the fixtures (cabinet, stove, rack: ~1 cm) and draws the perturbation."""
-    actor = _Chunks(policy, env, execute_steps or max(policy.cfg.chunk_size // 2, 1), record)
+    actor = _Chunks(policy, env, execute_horizon(policy.cfg.chunk_size, execute_steps), record)
     # Render only the frames the policy (or the record) will see: LIBERO's two views cost ~4x its physics.
     episode = play_episode(env, actor, seed, init_state=init_state, render=actor.looks_next)
     info = episode.info
@@ -75,6 +75,16 @@ def run_episode(
         **({"lifted": info["lifted"], "target": info["target"]} if "target" in info else {}),  # LIBERO
     }
     return {**out, **_stacked(actor.recording)} if record else out
+
+
+def execute_horizon(chunk_size: int, execute_steps: int | None) -> int:
+    """How many actions of each predicted chunk run before the next prediction: ``execute_steps`` (openpi's LIBERO
+    client replans every 5 of its 50), or half the chunk when None."""
+    if execute_steps is None:
+        return max(chunk_size // 2, 1)
+    if not isinstance(execute_steps, int) or isinstance(execute_steps, bool) or not 1 <= execute_steps <= chunk_size:
+        raise ValueError(f"execute_steps must be an int in 1..{chunk_size} (the policy's chunk), got {execute_steps!r}")
+    return execute_steps
 
 
 class _Chunks:

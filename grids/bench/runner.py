@@ -7,7 +7,7 @@ time (``<root>/.lock``). ``dry_run`` prints the plan with the CPU time it will t
 this machine (``timings.jsonl`` beside the run root, written by every step) or the defaults below.
 
 Layout: ``<root>/<row>-s<seed>/`` (a training run: config.json, checkpoints/, metrics.csv) holding its
-evaluations ``eval_<perturbation>_<episodes>ep_<max steps>_<starts>.json``; ``<root>/features`` (the cache).
+evaluations ``eval_<perturbation>_<episodes>ep_<max steps>_<starts>[_x<execute steps>].json``; ``<root>/features`` (the cache).
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ def resolved_tasks(spec: Spec) -> list[str]:
 
 
 def eval_path(spec: Spec, row: Row, seed: int, evaluation: Evaluation, perturbation: str) -> Path:
-    name = f"eval_{perturbation}_{evaluation.episodes}ep_{evaluation.max_steps}_{evaluation.starts}.json"
+    execute = "" if evaluation.execute_steps is None else f"_x{evaluation.execute_steps}"  # older files: half the chunk
+    name = f"eval_{perturbation}_{evaluation.episodes}ep_{evaluation.max_steps}_{evaluation.starts}{execute}.json"
     return run_dir(spec, row, seed) / name
 
 
@@ -221,7 +222,8 @@ def _eval_step(spec: Spec, row: Row, seed: int, evaluation: Evaluation, perturba
         reuse = [e for p in missing for e in _fewer_episodes(outs[p], evaluation)]
         result = evaluate(journal.parent, tasks, episodes=evaluation.episodes, perturbations=tuple(missing),
                           workers=evaluation.workers, max_steps=evaluation.max_steps, record=record,
-                          progress=progress, journal=journal, reuse=reuse, starts=evaluation.starts)  # fmt: skip
+                          progress=progress, journal=journal, reuse=reuse, starts=evaluation.starts,
+                          execute_steps=evaluation.execute_steps)  # fmt: skip
         recording = result.pop("recording", None)
         if recording is not None:
             import numpy as np

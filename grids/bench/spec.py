@@ -99,6 +99,7 @@ class Evaluation:
     perturbations: tuple[str, ...] = ("none",)
     max_steps: int | None = None  # None: the suite's own limit
     starts: str = "official"  # LIBERO: official init states or fresh placements
+    execute_steps: int | None = None  # actions run per predicted chunk; None: half the chunk (LIBERO: openpi's 5)
     workers: int = 2
 
 
@@ -332,6 +333,12 @@ def _validate_evaluation(spec: Spec, evaluation: Evaluation, where: str, tasks: 
     if evaluation.episodes < 1:
         raise SpecError(f"{where}.episodes: must be >= 1, got {evaluation.episodes}")
     _one_of(evaluation.starts, STARTS, f"{where}.starts")
+    if evaluation.execute_steps is not None:
+        for row, _, _ in evaluated(spec, evaluation):
+            chunk = spec.row_protocol(row).chunk_size
+            if not 1 <= evaluation.execute_steps <= chunk:
+                raise SpecError(f"{where}.execute_steps: must be in 1..{chunk} (row {row.name}'s chunk_size), "
+                                f"got {evaluation.execute_steps}")  # fmt: skip
     for perturbation in evaluation.perturbations:
         try:
             get_perturbation(perturbation)

@@ -169,6 +169,13 @@ def _eval_args(commands) -> None:
         "seed, as the demonstrations were (diagnosis: is it the states?)",
     )
     ev.add_argument(
+        "--execute-steps",
+        type=positive_int,
+        default=None,
+        help="actions of each predicted chunk run before the next prediction (default: half the chunk; openpi's "
+        "LIBERO client, and our LIBERO specs: 5)",
+    )
+    ev.add_argument(
         "--reuse",
         default=None,
         help="comma-separated results of earlier evaluations of the same run (--out files): their episodes count "
@@ -394,8 +401,12 @@ def _journal(out: str | None) -> Path | None:
     return None if out is None else Path(f"{out}.journal.jsonl")
 
 
-def _reused_episodes(paths: str | None, *, run: str, max_steps: int | None, starts: str) -> list[dict]:
-    """The episodes of earlier evaluations (``grids bench eval --out`` files) of this same run, step limit and starts."""
+def _reused_episodes(
+    paths: str | None, *, run: str, max_steps: int | None, starts: str, execute_steps: int | None
+) -> list[dict]:
+    """The episodes of earlier evaluations (``grids bench eval --out`` files) of this same run, step limit, starts
+    and receding horizon (files from before ``--execute-steps`` ran half the chunk)."""
+    from grids.bench.rollout import execute_horizon
     from grids.errors import UserError
 
     episodes = []
@@ -414,6 +425,12 @@ def _reused_episodes(paths: str | None, *, run: str, max_steps: int | None, star
                 f"--reuse {path}: evaluates {result['policy']} with max steps {theirs[0]}, {theirs[1]} starts, "
                 f"not {run} with {max_steps}, {starts}"
             )
+        if execute_steps is not None or "execute_steps" in result:
+            chunk = json.loads((Path(run) / "config.json").read_text())["policy"]["chunk_size"]
+            mine, theirs_execute = execute_horizon(chunk, execute_steps), result.get("execute_steps", max(chunk // 2, 1))
+            if mine != theirs_execute:
+                raise UserError(f"--reuse {path}: ran {theirs_execute} actions per predicted chunk, not {mine} "
+                                "(--execute-steps)")  # fmt: skip
         episodes += result["episodes"]
     return episodes
 
@@ -436,8 +453,10 @@ def run_eval(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         record=args.gif is not None,
         journal=_journal(args.out),
-        reuse=_reused_episodes(args.reuse, run=args.run, max_steps=args.max_steps, starts=args.starts),
+        reuse=_reused_episodes(args.reuse, run=args.run, max_steps=args.max_steps, starts=args.starts,
+                               execute_steps=args.execute_steps),  # fmt: skip
         starts=args.starts,
+        execute_steps=args.execute_steps,
     )
     recording = result.pop("recording", None)
     if args.gif and recording is not None:

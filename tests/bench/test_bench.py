@@ -468,6 +468,24 @@ def test_evaluate_with_training_draws_keeps_the_reducers_randomness_at_every_ste
         evaluate(run, ["reach-v3"], draws="train", **kwargs)
 
 
+def test_evaluate_runs_execute_steps_per_prediction_in_its_workers_and_records_it(tmp_path, demos):
+    from grids.bench.evaluate import evaluate
+
+    torch.set_num_threads(1)
+    config = _config(tmp_path, "run", steps=2)
+    config.data = str(demos)
+    run = train(config)
+    kwargs = {"episodes": 1, "workers": 1, "max_steps": 6, "progress": False}
+    default, every_step = evaluate(run, ["reach-v3"], **kwargs), evaluate(run, ["reach-v3"], execute_steps=1, **kwargs)
+    chunk = config.policy.chunk_size
+    assert default["execute_steps"] == chunk // 2 and every_step["execute_steps"] == 1
+    (ran_default,), (ran_every_step,) = default["episodes"], every_step["episodes"]
+    assert ran_default["policy_calls"] == -(-ran_default["length"] // (chunk // 2))
+    assert ran_every_step["policy_calls"] == ran_every_step["length"] > chunk // 2
+    with pytest.raises(ValueError, match=f"execute_steps must be an int in 1..{chunk}"):
+        evaluate(run, ["reach-v3"], execute_steps=chunk + 1, **kwargs)
+
+
 def _untimed(rows) -> list[dict]:
     return [{k: v for k, v in r.items() if "_ms" not in k and "seconds" not in k} for r in rows]
 
@@ -883,6 +901,28 @@ def test_an_episode_renders_only_the_frames_the_policy_sees(record):
         torch.testing.assert_close(images, images_full, rtol=0, atol=0)
     if record:
         assert lean["frames"].shape[0] == 9
+
+
+@pytest.mark.parametrize(("execute_steps", "calls"), [(None, 5), (1, 9), (3, 3), (4, 3)])
+def test_an_episode_predicts_again_after_execute_steps_actions(execute_steps, calls):
+    """The receding horizon: a chunk of 4, half of it run by default; openpi's LIBERO client runs 5 of 50."""
+    from grids.bench.rollout import EVAL_SEED_BASE, policy_env, run_episode
+
+    policy = ConstantReachPolicy()
+    env = policy_env(policy, "reach-v3", "none", 9)
+    try:
+        result = run_episode(policy, env, EVAL_SEED_BASE, execute_steps=execute_steps)
+    finally:
+        env.close()
+    assert result["length"] == 9 and result["policy_calls"] == len(policy.seen) == calls
+
+
+@pytest.mark.parametrize("execute_steps", [0, 5, 2.0, True])
+def test_an_execute_horizon_outside_the_chunk_is_named(execute_steps):
+    from grids.bench.rollout import execute_horizon
+
+    with pytest.raises(ValueError, match=r"execute_steps must be an int in 1\.\.4 \(the policy's chunk\)"):
+        execute_horizon(4, execute_steps)
 
 
 def test_summaries_give_mean_max_reward_and_both_success_definitions(tmp_path):

@@ -52,9 +52,11 @@ def test_every_committed_spec_loads_and_its_dry_run_plans(path, monkeypatch):
         (('root = "runs/x"', ""), "root: missing"),
         (("seeds = [0]", 'seeds = [0]\nprotocol = { policy = { encoder_top = 3 } }'),
          "rows[0] (dense).protocol.policy.encoder_top: 3 differs from the spec's protocol: every row trains on one"),
+        (("episodes = 2", "episodes = 2\nexecute_steps = 9"),
+         "evaluations[0].execute_steps: must be in 1..8 (row dense's chunk_size), got 9"),
     ],
     ids=["unknown-key", "reducer", "task", "perturbation", "no-seeds", "type", "nested-unknown", "eval-row", "protocol", "missing",
-         "row-encoder-top"],
+         "row-encoder-top", "execute-steps"],
 )
 def test_a_bad_spec_names_the_field_and_the_allowed_values(tmp_path, change, message):
     path = tmp_path / "bad.toml"
@@ -67,6 +69,19 @@ def test_a_bad_spec_names_the_field_and_the_allowed_values(tmp_path, change, mes
     load_spec_ok = tmp_path / "good.toml"
     load_spec_ok.write_text(GOOD)
     assert load_spec(load_spec_ok).rows[0].name == "dense"
+
+
+def test_an_evaluation_with_its_own_receding_horizon_has_its_own_file(tmp_path):
+    """Files from before ``execute_steps`` keep their names (half the chunk); a set horizon is in the name, so an
+    evaluation under another horizon is never taken for done."""
+    path = tmp_path / "x.toml"
+    path.write_text(GOOD)
+    spec = load_spec(path)
+    path.write_text(GOOD.replace("episodes = 2", "episodes = 2\nexecute_steps = 5"))
+    replanned = load_spec(path)
+    row = spec.rows[0]
+    assert runner.eval_path(spec, row, 0, spec.evaluations[0], "none").name == "eval_none_2ep_None_official.json"
+    assert runner.eval_path(replanned, row, 0, replanned.evaluations[0], "none").name == "eval_none_2ep_None_official_x5.json"
 
 
 def test_a_row_evaluated_twice_under_one_perturbation_is_refused(tmp_path):

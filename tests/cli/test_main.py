@@ -138,7 +138,7 @@ def test_eval_reuses_only_the_same_runs_episodes(tmp_path):
 
     earlier = tmp_path / "eval.json"
     earlier.write_text(json.dumps({"policy": "runs/a", "episodes": [{"task": "t", "seed": 1}]}))  # no max_steps
-    same = {"run": "runs/a", "max_steps": None, "starts": "official"}  # no "starts" recorded: official
+    same = {"run": "runs/a", "max_steps": None, "starts": "official", "execute_steps": None}  # no "starts": official
     assert _reused_episodes(str(earlier), **same) == [{"task": "t", "seed": 1}]
     assert _reused_episodes(None, **same) == []
     with pytest.raises(UserError, match="evaluates runs/a with max steps None, official starts, not runs/b"):
@@ -147,3 +147,26 @@ def test_eval_reuses_only_the_same_runs_episodes(tmp_path):
         _reused_episodes(str(earlier), **{**same, "max_steps": 150})
     with pytest.raises(UserError, match="not runs/a with None, fresh"):  # LIBERO's fresh placements
         _reused_episodes(str(earlier), **{**same, "starts": "fresh"})
+
+
+def test_eval_reuses_only_episodes_of_the_same_receding_horizon(tmp_path):
+    """Files from before --execute-steps ran half the chunk; newer ones record how many actions ran per chunk."""
+    import json
+
+    from grids.cli.bench import _reused_episodes
+    from grids.errors import UserError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"policy": {"chunk_size": 50}}))
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps({"policy": str(run), "episodes": [{"seed": 1}]}))  # half the chunk: 25
+    new.write_text(json.dumps({"policy": str(run), "execute_steps": 5, "episodes": [{"seed": 2}]}))
+    same = {"run": str(run), "max_steps": None, "starts": "official"}
+    assert _reused_episodes(str(old), **same, execute_steps=None) == [{"seed": 1}]
+    assert _reused_episodes(str(old), **same, execute_steps=25) == [{"seed": 1}]
+    assert _reused_episodes(str(new), **same, execute_steps=5) == [{"seed": 2}]
+    with pytest.raises(UserError, match="ran 25 actions per predicted chunk, not 5"):
+        _reused_episodes(str(old), **same, execute_steps=5)
+    with pytest.raises(UserError, match="ran 5 actions per predicted chunk, not 25"):
+        _reused_episodes(str(new), **same, execute_steps=None)
