@@ -14,12 +14,13 @@ def m(benchmark_script):
     return benchmark_script("libero_avg")
 
 
-def _result(name: str, seed: int, successes: list[bool]) -> dict:
+def _result(name: str, seed: int, successes: list[bool], execute_steps: int | None = 5) -> dict:
     # one task name in every suite, so that pooling must key the episodes by suite to keep them apart
     episodes = [{"task": "t/0", "seed": i, "init_state": i, "perturbation": "none", "success": ok}
                 for i, ok in enumerate(successes)]  # fmt: skip
-    return {"name": name if seed == 0 else f"{name} (seed {seed})", "seed": seed, "episodes": episodes,
-            "summary": {"none": {"episodes": len(successes)}}}  # fmt: skip
+    result = {"name": name if seed == 0 else f"{name} (seed {seed})", "seed": seed, "episodes": episodes,
+              "summary": {"none": {"episodes": len(successes)}}}  # fmt: skip
+    return result if execute_steps is None else {**result, "execute_steps": execute_steps}
 
 
 def _write(tmp_path: Path, suite: str, results: list[dict]) -> str:
@@ -75,3 +76,18 @@ def test_a_row_measured_before_its_suite_s_dense_shows_its_success_and_stays_out
     text = m.markdown(m.seed0_cells(suites), m.seed_cells(suites), ["libero_spatial", "libero_object"])
     row = next(line for line in text.splitlines() if line.startswith("| grids-16-ema-c50"))
     assert "| 75.0 (dense not run) |" in row
+
+
+def test_a_result_of_another_receding_horizon_is_left_out_and_named(tmp_path, monkeypatch, m):
+    """Reports from before the specs replanned every 5 actions (no execute_steps: 25 of 50) are not paired with
+    those after: same states, another protocol."""
+    old_seeds = [_result("dense-ema-c50", 1, [True] * 10, None), _result("grids-16-ema-c50", 1, [False] * 10, None)]
+    now = [_result("dense-ema-c50", 0, [True] * 10), _result("grids-16-ema-c50", 0, [True] * 5 + [False] * 5)]
+    paths = [_write(tmp_path, "libero_object", now), _write(tmp_path, "libero_object_ep20", old_seeds)]
+    left_out: list[str] = []
+    found = m.load_suite(paths, left_out=left_out)
+    assert sorted(found) == [("dense-ema-c50", 0), ("grids-16-ema-c50", 0)]
+    assert left_out == ["libero_object_ep20: dense-ema-c50 (seed 1)", "libero_object_ep20: grids-16-ema-c50 (seed 1)"]
+    text = m.markdown(m.seed0_cells({"libero_object": found}), m.seed_cells({"libero_object": found}),
+                      ["libero_object"], left_out)  # fmt: skip
+    assert "Left out, evaluated at another horizon (25 of 50, before the specs set it): libero_object_ep20" in text
