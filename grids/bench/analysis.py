@@ -22,18 +22,20 @@ def looks(
     perturbation: str = "none",
     seed: int = EVAL_SEED_BASE,
     keep: dict | None = None,
+    execute_steps: int | None = None,
 ) -> dict[str, list[tuple[int, np.ndarray, np.ndarray]]]:
     """Where the reducer reads, along one closed-loop episode per task (the first evaluation seed).
 
     Returns ``{task: [(step, views uint8 [V, S, S, 3], coords [V, K', 2]), ...]}`` at ``at_steps`` (an
     episode that ends earlier contributes its last frame instead). ``keep``, a dict, receives each
-    task's whole recorded episode (for :func:`content_statistics`).
+    task's whole recorded episode (for :func:`content_statistics`). ``execute_steps``: the evaluation's receding
+    horizon (``run_episode``).
     """
     out = {}
     for task in tasks:
         env = policy_env(policy, task, perturbation, max(at_steps) + 1)
         try:
-            episode = run_episode(policy, env, seed, record=True)
+            episode = run_episode(policy, env, seed, execute_steps=execute_steps, record=True)
         finally:
             env.close()
         if keep is not None:

@@ -16,6 +16,7 @@ def write_points(
     perturbation: str = "none",
     data: str | None = None,
     frames: int = 512,
+    execute_steps: int | None = None,
     log=print,
 ) -> dict:
     """``out`` (PNG) and ``out.json`` (statistics); with ``data`` also ``<out>_retention.png``; returns the stats."""
@@ -28,7 +29,8 @@ def write_points(
     if policy.num_visual_tokens() > 64:
         raise UserError(f"{run}: {policy.num_visual_tokens()} tokens per view, too many points to draw")
     episodes: dict = {}
-    seen = looks(policy, tasks, at_steps=tuple(at_steps), perturbation=perturbation, keep=episodes)
+    seen = looks(policy, tasks, at_steps=tuple(at_steps), perturbation=perturbation, keep=episodes,
+                 execute_steps=execute_steps)  # fmt: skip
     title = f"{Path(run).name}: {policy.cfg.reducer}, {policy.num_visual_tokens()} tokens/view ({perturbation})"
     log(points_figure(seen, out, patch_size=policy.cfg.patch_size, title=title))
     content = {task: content_statistics(ep, policy.cfg.grid_hw) for task, ep in episodes.items()}

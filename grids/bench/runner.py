@@ -270,10 +270,18 @@ def _points_step(spec: Spec, points: Points) -> Step:
         from grids.bench.points import write_points
 
         write_points(run_dir(spec, row, points.seed), resolved_tasks(spec), png, at_steps=points.at_steps,
-                     perturbation=points.perturbation, data=spec.data.path, frames=points.frames)  # fmt: skip
+                     perturbation=points.perturbation, data=spec.data.path, frames=points.frames,
+                     execute_steps=_horizon(spec, row, points.seed))  # fmt: skip
         stamp(png.with_suffix(".json"), spec)
 
     return Step("points", f"points {png}", png.is_file(), 1, make)
+
+
+def _horizon(spec: Spec, row: Row, seed: int) -> int | None:
+    """The receding horizon the spec evaluates ``row`` at ``seed`` with (its first evaluation of them), so that its
+    points figure follows the episodes of its table."""
+    return next((e.execute_steps for e in spec.evaluations for r, s, _ in evaluated(spec, e) if r.name == row.name and s == seed),
+                None)  # fmt: skip
 
 
 def points_png(spec: Spec, points: Points) -> Path:

@@ -204,6 +204,8 @@ def _points_args(commands) -> None:
         "it moves the points and changes the features they read (OUT.json's 'shift')",
     )
     pts.add_argument("--frames", type=int, default=512, help="frames sampled for --data")
+    pts.add_argument("--execute-steps", type=positive_int, default=None,
+                     help="actions of each predicted chunk run before the next prediction (as bench eval)")  # fmt: skip
     pts.set_defaults(func=run_points)
 
 
@@ -213,7 +215,7 @@ def run_points(args: argparse.Namespace) -> int:
 
     at_steps = tuple(int(t) for t in args.at_steps.split(","))
     write_points(args.run, resolve_tasks(args.tasks), args.out, at_steps=at_steps, perturbation=args.perturbation,
-                 data=args.data, frames=args.frames)  # fmt: skip
+                 data=args.data, frames=args.frames, execute_steps=args.execute_steps)  # fmt: skip
     return 0
 
 

@@ -554,6 +554,17 @@ def test_where_it_looks_figure(tmp_path, demos):
     assert png.stat().st_size > 1000
 
 
+def test_where_it_looks_follows_the_evaluations_receding_horizon():
+    from grids.bench.analysis import looks
+
+    calls = {}
+    for execute_steps in (None, 1):
+        policy = ConstantReachPolicy()
+        looks(policy, ["reach-v3"], at_steps=(0, 3), execute_steps=execute_steps)
+        calls[execute_steps] = len(policy.seen)  # predictions, not the points recorded between them
+    assert calls == {None: 2, 1: 4}  # 4 steps: every 2 (half the chunk of 4), or every step
+
+
 def test_content_statistics_finds_the_point_that_tracks_the_gripper():
     from grids.bench.analysis import content_statistics
 
