@@ -103,7 +103,7 @@ def evaluate(
     check_evaluation(tasks, perturbations, episodes=episodes, workers=workers, max_steps=max_steps, journal=journal, draws=draws)  # fmt: skip
     _check_protocol(tasks, episodes, threads_per_worker, starts)
     policy = load_policy(policy_path)
-    execute_horizon(policy.cfg.chunk_size, execute_steps)  # checked before the workers start
+    execute = execute_horizon(policy.cfg.chunk_size, execute_steps)  # checked before the workers start
     seeds = [EVAL_SEED_BASE + i for i in range(episodes)]
     jobs = plan_jobs(tasks, perturbations, seeds, workers=workers, record=record)
     header = {"policy": str(policy_path), "tasks": tasks, "episodes": episodes, "perturbations": list(perturbations),
@@ -111,23 +111,16 @@ def evaluate(
               **({"execute_steps": execute_steps} if execute_steps is not None else {})}  # fmt: skip
     planned = {(task, pert, seed) for task, pert, job_seeds, _ in jobs for seed in job_seeds}
     reused = [e for e in reuse or [] if episode_key(e) in planned]  # the same policy's, from another evaluation
-    episodes_out, jobs = resume(
-        list({episode_key(e): e for e in reused + read_journal(journal, header)}.values()), jobs
-    )
+    journaled = list({episode_key(e): e for e in reused + read_journal(journal, header)}.values())
+    episodes_out, jobs = resume(journaled, jobs)
     total = len(tasks) * len(perturbations) * episodes
     init_args = (str(policy_path), threads_per_worker, max_steps, starts, draws, execute_steps)
     _run(jobs, init_args, episodes_out, workers=workers, journal=journal, total=total, progress=progress,
          desc=f"eval {Path(policy_path).name}")  # fmt: skip
-    recording = next((dict(e) for e in episodes_out if "frames" in e), None)
-    for e in episodes_out:
-        for key in ("frames", "coords", "positions"):  # arrays of the recording, not JSON
-            e.pop(key, None)
+    recording = _take_recording(episodes_out)
     out = {
         "policy": str(policy_path),
-        "max_steps": max_steps,
-        "starts": starts,
-        "draws": draws,
-        "execute_steps": execute_horizon(policy.cfg.chunk_size, execute_steps),
+        **{"max_steps": max_steps, "starts": starts, "draws": draws, "execute_steps": execute},
         "reducer": policy.cfg.reducer,
         "visual_tokens_per_view": policy.num_visual_tokens(),
         "tasks": tasks,
@@ -136,6 +129,15 @@ def evaluate(
         "episodes": sorted(episodes_out, key=lambda e: (e["perturbation"], e["task"], e["seed"])),
     }
     return out if recording is None else {**out, "recording": recording}
+
+
+def _take_recording(episodes: list[dict]) -> dict | None:
+    """The recorded episode, if any; its arrays (frames, coords, positions: not JSON) taken out of ``episodes``."""
+    recording = next((dict(e) for e in episodes if "frames" in e), None)
+    for e in episodes:
+        for key in ("frames", "coords", "positions"):
+            e.pop(key, None)
+    return recording
 
 
 def _check_protocol(tasks: list[str], episodes: int, threads_per_worker: int, starts: str) -> None:
