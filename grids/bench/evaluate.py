@@ -120,7 +120,7 @@ def evaluate(
     recording = _take_recording(episodes_out)
     out = {
         "policy": str(policy_path),
-        **{"max_steps": max_steps, "starts": starts, "draws": draws, "execute_steps": execute},
+        "max_steps": max_steps, "starts": starts, "draws": draws, "execute_steps": execute,  # fmt: skip
         "reducer": policy.cfg.reducer,
         "visual_tokens_per_view": policy.num_visual_tokens(),
         "tasks": tasks,
