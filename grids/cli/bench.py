@@ -429,7 +429,7 @@ def _reused_episodes(
             )
         if execute_steps is not None or "execute_steps" in result:
             chunk = json.loads((Path(run) / "config.json").read_text())["policy"]["chunk_size"]
-            mine, theirs_execute = execute_horizon(chunk, execute_steps), result.get("execute_steps", max(chunk // 2, 1))
+            mine, theirs_execute = execute_horizon(chunk, execute_steps), result.get("execute_steps", execute_horizon(chunk, None))
             if mine != theirs_execute:
                 raise UserError(f"--reuse {path}: ran {theirs_execute} actions per predicted chunk, not {mine} "
                                 "(--execute-steps)")  # fmt: skip
