@@ -25,8 +25,8 @@ SUITES = {  # suite -> its reports (seed 0 on 50 states first; later files add s
     "libero_goal": ["benchmarks/results/libero_goal.json"],
     "libero_10": ["benchmarks/results/libero_10.json"],
 }
-# LIBERO's protocol as openpi's client runs it: a new prediction every 5 actions of the 50-action chunk. Reports
-# evaluated before the specs set it ran 25 of 50 (no "execute_steps" recorded): left out, and named in the table.
+# LIBERO's protocol as openpi's client runs it: a new prediction every 5 actions of the 50-action chunk. A result at
+# another horizon (those evaluated before the specs set it record none: half the chunk) is left out, and named.
 EXECUTE_STEPS = 5
 HEADERS = {"libero_spatial": "Spatial", "libero_object": "Object", "libero_goal": "Goal", "libero_10": "Long (10)"}
 REFERENCE = "dense-ema-c50"
@@ -42,6 +42,12 @@ PAPER = {
 }
 
 
+def _horizon(result: dict) -> str:
+    """How many actions of each chunk the result ran before predicting again, as its file records it."""
+    executed = result.get("execute_steps")
+    return f"{executed} actions" if executed else "half the chunk, before the setting was recorded"
+
+
 def load_suite(paths: list[str], *, left_out: list[str] | None = None) -> dict[tuple[str, int], dict]:
     """``{(row, seed): result}`` over the suite's reports; a (row, seed) in two reports keeps the one with more
     episodes (the 50-state evaluation over the 20-state one). A result evaluated under another receding horizon than
@@ -55,7 +61,7 @@ def load_suite(paths: list[str], *, left_out: list[str] | None = None) -> dict[t
                 continue
             if result.get("execute_steps") != EXECUTE_STEPS:
                 if left_out is not None:
-                    left_out.append(f"{Path(path).stem}: {result['name']}")
+                    left_out.append(f"{Path(path).stem}: {result['name']} ({_horizon(result)})")
                 continue
             key = (result["name"].split(" (seed ")[0], result["seed"])
             if key not in found or _episodes(result) > _episodes(found[key]):
@@ -163,7 +169,7 @@ def markdown(seed0: dict, seeds: dict, measured: list[str], left_out: list[str] 
               + (f"; not run yet: {', '.join(missing)} (their specs: benchmarks/specs/libero_<suite>.toml)." if missing else ".")]  # fmt: skip
     if left_out:
         lines += ["", f"Every episode here predicts again after {EXECUTE_STEPS} actions of each 50-action chunk (openpi's "
-                  "LIBERO client). Left out, evaluated at another horizon (25 of 50, before the specs set it): "
+                  "LIBERO client). Left out, evaluated at another horizon: "
                   + ", ".join(left_out) + "."]  # fmt: skip
     return "\n".join(lines) + "\n"
 

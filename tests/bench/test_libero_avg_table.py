@@ -80,14 +80,15 @@ def test_a_row_measured_before_its_suite_s_dense_shows_its_success_and_stays_out
 
 def test_a_result_of_another_receding_horizon_is_left_out_and_named(tmp_path, monkeypatch, m):
     """Reports from before the specs replanned every 5 actions (no execute_steps: 25 of 50) are not paired with
-    those after: same states, another protocol."""
-    old_seeds = [_result("dense-ema-c50", 1, [True] * 10, None), _result("grids-16-ema-c50", 1, [False] * 10, None)]
+    those after (same states, another protocol); nor is one set to another horizon. Each is named with its own."""
+    old_seeds = [_result("dense-ema-c50", 1, [True] * 10, None), _result("grids-16-ema-c50", 1, [False] * 10, 10)]
     now = [_result("dense-ema-c50", 0, [True] * 10), _result("grids-16-ema-c50", 0, [True] * 5 + [False] * 5)]
     paths = [_write(tmp_path, "libero_object", now), _write(tmp_path, "libero_object_ep20", old_seeds)]
     left_out: list[str] = []
     found = m.load_suite(paths, left_out=left_out)
     assert sorted(found) == [("dense-ema-c50", 0), ("grids-16-ema-c50", 0)]
-    assert left_out == ["libero_object_ep20: dense-ema-c50 (seed 1)", "libero_object_ep20: grids-16-ema-c50 (seed 1)"]
+    assert left_out == ["libero_object_ep20: dense-ema-c50 (seed 1) (half the chunk, before the setting was recorded)",
+                        "libero_object_ep20: grids-16-ema-c50 (seed 1) (10 actions)"]  # each named with its own horizon
     text = m.markdown(m.seed0_cells({"libero_object": found}), m.seed_cells({"libero_object": found}),
                       ["libero_object"], left_out)  # fmt: skip
-    assert "Left out, evaluated at another horizon (25 of 50, before the specs set it): libero_object_ep20" in text
+    assert "Left out, evaluated at another horizon: libero_object_ep20: dense-ema-c50 (seed 1) (half" in text
