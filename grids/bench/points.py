@@ -19,9 +19,11 @@ def write_points(
     execute_steps: int | None = None,
     log=print,
 ) -> dict:
-    """``out`` (PNG) and ``out.json`` (statistics); with ``data`` also ``<out>_retention.png``; returns the stats."""
+    """``out`` (PNG) and ``out.json`` (statistics, with the receding horizon its episodes ran at); with ``data`` also
+    ``<out>_retention.png``; returns the stats."""
     from grids.bench.analysis import content_statistics, looks
     from grids.bench.report import points_figure
+    from grids.bench.rollout import execute_horizon
     from grids.bench.train import load_policy
     from grids.errors import UserError
 
@@ -35,7 +37,7 @@ def write_points(
     log(points_figure(seen, out, patch_size=policy.cfg.patch_size, title=title))
     content = {task: content_statistics(ep, policy.cfg.grid_hw) for task, ep in episodes.items()}
     _print_content(content, log)
-    stats = {"run": str(run), "closed_loop": content}
+    stats = {"run": str(run), "execute_steps": execute_horizon(policy.cfg.chunk_size, execute_steps), "closed_loop": content}
     if data:
         _dataset_statistics(policy, data, out, frames=frames, perturbation=perturbation, title=title, stats=stats,
                             log=log)  # fmt: skip

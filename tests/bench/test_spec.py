@@ -85,6 +85,27 @@ def test_an_evaluation_with_its_own_receding_horizon_has_its_own_file(tmp_path):
     assert runner._horizon(spec, row, 0) is None and runner._horizon(replanned, row, 0) == 5  # its points figure too
 
 
+def test_a_points_figure_made_at_another_receding_horizon_is_made_again(tmp_path):
+    """A figure's JSON records the horizon its episodes ran at (none recorded: the default, half the chunk)."""
+    path = tmp_path / "x.toml"
+    path.write_text(GOOD.replace("[[evaluations]]", "[protocol]\nchunk_size = 50\n[[evaluations]]")
+                    + f'[report]\n[[report.points]]\nrow = "dense"\nfile = "{tmp_path}/p.png"\n')  # fmt: skip
+    default = load_spec(path)
+    path.write_text(path.read_text().replace("episodes = 2", "episodes = 2\nexecute_steps = 5"))
+    replanned = load_spec(path)
+    png, stats = tmp_path / "p.png", tmp_path / "p.json"
+
+    def done(spec) -> bool:
+        return next(s for s in runner.plan(spec, progress=False) if s.kind == "points").done
+
+    assert not done(default)  # no figure yet
+    png.write_bytes(b"png")
+    stats.write_text(json.dumps({"run": "r"}))  # made before the horizon was recorded: 25 of 50
+    assert done(default) and not done(replanned)
+    stats.write_text(json.dumps({"run": "r", "execute_steps": 5}))
+    assert done(replanned) and not done(default)
+
+
 def test_a_row_evaluated_twice_under_one_perturbation_is_refused(tmp_path):
     path = tmp_path / "twice.toml"
     path.write_text(GOOD + "[[evaluations]]\nepisodes = 5\n")
