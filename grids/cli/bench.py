@@ -5,6 +5,7 @@ grids bench quick                      # the quick job: grids bench run benchmar
 grids bench train --data D --out runs/x --reducer grids --tokens 16
 grids bench eval --run runs/x --tasks quick --episodes 20 --perturbations none,light
 grids bench points --run runs/x --tasks quick --out where.png   # where the reducer reads, one episode per task
+grids bench action-error --run runs/x --data data/heldout   # open-loop error of the predicted chunks on a dataset
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def register(subparsers) -> None:
     _cache_args(commands)
     _eval_args(commands)
     _points_args(commands)
+    _action_error_args(commands)
 
 
 def _spec_args(commands) -> None:
@@ -216,6 +218,39 @@ def run_points(args: argparse.Namespace) -> int:
     at_steps = tuple(int(t) for t in args.at_steps.split(","))
     write_points(args.run, resolve_tasks(args.tasks), args.out, at_steps=at_steps, perturbation=args.perturbation,
                  data=args.data, frames=args.frames, execute_steps=args.execute_steps)  # fmt: skip
+    return 0
+
+
+def _action_error_args(commands) -> None:
+    err = commands.add_parser(
+        "action-error",
+        help="open-loop error of a run's predicted action chunks on a dataset's frames (held-out demos: does it "
+        "generalise or memorise?)",
+    )
+    err.add_argument("--run", required=True, action="append", help="a run directory (repeat for several)")
+    err.add_argument("--data", required=True, help="a grids demo dataset of the runs' tasks")
+    err.add_argument("--frames", type=positive_int, default=2048, help="random frames measured (all if fewer)")
+    err.add_argument("--executed", type=positive_int, default=5,
+                     help="the first steps of each chunk reported on their own (the receding horizon)")  # fmt: skip
+    err.add_argument("--seed", type=non_negative_int, default=0, help="which frames (and the flow head's noise)")
+    err.add_argument("--json", default=None, help="also write {run: result} to this file")
+    err.set_defaults(func=run_action_error)
+
+
+def run_action_error(args: argparse.Namespace) -> int:
+    from grids.bench.openloop import action_error
+    from grids.bench.train import load_policy, open_dataset
+
+    results = {}
+    for run in args.run:
+        policy = load_policy(run)
+        dataset = open_dataset(args.data, policy.cfg.chunk_size)
+        result = action_error(policy, dataset, frames=args.frames, seed=args.seed, executed=args.executed)
+        results[run] = result
+        print(f"{run}: L1 {result['l1']:.4f} over the chunk, {result['l1_executed']:.4f} over its first "
+              f"{args.executed} steps ({result['frames']} frames of {args.data})")  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
     return 0
 
 
