@@ -20,18 +20,18 @@ from grids.bench.train import load_policy, open_dataset
 from grids.sim import generate_demos, resolve_tasks
 
 OUT = Path("benchmarks/results/libero_heldout")
-ROWS = ["dense-ema-c50", "grids-16-ema-c50", "random-16-ema-c50"]
+ROWS = ["dense-ema-c50", "grids-16-ema-c50", "random-16-ema-c50", "dense-ema-c50-20k", "grids-16-ema-c50-20k"]
 EXECUTED = 5
 
 
 def closed_loop(suite: str, row: str) -> float | None:
-    """The row's seed-0 success (%) at the 5-action horizon in the suite's committed report, if measured."""
-    report = Path(f"benchmarks/results/{suite}.json")
-    if not report.is_file():
-        return None
-    for result in json.loads(report.read_text())["results"]:
-        if result["name"] == row and result.get("execute_steps") == EXECUTED and "none" in result["summary"]:
-            return 100 * result["summary"]["none"]["success_rate"]
+    """The row's seed-0 success (%) at the 5-action horizon in the suite's committed reports (its grid, then the
+    training-length test), if measured."""
+    for report in (Path(f"benchmarks/results/{suite}.json"), Path(f"benchmarks/results/{suite}_steps.json")):
+        results = json.loads(report.read_text())["results"] if report.is_file() else []
+        for result in results:
+            if result["name"] == row and result.get("execute_steps") == EXECUTED and "none" in result["summary"]:
+                return 100 * result["summary"]["none"]["success_rate"]
     return None
 
 

@@ -1,0 +1,39 @@
+"""benchmarks/libero_heldout.py: the closed-loop success it sets beside the open-loop errors, and its table."""
+
+import argparse
+import json
+
+import pytest
+
+
+@pytest.fixture
+def m(benchmark_script):
+    return benchmark_script("libero_heldout")
+
+
+def _result(name: str, rate: float, execute_steps: int | None = 5) -> dict:
+    result = {"name": name, "summary": {"none": {"success_rate": rate}}}
+    return result if execute_steps is None else {**result, "execute_steps": execute_steps}
+
+
+def test_success_is_read_at_the_5_action_horizon_from_the_grid_then_the_steps_report(tmp_path, monkeypatch, m):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    grid = [_result("dense-ema-c50", 0.5), _result("grids-16-ema-c50", 0.9, None)]  # GridS-16 at 25 actions only
+    (tmp_path / "benchmarks/results/libero_spatial.json").write_text(json.dumps({"results": grid}))
+    steps = [_result("dense-ema-c50-20k", 0.75)]
+    (tmp_path / "benchmarks/results/libero_spatial_steps.json").write_text(json.dumps({"results": steps}))
+    assert m.closed_loop("libero_spatial", "dense-ema-c50") == 50.0
+    assert m.closed_loop("libero_spatial", "dense-ema-c50-20k") == 75.0
+    assert m.closed_loop("libero_spatial", "grids-16-ema-c50") is None  # another horizon is not this protocol's
+    assert m.closed_loop("libero_goal", "dense-ema-c50") is None  # no report yet
+
+
+def test_the_table_gives_each_row_s_errors_their_ratio_and_its_success(m):
+    error = {"l1_executed": 0.02, "l1": 0.03, "l1_per_dim": [0.01, 0.05]}
+    held = {"l1_executed": 0.025, "l1": 0.04, "l1_per_dim": [0.01, 0.06]}
+    rows = {"libero_spatial": {"dense-ema-c50": {"train": error, "heldout": held, "success": 51.4},
+                               "grids-16-ema-c50": {"train": error, "heldout": held, "success": None}}}  # fmt: skip
+    text = m.markdown(rows, argparse.Namespace(frames=64, episodes_per_task=5, seed=1))
+    assert "| libero_spatial | dense-ema-c50 | 0.0200 | 0.0250 | 1.25 | 0.0300 | 0.0400 | 0.0600 | 51.4 |" in text
+    assert text.rstrip().endswith("| 0.0600 | — |")  # not measured closed loop: a dash
