@@ -84,3 +84,6 @@ def test_the_command_writes_each_run_s_error(tmp_path, capsys):
     result = json.loads(out.read_text())[str(run)]
     assert result["frames"] == 12 and result["l1"] > 0
     assert f"{run}: L1 {result['l1']:.4f}" in capsys.readouterr().out
+    missing = tmp_path / "no-data"
+    assert main(["bench", "action-error", "--run", str(run), "--data", str(missing)]) == 2
+    assert f"no manifest.json in {missing}" in capsys.readouterr().err

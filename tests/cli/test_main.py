@@ -63,6 +63,8 @@ EXPECTED_ERRORS = {
     ),
     "info-missing": (["data", "info", "{missing}"], "no manifest.json in {missing}"),
     "eval-missing-run": (["bench", "eval", "--run", "{missing}"], "no checkpoint under {missing}"),
+    "action-error-missing-run": (["bench", "action-error", "--run", "{missing}", "--data", "{tmp}/d"],
+                                 "no checkpoint under {missing}"),
     "latency-zero-tokens": (["latency", "--variants", "grids-0", "--plan"], "K must be >= 1, got 0"),
     "latency-unknown-variant": (["latency", "--variants", "nope", "--plan"], "variant 'nope': expected"),
     "flops-zero-tokens": (["flops", "--tokens", "0", "--formula-only"], "--tokens must be >= 1, got 0"),
