@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from grids.bench.openloop import action_error
-from grids.bench.train import load_policy, open_dataset
+from grids.bench.train import load_policy, open_dataset, trained_to
 from grids.sim import generate_demos, resolve_tasks
 
 OUT = Path("benchmarks/results/libero_heldout")
@@ -36,11 +36,15 @@ def closed_loop(suite: str, row: str) -> float | None:
 
 
 def measure(suite: str, *, heldout: Path, frames: int) -> dict[str, dict]:
-    """``{row: {"train": error, "heldout": error, "success": %}}`` for each row whose seed-0 run exists."""
+    """``{row: {"train": error, "heldout": error, "success": %}}`` for each row whose seed-0 run has finished training
+    (a run still training is left out, and said so)."""
     out = {}
     for row in ROWS:
         run = Path(f"runs/{suite}/{row}-s0")
         if not run.is_dir():
+            continue
+        if not trained_to(run, json.loads((run / "config.json").read_text())["steps"]):
+            print(f"{suite} {row}: {run} has not finished training, left out", flush=True)
             continue
         policy = load_policy(run)
         errors = {name: action_error(policy, open_dataset(str(data), policy.cfg.chunk_size), frames=frames,

@@ -15,10 +15,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from grids.bench.rollout import execute_horizon
+from grids.core.validation import check_int
 from grids.errors import UserError
 
 
-def task_map(policy_tasks: list[str], dataset_tasks: list[str]) -> torch.Tensor:
+def task_map(*, policy_tasks: list[str], dataset_tasks: list[str]) -> torch.Tensor:
     """The policy's task index of each of the dataset's tasks ``[T_data]``; a task the policy was not trained on
     is an error naming it (its instruction embedding is not in the weights)."""
     unknown = [t for t in dataset_tasks if t not in policy_tasks]
@@ -30,12 +32,12 @@ def task_map(policy_tasks: list[str], dataset_tasks: list[str]) -> torch.Tensor:
 
 @torch.no_grad()
 def action_error(
-    policy, dataset, *, frames: int = 2048, seed: int = 0, batch_size: int = 64, executed: int = 5
+    policy, dataset, *, frames: int = 2048, seed: int = 0, batch_size: int = 64, executed: int | None = None
 ) -> dict:
     """Mean L1 between predicted and demonstrated chunks over ``frames`` random frames of ``dataset`` (all if fewer).
 
     Returns ``{"frames", "l1" (every valid step of the chunk), "l1_executed" (its first ``executed`` steps, what a
-    receding horizon of ``executed`` runs), "l1_per_dim" [A] (first ``executed`` steps), "per_task" {task:
+    receding horizon of ``executed`` runs; None: half the chunk, as the evaluation's default), "l1_per_dim" [A] (first ``executed`` steps), "per_task" {task:
     l1_executed}}``.
     """
     from torch.utils.data import DataLoader, Subset
@@ -43,7 +45,9 @@ def action_error(
     if dataset.chunk_size != policy.cfg.chunk_size:
         raise UserError(f"the dataset's chunks are {dataset.chunk_size} actions, the policy's "
                         f"{policy.cfg.chunk_size}: open it with chunk_size={policy.cfg.chunk_size}")  # fmt: skip
-    to_policy = task_map(list(policy.cfg.tasks), list(dataset.tasks))
+    check_int(frames, "frames", minimum=1)
+    executed = execute_horizon(policy.cfg.chunk_size, executed)  # 1..chunk, or a one-line error
+    to_policy = task_map(policy_tasks=list(policy.cfg.tasks), dataset_tasks=list(dataset.tasks))
     rng = np.random.default_rng(seed)
     indices = np.sort(rng.choice(len(dataset), min(frames, len(dataset)), replace=False)).tolist()
     policy.eval()
@@ -55,10 +59,11 @@ def action_error(
         predicted, _ = policy.predict(batch)  # [B, chunk, A]
         errors.append((predicted - batch["actions"].float()).abs())  # [B, chunk, A]
         valids.append(~batch["action_is_pad"])  # [B, chunk]
-    return _summary(torch.cat(errors), torch.cat(valids), torch.cat(tasks), list(dataset.tasks), executed)
+    return _summary(error=torch.cat(errors), valid=torch.cat(valids), tasks=torch.cat(tasks), names=list(dataset.tasks),
+                    executed=executed)  # fmt: skip
 
 
-def _summary(error: torch.Tensor, valid: torch.Tensor, tasks: torch.Tensor, names: list[str], executed: int) -> dict:
+def _summary(*, error: torch.Tensor, valid: torch.Tensor, tasks: torch.Tensor, names: list[str], executed: int) -> dict:
     """``error [N, chunk, A]``, ``valid [N, chunk]``, ``tasks [N]`` -> the means of :func:`action_error`."""
     first = valid.clone()
     first[:, executed:] = False  # [N, chunk]

@@ -173,6 +173,8 @@ def _features_step(spec: Spec, progress: bool) -> Step:
 
 
 def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
+    from grids.bench.train import trained_to
+
     config = train_config(spec, row, seed=seed)
     config.progress = progress
     directory = run_dir(spec, row, seed)
@@ -190,14 +192,7 @@ def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
     # every token through the transformer (a dropout range keeps up to all of them: priced as dense)
     dense = row.reducer == "dense" and not isinstance(row.options.get("train_tokens"), int)
     kind = ("train-dense" if dense else "train-head") + ("-top" if config.policy.encoder_top else "")
-    return Step("train", f"train {directory}", _finished(directory, config.steps), config.steps, make, kind)
-
-
-def _finished(directory: Path, steps: int) -> bool:
-    from grids.bench.train import latest_checkpoint, read_state
-
-    checkpoint = latest_checkpoint(directory) if directory.is_dir() else None
-    return checkpoint is not None and read_state(checkpoint)["step"] >= steps
+    return Step("train", f"train {directory}", trained_to(directory, config.steps), config.steps, make, kind)
 
 
 def _eval_step(spec: Spec, row: Row, seed: int, evaluation: Evaluation, perturbations: list[str],

@@ -230,8 +230,9 @@ def _action_error_args(commands) -> None:
     err.add_argument("--run", required=True, action="append", help="a run directory (repeat for several)")
     err.add_argument("--data", required=True, help="a grids demo dataset of the runs' tasks")
     err.add_argument("--frames", type=positive_int, default=2048, help="random frames measured (all if fewer)")
-    err.add_argument("--executed", type=positive_int, default=5,
-                     help="the first steps of each chunk reported on their own (the receding horizon)")  # fmt: skip
+    err.add_argument("--executed", type=positive_int, default=None,
+                     help="the first steps of each chunk reported on their own: the receding horizon (default half "
+                          "the chunk, as bench eval; LIBERO's protocol: 5)")  # fmt: skip
     err.add_argument("--seed", type=non_negative_int, default=0, help="which frames (and the flow head's noise)")
     err.add_argument("--json", default=None, help="also write {run: result} to this file")
     err.set_defaults(func=run_action_error)
@@ -248,7 +249,7 @@ def run_action_error(args: argparse.Namespace) -> int:
         result = action_error(policy, dataset, frames=args.frames, seed=args.seed, executed=args.executed)
         results[run] = result
         print(f"{run}: L1 {result['l1']:.4f} over the chunk, {result['l1_executed']:.4f} over its first "
-              f"{args.executed} steps ({result['frames']} frames of {args.data})")  # fmt: skip
+              f"{result['executed']} steps ({result['frames']} frames of {args.data})")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
     return 0

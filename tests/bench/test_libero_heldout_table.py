@@ -21,7 +21,7 @@ def test_success_is_read_at_the_5_action_horizon_from_the_grid_then_the_steps_re
     (tmp_path / "benchmarks" / "results").mkdir(parents=True)
     grid = [_result("dense-ema-c50", 0.5), _result("grids-16-ema-c50", 0.9, None)]  # GridS-16 at 25 actions only
     (tmp_path / "benchmarks/results/libero_spatial.json").write_text(json.dumps({"results": grid}))
-    steps = [_result("dense-ema-c50-20k", 0.75)]
+    steps = [_result("dense-ema-c50-20k", 0.75), _result("dense-ema-c50", 0.1)]  # a twin: the grid's comes first
     (tmp_path / "benchmarks/results/libero_spatial_steps.json").write_text(json.dumps({"results": steps}))
     assert m.closed_loop("libero_spatial", "dense-ema-c50") == 50.0
     assert m.closed_loop("libero_spatial", "dense-ema-c50-20k") == 75.0
@@ -37,3 +37,12 @@ def test_the_table_gives_each_row_s_errors_their_ratio_and_its_success(m):
     text = m.markdown(rows, argparse.Namespace(frames=64, episodes_per_task=5, seed=1))
     assert "| libero_spatial | dense-ema-c50 | 0.0200 | 0.0250 | 1.25 | 0.0300 | 0.0400 | 0.0600 | 51.4 |" in text
     assert text.rstrip().endswith("| 0.0600 | — |")  # not measured closed loop: a dash
+
+
+def test_a_run_still_training_is_left_out_and_said_so(tmp_path, monkeypatch, capsys, m):
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "runs/libero_spatial/dense-ema-c50-20k-s0"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"steps": 20000}))  # started: no checkpoint yet
+    assert m.measure("libero_spatial", heldout=tmp_path / "heldout", frames=8) == {}
+    assert f"{run.relative_to(tmp_path)} has not finished training, left out" in capsys.readouterr().out

@@ -20,14 +20,14 @@ def test_summary_averages_valid_steps_and_the_executed_ones_apart():
     error = torch.zeros(2, 4, 2)  # [N, chunk, A]
     error[0, :2] = 1.0  # frame 0: executed steps off by 1
     error[0, 2:] = 3.0  # frame 0: the rest off by 3
-    error[1, :, 1] = 2.0  # frame 1: the second dimension off by 2 everywhere (mean over A: 1)
+    error[1, :, 1] = 4.0  # frame 1: the second dimension off by 4 everywhere (mean over A: 2)
     valid = torch.tensor([[True] * 4, [True, True, True, False]])  # frame 1's last step is padding
     error[1, 3] = 100.0  # padding never counts
-    out = _summary(error, valid, torch.tensor([0, 1]), ["a", "b"], executed=2)
-    assert out["l1_executed"] == pytest.approx((1 + 1 + 1 + 1) / 4)
-    assert out["l1"] == pytest.approx((1 + 1 + 3 + 3 + 1 + 1 + 1) / 7)
-    assert out["per_task"] == pytest.approx({"a": 1.0, "b": 1.0})
-    assert out["l1_per_dim"] == pytest.approx([0.5, 1.5])  # first 2 steps: dim 0 (1, 1, 0, 0), dim 1 (1, 1, 2, 2)
+    out = _summary(error=error, valid=valid, tasks=torch.tensor([0, 1]), names=["a", "b"], executed=2)
+    assert out["l1_executed"] == pytest.approx((1 + 1 + 2 + 2) / 4)
+    assert out["l1"] == pytest.approx((1 + 1 + 3 + 3 + 2 + 2 + 2) / 7)
+    assert out["per_task"] == pytest.approx({"a": 1.0, "b": 2.0})  # each task its own frames
+    assert out["l1_per_dim"] == pytest.approx([0.5, 2.5])  # first 2 steps: dim 0 (1, 1, 0, 0), dim 1 (1, 1, 4, 4)
     assert out["frames"] == 2 and out["executed"] == 2
 
 
@@ -49,7 +49,7 @@ def test_the_dataset_s_tasks_are_given_the_policy_s_indices(monkeypatch):
     seen = []
     monkeypatch.setattr(policy, "predict", lambda batch: (seen.append(batch["task_index"]) or batch["actions"], None))
     action_error(policy, data, frames=len(data))
-    assert task_map(policy.cfg.tasks, data.tasks).tolist() == [1, 0]
+    assert task_map(policy_tasks=policy.cfg.tasks, dataset_tasks=data.tasks).tolist() == [1, 0]
     demonstrated = torch.tensor([data[i]["task_index"] for i in range(len(data))])
     assert torch.equal(torch.cat(seen), 1 - demonstrated)
 
@@ -61,12 +61,16 @@ def test_a_real_policy_gives_a_positive_error_the_same_for_the_same_seed():
     assert first["l1"] > 0 and first == action_error(policy, data, frames=8, seed=3)
 
 
-def test_bad_input_names_the_task_or_the_chunk():
+def test_bad_input_names_the_task_the_chunk_the_executed_steps_or_the_frames():
     data = FakeDemos(chunk_size=4)
     with pytest.raises(UserError, match="not trained on: drawer-close-v3"):
         action_error(_policy(["reach-v3"]), data)
     with pytest.raises(UserError, match="chunks are 4 actions, the policy's 8"):
         action_error(_policy(data.tasks, chunk_size=8), data)
+    with pytest.raises(ValueError, match=r"execute_steps must be an int in 1..4 \(the policy's chunk\), got 5"):
+        action_error(_policy(data.tasks), data, executed=5)
+    with pytest.raises(ValueError, match="frames must be an int >= 1, got 0"):
+        action_error(_policy(data.tasks), data, frames=0)
 
 
 def test_the_command_writes_each_run_s_error(tmp_path, capsys):
