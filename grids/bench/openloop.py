@@ -36,9 +36,9 @@ def action_error(
 ) -> dict:
     """Mean L1 between predicted and demonstrated chunks over ``frames`` random frames of ``dataset`` (all if fewer).
 
-    Returns ``{"frames", "l1" (every valid step of the chunk), "l1_executed" (its first ``executed`` steps, what a
-    receding horizon of ``executed`` runs; None: half the chunk, as the evaluation's default), "l1_per_dim" [A] (first ``executed`` steps), "per_task" {task:
-    l1_executed}}``.
+    Returns ``{"frames", "executed", "l1" (every valid step of the chunk), "l1_executed" (its first ``executed``
+    steps, what a receding horizon of ``executed`` runs; None: half the chunk, the evaluation's default),
+    "l1_per_dim" [A] (first ``executed`` steps), "per_task" {task: l1_executed}}``.
     """
     from torch.utils.data import DataLoader, Subset
 

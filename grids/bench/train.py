@@ -204,7 +204,7 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
 
 def trained_to(run_dir: str | Path, steps: int) -> bool:
     """The run in ``run_dir`` has a checkpoint at ``steps`` or later (a run still training, or not started, has not)."""
-    checkpoint = latest_checkpoint(run_dir) if Path(run_dir).is_dir() else None
+    checkpoint = latest_checkpoint(run_dir)  # None for a missing directory too
     return checkpoint is not None and read_state(checkpoint)["step"] >= steps
 
 
