@@ -12,6 +12,7 @@ Errors are mean L1 in the env's action units (7-d: translation, rotation, grippe
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def closed_loop(suite: str, row: str) -> float | None:
 def measure(suite: str, *, heldout: Path, frames: int) -> dict[str, dict]:
     """``{row: {"train": error, "heldout": error, "success": %}}`` for each row whose seed-0 run has finished training
     (a run still training is left out, and said so)."""
-    out, datasets = {}, {}  # (which, chunk) -> the dataset, opened once
+    out, opened = {}, functools.cache(open_dataset)  # each (dataset, chunk length) opened once
     for row in ROWS:
         run = Path(f"runs/{suite}/{row}-s0")
         if not run.is_dir():
@@ -47,12 +48,8 @@ def measure(suite: str, *, heldout: Path, frames: int) -> dict[str, dict]:
             print(f"{suite} {row}: {run} has not finished training, left out", flush=True)
             continue
         policy = load_policy(run)
-        errors = {}
-        for name, data in (("train", Path(f"data/{suite}")), ("heldout", heldout)):
-            key = (name, policy.cfg.chunk_size)
-            if key not in datasets:
-                datasets[key] = open_dataset(str(data), policy.cfg.chunk_size)
-            errors[name] = action_error(policy, datasets[key], frames=frames, executed=EXECUTED)
+        errors = {name: action_error(policy, opened(str(data), policy.cfg.chunk_size), frames=frames, executed=EXECUTED)
+                  for name, data in (("train", Path(f"data/{suite}")), ("heldout", heldout))}  # fmt: skip
         out[row] = {"run": str(run), **errors, "success": closed_loop(suite, row)}
         print(f"{suite} {row}: train {errors['train']['l1_executed']:.4f}, held-out "
               f"{errors['heldout']['l1_executed']:.4f}", flush=True)  # fmt: skip

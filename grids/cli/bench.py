@@ -11,6 +11,7 @@ grids bench action-error --run runs/x --data data/heldout   # open-loop error of
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shlex
 import time
@@ -242,13 +243,11 @@ def run_action_error(args: argparse.Namespace) -> int:
     from grids.bench.openloop import action_error
     from grids.bench.train import load_policy, open_dataset
 
-    results, datasets = {}, {}  # the dataset opened once per chunk length
+    results, opened = {}, functools.cache(open_dataset)  # the dataset opened once per chunk length
     for run in args.run:
         policy = load_policy(run)
-        chunk = policy.cfg.chunk_size
-        if chunk not in datasets:
-            datasets[chunk] = open_dataset(args.data, chunk)
-        result = action_error(policy, datasets[chunk], frames=args.frames, seed=args.seed, executed=args.executed)
+        dataset = opened(args.data, policy.cfg.chunk_size)
+        result = action_error(policy, dataset, frames=args.frames, seed=args.seed, executed=args.executed)
         results[run] = result
         print(f"{run}: L1 {result['l1']:.4f} over the chunk, {result['l1_executed']:.4f} over its first "
               f"{result['executed']} steps ({result['frames']} frames of {args.data})")  # fmt: skip
