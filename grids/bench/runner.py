@@ -8,6 +8,8 @@ this machine (``timings.jsonl`` beside the run root, written by every step) or t
 
 Layout: ``<root>/<row>-s<seed>/`` (a training run: config.json, checkpoints/, metrics.csv) holding its
 evaluations ``eval_<perturbation>_<episodes>ep_<max steps>_<starts>[_x<execute steps>].json``; ``<root>/features`` (the cache).
+Every finished run is also kept, small, in the repository (``<results>/runs/<root name>/<row>-s<seed>``,
+``grids.bench.kept``): a fresh checkout restores it and evaluates it again without the data or a retraining.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ IGNORED_CONFIG_FIELDS = ("progress", "num_workers", "tasks", "state_dim", "actio
 
 @dataclass
 class Step:
-    kind: str  # data, features, train, eval, points, script
+    kind: str  # data, features, train, restore, keep, eval, points, script
     label: str
     done: bool
     units: float  # what the rate multiplies (episodes, steps, ...)
@@ -114,8 +116,7 @@ def plan(spec: Spec, *, only: tuple[str, ...] = (), seeds: tuple[int, ...] = (),
     wanted = [(r, s) for r in rows for s in r.seeds if not seeds or s in seeds]
     if not wanted:
         return []  # a table kept from its archive alone
-    steps = [_data_step(spec, progress), _features_step(spec, progress)]
-    steps += [_train_step(spec, row, seed, progress) for row, seed in wanted]
+    steps = [_train_step(spec, row, seed, progress) for row, seed in wanted]
     for evaluation in spec.evaluations:
         runs: dict[tuple[str, int], list[str]] = {}  # (row, seed) -> its perturbations
         for row, seed, perturbation in evaluated(spec, evaluation):
@@ -126,6 +127,10 @@ def plan(spec: Spec, *, only: tuple[str, ...] = (), seeds: tuple[int, ...] = (),
     for points in spec.report.points:
         if (spec.row(points.row), points.seed) in wanted:
             steps.append(_points_step(spec, points))
+    # training reads the data through the feature cache, a points figure reads the data; a restored run, an
+    # evaluation and a kept run's files read neither
+    if any(s.kind in ("train", "points") and not s.done for s in steps):
+        steps = [_data_step(spec, progress), _features_step(spec, progress), *steps]
     return _unique(steps)
 
 
@@ -173,11 +178,19 @@ def _features_step(spec: Spec, progress: bool) -> Step:
 
 
 def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
+    """Train the row at ``seed`` and keep the run (``grids.bench.kept``); a run that is kept but not on disk is
+    restored instead, a run trained but not kept is kept."""
+    from grids.bench.kept import is_kept, keep_run, restore_run
     from grids.bench.train import trained_to
 
     config = train_config(spec, row, seed=seed)
     config.progress = progress
-    directory = run_dir(spec, row, seed)
+    directory, kept = run_dir(spec, row, seed), kept_dir(spec, row, seed)
+    trained = trained_to(directory, config.steps)
+    if not trained and is_kept(kept):
+        return Step("restore", f"restore {directory} from {kept}", False, 1, lambda: restore_run(kept, directory))
+    if trained:
+        return Step("keep", f"keep {directory} in {kept}", is_kept(kept), 1, lambda: keep_run(directory, kept))
 
     threads = spec.row_protocol(row).threads
 
@@ -188,11 +201,17 @@ def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
 
         torch.set_num_threads(threads)  # float sums depend on it: part of the protocol
         train(config)
+        keep_run(directory, kept)
 
     # every token through the transformer (a dropout range keeps up to all of them: priced as dense)
     dense = row.reducer == "dense" and not isinstance(row.options.get("train_tokens"), int)
     kind = ("train-dense" if dense else "train-head") + ("-top" if config.policy.encoder_top else "")
-    return Step("train", f"train {directory}", trained_to(directory, config.steps), config.steps, make, kind)
+    return Step("train", f"train {directory}", False, config.steps, make, kind)
+
+
+def kept_dir(spec: Spec, row: Row, seed: int) -> Path:
+    """Where the run of ``row`` at ``seed`` is kept in the repository: ``<results>/runs/<root name>/<row>-s<seed>``."""
+    return Path(spec.results) / "runs" / Path(spec.root).name / f"{row.name}-s{seed}"
 
 
 def _eval_step(spec: Spec, row: Row, seed: int, evaluation: Evaluation, perturbations: list[str],
@@ -403,24 +422,30 @@ class RunLock:
 
 
 def check_unchanged(spec: Spec, *, force: bool = False, log=print) -> None:
-    """A row whose run exists under another protocol is refused, naming the row and the difference; with
-    ``force`` the old run moves aside (``<run>.replaced-<time>``) and the row trains anew."""
+    """A row whose run exists, on disk or kept, under another protocol is refused, naming the row and the
+    difference; with ``force`` the old run moves aside (``<run>.replaced-<time>``), its kept copy is removed (git
+    has it) and the row trains anew."""
     for row in spec.rows:
         for seed in row.seeds:
-            saved = run_dir(spec, row, seed) / "config.json"
-            if not saved.is_file():
-                continue
-            diff = _config_diff(json.loads(saved.read_text()), train_config(spec, row, seed=seed).to_dict())
-            if not diff:
-                continue
-            if not force:
-                raise SpecError(
-                    f"{spec.path}: row {row.name} seed {seed} already has a run at {saved.parent} trained with "
-                    f"{'; '.join(diff)}; restore the spec, or pass --force to move that run aside and retrain"
-                )
-            aside = saved.parent.with_name(f"{saved.parent.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
-            shutil.move(saved.parent, aside)
-            log(f"--force: {saved.parent} ({'; '.join(diff)}) moved to {aside}")
+            for directory in (run_dir(spec, row, seed), kept_dir(spec, row, seed)):
+                saved = directory / "config.json"
+                if not saved.is_file():
+                    continue
+                diff = _config_diff(json.loads(saved.read_text()), train_config(spec, row, seed=seed).to_dict())
+                if not diff:
+                    continue
+                if not force:
+                    raise SpecError(
+                        f"{spec.path}: row {row.name} seed {seed} already has a run at {directory} trained with "
+                        f"{'; '.join(diff)}; restore the spec, or pass --force to move that run aside and retrain"
+                    )
+                if directory == kept_dir(spec, row, seed):
+                    shutil.rmtree(directory)
+                    log(f"--force: the kept run {directory} ({'; '.join(diff)}) removed")
+                    continue
+                aside = directory.with_name(f"{directory.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
+                shutil.move(directory, aside)
+                log(f"--force: {directory} ({'; '.join(diff)}) moved to {aside}")
 
 
 def _config_diff(saved: dict, wanted: dict, prefix: str = "") -> list[str]:

@@ -132,10 +132,74 @@ def test_a_run_killed_mid_training_resumes_to_the_weights_of_an_uninterrupted_on
 def test_a_finished_spec_plans_nothing_and_a_dry_run_names_every_step(made):
     _, spec = made
     steps = runner.plan(spec, progress=False)
-    assert [s.kind for s in steps] == ["data", "features", "train", "train", "eval", "eval", "eval"]
+    assert [s.kind for s in steps] == ["keep", "keep", "eval", "eval", "eval"]  # nothing trains: no data needed
     assert all(s.done for s in steps)
     text = runner.describe(spec, steps)
-    assert "0 of 7 steps to run" in text and "[done] train" in text
+    assert "0 of 5 steps to run" in text and "[done] keep" in text
+
+
+def test_a_finished_run_is_kept_and_a_fresh_checkout_restores_it_bit_for_bit_without_its_data(made, tmp_path):
+    from grids.bench.kept import _rebuilt
+    from grids.bench.train import latest_checkpoint, load_policy, read_state, weights_file
+    from grids.sim.dataset import sha256_file
+
+    made_dir, spec = made
+    for row in spec.rows:
+        kept = runner.kept_dir(spec, row, 0)
+        assert kept == made_dir / "results" / "runs" / "runs-mini" / f"{row.name}-s0"
+        checkpoint = latest_checkpoint(runner.run_dir(spec, row, 0))
+        stored, trained = load_file(kept / "weights.safetensors"), load_file(weights_file(checkpoint))
+        rebuilt = _rebuilt(read_state(checkpoint))  # what building the policy afresh gives
+        assert set(stored) == {k for k in trained if not torch.equal(trained[k], rebuilt[k])}
+        assert len(stored) < len(trained)  # what the build gives back is not stored
+    fresh = tmp_path / "fresh"  # another machine: the same spec and results, no runs, no data
+    path = tmp_path / "fresh.toml"
+    path.write_text(Path(spec.path).read_text().replace(spec.root, str(fresh / "runs-mini"))
+                    .replace(str(made_dir / "data"), str(fresh / "data")))  # fmt: skip
+    again = load_spec(path)
+    steps = runner.plan(again, progress=False)
+    assert [s.kind for s in steps] == ["restore", "restore", "eval", "eval", "eval"]
+    runner.execute(again, [s for s in steps if s.kind == "restore"], log=lambda *_: None)
+    for row in spec.rows:
+        original, restored = (latest_checkpoint(runner.run_dir(s, row, 0)) for s in (spec, again))
+        assert restored.name == original.name and read_state(restored) == read_state(original)
+        assert sha256_file(weights_file(restored)) == sha256_file(weights_file(original))
+        assert (runner.run_dir(again, row, 0) / "metrics.csv").read_text() == (runner.run_dir(spec, row, 0) / "metrics.csv").read_text()
+        load_policy(runner.run_dir(again, row, 0))
+    assert not (fresh / "data").exists() and all(s.done for s in runner.plan(again, progress=False) if s.kind != "eval")
+
+
+def test_a_kept_run_that_no_longer_rebuilds_to_its_weights_is_refused(made, tmp_path):
+    import shutil
+
+    from grids.bench.kept import restore_run
+    from grids.bench.train import CheckpointError
+
+    made_dir, spec = made
+    kept = tmp_path / "kept"
+    shutil.copytree(runner.kept_dir(spec, spec.rows[0], 0), kept)
+    record = json.loads((kept / "state.json").read_text())
+    (kept / "state.json").write_text(json.dumps({**record, "weights_sha256": "0" * 64}))
+    with pytest.raises(CheckpointError, match=r"the rebuilt weights differ from the trained ones .*train the row again"):
+        restore_run(kept, tmp_path / "run")
+    assert not list((tmp_path / "run" / "checkpoints").iterdir())  # nothing half-made left
+
+
+def test_a_kept_run_of_another_protocol_is_refused_unless_forced(made, tmp_path):
+    import shutil
+
+    made_dir, spec = made
+    results = tmp_path / "results"
+    shutil.copytree(made_dir / "results" / "runs", results / "runs")
+    path = tmp_path / "edited.toml"
+    path.write_text(Path(spec.path).read_text().replace(str(made_dir / "results"), str(results))
+                    .replace(spec.root, str(tmp_path / "runs-mini")).replace("batch_size = 4", "batch_size = 8"))  # fmt: skip
+    edited = load_spec(path)
+    with pytest.raises(SpecError, match=r"row dense seed 0 already has a run at .*results/runs/runs-mini/dense-s0 trained with batch_size = 4"):
+        runner.check_unchanged(edited)
+    messages = []
+    runner.check_unchanged(edited, force=True, log=messages.append)
+    assert not (results / "runs" / "runs-mini" / "dense-s0").exists() and "the kept run" in messages[0]
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(26, "26 s"), (89, "89 s"), (540, "9 min"), (5340, "89 min"),
@@ -230,7 +294,7 @@ def test_a_run_s_perturbations_share_one_pool_and_each_gets_the_file_it_would_al
     path = tmp_path / "batch.toml"
     path.write_text(text.replace(str(made_dir / "results"), str(tmp_path / "results")))
     batch = load_spec(path)
-    todo = [s for s in runner.plan(batch, progress=False) if not s.done]
+    todo = [s for s in runner.plan(batch, progress=False) if not s.done and s.kind != "keep"]  # kept in made's results
     light = tmp_path / "runs-batch" / "grids-4-s0" / "eval_light_2ep_4_official.json"
     assert [s.label for s in todo] == [f"eval {light} and 1 more perturbations (2 to run)"]
     assert todo[0].units == 2 * 2  # 1 task x 2 episodes x 2 perturbations
