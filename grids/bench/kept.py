@@ -1,19 +1,21 @@
-"""A finished run kept in the repository, so that a fresh checkout evaluates it without its data or a retraining.
+"""A run kept in the repository, so that a fresh checkout evaluates it, or goes on training it, without the
+machine that made it.
 
-A run directory (``runs/...``) holds gigabytes of cache beside it and goes with the machine; what its report needs
-again is small: the weights it is evaluated with, its config and its training log. ``keep_run`` writes those to
-``<results>/runs/<root name>/<row>-s<seed>/`` — the weights less every tensor that building the policy afresh gives
-back bit for bit (the frozen pretrained encoder), under a megabyte for a LIBERO head — and ``restore_run`` makes the
-run's final checkpoint again from them, checking that the rebuilt file's sha256 is the trained one's.
+A run directory (``runs/...``) holds gigabytes of cache beside it and goes with the machine; what is needed again is
+small. ``keep_run`` writes the run's latest checkpoint to ``<results>/runs/<root name>/<row>-s<seed>/`` — its weights
+files less every tensor that building the policy afresh gives back bit for bit (the frozen pretrained encoder) —
+with the run's ``config.json`` and ``metrics.csv``. A finished run keeps only the weights it is evaluated with
+(under a megabyte for a LIBERO head); an unfinished one keeps all of its checkpoint (weights, EMA, optimizer), so
+that another machine resumes it to the weights of an uninterrupted run. ``restore_run`` makes the checkpoint
+again, checking every file's sha256 against the kept one's.
 
-Kept: ``weights.safetensors`` (the tensors that training changed), ``state.json`` (the checkpoint's step, config
-and data fingerprint, with ``checkpoint``: its directory name, ``weights``: its file name, ``weights_sha256``),
-``config.json`` and ``metrics.csv`` (the run's). A restored checkpoint has the evaluated weights only (no optimizer):
-it is evaluated, not trained on.
+``state.json`` is the checkpoint's (step, config, data fingerprint) with ``checkpoint`` (its directory name) and
+``files`` (each kept file's name and the sha256 of the checkpoint's own file).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -34,27 +36,37 @@ from grids.bench.train import (
 from grids.sim.dataset import sha256_file
 
 RUN_FILES = ("config.json", "metrics.csv")
-RECORD_ONLY = ("checkpoint", "weights", "weights_sha256")  # in the kept state.json, not the checkpoint's
+WEIGHTS = ("model.safetensors", "ema.safetensors")  # kept less what the policy's build gives back
+RECORD_ONLY = ("checkpoint", "files")  # in the kept state.json, not the checkpoint's
 
 
-def is_kept(kept: Path) -> bool:
-    return (kept / "state.json").is_file() and (kept / "weights.safetensors").is_file()
+def kept_step(kept: Path) -> int | None:
+    """The step of the checkpoint kept in ``kept`` (None: nothing kept, or a file missing)."""
+    if not (kept / "state.json").is_file():
+        return None
+    record = json.loads((kept / "state.json").read_text())
+    return record["step"] if all((kept / name).is_file() for name in record["files"]) else None
 
 
 def keep_run(run: Path, kept: Path) -> Path:
-    """Write run ``run``'s latest checkpoint's evaluated weights, state and the run's files to ``kept``."""
+    """Write run ``run``'s latest checkpoint (a finished run's: its evaluated weights only) and files to ``kept``."""
     checkpoint = latest_checkpoint(run)
     if checkpoint is None:
         raise CheckpointError(f"{run} has no checkpoint to keep")
-    state, weights = read_state(checkpoint), weights_file(checkpoint)
-    trained, rebuilt = read_tensors(weights), _rebuilt(state)
-    changed = {k: v for k, v in trained.items() if not (k in rebuilt and _same(rebuilt[k], v))}
+    state = read_state(checkpoint)
+    finished = state["step"] >= state["train_config"]["steps"]
+    names = [weights_file(checkpoint).name] if finished else sorted(f.name for f in checkpoint.glob("*.safetensors"))
     tmp = kept.with_name(kept.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    save_file(changed, str(tmp / "weights.safetensors"))
-    record = {**state, "checkpoint": checkpoint.name, "weights": weights.name, "weights_sha256": sha256_file(weights)}
-    (tmp / "state.json").write_text(json.dumps(record, indent=1))
+    for name in names:
+        if name in WEIGHTS:
+            rebuilt, trained = _rebuilt(json.dumps(state["train_config"])), read_tensors(checkpoint / name)
+            save_file({k: v for k, v in trained.items() if not (k in rebuilt and _same(rebuilt[k], v))}, str(tmp / name))
+        else:
+            shutil.copy2(checkpoint / name, tmp / name)
+    files = {name: sha256_file(checkpoint / name) for name in names}
+    (tmp / "state.json").write_text(json.dumps({**state, "checkpoint": checkpoint.name, "files": files}, indent=1))
     for name in RUN_FILES:
         if (run / name).is_file():
             shutil.copy2(run / name, tmp / name)
@@ -64,21 +76,25 @@ def keep_run(run: Path, kept: Path) -> Path:
 
 
 def restore_run(kept: Path, run: Path) -> Path:
-    """Make run ``run``'s final checkpoint (and its files) again from ``kept``; the checkpoint's directory."""
+    """Make run ``run``'s kept checkpoint (and its files) again from ``kept``; the checkpoint's directory."""
     record = json.loads((kept / "state.json").read_text())
     root = run / "checkpoints"
     tmp = root / f".tmp_{record['checkpoint']}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    tensors = {**_rebuilt(record), **read_tensors(kept / "weights.safetensors")}
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp / record["weights"]))
-    if (digest := sha256_file(tmp / record["weights"])) != record["weights_sha256"]:
-        shutil.rmtree(tmp)
-        raise CheckpointError(
-            f"restoring {run} from {kept}: the rebuilt weights differ from the trained ones (sha256 {digest[:12]}, "
-            f"kept {record['weights_sha256'][:12]}): building the policy no longer gives the frozen weights it was "
-            "trained with (another pretrained encoder?); train the row again"
-        )
+    for name, digest in record["files"].items():
+        if name in WEIGHTS:
+            tensors = {**_rebuilt(json.dumps(record["train_config"])), **read_tensors(kept / name)}
+            save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp / name))
+        else:
+            shutil.copy2(kept / name, tmp / name)
+        if (made := sha256_file(tmp / name)) != digest:
+            shutil.rmtree(tmp)
+            raise CheckpointError(
+                f"restoring {run} from {kept}: the rebuilt {name} differs from the trained one (sha256 {made[:12]}, "
+                f"kept {digest[:12]}): building the policy no longer gives the frozen weights it was trained with "
+                "(another pretrained encoder?); train the row again"
+            )
     state = {k: v for k, v in record.items() if k not in RECORD_ONLY}
     (tmp / "state.json").write_text(json.dumps(state, indent=1))
     final = root / record["checkpoint"]
@@ -92,12 +108,13 @@ def restore_run(kept: Path, run: Path) -> Path:
     return final
 
 
-def _rebuilt(state: dict) -> dict[str, Tensor]:
-    """The state dict of the run's policy built afresh (the pretrained encoder's weights, the rest at seed 0's
-    initialisation): what a kept run need not store."""
+@functools.lru_cache(maxsize=4)  # a run kept every few hundred steps builds its policy once
+def _rebuilt(train_config: str) -> dict[str, Tensor]:
+    """The state dict of the policy of ``train_config`` (JSON) built afresh (the pretrained encoder's weights, the
+    rest at seed 0's initialisation): what a kept run need not store."""
     from grids.bench.policy import Policy
 
-    config = TrainConfig.from_dict(state["train_config"])
+    config = TrainConfig.from_dict(json.loads(train_config))
     with torch.random.fork_rng():
         torch.manual_seed(0)
         return Policy(config.policy).state_dict()

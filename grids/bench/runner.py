@@ -178,19 +178,21 @@ def _features_step(spec: Spec, progress: bool) -> Step:
 
 
 def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
-    """Train the row at ``seed`` and keep the run (``grids.bench.kept``); a run that is kept but not on disk is
-    restored instead, a run trained but not kept is kept."""
-    from grids.bench.kept import is_kept, keep_run, restore_run
-    from grids.bench.train import trained_to
+    """Train the row at ``seed``, keeping the run at every checkpoint (``grids.bench.kept``). A kept checkpoint newer
+    than the run's on disk is restored first: a finished one instead of training, an unfinished one to resume from;
+    a run trained but not kept is kept."""
+    from grids.bench.kept import keep_run, kept_step, restore_run
+    from grids.bench.train import latest_checkpoint, read_state
 
     config = train_config(spec, row, seed=seed)
     config.progress = progress
     directory, kept = run_dir(spec, row, seed), kept_dir(spec, row, seed)
-    trained = trained_to(directory, config.steps)
-    if not trained and is_kept(kept):
+    latest = latest_checkpoint(directory)
+    on_disk, in_repo = read_state(latest)["step"] if latest else 0, kept_step(kept) or 0
+    if in_repo > on_disk and in_repo >= config.steps:
         return Step("restore", f"restore {directory} from {kept}", False, 1, lambda: restore_run(kept, directory))
-    if trained:
-        return Step("keep", f"keep {directory} in {kept}", is_kept(kept), 1, lambda: keep_run(directory, kept))
+    if on_disk >= config.steps:
+        return Step("keep", f"keep {directory} in {kept}", in_repo >= config.steps, 1, lambda: keep_run(directory, kept))
 
     threads = spec.row_protocol(row).threads
 
@@ -199,14 +201,17 @@ def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
 
         from grids.bench.train import train
 
+        if in_repo > on_disk:
+            restore_run(kept, directory)
         torch.set_num_threads(threads)  # float sums depend on it: part of the protocol
-        train(config)
-        keep_run(directory, kept)
+        train(config, on_save=lambda: keep_run(directory, kept))
 
     # every token through the transformer (a dropout range keeps up to all of them: priced as dense)
     dense = row.reducer == "dense" and not isinstance(row.options.get("train_tokens"), int)
     kind = ("train-dense" if dense else "train-head") + ("-top" if config.policy.encoder_top else "")
-    return Step("train", f"train {directory}", False, config.steps, make, kind)
+    start = max(on_disk, in_repo)
+    label = f"train {directory}" + (f" from step {start}" + (f" (kept in {kept})" if in_repo > on_disk else "") if start else "")
+    return Step("train", label, False, config.steps - start, make, kind)
 
 
 def kept_dir(spec: Spec, row: Row, seed: int) -> Path:

@@ -27,7 +27,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -479,10 +479,11 @@ class _Run:
     dataset: str | None = None  # the training data's fingerprint, saved with every checkpoint
 
 
-def train(config: TrainConfig, *, stop_after: int | None = None) -> Path:
+def train(config: TrainConfig, *, stop_after: int | None = None, on_save: Callable[[], None] | None = None) -> Path:
     """Train (or resume) the run in ``config.out``; returns the run directory.
 
-    ``stop_after`` ends the process-local loop after that many steps (tests use it to simulate a kill).
+    ``stop_after`` ends the process-local loop after that many steps (tests use it to simulate a kill); ``on_save``
+    is called by the main process after every checkpoint (the spec runner keeps the run).
     """
     run = _setup(config)
     config = run.config
@@ -496,6 +497,8 @@ def train(config: TrainConfig, *, stop_after: int | None = None) -> Path:
         done = step + 1
         if done % config.save_every == 0 or done == config.steps:
             _save(run, done)
+            if on_save is not None and run.accelerator.is_main_process:
+                on_save()
     log.close()
     return run.run_dir
 

@@ -148,8 +148,9 @@ def test_a_finished_run_is_kept_and_a_fresh_checkout_restores_it_bit_for_bit_wit
         kept = runner.kept_dir(spec, row, 0)
         assert kept == made_dir / "results" / "runs" / "runs-mini" / f"{row.name}-s0"
         checkpoint = latest_checkpoint(runner.run_dir(spec, row, 0))
-        stored, trained = load_file(kept / "weights.safetensors"), load_file(weights_file(checkpoint))
-        rebuilt = _rebuilt(read_state(checkpoint))  # what building the policy afresh gives
+        assert sorted(f.name for f in kept.glob("*.safetensors")) == [weights_file(checkpoint).name]  # finished
+        stored, trained = load_file(kept / weights_file(checkpoint).name), load_file(weights_file(checkpoint))
+        rebuilt = _rebuilt(json.dumps(read_state(checkpoint)["train_config"]))  # what building the policy afresh gives
         assert set(stored) == {k for k in trained if not torch.equal(trained[k], rebuilt[k])}
         assert len(stored) < len(trained)  # what the build gives back is not stored
     fresh = tmp_path / "fresh"  # another machine: the same spec and results, no runs, no data
@@ -169,6 +170,38 @@ def test_a_finished_run_is_kept_and_a_fresh_checkout_restores_it_bit_for_bit_wit
     assert not (fresh / "data").exists() and all(s.done for s in runner.plan(again, progress=False) if s.kind != "eval")
 
 
+def test_an_unfinished_run_kept_on_one_machine_resumes_on_another_to_the_uninterrupted_weights(made, tmp_path, monkeypatch):
+    from grids.bench import train as train_module
+    from grids.bench.kept import kept_step
+
+    made_dir, spec = made
+    path = tmp_path / "spec.toml"  # the same spec, results and (regenerated) data; each machine its own runs/
+    path.write_text(Path(spec.path).read_text().replace(str(made_dir / "results"), str(tmp_path / "results"))
+                    .replace(spec.root, "runs-mini"))  # fmt: skip
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    a = load_spec(path)
+    original = train_module.train
+    monkeypatch.setattr(train_module, "train", lambda config, **kw: original(config, stop_after=2, **kw))
+    dense = [s for s in runner.plan(a, only=("dense",), progress=False) if s.kind in ("features", "train")]
+    runner.execute(a, dense, log=lambda *_: None)  # the session ends after step 2 of 4
+    kept = runner.kept_dir(a, a.rows[0], 0)
+    assert kept_step(kept) == 2 and {f.name for f in kept.glob("*.safetensors")} >= {"model.safetensors", "optimizer.safetensors"}
+    monkeypatch.setattr(train_module, "train", original)
+    monkeypatch.chdir(tmp_path / "b")
+    b = load_spec(path)
+    assert not runner.run_dir(b, b.rows[0], 0).exists()
+    step = next(s for s in runner.plan(b, only=("dense",), progress=False) if s.kind == "train")
+    assert step.label == f"train {runner.run_dir(b, b.rows[0], 0)} from step 2 (kept in {kept})" and step.units == 2
+    runner.execute(b, [s for s in runner.plan(b, only=("dense",), progress=False) if s.kind in ("features", "train")],
+                   log=lambda *_: None)  # fmt: skip
+    resumed = load_file(runner.run_dir(b, b.rows[0], 0) / "checkpoints" / "step_0000004" / "model.safetensors")
+    straight = load_file(runner.run_dir(spec, spec.rows[0], 0) / "checkpoints" / "step_0000004" / "model.safetensors")
+    assert resumed.keys() == straight.keys() and all(torch.equal(resumed[k], straight[k]) for k in resumed)
+    assert kept_step(kept) == 4 and [f.name for f in kept.glob("*.safetensors")] == ["model.safetensors"]
+
+
 def test_a_kept_run_that_no_longer_rebuilds_to_its_weights_is_refused(made, tmp_path):
     import shutil
 
@@ -179,8 +212,8 @@ def test_a_kept_run_that_no_longer_rebuilds_to_its_weights_is_refused(made, tmp_
     kept = tmp_path / "kept"
     shutil.copytree(runner.kept_dir(spec, spec.rows[0], 0), kept)
     record = json.loads((kept / "state.json").read_text())
-    (kept / "state.json").write_text(json.dumps({**record, "weights_sha256": "0" * 64}))
-    with pytest.raises(CheckpointError, match=r"the rebuilt weights differ from the trained ones .*train the row again"):
+    (kept / "state.json").write_text(json.dumps({**record, "files": {"model.safetensors": "0" * 64}}))
+    with pytest.raises(CheckpointError, match=r"the rebuilt model.safetensors differs from the trained one .*train the row again"):
         restore_run(kept, tmp_path / "run")
     assert not list((tmp_path / "run" / "checkpoints").iterdir())  # nothing half-made left
 
