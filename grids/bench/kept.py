@@ -48,6 +48,16 @@ def kept_step(kept: Path) -> int | None:
     return record["step"] if all((kept / name).is_file() for name in record["files"]) else None
 
 
+def keeps(kept: Path, checkpoint: Path) -> bool:
+    """``kept`` holds ``checkpoint`` (the same step and, file for file, the same sha256)."""
+    if kept_step(kept) is None:
+        return False
+    record = json.loads((kept / "state.json").read_text())
+    return record["checkpoint"] == checkpoint.name and all(
+        (checkpoint / name).is_file() and sha256_file(checkpoint / name) == digest for name, digest in record["files"].items()
+    )
+
+
 def keep_run(run: Path, kept: Path) -> Path:
     """Write run ``run``'s latest checkpoint (a finished run's: its evaluated weights only) and files to ``kept``."""
     checkpoint = latest_checkpoint(run)
@@ -59,10 +69,12 @@ def keep_run(run: Path, kept: Path) -> Path:
     tmp = kept.with_name(kept.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    config = json.dumps(state["train_config"])
     for name in names:
         if name in WEIGHTS:
-            rebuilt, trained = _rebuilt(json.dumps(state["train_config"])), read_tensors(checkpoint / name)
-            save_file({k: v for k, v in trained.items() if not (k in rebuilt and _same(rebuilt[k], v))}, str(tmp / name))
+            fixed = _rebuilt(config)
+            trained = read_tensors(checkpoint / name)
+            save_file({k: v for k, v in trained.items() if not (k in fixed and _same(fixed[k], v))}, str(tmp / name))
         else:
             shutil.copy2(checkpoint / name, tmp / name)
     files = {name: sha256_file(checkpoint / name) for name in names}
@@ -70,8 +82,13 @@ def keep_run(run: Path, kept: Path) -> Path:
     for name in RUN_FILES:
         if (run / name).is_file():
             shutil.copy2(run / name, tmp / name)
-    shutil.rmtree(kept, ignore_errors=True)
+    shutil.rmtree(restore_run(tmp, tmp / "check").parent.parent)  # it restores now, while the run is here to compare
+    old = kept.with_name(kept.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if kept.exists():
+        os.replace(kept, old)
     os.replace(tmp, kept)
+    shutil.rmtree(old, ignore_errors=True)
     return kept
 
 
@@ -93,7 +110,7 @@ def restore_run(kept: Path, run: Path) -> Path:
             raise CheckpointError(
                 f"restoring {run} from {kept}: the rebuilt {name} differs from the trained one (sha256 {made[:12]}, "
                 f"kept {digest[:12]}): building the policy no longer gives the frozen weights it was trained with "
-                "(another pretrained encoder?); train the row again"
+                f"(another pretrained encoder, another safetensors?); delete {kept} and train the row again"
             )
     state = {k: v for k, v in record.items() if k not in RECORD_ONLY}
     (tmp / "state.json").write_text(json.dumps(state, indent=1))
@@ -110,15 +127,22 @@ def restore_run(kept: Path, run: Path) -> Path:
 
 @functools.lru_cache(maxsize=4)  # a run kept every few hundred steps builds its policy once
 def _rebuilt(train_config: str) -> dict[str, Tensor]:
-    """The state dict of the policy of ``train_config`` (JSON) built afresh (the pretrained encoder's weights, the
-    rest at seed 0's initialisation): what a kept run need not store."""
+    """The tensors that building the policy of ``train_config`` (JSON) gives the same whatever the random seed (the
+    pretrained encoder's weights, constant buffers): what a kept run need not store. A weight left at its random
+    initialisation is not among them, so a kept run does not depend on how torch initialises."""
     from grids.bench.policy import Policy
 
     config = TrainConfig.from_dict(json.loads(train_config))
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        return Policy(config.policy).state_dict()
+    builds = []
+    for seed in (0, 1):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            builds.append(Policy(config.policy).state_dict())
+    return {k: v for k, v in builds[0].items() if _same(v, builds[1][k])}
 
 
 def _same(a: Tensor, b: Tensor) -> bool:
-    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+    """Bit for bit (``torch.equal`` holds -0.0 equal to 0.0)."""
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    return torch.equal(a.contiguous().reshape(-1).view(torch.uint8), b.contiguous().reshape(-1).view(torch.uint8))

@@ -129,8 +129,10 @@ def plan(spec: Spec, *, only: tuple[str, ...] = (), seeds: tuple[int, ...] = (),
             steps.append(_points_step(spec, points))
     # training reads the data through the feature cache, a points figure reads the data; a restored run, an
     # evaluation and a kept run's files read neither
-    if any(s.kind in ("train", "points") and not s.done for s in steps):
+    if any(s.kind == "train" and not s.done for s in steps):
         steps = [_data_step(spec, progress), _features_step(spec, progress), *steps]
+    elif any(s.kind == "points" and not s.done for s in steps):
+        steps = [_data_step(spec, progress), *steps]
     return _unique(steps)
 
 
@@ -181,7 +183,7 @@ def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
     """Train the row at ``seed``, keeping the run at every checkpoint (``grids.bench.kept``). A kept checkpoint newer
     than the run's on disk is restored first: a finished one instead of training, an unfinished one to resume from;
     a run trained but not kept is kept."""
-    from grids.bench.kept import keep_run, kept_step, restore_run
+    from grids.bench.kept import keep_run, keeps, kept_step, restore_run
     from grids.bench.train import latest_checkpoint, read_state
 
     config = train_config(spec, row, seed=seed)
@@ -192,7 +194,7 @@ def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
     if in_repo > on_disk and in_repo >= config.steps:
         return Step("restore", f"restore {directory} from {kept}", False, 1, lambda: restore_run(kept, directory))
     if on_disk >= config.steps:
-        return Step("keep", f"keep {directory} in {kept}", in_repo >= config.steps, 1, lambda: keep_run(directory, kept))
+        return Step("keep", f"keep {directory} in {kept}", keeps(kept, latest), 1, lambda: keep_run(directory, kept))
 
     threads = spec.row_protocol(row).threads
 

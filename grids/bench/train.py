@@ -248,7 +248,7 @@ def load_policy(path: str | Path, map_location: str = "cpu", *, ema: bool = True
     weights where the run kept an average (``ema=False``: the raw weights). A damaged file is named
     (:class:`CheckpointError`), with the run's other checkpoints to load instead."""
     path = Path(path)
-    if not (path / "model.safetensors").is_file():
+    if not (path / "state.json").is_file():  # a run directory, not one of its checkpoints
         found = latest_checkpoint(path)
         if found is None:
             raise FileNotFoundError(f"no checkpoint under {path}")
