@@ -8,8 +8,9 @@ this machine (``timings.jsonl`` beside the run root, written by every step) or t
 
 Layout: ``<root>/<row>-s<seed>/`` (a training run: config.json, checkpoints/, metrics.csv) holding its
 evaluations ``eval_<perturbation>_<episodes>ep_<max steps>_<starts>[_x<execute steps>].json``; ``<root>/features`` (the cache).
-Every finished run is also kept, small, in the repository (``<results>/runs/<root name>/<row>-s<seed>``,
-``grids.bench.kept``): a fresh checkout restores it and evaluates it again without the data or a retraining.
+Every run is also kept, small, in the repository at every checkpoint (``<results>/runs/<root name>/<row>-s<seed>``,
+``grids.bench.kept``): a fresh checkout restores a finished one and evaluates it without the data or a retraining,
+and resumes an unfinished one.
 """
 
 from __future__ import annotations
@@ -212,7 +213,8 @@ def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
     dense = row.reducer == "dense" and not isinstance(row.options.get("train_tokens"), int)
     kind = ("train-dense" if dense else "train-head") + ("-top" if config.policy.encoder_top else "")
     start = max(on_disk, in_repo)
-    label = f"train {directory}" + (f" from step {start}" + (f" (kept in {kept})" if in_repo > on_disk else "") if start else "")
+    label = f"train {directory}" + (f" from step {start}" if start else "")
+    label += f" (kept in {kept})" if in_repo > on_disk else ""
     return Step("train", label, False, config.steps - start, make, kind)
 
 

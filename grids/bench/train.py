@@ -185,13 +185,18 @@ def save_checkpoint(
             os.fsync(f.fileno())
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
-    pointer = root / "latest.tmp"
-    pointer.write_text(final.name)
-    os.replace(pointer, root / "latest")
+    point_latest(root, final.name)
     for old in sorted(root.glob("step_*"))[:-keep]:
         if not (config.keep_every and int(old.name.removeprefix("step_")) % config.keep_every == 0):
             shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def point_latest(root: Path, name: str) -> None:
+    """Make ``root/latest`` name checkpoint ``name``, atomically."""
+    pointer = root / "latest.tmp"
+    pointer.write_text(name)
+    os.replace(pointer, root / "latest")
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
@@ -613,9 +618,7 @@ def _load_checkpoint(path: Path, policy: Policy, optimizer: torch.optim.Optimize
             shutil.rmtree(aside, ignore_errors=True)
             os.replace(bad, aside)
             print(f"{reason}; set it aside as {aside}", flush=True)
-        pointer = path.parent / "latest.tmp"
-        pointer.write_text(candidate.name)
-        os.replace(pointer, path.parent / "latest")
+        point_latest(path.parent, candidate.name)
         print(f"resuming from the previous intact checkpoint {candidate} (step {step})", flush=True)
     return step
 
