@@ -17,7 +17,7 @@ import json
 import statistics
 from pathlib import Path
 
-from grids.bench.report import outcomes, p_text, paired_stats
+from grids.bench.report import outcomes, p_text, paired_stats, results_by_row
 
 SUITES = {  # suite -> its reports (seed 0 on 50 states first; later files add seeds)
     "libero_spatial": ["benchmarks/results/libero_spatial.json"],
@@ -42,31 +42,9 @@ PAPER = {
 }
 
 
-def _horizon(result: dict) -> str:
-    """How many actions of each chunk the result ran before predicting again, as its file records it."""
-    executed = result.get("execute_steps")
-    return f"{executed} actions" if executed else "half the chunk, before the setting was recorded"
-
-
 def load_suite(paths: list[str], *, left_out: list[str] | None = None) -> dict[tuple[str, int], dict]:
-    """``{(row, seed): result}`` over the suite's reports; a (row, seed) in two reports keeps the one with more
-    episodes (the 50-state evaluation over the 20-state one). A result evaluated under another receding horizon than
-    ``EXECUTE_STEPS`` is not paired with these: its "report: name" goes to ``left_out``."""
-    found: dict[tuple[str, int], dict] = {}
-    for path in paths:
-        if not Path(path).is_file():
-            continue
-        for result in json.loads(Path(path).read_text())["results"]:
-            if "none" not in result["summary"]:
-                continue
-            if result.get("execute_steps") != EXECUTE_STEPS:
-                if left_out is not None:
-                    left_out.append(f"{Path(path).stem}: {result['name']} ({_horizon(result)})")
-                continue
-            key = (result["name"].split(" (seed ")[0], result["seed"])
-            if key not in found or _episodes(result) > _episodes(found[key]):
-                found[key] = result
-    return found
+    """``{(row, seed): result}`` over the suite's reports at LIBERO's horizon (:func:`results_by_row`)."""
+    return results_by_row(paths, execute_steps=EXECUTE_STEPS, left_out=left_out)
 
 
 def _episodes(result: dict) -> int:

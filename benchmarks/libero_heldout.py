@@ -16,8 +16,17 @@ import functools
 import json
 from pathlib import Path
 
+from grids.bench.kept import kept_step, restore_run
 from grids.bench.openloop import action_error
-from grids.bench.train import load_policy, open_dataset, trained_to
+from grids.bench.report import results_by_row
+from grids.bench.train import (
+    dataset_fingerprint,
+    latest_checkpoint,
+    load_policy,
+    open_dataset,
+    read_state,
+    trained_to,
+)
 from grids.sim import generate_demos, resolve_tasks
 
 OUT = Path("benchmarks/results/libero_heldout")
@@ -28,12 +37,24 @@ EXECUTED = 5
 def closed_loop(suite: str, row: str) -> float | None:
     """The row's seed-0 success (%) at the 5-action horizon in the suite's committed reports (its grid, then the
     training-length test), if measured."""
-    for report in (Path(f"benchmarks/results/{suite}.json"), Path(f"benchmarks/results/{suite}_steps.json")):
-        results = json.loads(report.read_text())["results"] if report.is_file() else []
-        for result in results:
-            if result["name"] == row and result.get("execute_steps") == EXECUTED and "none" in result["summary"]:
-                return 100 * result["summary"]["none"]["success_rate"]
-    return None
+    reports = [f"benchmarks/results/{suite}.json", f"benchmarks/results/{suite}_steps.json"]
+    result = results_by_row(reports, execute_steps=EXECUTED).get((row, 0))
+    return None if result is None else 100 * result["summary"]["none"]["success_rate"]
+
+
+def finished_run(suite: str, row: str) -> Path | None:
+    """The row's seed-0 run if its training has finished: trained in this checkout, or restored from the copy the
+    runner kept (``benchmarks/results/runs``). None, and said so, for a run still training."""
+    run, kept = Path(f"runs/{suite}/{row}-s0"), Path(f"benchmarks/results/runs/{suite}/{row}-s0")
+    step = kept_step(kept)
+    if step is not None and step >= json.loads((kept / "config.json").read_text())["steps"] and not trained_to(run, step):
+        restore_run(kept, run)
+    if not run.is_dir():
+        return None
+    if not trained_to(run, json.loads((run / "config.json").read_text())["steps"]):
+        print(f"{suite} {row}: {run} has not finished training, left out", flush=True)
+        return None
+    return run
 
 
 def measure(suite: str, *, heldout: Path, frames: int) -> dict[str, dict]:
@@ -41,15 +62,17 @@ def measure(suite: str, *, heldout: Path, frames: int) -> dict[str, dict]:
     (a run still training is left out, and said so)."""
     out, opened = {}, functools.cache(open_dataset)  # each (dataset, chunk length) opened once
     for row in ROWS:
-        run = Path(f"runs/{suite}/{row}-s0")
-        if not run.is_dir():
+        if (run := finished_run(suite, row)) is None:
             continue
-        if not trained_to(run, json.loads((run / "config.json").read_text())["steps"]):
-            print(f"{suite} {row}: {run} has not finished training, left out", flush=True)
+        policy, train = load_policy(run), Path(f"data/{suite}")
+        trained_on = read_state(latest_checkpoint(run)).get("dataset")
+        here = dataset_fingerprint(opened(str(train), policy.cfg.chunk_size))
+        if trained_on and trained_on != here:  # its "train" error would not be on its own demonstrations
+            print(f"{suite} {row}: {run} was trained on other data (fingerprint {trained_on}) than {train} ({here}), "
+                  "left out", flush=True)  # fmt: skip
             continue
-        policy = load_policy(run)
         errors = {name: action_error(policy, opened(str(data), policy.cfg.chunk_size), frames=frames, executed=EXECUTED)
-                  for name, data in (("train", Path(f"data/{suite}")), ("heldout", heldout))}  # fmt: skip
+                  for name, data in (("train", train), ("heldout", heldout))}  # fmt: skip
         out[row] = {"run": str(run), **errors, "success": closed_loop(suite, row)}
         print(f"{suite} {row}: train {errors['train']['l1_executed']:.4f}, held-out "
               f"{errors['heldout']['l1_executed']:.4f}", flush=True)  # fmt: skip

@@ -58,6 +58,27 @@ def paired_stats(run: dict, reference: dict) -> dict:
     }  # fmt: skip
 
 
+def results_by_row(paths: list[str | Path], *, execute_steps: int, left_out: list[str] | None = None) -> dict:
+    """``{(row, seed): result}`` of the clean results in committed reports ``paths`` (missing ones skipped) evaluated
+    at receding horizon ``execute_steps``; a (row, seed) in two reports keeps the one with more episodes (the first
+    where as many). A result at another horizon is left out: its "report: name (horizon)" goes to ``left_out``."""
+    found: dict[tuple[str, int], dict] = {}
+    for path in map(Path, paths):
+        for result in json.loads(path.read_text())["results"] if path.is_file() else []:
+            if "none" not in result["summary"]:
+                continue
+            if result.get("execute_steps") != execute_steps:
+                executed = result.get("execute_steps")
+                made = f"{executed} actions" if executed else "half the chunk, before the setting was recorded"
+                if left_out is not None:
+                    left_out.append(f"{path.stem}: {result['name']} ({made})")
+                continue
+            key, episodes = (result["name"].split(" (seed ")[0], result["seed"]), result["summary"]["none"]["episodes"]
+            if key not in found or episodes > found[key]["summary"]["none"]["episodes"]:
+                found[key] = result
+    return found
+
+
 def p_text(p: float, digits: str = ".3f") -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:{digits}}"
 

@@ -294,13 +294,13 @@ def _points_step(spec: Spec, points: Points) -> Step:
 
         write_points(run_dir(spec, row, points.seed), resolved_tasks(spec), png, at_steps=points.at_steps,
                      perturbation=points.perturbation, data=spec.data.path, frames=points.frames,
-                     execute_steps=_horizon(spec, row, points.seed))  # fmt: skip
+                     execute_steps=_horizon(spec, row, seed=points.seed))  # fmt: skip
         stamp(png.with_suffix(".json"), spec)
 
-    return Step("points", f"points {png}", _points_done(spec, row, points.seed, png), 1, make)
+    return Step("points", f"points {png}", _points_done(spec, row, seed=points.seed, png=png), 1, make)
 
 
-def _points_done(spec: Spec, row: Row, seed: int, png: Path) -> bool:
+def _points_done(spec: Spec, row: Row, *, seed: int, png: Path) -> bool:
     """The figure exists and its episodes ran at the spec's receding horizon (a figure from before the horizon was
     recorded ran at the default, half the chunk): one made at another horizon is made again."""
     from grids.bench.rollout import execute_horizon
@@ -310,10 +310,10 @@ def _points_done(spec: Spec, row: Row, seed: int, png: Path) -> bool:
         return False
     chunk = spec.row_protocol(row).chunk_size
     made_at = json.loads(stats.read_text()).get("execute_steps") or execute_horizon(chunk, None)
-    return made_at == execute_horizon(chunk, _horizon(spec, row, seed))
+    return made_at == execute_horizon(chunk, _horizon(spec, row, seed=seed))
 
 
-def _horizon(spec: Spec, row: Row, seed: int) -> int | None:
+def _horizon(spec: Spec, row: Row, *, seed: int) -> int | None:
     """The receding horizon the spec evaluates ``row`` at ``seed`` with (its first evaluation of them), so that its
     points figure follows the episodes of its table."""
     return next((e.execute_steps for e in spec.evaluations for r, s, _ in evaluated(spec, e) if r.name == row.name and s == seed),

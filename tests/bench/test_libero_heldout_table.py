@@ -12,7 +12,7 @@ def m(benchmark_script):
 
 
 def _result(name: str, rate: float, execute_steps: int | None = 5) -> dict:
-    result = {"name": name, "summary": {"none": {"success_rate": rate}}}
+    result = {"name": name, "seed": 0, "summary": {"none": {"success_rate": rate, "episodes": 500}}}
     return result if execute_steps is None else {**result, "execute_steps": execute_steps}
 
 
@@ -46,3 +46,27 @@ def test_a_run_still_training_is_left_out_and_said_so(tmp_path, monkeypatch, cap
     (run / "config.json").write_text(json.dumps({"steps": 20000}))  # started: no checkpoint yet
     assert m.measure("libero_spatial", heldout=tmp_path / "heldout", frames=8) == {}
     assert f"{run.relative_to(tmp_path)} has not finished training, left out" in capsys.readouterr().out
+
+
+def test_a_kept_finished_run_is_restored_where_this_checkout_has_not_trained_it(tmp_path, monkeypatch, m):
+    monkeypatch.chdir(tmp_path)
+    for row, kept_at in (("dense-ema-c50", 4), ("grids-16-ema-c50", 2)):  # finished; kept mid-training
+        kept = tmp_path / f"benchmarks/results/runs/libero_spatial/{row}-s0"
+        kept.mkdir(parents=True)
+        (kept / "config.json").write_text(json.dumps({"steps": 4}))
+        (kept / "step").write_text(str(kept_at))
+    restored = []
+
+    def restore(kept, run):  # what restore_run leaves: the run's files and its checkpoint
+        restored.append(run)
+        run.mkdir(parents=True)
+        (run / "config.json").write_text((kept / "config.json").read_text())
+        (run / "step").write_text((kept / "step").read_text())
+
+    monkeypatch.setattr(m, "kept_step", lambda kept: int((kept / "step").read_text()) if kept.is_dir() else None)
+    monkeypatch.setattr(m, "restore_run", restore)
+    monkeypatch.setattr(m, "trained_to", lambda run, steps: (run / "step").is_file() and int((run / "step").read_text()) >= steps)
+    run = m.finished_run("libero_spatial", "dense-ema-c50")
+    assert run == m.Path("runs/libero_spatial/dense-ema-c50-s0") and restored == [run]
+    assert m.finished_run("libero_spatial", "dense-ema-c50") == run and restored == [run]  # trained here now: kept as is
+    assert m.finished_run("libero_spatial", "grids-16-ema-c50") is None and restored == [run]  # unfinished: not evaluated

@@ -82,7 +82,7 @@ def test_an_evaluation_with_its_own_receding_horizon_has_its_own_file(tmp_path):
     row = spec.rows[0]
     assert runner.eval_path(spec, row, 0, spec.evaluations[0], "none").name == "eval_none_2ep_None_official.json"
     assert runner.eval_path(replanned, row, 0, replanned.evaluations[0], "none").name == "eval_none_2ep_None_official_x5.json"
-    assert runner._horizon(spec, row, 0) is None and runner._horizon(replanned, row, 0) == 5  # its points figure too
+    assert runner._horizon(spec, row, seed=0) is None and runner._horizon(replanned, row, seed=0) == 5  # its points figure too
 
 
 def test_a_points_figure_made_at_another_receding_horizon_is_made_again(tmp_path):
