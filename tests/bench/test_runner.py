@@ -304,13 +304,18 @@ def test_a_remade_row_is_checked_against_its_archived_twin(made, tmp_path):
     paths = runner.write_spec_report(load_spec(path), command="c")
     rows = {r["name"]: r for r in json.loads(paths["json"].read_text())["results"]}
     n, m = len(dense["episodes"]), len(grids["episodes"])
-    assert rows["dense"]["reproduces"] == {"commit": "abc1234", "same": n, "of": n, "same_data": None, "same_weights": None}
-    assert rows["grids-4"]["reproduces"] == {"commit": "abc1234", "same": 0, "of": m, "same_data": False, "same_weights": True}
+    won = sum(e["success"] for e in grids["episodes"])  # the twin succeeds where the remade row failed, and back
+    assert rows["dense"]["reproduces"] == {"commit": "abc1234", "same": n, "of": n, "same_success": n, "only_remade": 0,
+                                           "only_twin": 0, "p": 1.0, "same_data": None, "same_weights": None}  # fmt: skip
+    flipped = rows["grids-4"]["reproduces"]
+    assert {k: flipped[k] for k in ("same", "of", "same_success", "only_remade", "only_twin")} == {
+        "same": 0, "of": m, "same_success": 0, "only_remade": won, "only_twin": m - won}  # fmt: skip
+    assert flipped["p"] < 1.0 and (flipped["same_data"], flipped["same_weights"]) == (False, True)
     md = paths["md"].read_text()
-    assert f"dense {n} / {n} (commit abc1234)," in md
-    assert f"grids-4 0 / {m} (commit abc1234, other data, same weights)" in md
+    assert f"dense {n} / {n} (same success {n}, 0 / 0, p = 1.000; commit abc1234)," in md
+    assert f"grids-4 0 / {m} (same success 0, {won} / {m - won}, p = " in md and "; commit abc1234, other data, same weights)" in md
     twin = {**dense, "archived": {"commit": "abc1234"}}
-    assert runner.reproduction(dense, twin) == {"commit": "abc1234", "same": n, "of": n, "same_data": True, "same_weights": True}
+    assert runner.reproduction(dense, twin)["same"] == n and runner.reproduction(dense, twin)["same_weights"] is True
     assert runner.reproduction(older, twin)["same_data"] is None  # a remade run without a checkpoint: unknown, not "other"
 
 
