@@ -47,10 +47,6 @@ def load_suite(paths: list[str], *, left_out: list[str] | None = None) -> dict[t
     return results_by_row(paths, execute_steps=EXECUTE_STEPS, left_out=left_out)
 
 
-def _episodes(result: dict) -> int:
-    return result["summary"]["none"]["episodes"]
-
-
 def seed0_cells(suites: dict[str, dict]) -> dict[str, dict]:
     """``{row: {suite: paired-with-dense at seed 0, "pooled": over the suites}}``."""
     table: dict[str, dict] = {}

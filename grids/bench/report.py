@@ -67,8 +67,8 @@ def results_by_row(paths: list[str | Path], *, execute_steps: int, left_out: lis
         for result in json.loads(path.read_text())["results"] if path.is_file() else []:
             if "none" not in result["summary"]:
                 continue
-            if result.get("execute_steps") != execute_steps:
-                executed = result.get("execute_steps")
+            executed = result.get("execute_steps")
+            if executed != execute_steps:
                 made = f"{executed} actions" if executed else "half the chunk, before the setting was recorded"
                 if left_out is not None:
                     left_out.append(f"{path.stem}: {result['name']} ({made})")

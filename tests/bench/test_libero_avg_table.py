@@ -48,7 +48,7 @@ def test_a_longer_evaluation_of_the_same_row_and_seed_wins_and_seeds_are_summari
     long = _write(tmp_path, "b", [_result("grids-16-ema-c50", 0, [True] * 10),
                                   _result("grids-16-ema-c50", 1, [True] * 5 + [False] * 5)])  # fmt: skip
     found = m.load_suite([short, long])
-    assert m._episodes(found["grids-16-ema-c50", 0]) == 10
+    assert found["grids-16-ema-c50", 0]["summary"]["none"]["episodes"] == 10
     cells = m.seed_cells({"libero_object": found}, states=10)["grids-16-ema-c50"]["libero_object"]
     assert cells["success_per_seed"] == [100.0, 50.0] and cells["dense_seeds"] == [] and cells["episodes"] == 0
 
