@@ -16,20 +16,21 @@ import functools
 import json
 from pathlib import Path
 
-from grids.bench.kept import kept_step, restore_run
+from grids.bench import runner
 from grids.bench.openloop import action_error
 from grids.bench.report import results_by_row
+from grids.bench.spec import load_spec
 from grids.bench.train import (
     dataset_fingerprint,
     latest_checkpoint,
     load_policy,
     open_dataset,
     read_state,
-    trained_to,
 )
 from grids.sim import generate_demos, resolve_tasks
 
 OUT = Path("benchmarks/results/libero_heldout")
+SPECS = Path(__file__).parent / "specs"
 ROWS = ["dense-ema-c50", "grids-16-ema-c50", "random-16-ema-c50", "dense-ema-c50-20k", "grids-16-ema-c50-20k"]
 EXECUTED = 5
 
@@ -43,17 +44,15 @@ def closed_loop(suite: str, row: str) -> float | None:
 
 
 def finished_run(suite: str, row: str) -> Path | None:
-    """The row's seed-0 run if its training has finished: trained in this checkout, or restored from the copy the
-    runner kept (``benchmarks/results/runs``). None, and said so, for a run still training."""
-    run, kept = Path(f"runs/{suite}/{row}-s0"), Path(f"benchmarks/results/runs/{suite}/{row}-s0")
-    step = kept_step(kept)
-    if step is not None and step >= json.loads((kept / "config.json").read_text())["steps"] and not trained_to(run, step):
-        restore_run(kept, run)
-    if not run.is_dir():
+    """The row's seed-0 run if its training has finished, trained in this checkout or restored from the copy the
+    runner kept, as the spec that trains it (the suite's grid, then its training-length test) would. None, and said
+    so, for a run still training."""
+    paths = [path for tail in ("", "_steps") if (path := SPECS / f"{suite}{tail}.toml").is_file()]
+    if (spec := next((s for s in map(load_spec, paths) if row in {r.name for r in s.rows}), None)) is None:
+        print(f"{suite} {row}: no spec of this suite trains it, left out", flush=True)
         return None
-    if not trained_to(run, json.loads((run / "config.json").read_text())["steps"]):
-        print(f"{suite} {row}: {run} has not finished training, left out", flush=True)
-        return None
+    if (run := runner.finished_run(spec, spec.row(row), 0)) is None:
+        print(f"{suite} {row}: {runner.run_dir(spec, spec.row(row), 0)} has not finished training, left out", flush=True)
     return run
 
 

@@ -219,6 +219,17 @@ def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
     return Step("train", label, False, config.steps - start, make, kind)
 
 
+def finished_run(spec: Spec, row: Row, seed: int) -> Path | None:
+    """The run of ``row`` at ``seed`` if its training has finished, here or in its kept copy (restored first, as the
+    train step would); None for a run not trained to the protocol's steps."""
+    from grids.bench.train import trained_to
+
+    if (step := _train_step(spec, row, seed, progress=False)).kind == "restore":
+        step.action()
+    directory = run_dir(spec, row, seed)
+    return directory if trained_to(directory, train_config(spec, row, seed=seed).steps) else None
+
+
 def kept_dir(spec: Spec, row: Row, seed: int) -> Path:
     """Where the run of ``row`` at ``seed`` is kept in the repository: ``<results>/runs/<root name>/<row>-s<seed>``."""
     return Path(spec.results) / "runs" / Path(spec.root).name / f"{row.name}-s{seed}"

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +10,15 @@ import pytest
 @pytest.fixture
 def m(benchmark_script):
     return benchmark_script("libero_heldout")
+
+
+@pytest.fixture
+def checkout(tmp_path, monkeypatch):
+    """An empty checkout but for the archive the suites' specs cite (a spec checks its files exist)."""
+    (tmp_path / "benchmarks/results").mkdir(parents=True)
+    (tmp_path / "benchmarks/results/archive").symlink_to(Path(__file__).parents[2] / "benchmarks/results/archive")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 def _result(name: str, rate: float, execute_steps: int | None = 5) -> dict:
@@ -39,34 +49,25 @@ def test_the_table_gives_each_row_s_errors_their_ratio_and_its_success(m):
     assert text.rstrip().endswith("| 0.0600 | — |")  # not measured closed loop: a dash
 
 
-def test_a_run_still_training_is_left_out_and_said_so(tmp_path, monkeypatch, capsys, m):
-    monkeypatch.chdir(tmp_path)
-    run = tmp_path / "runs/libero_spatial/dense-ema-c50-20k-s0"
+def test_a_run_still_training_is_left_out_and_said_so(checkout, capsys, m):
+    run = checkout / "runs/libero_spatial/dense-ema-c50-20k-s0"
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps({"steps": 20000}))  # started: no checkpoint yet
-    assert m.measure("libero_spatial", heldout=tmp_path / "heldout", frames=8) == {}
-    assert f"{run.relative_to(tmp_path)} has not finished training, left out" in capsys.readouterr().out
+    assert m.measure("libero_spatial", heldout=checkout / "heldout", frames=8) == {}
+    assert f"{run.relative_to(checkout)} has not finished training, left out" in capsys.readouterr().out
 
 
-def test_a_kept_finished_run_is_restored_where_this_checkout_has_not_trained_it(tmp_path, monkeypatch, m):
-    monkeypatch.chdir(tmp_path)
-    for row, kept_at in (("dense-ema-c50", 4), ("grids-16-ema-c50", 2)):  # finished; kept mid-training
-        kept = tmp_path / f"benchmarks/results/runs/libero_spatial/{row}-s0"
-        kept.mkdir(parents=True)
-        (kept / "config.json").write_text(json.dumps({"steps": 4}))
-        (kept / "step").write_text(str(kept_at))
-    restored = []
+def test_each_row_s_run_is_asked_of_the_spec_that_trains_it_and_a_row_no_spec_trains_is_left_out(
+        checkout, monkeypatch, capsys, m):  # fmt: skip
+    asked = []
 
-    def restore(kept, run):  # what restore_run leaves: the run's files and its checkpoint
-        restored.append(run)
-        run.mkdir(parents=True)
-        (run / "config.json").write_text((kept / "config.json").read_text())
-        (run / "step").write_text((kept / "step").read_text())
+    def finished(spec, row, seed):  # the runner restores a finished kept run or says it is not finished
+        asked.append((m.Path(spec.path).name, row.name, seed))
+        return m.runner.run_dir(spec, row, seed)
 
-    monkeypatch.setattr(m, "kept_step", lambda kept: int((kept / "step").read_text()) if kept.is_dir() else None)
-    monkeypatch.setattr(m, "restore_run", restore)
-    monkeypatch.setattr(m, "trained_to", lambda run, steps: (run / "step").is_file() and int((run / "step").read_text()) >= steps)
-    run = m.finished_run("libero_spatial", "dense-ema-c50")
-    assert run == m.Path("runs/libero_spatial/dense-ema-c50-s0") and restored == [run]
-    assert m.finished_run("libero_spatial", "dense-ema-c50") == run and restored == [run]  # trained here now: kept as is
-    assert m.finished_run("libero_spatial", "grids-16-ema-c50") is None and restored == [run]  # unfinished: not evaluated
+    monkeypatch.setattr(m.runner, "finished_run", finished)
+    assert m.finished_run("libero_spatial", "dense-ema-c50") == m.Path("runs/libero_spatial/dense-ema-c50-s0")
+    assert m.finished_run("libero_spatial", "dense-ema-c50-20k") == m.Path("runs/libero_spatial/dense-ema-c50-20k-s0")
+    assert asked == [("libero_spatial.toml", "dense-ema-c50", 0), ("libero_spatial_steps.toml", "dense-ema-c50-20k", 0)]
+    assert m.finished_run("libero_object", "dense-ema-c50-20k") is None and len(asked) == 2  # no Object steps spec
+    assert "libero_object dense-ema-c50-20k: no spec of this suite trains it, left out" in capsys.readouterr().out

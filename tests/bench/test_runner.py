@@ -160,7 +160,9 @@ def test_a_finished_run_is_kept_and_a_fresh_checkout_restores_it_bit_for_bit_wit
     again = load_spec(path)
     steps = runner.plan(again, progress=False)
     assert [s.kind for s in steps] == ["restore", "restore", "eval", "eval", "eval"]
-    runner.execute(again, [s for s in steps if s.kind == "restore"], log=lambda *_: None)
+    assert runner.finished_run(again, again.rows[0], 0) == runner.run_dir(again, again.rows[0], 0)  # restored to ask
+    assert [s.kind for s in runner.plan(again, progress=False)][:2] == ["keep", "restore"]  # as the plan would
+    runner.execute(again, [s for s in steps if s.kind == "restore"][1:], log=lambda *_: None)
     for row in spec.rows:
         original, restored = (latest_checkpoint(runner.run_dir(s, row, 0)) for s in (spec, again))
         assert restored.name == original.name and read_state(restored) == read_state(original)
@@ -192,6 +194,7 @@ def test_an_unfinished_run_kept_on_one_machine_resumes_on_another_to_the_uninter
     monkeypatch.chdir(tmp_path / "b")
     b = load_spec(path)
     assert not runner.run_dir(b, b.rows[0], 0).exists()
+    assert runner.finished_run(b, b.rows[0], 0) is None and not runner.run_dir(b, b.rows[0], 0).exists()  # kept mid-way
     step = next(s for s in runner.plan(b, only=("dense",), progress=False) if s.kind == "train")
     assert step.label == f"train {runner.run_dir(b, b.rows[0], 0)} from step 2 (kept in {kept})" and step.units == 2
     runner.execute(b, [s for s in runner.plan(b, only=("dense",), progress=False) if s.kind in ("features", "train")],
