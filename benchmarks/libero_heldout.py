@@ -51,8 +51,8 @@ def finished_run(suite: str, row: str) -> Path | None:
     if (spec := next((s for s in map(load_spec, paths) if row in {r.name for r in s.rows}), None)) is None:
         print(f"{suite} {row}: no spec of this suite trains it, left out", flush=True)
         return None
-    if (run := runner.finished_run(spec, spec.row(row), 0)) is None:
-        print(f"{suite} {row}: {runner.run_dir(spec, spec.row(row), 0)} has not finished training, left out", flush=True)
+    if (run := runner.finished_run(spec, entry := spec.row(row), 0)) is None:
+        print(f"{suite} {row}: {runner.run_dir(spec, entry, 0)} has not finished training, left out", flush=True)
     return run
 
 

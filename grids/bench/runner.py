@@ -222,12 +222,10 @@ def _train_step(spec: Spec, row: Row, seed: int, progress: bool) -> Step:
 def finished_run(spec: Spec, row: Row, seed: int) -> Path | None:
     """The run of ``row`` at ``seed`` if its training has finished, here or in its kept copy (restored first, as the
     train step would); None for a run not trained to the protocol's steps."""
-    from grids.bench.train import trained_to
-
-    if (step := _train_step(spec, row, seed, progress=False)).kind == "restore":
+    step = _train_step(spec, row, seed, progress=False)  # "keep": finished here; "restore": finished in the kept copy
+    if step.kind == "restore":
         step.action()
-    directory = run_dir(spec, row, seed)
-    return directory if trained_to(directory, train_config(spec, row, seed=seed).steps) else None
+    return run_dir(spec, row, seed) if step.kind in ("keep", "restore") else None
 
 
 def kept_dir(spec: Spec, row: Row, seed: int) -> Path:
