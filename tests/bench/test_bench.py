@@ -391,6 +391,9 @@ def test_report_table_plot_and_points(tmp_path):
     table = markdown_table(shifted)
     assert "95% CI (light)" in table and "(none)" not in table
     assert "| +50.0 (10/0, p = 0.002) |" in table
+    # beside clean rows, a run evaluated under the shift alone (a camera seed): no clean or per-task cells, no error
+    table = markdown_table([{**result, "episodes": episodes}, {**shifted[1], "name": "grids-16 (seed 1)"}])
+    assert "| grids-16 (seed 1) | grids | 4 | — | 50.0 | — |" in table
     paths = write_report([result], tmp_path / "bench_test", command="grids bench test")
     assert paths["png"].stat().st_size > 1000
     assert json.loads(paths["json"].read_text())["command"] == "grids bench test"
