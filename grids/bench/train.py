@@ -207,12 +207,6 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return path if (path / "state.json").is_file() else None
 
 
-def trained_to(run_dir: str | Path, steps: int) -> bool:
-    """The run in ``run_dir`` has a checkpoint at ``steps`` or later (a run still training, or not started, has not)."""
-    checkpoint = latest_checkpoint(run_dir)  # None for a missing directory too
-    return checkpoint is not None and read_state(checkpoint)["step"] >= steps
-
-
 def checkpoints_newest_first(run_dir: str | Path) -> list[Path]:
     """The run's checkpoint directories, the one ``latest`` names first, then the others by step, newest first."""
     root = Path(run_dir) / "checkpoints"
